@@ -1,0 +1,150 @@
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from config.deliveries import delivery_replay, webhook_subscription_create
+from config.models import ChannelClient, DeliveryStatus, OutboundDelivery, WebhookSubscription
+from config.services import channel_client_create, channel_client_rotate_token, channel_clients_deactivate
+
+
+@admin.register(ChannelClient)
+class ChannelClientAdmin(admin.ModelAdmin):
+    list_display = ("name", "channel", "token_prefix", "throttle_rate", "is_active", "created_at")
+    list_filter = ("channel", "is_active")
+    search_fields = ("name", "token_prefix")
+    readonly_fields = ("token_prefix", "created_at")
+    actions = ("rotate_token", "deactivate")
+
+    def get_fields(self, request: HttpRequest, obj: ChannelClient | None = None) -> Any:
+        if obj is None:
+            return ["name", "channel", "throttle_rate"]
+        return ["name", "channel", "token_prefix", "throttle_rate", "is_active", "created_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ChannelClient | None = None) -> tuple[str, ...]:
+        if obj is None:
+            return ()
+        return ("channel", "token_prefix", "created_at")
+
+    def save_model(self, request: HttpRequest, obj: ChannelClient, form: object, change: bool) -> None:
+        if change:
+            obj.save()
+            return
+        client, token = channel_client_create(name=obj.name, channel=obj.channel, throttle_rate=obj.throttle_rate)
+        obj.pk = client.pk
+        obj.token_prefix = client.token_prefix
+        self.message_user(
+            request,
+            _("Token for %(client)s (shown only now, keep it safe): %(token)s") % {"client": client, "token": token},
+            messages.WARNING,
+        )
+
+    @admin.action(description=_("Issue a new token (the old one stops working)"))
+    def rotate_token(self, request: HttpRequest, queryset: QuerySet[ChannelClient]) -> None:
+        for client in queryset:
+            token = channel_client_rotate_token(client=client)
+            self.message_user(
+                request,
+                _("New token for %(client)s (shown only now): %(token)s") % {"client": client, "token": token},
+                messages.WARNING,
+            )
+
+    @admin.action(description=_("Deactivate (tokens stop working)"))
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[ChannelClient]) -> None:
+        updated = channel_clients_deactivate(clients=queryset)
+        self.message_user(request, _("%(count)d clients deactivated.") % {"count": updated})
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("client", "event", "url", "is_active", "created_at")
+    list_filter = ("event", "is_active")
+    search_fields = ("client__name", "url")
+    list_select_related = ("client",)
+
+    def get_fields(self, request: HttpRequest, obj: WebhookSubscription | None = None) -> Any:
+        if obj is None:
+            return ["client", "event", "url"]
+        return ["client", "event", "url", "is_active", "secret", "cursor", "created_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: WebhookSubscription | None = None) -> tuple[str, ...]:
+        if obj is None:
+            return ()
+        # client, event and url stay in the form, so their unique constraint is checked there.
+        return ("secret", "created_at")
+
+    def save_model(self, request: HttpRequest, obj: WebhookSubscription, form: object, change: bool) -> None:
+        if change:
+            obj.save()
+            return
+        subscription = webhook_subscription_create(client=obj.client, event=obj.event, url=obj.url)
+        obj.pk = subscription.pk
+        obj.secret = subscription.secret
+        obj.created_at = subscription.created_at
+
+
+@admin.register(OutboundDelivery)
+class OutboundDeliveryAdmin(admin.ModelAdmin):
+    """Deliveries are written only by the machinery: staff read them and replay dead letters."""
+
+    list_display = (
+        "id",
+        "event",
+        "client",
+        "target_url",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "created_at",
+        "delivered_at",
+    )
+    list_filter = ("status", "event")
+    date_hierarchy = "created_at"
+    search_fields = ("target_url", "event")
+    list_select_related = ("subscription__client",)
+    fields = (
+        "subscription",
+        "event",
+        "target_url",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_status_code",
+        "last_error",
+        "body",
+        "created_at",
+        "delivered_at",
+    )
+    readonly_fields = fields
+    actions = ("replay",)
+
+    @admin.display(description=_("channel client"), ordering="subscription__client__name")
+    def client(self, obj: OutboundDelivery) -> str:
+        return obj.subscription.client.name if obj.subscription else "—"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: OutboundDelivery | None = None) -> bool:
+        return False
+
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("config.change_outbounddelivery"))
+
+    @admin.action(description=_("Replay (send again now)"), permissions=["replay"])
+    def replay(self, request: HttpRequest, queryset: QuerySet[OutboundDelivery]) -> None:
+        selected = list(queryset.order_by("pk"))
+        replayable = [delivery for delivery in selected if delivery.status != DeliveryStatus.DELIVERED]
+        for delivery in replayable:
+            delivery_replay(delivery=delivery)
+        skipped = len(selected) - len(replayable)
+        self.message_user(request, _("%(count)d deliveries will be sent again.") % {"count": len(replayable)})
+        if skipped:
+            self.message_user(
+                request,
+                _("%(count)d already delivered were left alone.") % {"count": skipped},
+                messages.WARNING,
+            )

@@ -1,0 +1,84 @@
+"""The API's one error shape: {"error": {"code": ..., "message": ..., "fields": {...}}}."""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+
+from config.exceptions import ApplicationError
+
+
+def error_body(
+    *, code: str, message: str, fields: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, dict[str, Any]]:
+    return {"error": {"code": code, "message": message, "fields": fields or {}, **extra}}
+
+
+def _first_code(codes: Any) -> str:
+    """The first code in DRF's nested get_codes() answer."""
+    if isinstance(codes, str):
+        return codes
+    if isinstance(codes, dict):
+        for value in codes.values():
+            return _first_code(value)
+    if isinstance(codes, list | tuple) and codes:
+        return _first_code(codes[0])
+    return "invalid"
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        body = error_body(code=exc.code, message=exc.message, fields=exc.fields, **exc.extra)
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a 500: Django's handler500 renders it in the same shape
+
+    headers: dict[str, str] = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
+
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
+        # Field problems share one code; the messages per field say what is wrong.
+        body = error_body(code="invalid", message=_("The request has invalid fields."), fields=fields)
+    else:
+        body = error_body(code=_first_code(exc.get_codes()), message=str(exc.detail))
+    return Response(body, status=exc.status_code, headers=headers)
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> Any:
+    if _is_api(request):
+        return JsonResponse(error_body(code="not_found", message=_("Not found.")), status=status.HTTP_404_NOT_FOUND)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception or Http404())
+
+
+def handler500(request: HttpRequest) -> Any:
+    if _is_api(request):
+        return JsonResponse(
+            error_body(code="server_error", message=_("Something went wrong on our side. It has been logged.")),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -1,0 +1,178 @@
+import hashlib
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from config.channels import Channel
+
+THROTTLE_RATE_RE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def validate_throttle_rate(value: str) -> None:
+    if value and not THROTTLE_RATE_RE.match(value):
+        raise ValidationError(_("Write a rate as requests/period, e.g. 600/min or 20/s."), code="invalid_throttle_rate")
+
+
+def token_digest(token: str) -> str:
+    """Tokens are stored as SHA-256 digests: a leaked database leaks no credential."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ChannelClient(models.Model):
+    """One credential per integration: a web shop, a store till, a locker bank...
+
+    Whatever a client creates takes its channel from here, never from the request body.
+    """
+
+    name = models.CharField(_("name"), max_length=120)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    token_prefix = models.CharField(_("token prefix"), max_length=8, editable=False)
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    throttle_rate = models.CharField(
+        _("throttle rate"),
+        max_length=20,
+        blank=True,
+        validators=[validate_throttle_rate],
+        help_text=_("Requests allowed per period, e.g. 600/min. Empty: the default rate."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("channel client")
+        verbose_name_plural = _("channel clients")
+        ordering = ("name",)
+        constraints = [
+            models.UniqueConstraint(fields=("name",), name="channel_client_name_unique"),
+            models.CheckConstraint(condition=models.Q(channel__in=Channel.values), name="channel_client_channel_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_channel_display()})"
+
+
+class AppendOnlyError(Exception):
+    """A ledger row was about to be edited: ledgers are corrected by new rows, never in place."""
+
+
+class AppendOnlyModel(models.Model):
+    """Base for ledgers and timelines: saving an existing row is refused.
+
+    Bulk maintenance that must touch rows (re-pointing on a customer merge, scrubbing
+    personal data on erasure) goes through querysets in services, on purpose and visibly.
+    """
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError(f"{type(self).__name__} rows are append-only.")
+        super().save(*args, **kwargs)
+
+
+class WebhookSubscription(models.Model):
+    """A channel client asks to be told of an event (e.g. `stock.changed`) at a URL.
+
+    Every delivery is signed with the subscription's secret (HMAC-SHA256 of the body).
+    """
+
+    client = models.ForeignKey(
+        ChannelClient,
+        on_delete=models.CASCADE,
+        related_name="webhook_subscriptions",
+        verbose_name=_("channel client"),
+    )
+    event = models.CharField(_("event"), max_length=60, help_text=_("e.g. stock.changed"))
+    url = models.URLField(_("URL"), max_length=500)
+    secret = models.CharField(
+        _("signing secret"),
+        max_length=128,
+        editable=False,
+        help_text=_("Signs every delivery (HMAC-SHA256 of the body); give it to the receiver."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    cursor = models.CharField(
+        _("cursor"),
+        max_length=100,
+        blank=True,
+        help_text=_("Where a feed-based event stopped: the last position already handed to a delivery."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
+        ordering = ("client__name", "event", "url")
+        constraints = [
+            models.UniqueConstraint(fields=("client", "event", "url"), name="webhook_subscription_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client.name}: {self.event} → {self.url}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    DEAD = "dead", _("Dead letter")
+
+
+class OutboundDelivery(models.Model):
+    """One POST owed to another system: the row says what must happen, a Celery task does it.
+
+    Pending rows are due at `next_attempt_at`; a failed attempt pushes it back (exponential
+    backoff) until the attempts run out and the row becomes a dead letter, replayable by staff.
+    """
+
+    subscription = models.ForeignKey(
+        WebhookSubscription,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        verbose_name=_("subscription"),
+    )
+    target_url = models.URLField(_("target URL"), max_length=500)
+    # Copied from the subscription, so that a replay signs as the first attempt did.
+    secret = models.CharField(_("signing secret"), max_length=128)
+    event = models.CharField(_("event"), max_length=60)
+    body = models.JSONField(_("body"), encoder=DjangoJSONEncoder)
+    status = models.CharField(
+        _("status"), max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    last_error = models.TextField(_("last error"), blank=True)
+    last_status_code = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbound delivery")
+        verbose_name_plural = _("outbound deliveries")
+        ordering = ("-created_at", "-pk")
+        indexes = [
+            # The sweeper's query: pending rows whose next attempt is due, oldest first.
+            models.Index(fields=("status", "next_attempt_at"), name="outbound_delivery_due_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(attempts__gte=0), name="outbound_delivery_attempts_gte_0"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=DeliveryStatus.values), name="outbound_delivery_status_valid"
+            ),
+            # Delivered rows say when; no other row claims to have been delivered.
+            models.CheckConstraint(
+                condition=models.Q(status=DeliveryStatus.DELIVERED, delivered_at__isnull=False)
+                | (~models.Q(status=DeliveryStatus.DELIVERED) & models.Q(delivered_at__isnull=True)),
+                name="outbound_delivery_delivered_has_delivered_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.event} → {self.target_url}"

@@ -1,0 +1,269 @@
+"""Settings shared by every profile, read from the environment.
+
+The embedded default needs no variable at all: no DATABASE_URL means a SQLite file
+in DATA_DIR, no REDIS_URL means Celery runs tasks eagerly in-process and the cache
+is in local memory.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from config.money import CURRENCY_MINOR_UNITS
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+env.smart_cast = False
+
+DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "var")))
+
+SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-embedded-default-only-never-in-production")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+DJANGO_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+]
+THIRD_PARTY_APPS = [
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "import_export",
+    "treebeard",
+]
+LOCAL_APPS = [
+    "config.apps.PlatformConfig",
+    "catalog",
+    "customers",
+    "inventory",
+    "invoicing",
+    "orders",
+    "support",
+]
+INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# Database: PostgreSQL in production through DATABASE_URL; a SQLite file otherwise.
+# Connections are pooled (psycopg's pool) on PostgreSQL: opening one per request
+# costs a third of the CPU at load.
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})
+    if env.bool("DB_POOL", default=True):
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+            "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
+        }
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"].setdefault("OPTIONS", {})
+    # WAL and a busy timeout keep the embedded default usable with a worker beside it.
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+    DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL;")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Redis: Celery broker and cache when REDIS_URL is set.
+REDIS_URL: str = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="retail"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Internationalisation: Spanish and English.
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="es")
+LANGUAGES = [("es", _("Spanish")), ("en", _("English"))]
+if LANGUAGE_CODE.split("-")[0] not in dict(LANGUAGES):
+    raise ImproperlyConfigured(f"LANGUAGE_CODE must be one of {', '.join(dict(LANGUAGES))}, not {LANGUAGE_CODE!r}")
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env.str("TIME_ZONE", default="Europe/Madrid")
+USE_I18N = True
+USE_TZ = True
+
+# Money: one currency per installation, prices stored in it.
+DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="EUR").upper()
+if DEFAULT_CURRENCY not in CURRENCY_MINOR_UNITS:
+    raise ImproperlyConfigured(
+        f"DEFAULT_CURRENCY must be one of {', '.join(CURRENCY_MINOR_UNITS)}, not {DEFAULT_CURRENCY!r}"
+    )
+
+# Inventory: days a transfer takes between two locations unless a lead time says otherwise.
+TRANSFER_DEFAULT_LEAD_DAYS = env.int("TRANSFER_DEFAULT_LEAD_DAYS", default=1)
+
+# Customers: phones written without a country code are read in this region.
+CUSTOMER_DEFAULT_REGION = env.str("CUSTOMER_DEFAULT_REGION", default="ES").upper()
+# Loyalty: points earned per whole unit of currency paid, and what a point is worth when spent.
+LOYALTY_POINTS_PER_UNIT = env.int("LOYALTY_POINTS_PER_UNIT", default=1)
+LOYALTY_POINT_VALUE = env.str("LOYALTY_POINT_VALUE", default="0.01")
+# Points of an account with no activity for this many days expire (0: never).
+LOYALTY_EXPIRY_DAYS = env.int("LOYALTY_EXPIRY_DAYS", default=730)
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "media/"
+MEDIA_ROOT = DATA_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Django 6.1 mailers. The embedded default prints mail to the console.
+MAILERS = {
+    "default": {"BACKEND": env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")},
+}
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="tienda@example.com")
+
+# Celery: eager in-process without Redis (the embedded default).
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task unacknowledged this long is redelivered; longer than any task runs.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULE = {
+    "sessions-clear-expired": {
+        "task": "config.tasks.sessions_clear_expired",
+        "schedule": 6 * 60 * 60,
+    },
+    "customers-duplicates-find": {"task": "customers.tasks.customer_duplicates_find", "schedule": 60 * 60},
+    "customers-loyalty-expire": {"task": "customers.tasks.loyalty_expire_sweep", "schedule": 24 * 60 * 60},
+    "inventory-stock-changes-dispatch": {"task": "inventory.tasks.stock_changes_dispatch", "schedule": 30},
+    "inventory-low-stock-notify": {"task": "inventory.tasks.low_stock_alerts_notify", "schedule": 5 * 60},
+    # Re-enqueues webhooks whose next attempt is due: retries, and sends lost with a broker or a worker.
+    "deliveries-sweep": {"task": "config.tasks.deliveries_sweep", "schedule": 60},
+}
+
+# Outbound deliveries (webhooks): seconds a POST may take, the first retry's delay (doubling
+# at each failure, at most 6 hours) and the attempts before a delivery becomes a dead letter.
+OUTBOUND_TIMEOUT_SECONDS = env.float("OUTBOUND_TIMEOUT_SECONDS", default=10.0)
+OUTBOUND_BACKOFF_BASE_SECONDS = env.float("OUTBOUND_BACKOFF_BASE_SECONDS", default=30.0)
+OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=8)
+if OUTBOUND_TIMEOUT_SECONDS <= 0 or OUTBOUND_BACKOFF_BASE_SECONDS < 0 or OUTBOUND_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured(
+        "OUTBOUND_TIMEOUT_SECONDS must be positive, OUTBOUND_BACKOFF_BASE_SECONDS not negative "
+        "and OUTBOUND_MAX_ATTEMPTS at least 1."
+    )
+
+# API
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "config.api.authentication.ChannelClientAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.IsChannelClientOrStaff"],
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.throttling.ChannelClientRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"channel_client": env.str("API_THROTTLE_RATE", default="6000/min")},
+    "DEFAULT_PAGINATION_CLASS": "config.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_VERSIONING_CLASS": None,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Omnichannel retail back-office API",
+    "DESCRIPTION": (
+        "One customer, one stock, one order book for every channel. "
+        "Authenticate with `Authorization: Token <channel client token>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # One name per shared choice list, so every endpoint's schema reuses it.
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "config.channels.Channel",
+        "IdentityKindEnum": "customers.identities.IdentityKind",
+        "EventKindEnum": "customers.models.EventKind",
+        "LoyaltyEntryKindEnum": "customers.models.LoyaltyEntryKind",
+        "PromotionKindEnum": "catalog.models.PromotionKind",
+        "ConsentPurposeEnum": "customers.models.ConsentPurpose",
+    },
+}
+
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

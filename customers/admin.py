@@ -1,0 +1,286 @@
+import csv
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from config.exceptions import ApplicationError
+from customers import selectors, services
+from customers.models import (
+    Consent,
+    ContactPoint,
+    Customer,
+    CustomerMerge,
+    DuplicateCandidate,
+    DuplicateStatus,
+    EventKind,
+    LoyaltyAccount,
+    LoyaltyEntry,
+    Segment,
+)
+from customers.segments import segment_members, segment_rules_validate
+
+TIMELINE_ROWS = 50
+
+
+class ContactPointInline(admin.TabularInline):
+    model = ContactPoint
+    extra = 0
+    fields = ("kind", "value", "normalised_value", "channel", "created_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # identities come through resolve, which normalises and de-duplicates
+
+
+class ConsentInline(admin.TabularInline):
+    model = Consent
+    extra = 0
+    fields = ("channel", "purpose", "granted", "source", "recorded_at", "recorded_by_channel")
+    readonly_fields = fields
+    can_delete = False
+    ordering = ("-recorded_at",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "identities", "country", "city", "first_seen_channel", "loyalty_points", "created_at")
+    list_filter = (
+        "first_seen_channel",
+        "country",
+        "preferred_contact_channel",
+        ("erased_at", admin.EmptyFieldListFilter),
+    )
+    search_fields = ("name",)
+    search_help_text = _("Name, e-mail, phone in any format, social handle or tax id.")
+    readonly_fields = ("first_seen_channel", "created_at", "updated_at", "erased_at", "loyalty_points", "timeline")
+    fieldsets = (
+        (None, {"fields": ("name", "birth_date", "country", "city", "tax_id")}),
+        (_("Preferences"), {"fields": ("preferred_language", "preferred_contact_channel")}),
+        (
+            _("Internal"),
+            {"fields": ("notes", "loyalty_points", "first_seen_channel", "created_at", "updated_at", "erased_at")},
+        ),
+        (_("Timeline"), {"fields": ("timeline",)}),
+    )
+    inlines = (ContactPointInline, ConsentInline)
+    actions = ("export_json", "erase")
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Customer]:
+        return selectors.customer_list()
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Customer], search_term: str
+    ) -> tuple[QuerySet[Customer], bool]:
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(selectors.customer_search_q(search_term)), False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # customers come from channels through resolve, which de-duplicates them
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+
+        class ValidatedCustomerForm(form):  # type: ignore[valid-type,misc]
+            def clean(self) -> dict[str, Any]:
+                # The service's rules (tax id, dates) as field errors, before anything is saved.
+                cleaned: dict[str, Any] = super().clean()
+                try:
+                    services.profile.customer_update_validate(
+                        customer=self.instance,
+                        **{name: cleaned[name] for name in self.changed_data if name in services.profile.UPDATABLE},
+                    )
+                except ValidationError as exc:
+                    for field, errors in exc.message_dict.items():
+                        self.add_error(field if field in self.fields else None, errors)
+                except ApplicationError as exc:
+                    self.add_error(None, exc.message)
+                return cleaned
+
+        return ValidatedCustomerForm
+
+    def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name in services.profile.UPDATABLE}
+        services.customer_update(customer=Customer.objects.get(pk=obj.pk), **fields)
+
+    @admin.display(description=_("identities"))
+    def identities(self, customer: Customer) -> str:
+        return ", ".join(point.normalised_value for point in customer.contact_points.all())
+
+    @admin.display(description=_("loyalty points"))
+    def loyalty_points(self, customer: Customer) -> int:
+        account = getattr(customer, "loyalty_account", None)
+        return account.balance if account else 0
+
+    @admin.display(description=_("latest events"))
+    def timeline(self, customer: Customer) -> str:
+        events = selectors.customer_timeline(customer=customer)[:TIMELINE_ROWS]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{event.occurred_at:%Y-%m-%d %H:%M}",
+                    event.get_channel_display(),
+                    EventKind(event.kind).label if event.kind in EventKind.values else event.kind,
+                    event.sku or event.query or event.location_code,
+                )
+                for event in events
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("When"),
+            _("Channel"),
+            _("What"),
+            _("Detail"),
+            rows,
+        )
+
+    @admin.action(description=_("Export everything held (JSON)"))
+    def export_json(self, request: HttpRequest, queryset: QuerySet[Customer]) -> HttpResponse:
+        data = [services.customer_export(customer=customer) for customer in queryset]
+        response = HttpResponse(json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json")
+        response["Content-Disposition"] = 'attachment; filename="customers-export.json"'
+        return response
+
+    @admin.action(description=_("Erase personal data (GDPR)"), permissions=["delete"])
+    def erase(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        for customer in queryset.filter(erased_at=None):
+            services.customer_erase(customer=customer)
+        self.message_user(request, _("Personal data erased."), messages.SUCCESS)
+
+
+@admin.register(DuplicateCandidate)
+class DuplicateCandidateAdmin(admin.ModelAdmin):
+    list_display = ("customer", "other", "reason", "status", "created_at")
+    list_filter = ("status", "reason")
+    list_select_related = ("customer", "other")
+    search_fields = ("customer__name", "other__name")
+    actions = ("merge_into_older", "dismiss")
+    readonly_fields = ("customer", "other", "reason", "status", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description=_("Merge: keep the older profile"))
+    def merge_into_older(self, request: HttpRequest, queryset: QuerySet[DuplicateCandidate]) -> None:
+        merged = 0
+        for pair in queryset.filter(status=DuplicateStatus.OPEN).select_related("customer", "other"):
+            try:
+                # The pair is stored lower id first: the older profile is `customer`.
+                services.customer_merge(keep=pair.customer, remove=pair.other, merged_by=request.user)
+                merged += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{pair}: {exc.message}", messages.ERROR)
+        self.message_user(request, _("%(count)d pairs merged.") % {"count": merged}, messages.SUCCESS)
+
+    @admin.action(description=_("Not the same person"))
+    def dismiss(self, request: HttpRequest, queryset: QuerySet[DuplicateCandidate]) -> None:
+        count = services.duplicate_candidates_dismiss(candidates=queryset)
+        self.message_user(request, _("%(count)d pairs dismissed.") % {"count": count})
+
+
+@admin.register(CustomerMerge)
+class CustomerMergeAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "customer", "merged_by", "created_at")
+    readonly_fields = ("customer", "removed_customer_id", "removed_snapshot", "moved", "merged_by", "created_at")
+    list_select_related = ("customer", "merged_by")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class LoyaltyEntryInline(admin.TabularInline):
+    model = LoyaltyEntry
+    fk_name = "account"
+    extra = 0
+    fields = ("created_at", "kind", "points", "reference", "channel", "reason")
+    readonly_fields = fields
+    can_delete = False
+    ordering = ("-created_at", "-id")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(LoyaltyAccount)
+class LoyaltyAccountAdmin(admin.ModelAdmin):
+    list_display = ("customer", "balance", "last_activity_at")
+    list_select_related = ("customer",)
+    search_fields = ("customer__name",)
+    readonly_fields = ("customer", "balance", "last_activity_at", "created_at")
+    inlines = (LoyaltyEntryInline,)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class SegmentForm(forms.ModelForm):
+    class Meta:
+        model = Segment
+        fields = ("name", "description", "rules")
+
+    def clean_rules(self) -> Any:
+        rules = self.cleaned_data["rules"]
+        try:
+            segment_rules_validate(rules)
+        except ValidationError as exc:
+            raise ValidationError(
+                [f"{name}: {'; '.join(errors)}" for name, errors in exc.message_dict.items()]
+            ) from exc
+        return rules
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    list_display = ("name", "member_count", "updated_at")
+    search_fields = ("name",)
+    readonly_fields = ("member_count",)
+    actions = ("export_members_csv",)
+
+    form = SegmentForm
+
+    @admin.display(description=_("members now"))
+    def member_count(self, segment: Segment) -> int | str:
+        try:
+            return segment_members(rules=segment.rules).count()
+        except ValidationError as exc:
+            return "; ".join(exc.messages)
+
+    @admin.action(description=_("Export members (CSV)"))
+    def export_members_csv(self, request: HttpRequest, queryset: QuerySet[Segment]) -> HttpResponse:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="segment-members.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["segment", "customer_id", "name", "country", "city", "preferred_contact_channel"])
+        for segment in queryset:
+            for customer in segment_members(rules=segment.rules).only(
+                "id", "name", "country", "city", "preferred_contact_channel"
+            ):
+                writer.writerow(
+                    [
+                        segment.name,
+                        customer.pk,
+                        customer.name,
+                        customer.country,
+                        customer.city,
+                        customer.preferred_contact_channel,
+                    ]
+                )
+        return response

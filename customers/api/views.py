@@ -1,0 +1,219 @@
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalog.pricing import running_promotions_for_request, variant_prices
+from config.api.authentication import request_channel, request_channel_client
+from config.api.permissions import IsStaff
+from config.exceptions import ApplicationError
+from customers import selectors, services
+from customers.api import serializers as s
+from customers.models import Customer, Segment
+from customers.segments import segment_members
+
+
+class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Customer]):
+    """One profile across every channel. Channels see profiles; staff also see audit fields."""
+
+    def get_queryset(self) -> QuerySet[Customer]:
+        queryset = selectors.customer_list()
+        if not self.request.user.is_staff:
+            queryset = queryset.filter(erased_at=None)
+        return queryset
+
+    def get_serializer_class(self) -> Any:
+        return s.CustomerStaffSerializer if self.request.user.is_staff else s.CustomerSerializer
+
+    def customer_out(self, customer: Customer) -> dict[str, Any]:
+        fresh = self.get_queryset().get(pk=customer.pk)
+        return self.get_serializer_class()(fresh, context=self.get_serializer_context()).data
+
+    @extend_schema(
+        summary="Resolve identities to the one customer",
+        description=(
+            "Returns the customer who owns any of the identities, attaching the new ones; creates a customer "
+            "when none does. Identities owned by different customers are never merged silently: the best match "
+            "is returned and a duplicate candidate is recorded for staff."
+        ),
+        request=s.ResolveInputSerializer,
+        responses={200: s.ResolveOutputSerializer, 201: s.ResolveOutputSerializer},
+    )
+    @action(detail=False, methods=["post"])
+    def resolve(self, request: Request) -> Response:
+        data = s.ResolveInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        resolution = services.customer_resolve(
+            identities=data.validated_data["identities"],
+            name=data.validated_data["name"],
+            channel=request_channel(request),
+        )
+        body = {"created": resolution.created, "customer": self.customer_out(resolution.customer)}
+        return Response(body, status=status.HTTP_201_CREATED if resolution.created else status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="Find a customer by one identity",
+        parameters=[
+            OpenApiParameter("kind", str, enum=[k for k, _ in s.IdentityKind.choices]),
+            OpenApiParameter("value", str, description="As typed: '612 34 56 78' finds '+34612345678'."),
+        ],
+    )
+    @action(detail=False, methods=["get"])
+    def lookup(self, request: Request) -> Response:
+        data = s.LookupInputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        try:
+            customer = selectors.customer_find_by_identity(**data.validated_data)
+        except ValidationError as exc:
+            raise ValidationError({"value": exc.messages}) from exc
+        if customer is None or (customer.erased_at and not request.user.is_staff):
+            raise Http404
+        return Response(self.get_serializer(customer).data)
+
+    @extend_schema(summary="Update profile and preferences", request=s.CustomerUpdateSerializer)
+    def partial_update(self, request: Request, pk: str) -> Response:
+        customer = self.get_object()
+        data = s.CustomerUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.customer_update(customer=customer, **data.validated_data)
+        return Response(self.customer_out(customer))
+
+    @extend_schema(
+        summary="Consents in force, or record one",
+        request=s.ConsentInputSerializer,
+        responses=s.ConsentSerializer(many=True),
+    )
+    @action(detail=True, methods=["get", "post"])
+    def consents(self, request: Request, pk: str) -> Response:
+        customer = self.get_object()
+        if request.method == "POST":
+            data = s.ConsentInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            services.consent_record(
+                customer=customer, recorded_by_channel=request_channel(request), **data.validated_data
+            )
+        current = selectors.consent_current(customer=customer)
+        code = status.HTTP_201_CREATED if request.method == "POST" else status.HTTP_200_OK
+        return Response(s.ConsentSerializer(current, many=True).data, status=code)
+
+    @extend_schema(
+        summary="Products recently viewed, on every channel and device",
+        parameters=[OpenApiParameter("limit", int, description="At most 100 (default 20).")],
+        responses=s.RecentlyViewedSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], url_path="recently-viewed")
+    def recently_viewed(self, request: Request, pk: str) -> Response:
+        customer = self.get_object()
+        viewed = selectors.customer_recently_viewed(customer=customer, limit=self.limit(request))
+        variants = [item.variant for item in viewed if item.variant is not None]
+        prices = variant_prices(variants=variants, running=running_promotions_for_request(request))
+        context = {**self.get_serializer_context(), "prices": prices}
+        return Response(s.RecentlyViewedSerializer(viewed, many=True, context=context).data)
+
+    @extend_schema(summary="Recent searches", responses=s.RecentSearchSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="recent-searches")
+    def recent_searches(self, request: Request, pk: str) -> Response:
+        searches = selectors.customer_recent_searches(customer=self.get_object(), limit=self.limit(request))
+        return Response(s.RecentSearchSerializer(searches, many=True).data)
+
+    @extend_schema(summary="Loyalty balance and latest entries", responses=s.LoyaltySerializer)
+    @action(detail=True, methods=["get"])
+    def loyalty(self, request: Request, pk: str) -> Response:
+        customer = self.get_object()
+        account = getattr(customer, "loyalty_account", None)
+        balance = account.balance if account else 0
+        body = {
+            "balance": balance,
+            "value": services.loyalty_points_value(balance),
+            "currency": settings.DEFAULT_CURRENCY,
+            "entries": selectors.loyalty_entries_for(customer=customer)[: self.limit(request)],
+        }
+        return Response(s.LoyaltySerializer(body).data)
+
+    @extend_schema(summary="The whole timeline (staff)", responses=s.CustomerEventSerializer(many=True))
+    @action(detail=True, methods=["get"], permission_classes=[IsStaff])
+    def timeline(self, request: Request, pk: str) -> Response:
+        events = selectors.customer_timeline(customer=self.get_object())
+        page: Any = self.paginate_queryset(events)  # type: ignore[arg-type]
+        return self.get_paginated_response(s.CustomerEventSerializer(page, many=True).data)
+
+    @extend_schema(summary="Everything held about the customer, as JSON (staff, GDPR)", responses=dict)
+    @action(detail=True, methods=["get"], permission_classes=[IsStaff])
+    def export(self, request: Request, pk: str) -> Response:
+        return Response(services.customer_export(customer=self.get_object()))
+
+    @staticmethod
+    def limit(request: Request) -> int:
+        try:
+            return max(1, min(int(request.query_params.get("limit", 20)), 100))
+        except ValueError:
+            raise ApplicationError(
+                "limit is a whole number.", code="invalid", fields={"limit": ["A whole number."]}
+            ) from None
+
+
+class EventViewSet(viewsets.GenericViewSet[Any]):
+    serializer_class = s.EventBatchSerializer
+
+    @extend_schema(
+        summary="Report a batch of customer events (views, searches, store visits, carts)",
+        description=(
+            "Up to 1,000 events. Each carries one identity; a new identity creates its customer. Idempotent "
+            "per `client_event_id`. Every event gets its own result; a bad one does not drop the others."
+        ),
+        request=s.EventBatchSerializer,
+        responses=s.EventBatchResultSerializer,
+    )
+    def create(self, request: Request) -> Response:
+        client = request_channel_client(request)
+        if client is None:
+            raise ApplicationError("Events come from a channel client.", code="channel_client_required")
+        batch = s.EventBatchSerializer(data=request.data)
+        batch.is_valid(raise_exception=True)
+        items = batch.validated_data["events"]
+        valid: list[dict[str, Any]] = []
+        positions: list[int] = []
+        results: list[dict[str, Any]] = []
+        for index, item in enumerate(items):
+            event = s.EventInputSerializer(data=item)
+            if event.is_valid():
+                valid.append(event.validated_data)
+                positions.append(index)
+                results.append({})
+            else:
+                results.append({"index": index, "status": "error", "customer_id": None, "errors": event.errors})
+        for outcome in services.customer_events_ingest(client=client, events=valid):
+            index = positions[outcome.index]
+            results[index] = {
+                "index": index,
+                "status": outcome.status,
+                "customer_id": outcome.customer_id,
+                "errors": outcome.errors,
+            }
+        body = {
+            "created": sum(r["status"] == "created" for r in results),
+            "duplicates": sum(r["status"] == "duplicate" for r in results),
+            "errors": sum(r["status"] == "error" for r in results),
+            "results": results,
+        }
+        return Response(s.EventBatchResultSerializer(body).data)
+
+
+class SegmentViewSet(viewsets.ReadOnlyModelViewSet[Segment]):
+    serializer_class = s.SegmentSerializer
+    queryset = Segment.objects.order_by("name")
+    search_fields = ("name",)
+
+    @extend_schema(summary="Customers in the segment", responses=s.SegmentMemberSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def members(self, request: Request, pk: str) -> Response:
+        members = segment_members(rules=self.get_object().rules)
+        page: Any = self.paginate_queryset(members)  # type: ignore[arg-type]
+        return self.get_paginated_response(s.SegmentMemberSerializer(page, many=True).data)

@@ -1,0 +1,126 @@
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from catalog.models import Variant
+from customers.identities import IdentityKind, identity_normalise
+from customers.models import Consent, ContactPoint, Customer, CustomerEvent, EventKind, LoyaltyAccount, LoyaltyEntry
+from customers.tax_ids import tax_id_normalise
+
+
+def customer_list() -> QuerySet[Customer]:
+    return Customer.objects.prefetch_related(
+        Prefetch("contact_points", queryset=ContactPoint.objects.order_by("kind", "id"))
+    ).select_related("loyalty_account")
+
+
+def customer_find_by_identity(*, kind: str, value: str) -> Customer | None:
+    """The customer owning an identity, however it was typed. Raises ValidationError if malformed."""
+    normalised = identity_normalise(kind, value)
+    return customer_list().filter(contact_points__kind=kind, contact_points__normalised_value=normalised).first()
+
+
+def customer_search_q(term: str) -> Q:
+    """Match a typed term against any identity (normalised as each kind would be), tax id or name."""
+    term = term.strip()
+    q = Q(name__icontains=term)
+    normalised = set()
+    for kind in IdentityKind.values:
+        try:
+            normalised.add(identity_normalise(kind, term))
+        except ValidationError:
+            continue
+    if normalised:
+        q |= Q(Exists(ContactPoint.objects.filter(customer=OuterRef("pk"), normalised_value__in=normalised)))
+    try:
+        q |= Q(tax_id=tax_id_normalise(term))
+    except ValidationError:
+        q |= Q(tax_id__iexact=term)
+    return q
+
+
+@dataclass(frozen=True)
+class RecentlyViewed:
+    sku: str
+    last_viewed_at: datetime
+    variant: Variant | None
+
+
+def customer_recently_viewed(*, customer: Customer, limit: int = 20) -> list[RecentlyViewed]:
+    """Distinct products viewed, newest first, across every channel and device: two queries."""
+    rows = list(
+        CustomerEvent.objects.filter(customer=customer, kind=EventKind.PRODUCT_VIEWED)
+        .exclude(sku="")
+        .values("sku")
+        .annotate(last_viewed_at=Max("occurred_at"))
+        .order_by("-last_viewed_at", "sku")[:limit]
+    )
+    variants = Variant.objects.select_related("product__category", "product__tax_category").in_bulk(
+        [row["sku"] for row in rows], field_name="sku"
+    )
+    return [RecentlyViewed(row["sku"], row["last_viewed_at"], variants.get(row["sku"])) for row in rows]
+
+
+@dataclass(frozen=True)
+class RecentSearch:
+    query: str
+    last_searched_at: datetime
+
+
+def customer_recent_searches(*, customer: Customer, limit: int = 20) -> list[RecentSearch]:
+    rows = (
+        CustomerEvent.objects.filter(customer=customer, kind=EventKind.SEARCH)
+        .exclude(query="")
+        .values("query")
+        .annotate(last_searched_at=Max("occurred_at"))
+        .order_by("-last_searched_at", "query")[:limit]
+    )
+    return [RecentSearch(row["query"], row["last_searched_at"]) for row in rows]
+
+
+def customer_timeline(*, customer: Customer) -> QuerySet[CustomerEvent]:
+    return CustomerEvent.objects.filter(customer=customer).order_by("-occurred_at", "-id")
+
+
+def consent_current(*, customer: Customer) -> list[Consent]:
+    """The consent in force per channel and purpose (the newest row of each)."""
+    latest: dict[tuple[str, str], Consent] = {}
+    for consent in Consent.objects.filter(customer=customer).order_by("-recorded_at", "-id"):
+        latest.setdefault((consent.channel, consent.purpose), consent)
+    return sorted(latest.values(), key=lambda c: (c.channel, c.purpose))
+
+
+def customer_list_reachable(*, channel: str, purpose: str) -> QuerySet[Customer]:
+    """Customers a message of this purpose may reach on this channel: their newest consent says yes.
+
+    Marketing code must pick its audience through here.
+    """
+    latest = (
+        Consent.objects.filter(customer=OuterRef("pk"), channel=channel, purpose=purpose)
+        .order_by("-recorded_at", "-id")
+        .values("granted")[:1]
+    )
+    return (
+        Customer.objects.filter(erased_at=None).annotate(consent_granted=Subquery(latest)).filter(consent_granted=True)
+    )
+
+
+def loyalty_entries_for(*, customer: Customer) -> QuerySet[LoyaltyEntry]:
+    return LoyaltyEntry.objects.filter(account__customer=customer).order_by("-created_at", "-id")
+
+
+def loyalty_account_ids_due_to_expire() -> list[int]:
+    """Accounts with points and no activity for LOYALTY_EXPIRY_DAYS (none if the setting is 0)."""
+    days = settings.LOYALTY_EXPIRY_DAYS
+    if days <= 0:
+        return []
+    cutoff = timezone.now() - timedelta(days=days)
+    return list(
+        LoyaltyAccount.objects.filter(balance__gt=0)
+        .filter(Q(last_activity_at__lt=cutoff) | Q(last_activity_at=None, created_at__lt=cutoff))
+        .values_list("pk", flat=True)
+    )

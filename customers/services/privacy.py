@@ -1,0 +1,60 @@
+"""GDPR: export everything we hold about a customer; erase personal data but keep the books."""
+
+import json
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import ForeignKey, Q
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from customers.models import ContactPoint, Customer, CustomerEvent, CustomerMerge, DuplicateCandidate
+from customers.relations import customer_relations
+
+
+def customer_export(*, customer: Customer) -> dict[str, Any]:
+    """Every row of every app that points at the customer, as JSON-ready data."""
+    data: dict[str, Any] = {"customer": model_to_dict(customer), "related": {}}
+    data["customer"]["created_at"] = customer.created_at
+    for relation in customer_relations():
+        rows = list(relation.rows_of(customer))
+        if not rows:
+            continue
+        data["related"][relation.label] = [model_to_dict(row) | {"id": row.pk} for row in rows]
+        # One level further: rows that belong to those rows (a loyalty account's ledger, an order's lines).
+        for child in relation.model._meta.related_objects:
+            if not isinstance(child.field, ForeignKey) or child.related_model is Customer:
+                continue
+            label = f"{child.related_model._meta.label}.{child.field.name}"
+            children = child.related_model._base_manager.filter(**{f"{child.field.name}__in": rows})
+            if child_rows := [model_to_dict(row) | {"id": row.pk} for row in children]:
+                data["related"][label] = child_rows
+    # Round-trip through JSON so dates, decimals and UUIDs come out as plain values.
+    exported: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    return exported
+
+
+@transaction.atomic
+def customer_erase(*, customer: Customer) -> Customer:
+    """Anonymise the profile, drop its identities and scrub timeline details.
+
+    Orders, invoices and totals stay (fiscal records, aggregate figures); the identities
+    are gone, so the old e-mail or phone no longer resolves to this profile.
+    """
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    ContactPoint.objects.filter(customer=customer).delete()
+    CustomerEvent.objects.filter(customer=customer).update(payload={}, query="", location_code="")
+    DuplicateCandidate.objects.filter(Q(customer=customer) | Q(other=customer)).delete()
+    # Merge audits keep a copy of the profiles folded in: keep only what is not personal.
+    for merge in CustomerMerge.objects.filter(customer=customer):
+        merge.removed_snapshot = {k: merge.removed_snapshot.get(k) for k in ("id", "created_at", "first_seen_channel")}
+        merge.save(update_fields=["removed_snapshot"])
+    customer.name = ""
+    customer.birth_date = None
+    customer.city = ""
+    customer.tax_id = ""
+    customer.notes = ""
+    customer.erased_at = timezone.now()
+    customer.save(update_fields=["name", "birth_date", "city", "tax_id", "notes", "erased_at", "updated_at"])
+    return customer

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class InventoryConfig(AppConfig):
+    name = "inventory"
+    verbose_name = _("Inventory")
+
+    def ready(self) -> None:
+        from catalog.extensions import stock_filter_register
+        from inventory.selectors import product_list_in_stock
+
+        stock_filter_register(product_list_in_stock)

@@ -1,0 +1,392 @@
+"""Demo stock for the embedded default: three stores, a warehouse and two locker banks.
+
+The warehouse in Getafe holds most of the catalogue; each store holds a part of it, a few
+units of each; many SKUs are only in the warehouse (stores sell them through transfers) and
+a few are sold out everywhere; lockers hold nothing, they are pickup points. Some store
+levels have a low-stock threshold, so alerts show; one transfer is requested, another one is
+on its way. A store employee bound to Madrid Gran Vía and a manager who sees every location
+log in to the admin.
+
+Stock is written through inventory.services, a few receipts per location with hundreds of
+lines each (RECEIPT_LINES), so the ledger explains every unit. Deterministic (a fixed seed,
+the catalogue in SKU order) and idempotent: each part looks for what it made last time (a
+location code, a receipt reference, a transfer reference, a user name) and is skipped when
+found.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from catalog.models import Variant
+from inventory.models import (
+    CycleCount,
+    Location,
+    LocationKind,
+    LowStockAlert,
+    MovementKind,
+    StockLevel,
+    StockMovement,
+    Transfer,
+    TransferLeadTime,
+)
+from inventory.services import (
+    cycle_count_create,
+    low_stock_threshold_set,
+    stock_adjust,
+    stock_receive,
+    transfer_request,
+    transfer_ship,
+)
+
+SEED = 20261125
+WAREHOUSE = "ALM-GETAFE"
+MADRID = "MAD-CENTRO"
+BARCELONA = "BCN-PORTAL-ANGEL"
+VALENCIA = "VLC-COLON"
+RECEIPT_REFERENCE = "DEMO-ALBARAN-{code}-{number}"
+# Lines per delivery note: the warehouse's whole range (about 1,200 lines) on one note, which
+# the embedded-default smoke test then proves the services handle on SQLite.
+RECEIPT_LINES = 1500
+TRANSFER_IN_TRANSIT = "DEMO-REPOSICION-MAD-1"
+TRANSFER_REQUESTED = "DEMO-REPOSICION-BCN-1"
+ADJUSTMENT_REASON = "Rotura: caja dañada al reponer el lineal"
+ELECTRONICS = "electronica"
+
+
+@dataclass(frozen=True)
+class LocationSpec:
+    code: str
+    name: str
+    kind: str
+    address: str
+    city: str
+    latitude: str
+    longitude: str
+    can_ship: bool
+    is_pickup_point: bool
+    store_share: float = 0.0  # a store holds this share of the warehouse's SKUs
+
+
+LOCATIONS = (
+    LocationSpec(
+        WAREHOUSE,
+        "Almacén central Getafe",
+        LocationKind.WAREHOUSE,
+        "Calle de la Confianza, 4, Polígono Los Olivos",
+        "Getafe",
+        "40.305210",
+        "-3.722580",
+        can_ship=True,
+        is_pickup_point=False,
+    ),
+    LocationSpec(
+        MADRID,
+        "Tienda Madrid Gran Vía",
+        LocationKind.STORE,
+        "Gran Vía, 32",
+        "Madrid",
+        "40.420120",
+        "-3.705020",
+        can_ship=False,
+        is_pickup_point=True,
+        store_share=0.32,
+    ),
+    LocationSpec(
+        BARCELONA,
+        "Tienda Barcelona Portal de l'Àngel",
+        LocationKind.STORE,
+        "Avinguda del Portal de l'Àngel, 19",
+        "Barcelona",
+        "41.386050",
+        "2.172430",
+        can_ship=False,
+        is_pickup_point=True,
+        store_share=0.25,
+    ),
+    LocationSpec(
+        VALENCIA,
+        "Tienda Valencia Colón",
+        LocationKind.STORE,
+        "Carrer de Colón, 27",
+        "Valencia",
+        "39.470240",
+        "-0.372010",
+        can_ship=False,
+        is_pickup_point=True,
+        store_share=0.18,
+    ),
+    LocationSpec(
+        "LOCKER-ATOCHA",
+        "Taquillas Estación de Atocha",
+        LocationKind.LOCKER,
+        "Plaza del Emperador Carlos V, s/n",
+        "Madrid",
+        "40.406620",
+        "-3.689170",
+        can_ship=False,
+        is_pickup_point=True,
+    ),
+    LocationSpec(
+        "LOCKER-SANTS",
+        "Taquillas Estació de Sants",
+        LocationKind.LOCKER,
+        "Plaça dels Països Catalans, 1",
+        "Barcelona",
+        "41.379310",
+        "2.140420",
+        can_ship=False,
+        is_pickup_point=True,
+    ),
+)
+
+# Goods from Getafe reach Barcelona and Valencia in two days; everything else takes the default.
+LEAD_TIMES = ((WAREHOUSE, BARCELONA, 2), (WAREHOUSE, VALENCIA, 2), (WAREHOUSE, "LOCKER-SANTS", 2))
+
+WAREHOUSE_SHARE = 0.88  # the rest is sold out everywhere
+LOW_STOCK_THRESHOLD = 3
+
+STORE_STAFF_GROUP = "Personal de tienda"
+MANAGERS_GROUP = "Encargados"
+
+
+@dataclass(frozen=True)
+class StaffSpec:
+    username: str
+    password: str  # the embedded default's demo logins, printed on purpose
+    first_name: str
+    last_name: str
+    group: str
+    locations: tuple[str, ...] = ()
+
+
+STAFF = (
+    StaffSpec("tienda.madrid", "tienda", "Lucía", "Navarro", STORE_STAFF_GROUP, (MADRID,)),
+    StaffSpec("encargado", "encargado", "Javier", "Romero", MANAGERS_GROUP),
+)
+# Store staff see everything of their locations and work their stock; they do not edit locations.
+STORE_STAFF_PERMISSIONS = (
+    "view_location",
+    "view_stocklevel",
+    "change_stocklevel",
+    "view_stockmovement",
+    "view_transfer",
+    "add_transfer",
+    "change_transfer",
+    "view_transferline",
+    "view_cyclecount",
+    "add_cyclecount",
+    "change_cyclecount",
+    "view_cyclecountline",
+    "view_lowstockalert",
+    "view_transferleadtime",
+)
+
+
+@dataclass(frozen=True)
+class StockPlan:
+    """Units to receive, by location code, as (variant, quantity) in SKU order."""
+
+    receipts: dict[str, list[tuple[Variant, int]]]
+
+
+def stock_plan(variants: list[Variant], rng: random.Random) -> StockPlan:
+    """Most SKUs in the warehouse, in quantity; a part of them in each store, a few units each."""
+    receipts: dict[str, list[tuple[Variant, int]]] = {spec.code: [] for spec in LOCATIONS}
+    stores = [spec for spec in LOCATIONS if spec.store_share]
+    for variant in variants:
+        electronics = variant.product.category.slug.startswith(ELECTRONICS)
+        # Every draw is made for every variant, so one SKU's luck does not shift the next one's.
+        in_warehouse = rng.random() < WAREHOUSE_SHARE
+        warehouse_quantity = rng.randint(3, 25) if electronics else rng.randint(8, 60)
+        store_draws = [(rng.random(), rng.randint(1, 3) if electronics else rng.randint(1, 6)) for _spec in stores]
+        if not in_warehouse:
+            continue
+        receipts[WAREHOUSE].append((variant, warehouse_quantity))
+        for spec, (draw, quantity) in zip(stores, store_draws, strict=True):
+            if draw < spec.store_share:
+                receipts[spec.code].append((variant, quantity))
+    return StockPlan(receipts=receipts)
+
+
+def _locations_load() -> dict[str, Location]:
+    locations = {}
+    for spec in LOCATIONS:
+        locations[spec.code], _created = Location.objects.get_or_create(
+            code=spec.code,
+            defaults={
+                "name": spec.name,
+                "kind": spec.kind,
+                "address": spec.address,
+                "city": spec.city,
+                "country": "ES",
+                "latitude": Decimal(spec.latitude),
+                "longitude": Decimal(spec.longitude),
+                "can_ship": spec.can_ship,
+                "is_pickup_point": spec.is_pickup_point,
+            },
+        )
+    for source, destination, days in LEAD_TIMES:
+        TransferLeadTime.objects.get_or_create(
+            source=locations[source], destination=locations[destination], defaults={"days": days}
+        )
+    return locations
+
+
+def _receipts_load(locations: dict[str, Location], plan: StockPlan) -> None:
+    for code, lines in plan.receipts.items():
+        for number, start in enumerate(range(0, len(lines), RECEIPT_LINES), start=1):
+            reference = RECEIPT_REFERENCE.format(code=code, number=number)
+            if StockMovement.objects.filter(location=locations[code], reference=reference).exists():
+                continue
+            stock_receive(location=locations[code], lines=lines[start : start + RECEIPT_LINES], reference=reference)
+
+
+def _spread(variants: list[Variant], count: int) -> list[Variant]:
+    """`count` variants evenly spaced in SKU order: electronics and fashion alike."""
+    return variants[:: max(1, len(variants) // count)][:count]
+
+
+def _thresholds_load(locations: dict[str, Location], plan: StockPlan) -> None:
+    """A few store levels get a threshold: the ones with one or two units left raise an alert."""
+    for code in (MADRID, BARCELONA):
+        lines = plan.receipts[code]
+        low = _spread([variant for variant, quantity in lines if quantity < LOW_STOCK_THRESHOLD], 3)
+        healthy = _spread([variant for variant, quantity in lines if quantity > LOW_STOCK_THRESHOLD + 2], 3)
+        thresholds = dict(
+            StockLevel.objects.filter(location=locations[code], variant__in=low + healthy).values_list(
+                "variant_id", "low_stock_threshold"
+            )
+        )
+        for variant in low + healthy:
+            if thresholds.get(variant.pk) is None:
+                low_stock_threshold_set(location=locations[code], variant=variant, threshold=LOW_STOCK_THRESHOLD)
+
+
+def _transfer_lines(plan: StockPlan, destination: str, count: int) -> list[tuple[Variant, int]]:
+    """SKUs the warehouse holds and the destination does not: the endless aisle."""
+    there = {variant.pk for variant, _quantity in plan.receipts[destination]}
+    lines = [(variant, 2 if quantity > 20 else 1) for variant, quantity in plan.receipts[WAREHOUSE]]
+    return [(variant, quantity) for variant, quantity in lines if variant.pk not in there][:count]
+
+
+def _transfers_load(locations: dict[str, Location], plan: StockPlan) -> None:
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    if not Transfer.objects.filter(reference=TRANSFER_IN_TRANSIT).exists():
+        transfer = transfer_request(
+            source=locations[WAREHOUSE],
+            destination=locations[MADRID],
+            lines=_transfer_lines(plan, MADRID, 4),
+            reference=TRANSFER_IN_TRANSIT,
+            expected_at=tomorrow,
+        )
+        transfer_ship(transfer=transfer)
+    if not Transfer.objects.filter(reference=TRANSFER_REQUESTED).exists():
+        transfer_request(
+            source=locations[WAREHOUSE],
+            destination=locations[BARCELONA],
+            lines=_transfer_lines(plan, BARCELONA, 3),
+            reference=TRANSFER_REQUESTED,
+            expected_at=tomorrow + timedelta(days=1),
+        )
+
+
+def _adjustments_load(locations: dict[str, Location], plan: StockPlan) -> None:
+    """A box broken in Madrid: the last unit of a SKU written off, so the store is out of it."""
+    madrid = locations[MADRID]
+    if StockMovement.objects.filter(location=madrid, kind=MovementKind.ADJUSTMENT, reason=ADJUSTMENT_REASON).exists():
+        return
+    variant = next(variant for variant, quantity in reversed(plan.receipts[MADRID]) if quantity == 1)
+    stock_adjust(location=madrid, variant=variant, quantity=-1, reason=ADJUSTMENT_REASON)
+
+
+def _counts_load(locations: dict[str, Location], plan: StockPlan) -> None:
+    """An open count in Valencia, one unit short on a shelf: staff apply it from the admin."""
+    valencia = locations[VALENCIA]
+    if CycleCount.objects.filter(location=valencia).exists():
+        return
+    lines = plan.receipts[VALENCIA][:5]
+    if not lines:
+        return
+    counted = list(lines)
+    variant, quantity = counted[-1]
+    counted[-1] = (variant, quantity - 1)
+    cycle_count_create(location=valencia, lines=counted)
+
+
+def _group_load(name: str, permissions: list[Permission]) -> Group:
+    group, _created = Group.objects.get_or_create(name=name)
+    group.permissions.add(*permissions)
+    return group
+
+
+def _users_load(locations: dict[str, Location]) -> int:
+    """The store employee and the manager, each in their group; the employee bound to their store."""
+    inventory_permissions = Permission.objects.filter(content_type__app_label="inventory")
+    groups = {
+        STORE_STAFF_GROUP: _group_load(
+            STORE_STAFF_GROUP, list(inventory_permissions.filter(codename__in=STORE_STAFF_PERMISSIONS))
+        ),
+        MANAGERS_GROUP: _group_load(MANAGERS_GROUP, list(inventory_permissions)),  # manage_all_locations too
+    }
+    user_model = get_user_model()
+    created = 0
+    for spec in STAFF:
+        if user_model.objects.filter(username=spec.username).exists():
+            continue
+        user = user_model.objects.create_user(
+            username=spec.username,
+            password=spec.password,
+            email=f"{spec.username}@example.com",
+            first_name=spec.first_name,
+            last_name=spec.last_name,
+            is_staff=True,
+        )
+        user.groups.add(groups[spec.group])
+        for code in spec.locations:
+            locations[code].staff.add(user)
+        created += 1
+    return created
+
+
+def _demo_variants() -> list[Variant]:
+    return list(
+        Variant.objects.filter(product__is_active=True, is_active=True)
+        .select_related("product__category")
+        .only("pk", "sku", "product__category__slug")
+        .order_by("sku")
+    )
+
+
+# What load() reports, counted before and after: the services create the rows.
+COUNTED = (
+    (Location, gettext_noop("locations")),
+    (StockLevel, gettext_noop("stock levels")),
+    (StockMovement, gettext_noop("stock movements")),
+    (Transfer, gettext_noop("transfers")),
+    (CycleCount, gettext_noop("cycle counts")),
+    (LowStockAlert, gettext_noop("low-stock alerts")),
+)
+
+
+def load() -> dict[str, int]:
+    """Load the demo stock; returns what was created, by label."""
+    before = [model._default_manager.count() for model, _label in COUNTED]
+    locations = _locations_load()
+    plan = stock_plan(_demo_variants(), random.Random(SEED))
+    _receipts_load(locations, plan)
+    _thresholds_load(locations, plan)
+    _transfers_load(locations, plan)
+    _adjustments_load(locations, plan)
+    _counts_load(locations, plan)
+    created = {
+        _(label): model._default_manager.count() - count for (model, label), count in zip(COUNTED, before, strict=True)
+    }
+    return created | {_("inventory staff users"): _users_load(locations)}
