@@ -3,12 +3,12 @@
 import os
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/retail")
-# One Redis database per xdist worker, so that one worker's cache.clear() spares the other.
+# One Redis database per xdist worker, so that one worker's cache.clear() spares the other,
+# and a key prefix per test process. Set, not defaulted: xdist workers inherit the
+# controller's environment, which already holds the controller's values.
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw-1")
-os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{int(_worker.removeprefix('gw')) + 2}")
-# A prefix per test process: its cache keys (throttle counters) are its own, even when two
-# runs share a Redis database; the tests clear only these keys.
-os.environ.setdefault("CACHE_KEY_PREFIX", f"retail-test-{os.getpid()}")
+os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{int(_worker.removeprefix('gw')) + 2}")
+os.environ["CACHE_KEY_PREFIX"] = f"retail-test-{os.getpid()}"
 
 from .base import *  # noqa: F403
 from .base import DATABASES
