@@ -211,6 +211,22 @@ if OUTBOUND_TIMEOUT_SECONDS <= 0 or OUTBOUND_BACKOFF_BASE_SECONDS < 0 or OUTBOUN
         "and OUTBOUND_MAX_ATTEMPTS at least 1."
     )
 
+# Invoicing. Structured formats by dotted path: a country format is added here, not in the core.
+INVOICE_FORMATS = env.list(
+    "INVOICE_FORMATS",
+    default=["invoicing.formats.cii.FacturXCiiFormat", "invoicing.formats.ubl.PeppolUblFormat"],
+)
+# The tax agency's invoice verification service (VeriFactu QR code). The test environment
+# is https://prewww2.aeat.es/wlpl/TIKE-CONT/ValidarQR.
+VERIFACTU_QR_URL = env.str("VERIFACTU_QR_URL", default="https://www2.agenciatributaria.gob.es/wlpl/TIKE-CONT/ValidarQR")
+# Submitting billing records to the tax agency needs its online service and a certificate:
+# a dotted path to a callable taking a BillingRecord, or empty (records wait as not submitted).
+VERIFACTU_SUBMITTER = env.str("VERIFACTU_SUBMITTER", default="")
+# Where issued documents are posted for the ERP (signed, retried outbound deliveries); empty: none.
+INVOICE_ERP_URL = env.str("INVOICE_ERP_URL", default="")
+INVOICE_ERP_SECRET = env.str("INVOICE_ERP_SECRET", default="")
+INVOICE_EMAIL_MAX_ATTEMPTS = env.int("INVOICE_EMAIL_MAX_ATTEMPTS", default=5)
+
 # API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
