@@ -17,6 +17,7 @@ from config.channels import Channel
 from config.services import channel_client_create
 from customers.models import Consent, ContactPoint, Customer, CustomerEvent
 from inventory.models import Location
+from invoicing.models import Invoice, Seller
 
 
 class TaxCategoryFactory(DjangoModelFactory[TaxCategory]):
@@ -213,3 +214,58 @@ def stock_receive_for(location: Location, variant: Variant, quantity: int) -> No
     from inventory.services import stock_receive
 
     stock_receive(location=location, lines=[(variant, quantity)], reference="test")
+
+
+# Spanish tax ids that pass python-stdnum's checks (NIF, CIF).
+VALID_NIFS = ("12345678Z", "87654321X", "00000000T", "11111111H")
+VALID_CIFS = ("B12345674", "A58818501", "B65410011")
+
+
+class SellerFactory(DjangoModelFactory[Seller]):
+    class Meta:
+        model = Seller
+        django_get_or_create = ("tax_id",)
+
+    name = "Moda Sol S.L."
+    tax_id = "B12345674"
+    street = "Calle Mayor 1"
+    city = "Madrid"
+    postal_code = "28013"
+    country = "ES"
+    email = "facturas@modasol.example"
+    is_default = True
+
+
+def invoice_issue_for(
+    seller: Seller | None = None,
+    *,
+    lines: list[tuple[str, str, str]] | None = None,
+    tax_id: str = "",
+    email: str = "ana@example.com",
+    customer: Customer | None = None,
+    **kwargs: Any,
+) -> Invoice:
+    """Issue a document through the service: lines as (quantity, unit price, tax rate) strings."""
+    from invoicing.calculation import LineInput
+    from invoicing.services import Buyer, invoice_issue
+
+    buyer = Buyer(
+        name="Ana García" if tax_id else "",
+        tax_id=tax_id,
+        country="ES",
+        street="Calle Luna 3" if tax_id else "",
+        city="Sevilla" if tax_id else "",
+        postal_code="41001" if tax_id else "",
+        email=email,
+        language="es",
+    )
+    return invoice_issue(
+        seller=seller or SellerFactory.create(),
+        buyer=buyer,
+        lines=[
+            LineInput(description=f"Item {i}", sku=f"SKU-{i}", quantity=Decimal(q), unit_price=Decimal(p), tax_rate=Decimal(r))
+            for i, (q, p, r) in enumerate(lines or [("1", "49.95", "21")], start=1)
+        ],
+        customer=customer,
+        **kwargs,
+    )

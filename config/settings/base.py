@@ -167,9 +167,17 @@ STORAGES = {
 }
 
 # Django 6.1 mailers. The embedded default prints mail to the console.
-MAILERS = {
-    "default": {"BACKEND": env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")},
-}
+EMAIL_BACKEND_PATH = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH}}
+if EMAIL_BACKEND_PATH.endswith("smtp.EmailBackend"):
+    MAILERS["default"]["OPTIONS"] = {
+        "host": env.str("EMAIL_HOST", default="localhost"),
+        "port": env.int("EMAIL_PORT", default=25),
+        "username": env.str("EMAIL_HOST_USER", default=""),
+        "password": env.str("EMAIL_HOST_PASSWORD", default=""),
+        "use_tls": env.bool("EMAIL_USE_TLS", default=False),
+        "timeout": env.int("EMAIL_TIMEOUT", default=30),
+    }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="tienda@example.com")
 
 # Celery: eager in-process without Redis (the embedded default).
@@ -198,6 +206,8 @@ CELERY_BEAT_SCHEDULE = {
     "inventory-low-stock-notify": {"task": "inventory.tasks.low_stock_alerts_notify", "schedule": 5 * 60},
     # Re-enqueues webhooks whose next attempt is due: retries, and sends lost with a broker or a worker.
     "deliveries-sweep": {"task": "config.tasks.deliveries_sweep", "schedule": 60},
+    # Documents not yet rendered or e-mailed (a lost task, a failed SMTP attempt).
+    "invoicing-sweep": {"task": "invoicing.tasks.invoices_sweep", "schedule": 60},
 }
 
 # Outbound deliveries (webhooks): seconds a POST may take, the first retry's delay (doubling

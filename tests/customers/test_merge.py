@@ -23,7 +23,14 @@ from customers.models import (
 from customers.relations import customer_relations
 from customers.selectors import loyalty_account_ids_due_to_expire
 from customers.services import customer_merge, customer_resolve
-from tests.factories import ConsentFactory, ContactPointFactory, CustomerEventFactory, CustomerFactory, UserFactory
+from tests.factories import (
+    ConsentFactory,
+    ContactPointFactory,
+    CustomerEventFactory,
+    CustomerFactory,
+    UserFactory,
+    invoice_issue_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +72,7 @@ ROW_MAKERS: dict[str, Callable[[Customer], Model]] = {
     "customers.DuplicateCandidate.customer": paired_with_a_newer_customer,
     "customers.DuplicateCandidate.other": paired_with_an_older_customer,
     "customers.LoyaltyAccount.customer": lambda customer: LoyaltyAccount.objects.create(customer=customer),
+    "invoicing.Invoice.customer": lambda customer: invoice_issue_for(customer=customer),
 }
 
 # Rows that a merge settles instead of moving. A duplicate pair naming the removed customer cannot

@@ -1,0 +1,157 @@
+"""Reads: the canonical document of an invoice, who may see which documents, exports, due work."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from config.models import ChannelClient
+from invoicing.documents import (
+    TAX_CATEGORY_STANDARD,
+    TAX_CATEGORY_ZERO,
+    TYPE_CODE_CREDIT_NOTE,
+    TYPE_CODE_INVOICE,
+    DocumentLine,
+    InvoiceDocument,
+    Party,
+    TaxSubtotal,
+)
+from invoicing import verifactu
+from invoicing.exceptions import InvoiceInputError
+from invoicing.models import DocumentKind, EmailStatus, Invoice, InvoiceFile, RenderStatus, Seller
+
+
+def seller_default() -> Seller:
+    """The seller documents are issued by when the caller names none."""
+    seller = Seller.objects.filter(is_default=True).first() or Seller.objects.order_by("pk").first()
+    if seller is None:
+        from django.utils.translation import gettext as _
+
+        raise InvoiceInputError(_("No seller is configured: add one in the admin."), code="no_seller")
+    return seller
+
+
+def invoice_document(invoice: Invoice) -> InvoiceDocument:
+    """The canonical document every format is written from (lines and taxes prefetched or read here)."""
+    preceding = invoice.original
+    return InvoiceDocument(
+        number=invoice.number,
+        type_code=TYPE_CODE_CREDIT_NOTE if invoice.is_credit_note else TYPE_CODE_INVOICE,
+        issue_date=invoice.issue_date,
+        currency=invoice.currency,
+        seller=Party(
+            name=invoice.seller_name,
+            country=invoice.seller_country,
+            tax_id=invoice.seller_tax_id,
+            street=invoice.seller_street,
+            city=invoice.seller_city,
+            postal_code=invoice.seller_postal_code,
+            email=invoice.seller_email,
+        ),
+        buyer=Party(
+            name=invoice.buyer_name,
+            country=invoice.buyer_country,
+            tax_id=invoice.buyer_tax_id,
+            street=invoice.buyer_street,
+            city=invoice.buyer_city,
+            postal_code=invoice.buyer_postal_code,
+            email=invoice.buyer_email,
+        ),
+        lines=tuple(
+            DocumentLine(
+                position=line.position,
+                description=line.description,
+                quantity=line.quantity.normalize(),
+                net_unit_price=line.net_unit_price.normalize(),
+                allowance_amount=line.allowance_amount,
+                net_amount=line.net_amount,
+                tax_rate=line.tax_rate,
+                tax_category=TAX_CATEGORY_ZERO if line.tax_rate == 0 else TAX_CATEGORY_STANDARD,
+                sku=line.sku,
+            )
+            for line in invoice.lines.all()
+        ),
+        taxes=tuple(
+            TaxSubtotal(
+                tax_category=tax.tax_category,
+                tax_rate=tax.tax_rate,
+                taxable_amount=tax.taxable_amount,
+                tax_amount=tax.tax_amount,
+            )
+            for tax in invoice.taxes.all()
+        ),
+        line_total=invoice.line_total,
+        tax_basis_total=invoice.line_total,
+        tax_total=invoice.tax_total,
+        grand_total=invoice.grand_total,
+        rounding_amount=invoice.rounding_amount,
+        paid_amount=invoice.paid_amount,
+        due_amount=invoice.payable_total - invoice.paid_amount,
+        language=invoice.language,
+        simplified=invoice.kind == DocumentKind.SIMPLIFIED,
+        source_reference=invoice.source_reference,
+        preceding_number=preceding.number if preceding else "",
+        preceding_issue_date=preceding.issue_date if preceding else None,
+        replaced_number=invoice.replaces.number if invoice.replaces_id and invoice.replaces else "",
+        notes=(invoice.reason,) if invoice.reason else (),
+    )
+
+
+def invoice_list(*, client: ChannelClient | None = None) -> QuerySet[Invoice]:
+    """Documents a caller may see: staff (client None) see all; a channel client sees those of the
+    customers it acts for, i.e. customers it has had documents issued for, and the documents it issued."""
+    invoices = Invoice.objects.select_related("seller", "customer", "original", "replaces")
+    if client is None:
+        return invoices
+    served = Invoice.objects.filter(issued_by=client, customer__isnull=False).values("customer_id")
+    return invoices.filter(Q(issued_by=client) | Q(customer_id__in=served))
+
+
+def invoice_file(*, invoice: Invoice, format_code: str) -> InvoiceFile | None:
+    return InvoiceFile.objects.filter(invoice=invoice, format_code=format_code).first()
+
+
+def invoice_ids_due(*, limit: int = 500, lease_grace: datetime.timedelta | None = None) -> list[int]:
+    """Documents whose worker step is due: not rendered, not e-mailed, or an e-mail lease run out."""
+    now = timezone.now()
+    return list(
+        Invoice.objects.filter(
+            Q(render_status=RenderStatus.PENDING)
+            | Q(render_status=RenderStatus.RENDERED, email_status=EmailStatus.PENDING)
+            | Q(email_status=EmailStatus.SENDING, email_lease_until__lt=now)
+        )
+        .order_by("issued_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def invoices_for_export(*, date_from: datetime.date, date_to: datetime.date) -> QuerySet[Invoice]:
+    return (
+        Invoice.objects.filter(issue_date__gte=date_from, issue_date__lte=date_to)
+        .select_related("original", "customer")
+        .prefetch_related("taxes")
+        .order_by("issue_date", "seller_id", "number")
+    )
+
+
+def billing_chain_breaks(*, batch_size: int = 2000) -> tuple[int, list[verifactu.ChainBreak]]:
+    """Walk every issuer's chain in order; (records checked, the first break of each broken chain)."""
+    from invoicing.models import BillingRecord
+
+    checked = 0
+    breaks: list[verifactu.ChainBreak] = []
+    issuers = BillingRecord.objects.order_by("issuer_tax_id").values_list("issuer_tax_id", flat=True).distinct()
+    for issuer in issuers:
+        records = (
+            BillingRecord.objects.filter(issuer_tax_id=issuer)
+            .select_related("invoice")
+            .order_by("position")
+            .iterator(chunk_size=batch_size)
+        )
+        found = verifactu.chain_verify(records)
+        checked += BillingRecord.objects.filter(issuer_tax_id=issuer).count()
+        if found is not None:
+            breaks.append(found)
+    return checked, breaks
