@@ -73,7 +73,9 @@ class Totals:
 
 def _validate(lines: Sequence[LineInput], currency: str) -> None:
     if not lines:
-        raise InvoiceInputError(_("An invoice needs at least one line."), code="no_lines", fields={"lines": [_("Empty.")]})
+        raise InvoiceInputError(
+            _("An invoice needs at least one line."), code="no_lines", fields={"lines": [_("Empty.")]}
+        )
     errors: dict[str, list[str]] = {}
     for index, line in enumerate(lines):
         problems = []

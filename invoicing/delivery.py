@@ -47,8 +47,10 @@ def _logo(invoice: Invoice) -> tuple[bytes | None, str]:
     logo = invoice.seller.logo
     if not logo:
         return None, ""
-    name = logo.name.lower()
-    media_type = "image/svg+xml" if name.endswith(".svg") else "image/jpeg" if name.endswith((".jpg", ".jpeg")) else "image/png"
+    name = (logo.name or "").lower()
+    media_type = (
+        "image/svg+xml" if name.endswith(".svg") else "image/jpeg" if name.endswith((".jpg", ".jpeg")) else "image/png"
+    )
     try:
         with logo.open("rb") as handle:
             return handle.read(), media_type

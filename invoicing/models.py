@@ -203,7 +203,9 @@ class Invoice(models.Model):
     )
     render_findings = models.JSONField(_("validation findings"), default=list, blank=True)
     rendered_at = models.DateTimeField(_("rendered at"), null=True, blank=True)
-    email_status = models.CharField(_("e-mail"), max_length=20, choices=EmailStatus.choices, default=EmailStatus.PENDING)
+    email_status = models.CharField(
+        _("e-mail"), max_length=20, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
     email_attempts = models.PositiveSmallIntegerField(_("e-mail attempts"), default=0)
     email_last_error = models.TextField(_("last e-mail error"), blank=True)
     email_sent_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)

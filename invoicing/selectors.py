@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from config.models import ChannelClient
+from invoicing import verifactu
 from invoicing.documents import (
     TAX_CATEGORY_STANDARD,
     TAX_CATEGORY_ZERO,
@@ -18,7 +19,6 @@ from invoicing.documents import (
     Party,
     TaxSubtotal,
 )
-from invoicing import verifactu
 from invoicing.exceptions import InvoiceInputError
 from invoicing.models import DocumentKind, EmailStatus, Invoice, InvoiceFile, RenderStatus, Seller
 

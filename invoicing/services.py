@@ -113,8 +113,9 @@ def _series_locked(*, seller: Seller, kind: str, fiscal_year: int) -> InvoiceSer
 
 def _record_type(kind: str, *, original: Invoice | None, replaces: Invoice | None) -> str:
     if kind == DocumentKind.CREDIT_NOTE:
-        assert original is not None
-        return BillingRecordType.R5 if original.kind == DocumentKind.SIMPLIFIED else BillingRecordType.R1
+        # A credit note always has its original (the database checks it too).
+        simplified = original is not None and original.kind == DocumentKind.SIMPLIFIED
+        return BillingRecordType.R5 if simplified else BillingRecordType.R1
     if kind == DocumentKind.SIMPLIFIED:
         return BillingRecordType.F2
     return BillingRecordType.F3 if replaces is not None else BillingRecordType.F1
@@ -241,7 +242,8 @@ def _document_issue(
             for tax in totals.taxes
         )
         _billing_record_append(invoice=invoice, record_type=_record_type(kind, original=original, replaces=replaces))
-        transaction.on_commit(partial(invoice_process.delay, invoice.pk))
+        if settings.INVOICE_PROCESS_ON_COMMIT:
+            transaction.on_commit(partial(invoice_process.delay, invoice.pk))
     return invoice
 
 
@@ -354,7 +356,9 @@ def invoice_credit(
         if lines is None:
             wanted = [CreditLine(line_id=pk, quantity=left) for pk, (_line, left, _d) in remaining.items() if left > 0]
             if not wanted:
-                raise CreditExceedsRemaining(_("Nothing remains to be credited on %(number)s.") % {"number": original.number})
+                raise CreditExceedsRemaining(
+                    _("Nothing remains to be credited on %(number)s.") % {"number": original.number}
+                )
         else:
             wanted = list(lines)
         errors: dict[str, list[str]] = {}
@@ -370,12 +374,15 @@ def invoice_credit(
                 continue
             if wanted_line.quantity > left:
                 raise CreditExceedsRemaining(
-                    _("Line %(position)s has only %(left)s left to credit.") % {"position": line.position, "left": left},
+                    _("Line %(position)s has only %(left)s left to credit.")
+                    % {"position": line.position, "left": left},
                     fields={f"lines[{index}]": [_("More than remains.")]},
                     extra={"line_id": line.pk, "remaining": str(left)},
                 )
             # The last part of a line takes the rest of its discount, so the parts add up exactly.
-            share = discount_left if wanted_line.quantity == left else line.discount * wanted_line.quantity / line.quantity
+            share = (
+                discount_left if wanted_line.quantity == left else line.discount * wanted_line.quantity / line.quantity
+            )
             credit_inputs.append(
                 LineInput(
                     description=line.description,
@@ -428,7 +435,9 @@ def invoice_ticket_exchange(*, ticket: Invoice, buyer: Buyer, issued_by: Channel
         if ticket.kind != DocumentKind.SIMPLIFIED:
             raise InvoiceInputError(_("Only a simplified invoice can be exchanged."), code="not_a_ticket")
         if Invoice.objects.filter(replaces=ticket).exists():
-            raise TicketAlreadyReplaced(_("Simplified invoice %(number)s was already exchanged.") % {"number": ticket.number})
+            raise TicketAlreadyReplaced(
+                _("Simplified invoice %(number)s was already exchanged.") % {"number": ticket.number}
+            )
         if ticket.credit_notes.exists():
             raise InvoiceInputError(
                 _("A simplified invoice with credit notes cannot be exchanged."), code="ticket_credited"
@@ -444,7 +453,9 @@ def invoice_ticket_exchange(*, ticket: Invoice, buyer: Buyer, issued_by: Channel
             )
             for line in ticket.lines.order_by("position")
         ]
-        totals = invoice_totals_compute(lines=lines, currency=ticket.currency, prices_include_tax=ticket.prices_include_tax)
+        totals = invoice_totals_compute(
+            lines=lines, currency=ticket.currency, prices_include_tax=ticket.prices_include_tax
+        )
         return _document_issue(
             seller=ticket.seller,
             kind=DocumentKind.INVOICE,

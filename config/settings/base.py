@@ -236,6 +236,9 @@ VERIFACTU_SUBMITTER = env.str("VERIFACTU_SUBMITTER", default="")
 INVOICE_ERP_URL = env.str("INVOICE_ERP_URL", default="")
 INVOICE_ERP_SECRET = env.str("INVOICE_ERP_SECRET", default="")
 INVOICE_EMAIL_MAX_ATTEMPTS = env.int("INVOICE_EMAIL_MAX_ATTEMPTS", default=5)
+# Enqueue rendering and e-mail when the issuing transaction commits (off only in unit tests,
+# where an eager PDF per issued document would dominate the run; the sweeper still finds them).
+INVOICE_PROCESS_ON_COMMIT = env.bool("INVOICE_PROCESS_ON_COMMIT", default=True)
 
 # API
 REST_FRAMEWORK = {

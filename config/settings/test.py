@@ -20,6 +20,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 # Unit tests run tasks in-process; integration tests start a real worker.
 CELERY_TASK_ALWAYS_EAGER = True
+# Issuing a document does not render it in-process (a PDF each); pipeline tests turn it on.
+INVOICE_PROCESS_ON_COMMIT = False
 LANGUAGE_CODE = "en"
 # Static files come from the finders: tests never run collectstatic.
 WHITENOISE_AUTOREFRESH = True

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from django_stubs_ext import StrOrPromise
 
 from invoicing.documents import InvoiceDocument
 
@@ -42,7 +43,7 @@ class InvoiceFormat:
     """Base class of a structured format. Subclasses set the class attributes and build/validate."""
 
     code: ClassVar[str]  # stable identifier, stored with the rendition, used in URLs
-    label: ClassVar[str]
+    label: ClassVar[StrOrPromise]
     media_type: ClassVar[str] = "application/xml"
     file_extension: ClassVar[str] = "xml"
 

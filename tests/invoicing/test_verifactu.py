@@ -91,10 +91,18 @@ def test_record_types_follow_the_document() -> None:
     full_credit = invoice_credit(invoice=full)
     exchanged = invoice_ticket_exchange(
         ticket=ticket,
-        buyer=Buyer(name="Ana", tax_id="12345678Z", country="ES", street="C/ Luna 3", city="Sevilla", postal_code="41001"),
+        buyer=Buyer(
+            name="Ana", tax_id="12345678Z", country="ES", street="C/ Luna 3", city="Sevilla", postal_code="41001"
+        ),
     )
     types = [d.billing_record.record_type for d in (ticket, full, ticket_credit, full_credit, exchanged)]
-    assert types == [BillingRecordType.F2, BillingRecordType.F1, BillingRecordType.R5, BillingRecordType.R1, BillingRecordType.F3]
+    assert types == [
+        BillingRecordType.F2,
+        BillingRecordType.F1,
+        BillingRecordType.R5,
+        BillingRecordType.R1,
+        BillingRecordType.F3,
+    ]
 
 
 def test_credit_notes_carry_negative_amounts_in_their_record() -> None:
@@ -111,7 +119,7 @@ def test_verify_invoice_chain_reports_a_holding_chain() -> None:
     assert "3 billing records checked" in out.getvalue()
 
 
-def _tamper(sql: str, params: list[object]) -> None:
+def _tamper(sql: str, params: list[str | int]) -> None:
     """What a person with database access could do: switch the immutability trigger off and edit."""
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # Django's deferred FK checks would block ALTER TABLE
@@ -164,4 +172,7 @@ def test_the_verification_host_is_configurable_for_the_test_environment(settings
     url = verifactu.verification_url(
         issuer_tax_id="89890001K", number="A/1", issue_date=datetime.date(2024, 1, 1), grand_total=Decimal("10.00")
     )
-    assert url == "https://prewww2.aeat.es/wlpl/TIKE-CONT/ValidarQR?nif=89890001K&numserie=A%2F1&fecha=01-01-2024&importe=10.00"
+    assert (
+        url
+        == "https://prewww2.aeat.es/wlpl/TIKE-CONT/ValidarQR?nif=89890001K&numserie=A%2F1&fecha=01-01-2024&importe=10.00"
+    )
