@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("catalog.api.urls")),
     path("", include("customers.api.urls")),
     path("", include("inventory.api.urls")),
+    path("", include("invoicing.api.urls")),
 ]
 
 urlpatterns = [

@@ -132,7 +132,7 @@ def invoices_for_export(*, date_from: datetime.date, date_to: datetime.date) -> 
         Invoice.objects.filter(issue_date__gte=date_from, issue_date__lte=date_to)
         .select_related("original", "customer")
         .prefetch_related("taxes")
-        .order_by("issue_date", "seller_id", "number")
+        .order_by("issue_date", "issued_at", "pk")
     )
 
 

@@ -1,8 +1,8 @@
 #!/bin/sh
-# Debian packages the project needs: pango for WeasyPrint, gettext to compile translations,
+# Debian packages the project needs: pango and harfbuzz-subset (fast font subsetting) for WeasyPrint, gettext to compile translations,
 # the PostgreSQL client and Redis tools used by the test set-up. Installs only what is missing.
 set -e
-packages="libpango-1.0-0 libpangoft2-1.0-0 gettext fonts-dejavu-core postgresql-client redis-tools"
+packages="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 gettext fonts-dejavu-core postgresql-client redis-tools"
 [ "${1:-}" = "--test" ] && packages="$packages postgresql redis-server"
 missing=""
 for package in $packages; do

@@ -295,4 +295,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # WeasyPrint's font subsetting logs dozens of lines per PDF at INFO.
+    "loggers": {"fontTools": {"level": "WARNING"}},
 }
