@@ -1,14 +1,15 @@
 """Exports for accountants: one row per document (and per tax rate), CSV or JSON, by date range."""
 
 import csv
-import datetime
 import io
 import json
 from collections.abc import Iterator
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import QuerySet
 
+from invoicing.models import Invoice
 from invoicing.selectors import invoices_for_export
 
 COLUMNS = (
@@ -34,9 +35,9 @@ COLUMNS = (
 )
 
 
-def invoice_export_rows(*, date_from: datetime.date, date_to: datetime.date) -> Iterator[dict[str, Any]]:
+def invoice_export_rows(*, invoices: QuerySet[Invoice]) -> Iterator[dict[str, Any]]:
     """One row per document and tax rate, credit notes signed negative (as an accountant books them)."""
-    for invoice in invoices_for_export(date_from=date_from, date_to=date_to):
+    for invoice in invoices_for_export(invoices=invoices):
         sign = -1 if invoice.is_credit_note else 1
         for tax in invoice.taxes.all():
             yield {
@@ -62,13 +63,13 @@ def invoice_export_rows(*, date_from: datetime.date, date_to: datetime.date) -> 
             }
 
 
-def invoice_export_csv(*, date_from: datetime.date, date_to: datetime.date) -> str:
+def invoice_export_csv(*, invoices: QuerySet[Invoice]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
     writer.writeheader()
-    writer.writerows(invoice_export_rows(date_from=date_from, date_to=date_to))
+    writer.writerows(invoice_export_rows(invoices=invoices))
     return buffer.getvalue()
 
 
-def invoice_export_json(*, date_from: datetime.date, date_to: datetime.date) -> str:
-    return json.dumps(list(invoice_export_rows(date_from=date_from, date_to=date_to)), cls=DjangoJSONEncoder)
+def invoice_export_json(*, invoices: QuerySet[Invoice]) -> str:
+    return json.dumps(list(invoice_export_rows(invoices=invoices)), cls=DjangoJSONEncoder)

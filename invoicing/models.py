@@ -317,7 +317,7 @@ class InvoiceLine(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.description}"
+        return f"{self.quantity} x {self.description}"
 
 
 class InvoiceTax(AppendOnlyModel):

@@ -127,10 +127,13 @@ def invoice_ids_due(*, limit: int = 500, lease_grace: datetime.timedelta | None 
     )
 
 
-def invoices_for_export(*, date_from: datetime.date, date_to: datetime.date) -> QuerySet[Invoice]:
+def invoices_issued_between(*, date_from: datetime.date, date_to: datetime.date) -> QuerySet[Invoice]:
+    return Invoice.objects.filter(issue_date__gte=date_from, issue_date__lte=date_to)
+
+
+def invoices_for_export(*, invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
     return (
-        Invoice.objects.filter(issue_date__gte=date_from, issue_date__lte=date_to)
-        .select_related("original", "customer")
+        invoices.select_related("original", "customer")
         .prefetch_related("taxes")
         .order_by("issue_date", "issued_at", "pk")
     )

@@ -38,8 +38,11 @@ class PartySerializer(serializers.Serializer[Any]):
     country = serializers.CharField()
 
 
+PARTY_FIELDS = ("name", "tax_id", "street", "city", "postal_code", "country")
+
+
 def _party(invoice: Invoice, prefix: str) -> dict[str, str]:
-    return {name: getattr(invoice, f"{prefix}_{name}") for name in PartySerializer().fields}
+    return {name: getattr(invoice, f"{prefix}_{name}") for name in PARTY_FIELDS}
 
 
 class InvoiceSerializer(serializers.ModelSerializer[Invoice]):
@@ -51,7 +54,7 @@ class InvoiceSerializer(serializers.ModelSerializer[Invoice]):
 
     class Meta:
         model = Invoice
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "number",
             "kind",
@@ -91,7 +94,7 @@ class InvoiceDetailSerializer(InvoiceSerializer):
     verification_url = serializers.SerializerMethodField(help_text="The tax agency's QR verification URL.")
 
     class Meta(InvoiceSerializer.Meta):
-        fields = (*InvoiceSerializer.Meta.fields, "lines", "taxes", "formats", "verification_url")
+        fields: tuple[str, ...] = (*InvoiceSerializer.Meta.fields, "lines", "taxes", "formats", "verification_url")
 
     def get_formats(self, invoice: Invoice) -> list[str]:
         return sorted(file.format_code for file in invoice.files.all())

@@ -128,11 +128,14 @@ class InvoiceExportView(APIView):
         query = s.ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         dates = {"date_from": query.validated_data["date_from"], "date_to": query.validated_data["date_to"]}
+        invoices = selectors.invoices_issued_between(**dates)
         name = f"invoices-{dates['date_from']}-{dates['date_to']}"
         if query.validated_data["file_format"] == "json":
-            response = HttpResponse(exports.invoice_export_json(**dates), content_type="application/json")
+            response = HttpResponse(exports.invoice_export_json(invoices=invoices), content_type="application/json")
             response["Content-Disposition"] = f'attachment; filename="{name}.json"'
         else:
-            response = HttpResponse(exports.invoice_export_csv(**dates), content_type="text/csv; charset=utf-8")
+            response = HttpResponse(
+                exports.invoice_export_csv(invoices=invoices), content_type="text/csv; charset=utf-8"
+            )
             response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
         return response
