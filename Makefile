@@ -9,7 +9,7 @@ MANAGE := $(PY) manage.py
 SERVICES_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/retail} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} DEBUG=$${DEBUG:-0}
 
-.PHONY: run test install system-deps messages worker beat serve lint types layers pytest bench clean
+.PHONY: run test install system-deps messages worker beat serve lint types layers pytest bench bench-invoice clean
 
 $(VENV)/bin/uv:
 	python=$$(scripts/find_python.sh) && $$python -m venv $(VENV)
@@ -71,6 +71,10 @@ serve: system-deps messages
 	$(SERVICES_ENV) $(MANAGE) migrate --no-input -v0
 	$(SERVICES_ENV) $(MANAGE) collectstatic --no-input -v0
 	$(SERVICES_ENV) $(VENV)/bin/honcho start -f Procfile
+
+## The invoice benchmark: median time to produce a 1-page and a 5-page invoice (PDF + XML + validation).
+bench-invoice: install system-deps
+	$(PY) scripts/bench_invoice.py
 
 ## The flash-sale benchmark (PostgreSQL database retail_bench): race and throughput figures.
 bench: install

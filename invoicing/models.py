@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
 
 from config.models import AppendOnlyModel
@@ -239,11 +240,13 @@ class Invoice(models.Model):
             ),
             models.CheckConstraint(condition=Q(line_total__gte=0), name="invoice_line_total_not_negative"),
             models.CheckConstraint(condition=Q(tax_total__gte=0), name="invoice_tax_total_not_negative"),
+            # Rounded: SQLite (the embedded default) adds decimals as floating point.
             models.CheckConstraint(
-                condition=Q(grand_total=F("line_total") + F("tax_total")), name="invoice_grand_total_adds_up"
+                condition=Q(grand_total=Round(F("line_total") + F("tax_total"), 2)), name="invoice_grand_total_adds_up"
             ),
             models.CheckConstraint(
-                condition=Q(payable_total=F("grand_total") + F("rounding_amount")), name="invoice_payable_adds_up"
+                condition=Q(payable_total=Round(F("grand_total") + F("rounding_amount"), 2)),
+                name="invoice_payable_adds_up",
             ),
             models.CheckConstraint(condition=Q(email_status__in=EmailStatus.values), name="invoice_email_status_valid"),
             models.CheckConstraint(
