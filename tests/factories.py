@@ -263,7 +263,9 @@ def invoice_issue_for(
         seller=seller or SellerFactory.create(),
         buyer=buyer,
         lines=[
-            LineInput(description=f"Item {i}", sku=f"SKU-{i}", quantity=Decimal(q), unit_price=Decimal(p), tax_rate=Decimal(r))
+            LineInput(
+                description=f"Item {i}", sku=f"SKU-{i}", quantity=Decimal(q), unit_price=Decimal(p), tax_rate=Decimal(r)
+            )
             for i, (q, p, r) in enumerate(lines or [("1", "49.95", "21")], start=1)
         ],
         customer=customer,

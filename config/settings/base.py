@@ -198,6 +198,9 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task unacknowledged this long is redelivered; longer than any task runs.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Worker processes recycle themselves: WeasyPrint and the schematron keep ~150-300 MB each.
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_MAX_TASKS_PER_CHILD", default=500)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_MAX_MEMORY_PER_CHILD_KB", default=600_000)
 CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {
         "task": "config.tasks.sessions_clear_expired",
