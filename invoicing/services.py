@@ -87,11 +87,17 @@ def _buyer_checked(buyer: Buyer, *, full: bool) -> Buyer:
         except ValidationError as error:
             errors["tax_id"] = list(error.messages)
     if full:
-        required = {"name": buyer.name, "country": country, "street": buyer.street, "city": buyer.city}
-        required |= {"postal_code": buyer.postal_code, "tax_id": buyer.tax_id}
-        for name, value in required.items():
+        required = {
+            "name": (buyer.name, _("name")),
+            "country": (country, _("country")),
+            "street": (buyer.street, _("street")),
+            "city": (buyer.city, _("city")),
+            "postal_code": (buyer.postal_code, _("postal code")),
+            "tax_id": (buyer.tax_id, _("tax id")),
+        }
+        for name, (value, label) in required.items():
             if not value.strip():
-                errors.setdefault(name, []).append(_("A full invoice needs the buyer's %(field)s.") % {"field": name})
+                errors.setdefault(name, []).append(_("A full invoice needs the buyer's %(field)s.") % {"field": label})
     if errors:
         raise InvoiceInputError(_("The buyer's details are not valid."), code="invalid_buyer", fields=errors)
     return replace(
