@@ -239,7 +239,8 @@ def invoice_email_send(*, invoice_id: int) -> bool:
         )
         logger.warning("Invoice %s: e-mail attempt %s failed: %s", invoice.number, invoice.email_attempts, error)
         return False
-    Invoice.objects.filter(pk=invoice.pk).update(
+    # Only the claim this call holds: a resend requested meanwhile stays pending and is sent again.
+    Invoice.objects.filter(pk=invoice.pk, email_status=EmailStatus.SENDING).update(
         email_status=EmailStatus.SENT, email_sent_at=timezone.now(), email_last_error="", email_lease_until=None
     )
     return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -113,12 +114,14 @@ def invoice_file(*, invoice: Invoice, format_code: str) -> InvoiceFile | None:
     return InvoiceFile.objects.filter(invoice=invoice, format_code=format_code).first()
 
 
-def invoice_ids_due(*, limit: int = 500, lease_grace: datetime.timedelta | None = None) -> list[int]:
+def invoice_ids_due(*, limit: int = 500) -> list[int]:
     """Documents whose worker step is due: not rendered, not e-mailed, or an e-mail lease run out."""
     now = timezone.now()
+    # A document just issued has its task on the way: the sweeper leaves it alone for a while.
+    issued_before = now - datetime.timedelta(seconds=settings.INVOICE_SWEEP_GRACE_SECONDS)
     return list(
         Invoice.objects.filter(
-            Q(render_status=RenderStatus.PENDING)
+            Q(render_status=RenderStatus.PENDING, issued_at__lt=issued_before)
             | Q(render_status=RenderStatus.RENDERED, email_status=EmailStatus.PENDING)
             | Q(email_status=EmailStatus.SENDING, email_lease_until__lt=now)
         )

@@ -60,7 +60,7 @@ def main() -> None:
         return InvoiceDocument(
             number="F2026-000001",
             type_code=TYPE_CODE_INVOICE,
-            issue_date=datetime.date.today(),
+            issue_date=datetime.date(2026, 11, 24),
             currency="EUR",
             seller=seller,
             buyer=buyer,

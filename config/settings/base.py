@@ -241,7 +241,11 @@ VERIFACTU_SUBMITTER = env.str("VERIFACTU_SUBMITTER", default="")
 # Where issued documents are posted for the ERP (signed, retried outbound deliveries); empty: none.
 INVOICE_ERP_URL = env.str("INVOICE_ERP_URL", default="")
 INVOICE_ERP_SECRET = env.str("INVOICE_ERP_SECRET", default="")
+if INVOICE_ERP_URL and not INVOICE_ERP_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("INVOICE_ERP_URL must be an http:// or https:// URL.")
 INVOICE_EMAIL_MAX_ATTEMPTS = env.int("INVOICE_EMAIL_MAX_ATTEMPTS", default=5)
+# The sweeper leaves a document issued less than this long ago to the task its issue enqueued.
+INVOICE_SWEEP_GRACE_SECONDS = env.int("INVOICE_SWEEP_GRACE_SECONDS", default=120)
 # Enqueue rendering and e-mail when the issuing transaction commits (off only in unit tests,
 # where an eager PDF per issued document would dominate the run; the sweeper still finds them).
 INVOICE_PROCESS_ON_COMMIT = env.bool("INVOICE_PROCESS_ON_COMMIT", default=True)
@@ -302,5 +306,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # WeasyPrint's font subsetting logs dozens of lines per PDF at INFO.
-    "loggers": {"fontTools": {"level": "WARNING"}, "weasyprint.progress": {"level": "WARNING"}, "factur-x": {"level": "WARNING"}},
+    "loggers": {
+        "fontTools": {"level": "WARNING"},
+        "weasyprint.progress": {"level": "WARNING"},
+        "factur-x": {"level": "WARNING"},
+    },
 }

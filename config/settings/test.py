@@ -7,7 +7,9 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/retail
 # and a key prefix per test process. Set, not defaulted: xdist workers inherit the
 # controller's environment, which already holds the controller's values.
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw-1")
-os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{int(_worker.removeprefix('gw')) + 2}")
+os.environ["REDIS_URL"] = os.environ.get(
+    "TEST_REDIS_URL", f"redis://127.0.0.1:6379/{int(_worker.removeprefix('gw')) + 2}"
+)
 os.environ["CACHE_KEY_PREFIX"] = f"retail-test-{os.getpid()}"
 
 from .base import *  # noqa: F403

@@ -118,7 +118,7 @@ def test_net_prices_round_each_line_then_tax_the_sum_per_rate() -> None:
         LineInput(description="B", quantity=Decimal(1), unit_price=Decimal("0.35"), tax_rate=Decimal(21)),
     ]
     totals = invoice_totals_compute(lines=lines, currency="EUR", prices_include_tax=False)
-    # Per line the VAT would be 0.22 + 0.07 = 0.29; on the sum it is 1.40 × 21 % = 0.294 → 0.29.
+    # Per line the VAT would be 0.22 + 0.07 = 0.29; on the sum it is 1.40 x 21 % = 0.294 → 0.29.
     assert (totals.line_total, totals.tax_total, totals.grand_total) == (
         Decimal("1.40"),
         Decimal("0.29"),

@@ -1,0 +1,550 @@
+"""What a worker does with an issued document, run in-process: render and store, e-mail, post to the ERP, sweep.
+
+The functions of `invoicing.delivery` are called directly (tasks run eagerly); mail goes
+to Django's locmem outbox unless a test points the mailer at a real socket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import facturx
+import pypdf
+import pytest
+from django.core import mail
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import trans_real
+from lxml import etree
+
+from config.models import DeliveryStatus, OutboundDelivery
+from invoicing.calculation import LineInput
+from invoicing.delivery import (
+    ERP_EVENT,
+    invoice_email_send,
+    invoice_process,
+    invoice_render,
+    invoices_sweep,
+)
+from invoicing.documents import InvoiceDocument
+from invoicing.exceptions import InvoiceInputError
+from invoicing.formats.base import formats_registered
+from invoicing.formats.cii import FacturXCiiFormat
+from invoicing.models import EmailStatus, Invoice, InvoiceFile, RenderStatus, Seller
+from invoicing.selectors import invoice_ids_due
+from invoicing.services import Buyer, invoice_email_resend, invoice_issue
+from tests.factories import SellerFactory
+from tests.receivers import Receiver, verifies
+from tests.smtp import closed_port
+
+pytestmark = pytest.mark.django_db
+
+BUYER_EMAIL = "ana@example.com"
+ERP_SECRET = "erp-signing-secret"
+CII_ROOT = "{urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100}CrossIndustryInvoice"
+UBL_ROOT = "{urn:oasis:names:specification:ubl:schema:xsd:Invoice-2}Invoice"
+# Texts the Spanish catalog is to carry for the e-mail (it is maintained separately).
+SPANISH_EMAIL = {
+    "Invoice": "Factura",
+    "Simplified invoice": "Factura simplificada",
+    "%(kind)s %(number)s from %(seller)s": "%(kind)s %(number)s de %(seller)s",
+    "Hello %(name)s,\n\nattached is %(kind)s %(number)s of %(date)s.\n\nThank you for shopping with %(seller)s.": (
+        "Hola %(name)s:\n\nadjuntamos la %(kind)s %(number)s del %(date)s.\n\nGracias por comprar en %(seller)s."
+    ),
+}
+
+
+def issue(
+    *,
+    full: bool = False,
+    email: str = BUYER_EMAIL,
+    language: str = "es",
+    line_count: int = 1,
+    seller: Seller | None = None,
+) -> Invoice:
+    """Issue through the service: a full invoice (buyer with tax id and address) or a simplified one."""
+    buyer = Buyer(
+        name="Ana García" if full else "",
+        tax_id="12345678Z" if full else "",
+        country="ES",
+        street="Calle Luna 3" if full else "",
+        city="Sevilla" if full else "",
+        postal_code="41001" if full else "",
+        email=email,
+        language=language,
+    )
+    lines = [
+        LineInput(
+            description=f"Camiseta {i}",
+            sku=f"SKU-{i}",
+            quantity=Decimal(i % 3 + 1),
+            unit_price=Decimal("19.95") + i,
+            tax_rate=Decimal("21") if i % 2 else Decimal("10"),
+        )
+        for i in range(1, line_count + 1)
+    ]
+    return invoice_issue(seller=seller or SellerFactory.create(), buyer=buyer, lines=lines)
+
+
+def refreshed(invoice: Invoice) -> Invoice:
+    return Invoice.objects.get(pk=invoice.pk)
+
+
+def stored_files(invoice: Invoice) -> dict[str, bytes]:
+    return {file.format_code: bytes(file.content) for file in InvoiceFile.objects.filter(invoice=invoice)}
+
+
+def attachments(message: mail.EmailMessage) -> dict[str, tuple[str, bytes]]:
+    """File name → (media type, content) of each attachment."""
+    return {name: (media_type, content) for name, content, media_type in message.attachments}
+
+
+def smtp_mailers(port: int) -> dict[str, Any]:
+    return {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+        }
+    }
+
+
+@pytest.fixture
+def spanish_email(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Until the Spanish .po carries the e-mail texts, give a fresh catalog (this test's own
+    # translation cache, dropped afterwards) the texts it is to hold.
+    monkeypatch.setattr(trans_real, "_translations", {})
+    catalog = trans_real.translation("es")._catalog  # type: ignore[attr-defined]
+    for msgid, msgstr in SPANISH_EMAIL.items():
+        catalog[msgid] = msgstr
+
+
+@pytest.fixture
+def refused_smtp(settings: Any) -> Iterator[int]:
+    """The mailer points at a port that refuses connections."""
+    with closed_port() as port:
+        settings.MAILERS = smtp_mailers(port)
+        yield port
+
+
+class TotalsOffByOneCentCiiFormat(FacturXCiiFormat):
+    """Factur-X whose grand total is a cent off its parts (BR-CO-15): a bug in a format, as it would ship."""
+
+    def build(self, document: InvoiceDocument) -> bytes:
+        return super().build(replace(document, grand_total=document.grand_total + Decimal("0.01")))
+
+
+@pytest.fixture
+def broken_cii_format(settings: Any) -> Iterator[None]:
+    formats_registered.cache_clear()
+    settings.INVOICE_FORMATS = [f"{__name__}.TotalsOffByOneCentCiiFormat", "invoicing.formats.ubl.PeppolUblFormat"]
+    yield
+    formats_registered.cache_clear()
+
+
+@pytest.fixture
+def erp(settings: Any, receiver: Receiver) -> Receiver:
+    settings.INVOICE_ERP_URL = receiver.url
+    settings.INVOICE_ERP_SECRET = ERP_SECRET
+    return receiver
+
+
+# Rendering
+
+
+def test_rendering_stores_the_pdf_with_the_factur_x_xml_embedded_and_the_ubl_xml() -> None:
+    invoice = issue(full=True)
+
+    assert invoice_render(invoice_id=invoice.pk) is True
+
+    files = stored_files(invoice)
+    assert set(files) == {"pdf", "factur-x", "ubl"}
+    assert files["pdf"].startswith(b"%PDF")
+    assert facturx.get_facturx_xml_from_pdf(files["pdf"], check_xsd=False) == ("factur-x.xml", files["factur-x"])
+    assert etree.fromstring(files["factur-x"]).tag == CII_ROOT
+    assert etree.fromstring(files["ubl"]).tag == UBL_ROOT
+    for file in InvoiceFile.objects.filter(invoice=invoice):
+        assert file.sha256 == hashlib.sha256(bytes(file.content)).hexdigest()
+    rendered = refreshed(invoice)
+    assert rendered.render_status == RenderStatus.RENDERED
+    assert rendered.rendered_at is not None
+
+
+def test_a_simplified_invoice_gets_only_the_pdf_without_embedded_xml() -> None:
+    invoice = issue()
+
+    assert invoice_render(invoice_id=invoice.pk) is True
+
+    files = stored_files(invoice)
+    assert set(files) == {"pdf"}
+    assert files["pdf"].startswith(b"%PDF")
+    assert pypdf.PdfReader(io.BytesIO(files["pdf"])).attachments == {}
+
+
+def test_an_xml_failing_validation_is_not_stored_and_marks_the_render_failed(
+    broken_cii_format: None, erp: Receiver, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    invoice = issue(full=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice_process(invoice_id=invoice.pk)
+
+    failed = refreshed(invoice)
+    assert failed.render_status == RenderStatus.FAILED
+    assert {(f["format"], f["rule"]) for f in failed.render_findings} >= {("factur-x", "BR-CO-15")}
+    assert all(f["message"] for f in failed.render_findings)
+    assert not InvoiceFile.objects.filter(invoice=invoice).exists()
+    assert mail.outbox == []
+    assert (failed.email_status, failed.email_attempts) == (EmailStatus.PENDING, 0)
+    assert not OutboundDelivery.objects.exists()
+    assert erp.requests == []
+    assert invoice.pk not in invoice_ids_due()
+
+
+# E-mail
+
+
+def test_the_email_goes_to_the_buyer_with_the_pdf_and_both_xml_files_attached() -> None:
+    invoice = issue(full=True)
+
+    invoice_process(invoice_id=invoice.pk)
+
+    [message] = mail.outbox
+    assert message.to == [BUYER_EMAIL]
+    assert message.from_email == invoice.seller_email
+    files = stored_files(invoice)
+    assert attachments(message) == {
+        f"{invoice.number}.pdf": ("application/pdf", files["pdf"]),
+        "factur-x.xml": ("application/xml", files["factur-x"]),
+        f"{invoice.number}-ubl.xml": ("application/xml", files["ubl"]),
+    }
+    sent = refreshed(invoice)
+    assert (sent.email_status, sent.email_attempts, sent.email_last_error) == (EmailStatus.SENT, 1, "")
+    assert sent.email_sent_at is not None
+    assert sent.email_lease_until is None
+
+
+def test_a_simplified_invoice_email_carries_only_the_pdf() -> None:
+    invoice = issue()
+
+    invoice_process(invoice_id=invoice.pk)
+
+    [message] = mail.outbox
+    assert list(attachments(message)) == [f"{invoice.number}.pdf"]
+    assert refreshed(invoice).email_status == EmailStatus.SENT
+
+
+@pytest.mark.usefixtures("spanish_email")
+def test_the_email_is_written_in_the_buyers_language() -> None:
+    seller = SellerFactory.create()
+    english = issue(language="en", email="ann@example.com", seller=seller)
+    spanish = issue(language="es", email="ana@example.com", seller=seller)
+
+    invoice_process(invoice_id=english.pk)
+    invoice_process(invoice_id=spanish.pk)
+
+    by_address = {message.to[0]: message for message in mail.outbox}
+    assert by_address["ann@example.com"].subject == f"Simplified invoice {english.number} from {seller.name}"
+    assert by_address["ana@example.com"].subject == f"Factura simplificada {spanish.number} de {seller.name}"
+    assert by_address["ann@example.com"].body.startswith("Hello customer,")
+    assert by_address["ana@example.com"].body.startswith("Hola cliente:")
+
+
+def test_running_the_pipeline_twice_sends_one_email_and_stores_the_files_once() -> None:
+    invoice = issue(full=True)
+
+    invoice_process(invoice_id=invoice.pk)
+    first = dict(InvoiceFile.objects.filter(invoice=invoice).values_list("format_code", "pk"))
+    invoice_process(invoice_id=invoice.pk)
+
+    assert len(mail.outbox) == 1
+    assert dict(InvoiceFile.objects.filter(invoice=invoice).values_list("format_code", "pk")) == first
+    assert len(first) == 3
+    assert refreshed(invoice).email_attempts == 1
+
+
+def test_an_email_lease_blocks_a_second_send_until_it_runs_out() -> None:
+    invoice = issue()
+    invoice_render(invoice_id=invoice.pk)
+    # Another worker claimed the e-mail and is sending it.
+    Invoice.objects.filter(pk=invoice.pk).update(
+        email_status=EmailStatus.SENDING, email_attempts=1, email_lease_until=timezone.now() + timedelta(minutes=5)
+    )
+
+    assert invoice_email_send(invoice_id=invoice.pk) is False
+    assert mail.outbox == []
+
+    # That worker died: once its lease has run out, the send is due again.
+    Invoice.objects.filter(pk=invoice.pk).update(email_lease_until=timezone.now() - timedelta(seconds=1))
+    assert invoice_email_send(invoice_id=invoice.pk) is True
+    assert len(mail.outbox) == 1
+    assert (refreshed(invoice).email_status, refreshed(invoice).email_attempts) == (EmailStatus.SENT, 2)
+
+
+def test_a_failed_smtp_attempt_leaves_the_email_pending_with_the_error(refused_smtp: int) -> None:
+    invoice = issue()
+    invoice_render(invoice_id=invoice.pk)
+
+    assert invoice_email_send(invoice_id=invoice.pk) is False
+
+    pending = refreshed(invoice)
+    assert (pending.email_status, pending.email_attempts) == (EmailStatus.PENDING, 1)
+    assert pending.email_last_error.startswith("ConnectionRefusedError")
+    assert pending.email_lease_until is None
+    assert pending.email_sent_at is None
+    assert invoice.pk in invoice_ids_due()
+
+
+def test_a_retry_after_a_failed_attempt_sends_and_clears_the_error(settings: Any) -> None:
+    invoice = issue()
+    invoice_render(invoice_id=invoice.pk)
+    locmem = settings.MAILERS
+    with closed_port() as port:
+        settings.MAILERS = smtp_mailers(port)
+        invoice_email_send(invoice_id=invoice.pk)
+    settings.MAILERS = locmem
+
+    assert invoice_email_send(invoice_id=invoice.pk) is True
+
+    sent = refreshed(invoice)
+    assert (sent.email_status, sent.email_attempts, sent.email_last_error) == (EmailStatus.SENT, 2, "")
+    assert len(mail.outbox) == 1
+
+
+def test_the_email_fails_for_good_after_the_maximum_attempts(settings: Any, refused_smtp: int) -> None:
+    settings.INVOICE_EMAIL_MAX_ATTEMPTS = 3
+    invoice = issue()
+    invoice_render(invoice_id=invoice.pk)
+
+    statuses = []
+    for _ in range(3):
+        invoice_email_send(invoice_id=invoice.pk)
+        statuses.append(refreshed(invoice).email_status)
+
+    assert statuses == [EmailStatus.PENDING, EmailStatus.PENDING, EmailStatus.FAILED]
+    assert invoice_email_send(invoice_id=invoice.pk) is False
+    failed = refreshed(invoice)
+    assert (failed.email_status, failed.email_attempts) == (EmailStatus.FAILED, 3)
+    assert failed.email_last_error.startswith("ConnectionRefusedError")
+    assert invoice.pk not in invoice_ids_due()
+
+
+def test_a_buyer_without_an_email_address_is_never_mailed() -> None:
+    invoice = issue(email="")
+
+    invoice_process(invoice_id=invoice.pk)
+
+    assert mail.outbox == []
+    done = refreshed(invoice)
+    assert done.render_status == RenderStatus.RENDERED
+    assert (done.email_status, done.email_attempts) == (EmailStatus.NO_ADDRESS, 0)
+    assert invoice.pk not in invoice_ids_due()
+
+
+def test_resending_the_email_sets_it_pending_and_sends_it_again(
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    invoice = issue(full=True)
+    invoice_process(invoice_id=invoice.pk)
+    rendered_at = refreshed(invoice).rendered_at
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        invoice_email_resend(invoice=invoice)
+        before_commit = refreshed(invoice)
+        assert (before_commit.email_status, before_commit.email_attempts) == (EmailStatus.PENDING, 0)
+        assert len(mail.outbox) == 1
+
+    assert len(callbacks) == 1
+    assert [message.to for message in mail.outbox] == [[BUYER_EMAIL], [BUYER_EMAIL]]
+    assert attachments(mail.outbox[1]) == attachments(mail.outbox[0])
+    sent = refreshed(invoice)
+    assert (sent.email_status, sent.email_attempts) == (EmailStatus.SENT, 1)
+    assert sent.rendered_at == rendered_at
+    assert InvoiceFile.objects.filter(invoice=invoice).count() == 3
+
+
+def test_resending_to_a_buyer_without_an_email_address_is_refused() -> None:
+    invoice = issue(email="")
+
+    with pytest.raises(InvoiceInputError) as error:
+        invoice_email_resend(invoice=invoice)
+
+    assert error.value.code == "no_email"
+    assert refreshed(invoice).email_status == EmailStatus.NO_ADDRESS
+
+
+# After commit
+
+
+def test_issuing_renders_and_emails_after_commit_and_not_before(
+    settings: Any, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    settings.INVOICE_PROCESS_ON_COMMIT = True
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        invoice = issue(full=True)
+        assert not InvoiceFile.objects.filter(invoice=invoice).exists()
+        assert refreshed(invoice).render_status == RenderStatus.PENDING
+        assert mail.outbox == []
+
+    assert len(callbacks) == 1
+    assert set(stored_files(invoice)) == {"pdf", "factur-x", "ubl"}
+    assert [message.to for message in mail.outbox] == [[BUYER_EMAIL]]
+    assert refreshed(invoice).email_status == EmailStatus.SENT
+
+
+def test_a_rolled_back_issue_enqueues_nothing(
+    settings: Any, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    settings.INVOICE_PROCESS_ON_COMMIT = True
+    seller = SellerFactory.create()
+
+    def payment_that_fails() -> None:
+        with transaction.atomic():
+            issue(seller=seller)
+            raise RuntimeError("the payment failed")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        payment_that_fails()
+
+    assert callbacks == []
+    assert not Invoice.objects.exists()
+    assert mail.outbox == []
+
+
+# The sweeper
+
+
+def test_the_sweeper_leaves_a_just_issued_document_to_its_own_task() -> None:
+    issue(seller=SellerFactory.create(), email="fresh@example.com")
+    assert invoices_sweep() == 0
+    assert not mail.outbox
+
+
+def test_the_sweeper_enqueues_what_is_due_and_not_what_is_done(settings: Any) -> None:
+    settings.INVOICE_SWEEP_GRACE_SECONDS = 0
+    seller = SellerFactory.create()
+    render_due = issue(seller=seller, email="render-due@example.com")
+    email_due = issue(seller=seller, email="email-due@example.com")
+    invoice_render(invoice_id=email_due.pk)
+    lease_expired = issue(seller=seller, email="lease-expired@example.com")
+    invoice_render(invoice_id=lease_expired.pk)
+    Invoice.objects.filter(pk=lease_expired.pk).update(
+        email_status=EmailStatus.SENDING, email_attempts=1, email_lease_until=timezone.now() - timedelta(seconds=1)
+    )
+    leased = issue(seller=seller, email="leased@example.com")
+    invoice_render(invoice_id=leased.pk)
+    Invoice.objects.filter(pk=leased.pk).update(
+        email_status=EmailStatus.SENDING, email_attempts=1, email_lease_until=timezone.now() + timedelta(minutes=5)
+    )
+    done = issue(seller=seller, email="done@example.com")
+    invoice_process(invoice_id=done.pk)
+    no_address = issue(seller=seller, email="")
+    invoice_process(invoice_id=no_address.pk)
+    render_failed = issue(seller=seller, email="render-failed@example.com")
+    Invoice.objects.filter(pk=render_failed.pk).update(render_status=RenderStatus.FAILED)
+    mail.outbox.clear()
+    done_sent_at = refreshed(done).email_sent_at
+
+    # Tasks run eagerly here: each one the sweeper enqueues is done by the time it returns.
+    assert invoices_sweep() == 3
+
+    assert sorted(message.to[0] for message in mail.outbox) == [
+        "email-due@example.com",
+        "lease-expired@example.com",
+        "render-due@example.com",
+    ]
+    assert refreshed(render_due).render_status == RenderStatus.RENDERED
+    assert {refreshed(i).email_status for i in (render_due, email_due, lease_expired)} == {EmailStatus.SENT}
+    assert refreshed(leased).email_status == EmailStatus.SENDING
+    assert refreshed(done).email_sent_at == done_sent_at
+    assert refreshed(render_failed).render_status == RenderStatus.FAILED
+    assert invoices_sweep() == 0
+
+
+# ERP
+
+
+def test_rendering_enqueues_one_signed_erp_post_with_the_number_totals_and_xml(
+    erp: Receiver, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    invoice = issue(full=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice_render(invoice_id=invoice.pk)
+
+    [delivery] = OutboundDelivery.objects.all()
+    assert (delivery.event, delivery.target_url) == (ERP_EVENT, erp.url)
+    assert delivery.status == DeliveryStatus.DELIVERED
+    [request] = erp.requests
+    assert verifies(secret=ERP_SECRET, body=request.body, header=request.headers["X-Signature-256"])
+    assert request.headers["X-Event"] == ERP_EVENT
+    body = json.loads(request.body)
+    assert body["number"] == invoice.number
+    assert [Decimal(body[key]) for key in ("line_total", "tax_total", "grand_total", "payable_total")] == [
+        invoice.line_total,
+        invoice.tax_total,
+        invoice.grand_total,
+        invoice.payable_total,
+    ]
+    assert body["xml"].encode() == stored_files(invoice)["factur-x"]
+    assert refreshed(invoice).erp_enqueued_at is not None
+
+
+def test_a_simplified_invoice_is_posted_to_the_erp_without_xml(
+    erp: Receiver, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    invoice = issue()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice_render(invoice_id=invoice.pk)
+
+    [request] = erp.requests
+    body = json.loads(request.body)
+    assert (body["number"], body["xml"]) == (invoice.number, None)
+
+
+def test_running_the_pipeline_twice_posts_to_the_erp_once(
+    erp: Receiver, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    invoice = issue(full=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice_process(invoice_id=invoice.pk)
+    enqueued_at = refreshed(invoice).erp_enqueued_at
+    with django_capture_on_commit_callbacks(execute=True) as second:
+        invoice_process(invoice_id=invoice.pk)
+
+    assert OutboundDelivery.objects.filter(event=ERP_EVENT).count() == 1
+    assert second == []
+    assert len(erp.requests) == 1
+    assert refreshed(invoice).erp_enqueued_at == enqueued_at
+
+
+# Queries
+
+
+# The invoice with seller and links, its lines, its taxes; then lock, insert the files, mark
+# it rendered (plus the savepoint pair of the test's transaction). None of them per line.
+QUERY_BUDGET = 8
+
+
+def test_rendering_takes_the_same_number_of_queries_for_one_line_and_for_thirty(
+    django_assert_max_num_queries: Callable[..., Any],
+) -> None:
+    seller = SellerFactory.create()
+    one, thirty = issue(full=True, seller=seller), issue(full=True, seller=seller, line_count=30)
+
+    with django_assert_max_num_queries(QUERY_BUDGET) as one_line:
+        invoice_render(invoice_id=one.pk)
+    with django_assert_max_num_queries(QUERY_BUDGET) as thirty_lines:
+        invoice_render(invoice_id=thirty.pk)
+
+    assert len(one_line.captured_queries) == len(thirty_lines.captured_queries)
+    assert InvoiceFile.objects.filter(invoice=thirty).count() == 3
