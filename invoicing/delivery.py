@@ -22,7 +22,7 @@ from config.deliveries import delivery_enqueue
 from invoicing import verifactu
 from invoicing.documents import InvoiceDocument
 from invoicing.formats import formats_for
-from invoicing.models import EmailStatus, Invoice, InvoiceFile, RenderStatus
+from invoicing.models import BillingRecord, EmailStatus, Invoice, InvoiceFile, RenderStatus, SubmissionStatus
 from invoicing.pdf import invoice_pdf_attach_xml, invoice_pdf_render
 from invoicing.selectors import invoice_document, invoice_ids_due
 
@@ -246,10 +246,35 @@ def invoice_email_send(*, invoice_id: int) -> bool:
     return True
 
 
+def billing_record_submit(*, invoice_id: int) -> bool:
+    """Hand the document's billing record to the configured submitter (VERIFACTU_SUBMITTER), once.
+
+    None ships: submitting needs the tax agency's online service and a certificate. True
+    when this call submitted it; a submitter that raises leaves the record not submitted.
+    """
+    submitter = verifactu.billing_record_submitter()
+    if submitter is None:
+        return False
+    record = BillingRecord.objects.select_related("invoice").filter(invoice_id=invoice_id).first()
+    if record is None or record.submission_status != SubmissionStatus.NOT_SUBMITTED:
+        return False
+    try:
+        submitter(record)
+    except Exception:  # the agency's service being down must not stop e-mail and ERP
+        logger.exception("Billing record of invoice %s was not submitted.", record.invoice.number)
+        return False
+    BillingRecord.objects.filter(pk=record.pk).update(submission_status=SubmissionStatus.SUBMITTED)
+    return True
+
+
 def invoice_process(*, invoice_id: int) -> None:
-    """The worker's whole job for one document: render, then e-mail. Safe to run any number of times."""
+    """The worker's whole job for one document: render, e-mail, submit its billing record.
+
+    Safe to run any number of times: each step is recorded and done once.
+    """
     if invoice_render(invoice_id=invoice_id):
         invoice_email_send(invoice_id=invoice_id)
+    billing_record_submit(invoice_id=invoice_id)
 
 
 def invoices_sweep(*, limit: int = 500) -> int:

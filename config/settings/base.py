@@ -293,6 +293,7 @@ SPECTACULAR_SETTINGS = {
         "LoyaltyEntryKindEnum": "customers.models.LoyaltyEntryKind",
         "PromotionKindEnum": "catalog.models.PromotionKind",
         "ConsentPurposeEnum": "customers.models.ConsentPurpose",
+        "DocumentKindEnum": "invoicing.models.DocumentKind",
     },
 }
 

@@ -3,6 +3,7 @@
 import datetime
 from decimal import Decimal
 from io import StringIO
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -176,3 +177,31 @@ def test_the_verification_host_is_configurable_for_the_test_environment(settings
         url
         == "https://prewww2.aeat.es/wlpl/TIKE-CONT/ValidarQR?nif=89890001K&numserie=A%2F1&fecha=01-01-2024&importe=10.00"
     )
+
+
+SUBMITTED: list[str] = []
+
+
+def record_submission(record: BillingRecord) -> None:
+    """A stand-in for the agency's service, named in VERIFACTU_SUBMITTER by the tests below."""
+    SUBMITTED.append(record.fingerprint)
+
+
+def test_without_a_submitter_records_wait_as_not_submitted() -> None:
+    from invoicing.delivery import billing_record_submit
+
+    invoice = invoice_issue_for()
+    assert billing_record_submit(invoice_id=invoice.pk) is False
+    assert BillingRecord.objects.get(invoice=invoice).submission_status == "not_submitted"
+
+
+def test_a_configured_submitter_receives_each_record_once(settings: Any) -> None:
+    from invoicing.delivery import billing_record_submit
+
+    settings.VERIFACTU_SUBMITTER = "tests.invoicing.test_verifactu.record_submission"
+    SUBMITTED.clear()
+    invoice = invoice_issue_for()
+    assert billing_record_submit(invoice_id=invoice.pk) is True
+    assert billing_record_submit(invoice_id=invoice.pk) is False
+    record = BillingRecord.objects.get(invoice=invoice)
+    assert (SUBMITTED, record.submission_status) == ([record.fingerprint], "submitted")
