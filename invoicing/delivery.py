@@ -24,7 +24,7 @@ from invoicing.documents import InvoiceDocument
 from invoicing.formats import formats_for
 from invoicing.models import BillingRecord, EmailStatus, Invoice, InvoiceFile, RenderStatus, SubmissionStatus
 from invoicing.pdf import invoice_pdf_attach_xml, invoice_pdf_render
-from invoicing.selectors import invoice_document, invoice_ids_due
+from invoicing.selectors import invoice_document, invoice_ids_due, invoice_verification_url
 
 logger = logging.getLogger(__name__)
 
@@ -57,15 +57,6 @@ def _logo(invoice: Invoice) -> tuple[bytes | None, str]:
     except OSError:
         logger.warning("Logo of seller %s is missing; rendering without it.", invoice.seller_id)
         return None, ""
-
-
-def invoice_verification_url(invoice: Invoice) -> str:
-    return verifactu.verification_url(
-        issuer_tax_id=invoice.seller_tax_id,
-        number=invoice.number,
-        issue_date=invoice.issue_date,
-        grand_total=-invoice.grand_total if invoice.is_credit_note else invoice.grand_total,
-    )
 
 
 def invoice_render(*, invoice_id: int) -> bool:

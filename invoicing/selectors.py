@@ -7,6 +7,7 @@ import datetime
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config.models import ChannelClient
 from invoicing import verifactu
@@ -28,8 +29,6 @@ def seller_default() -> Seller:
     """The seller documents are issued by when the caller names none."""
     seller = Seller.objects.filter(is_default=True).first() or Seller.objects.order_by("pk").first()
     if seller is None:
-        from django.utils.translation import gettext as _
-
         raise InvoiceInputError(_("No seller is configured: add one in the admin."), code="no_seller")
     return seller
 
@@ -97,6 +96,16 @@ def invoice_document(invoice: Invoice) -> InvoiceDocument:
         preceding_issue_date=preceding.issue_date if preceding else None,
         replaced_number=invoice.replaces.number if invoice.replaces_id and invoice.replaces else "",
         notes=(invoice.reason,) if invoice.reason else (),
+    )
+
+
+def invoice_verification_url(invoice: Invoice) -> str:
+    """The tax agency's verification URL of a document (printed as its QR code)."""
+    return verifactu.verification_url(
+        issuer_tax_id=invoice.seller_tax_id,
+        number=invoice.number,
+        issue_date=invoice.issue_date,
+        grand_total=-invoice.grand_total if invoice.is_credit_note else invoice.grand_total,
     )
 
 

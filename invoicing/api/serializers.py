@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from invoicing.models import Invoice, InvoiceLine, InvoiceTax
+from invoicing.selectors import invoice_verification_url
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer[InvoiceLine]):
@@ -100,8 +101,6 @@ class InvoiceDetailSerializer(InvoiceSerializer):
         return sorted(file.format_code for file in invoice.files.all())
 
     def get_verification_url(self, invoice: Invoice) -> str:
-        from invoicing.delivery import invoice_verification_url
-
         return invoice_verification_url(invoice)
 
 

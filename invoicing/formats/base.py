@@ -8,6 +8,7 @@ writing a class and naming it there: the core never changes.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cache
 from typing import ClassVar
@@ -39,7 +40,7 @@ class Rendition:
         return not self.findings
 
 
-class InvoiceFormat:
+class InvoiceFormat(ABC):
     """Base class of a structured format. Subclasses set the class attributes and build/validate."""
 
     code: ClassVar[str]  # stable identifier, stored with the rendition, used in URLs
@@ -51,12 +52,12 @@ class InvoiceFormat:
         """Whether this document can be expressed in the format (EN 16931 needs a buyer's country and name)."""
         return True
 
-    def build(self, document: InvoiceDocument) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def build(self, document: InvoiceDocument) -> bytes: ...
 
+    @abstractmethod
     def validate(self, content: bytes) -> tuple[Finding, ...]:
         """Every finding of the schema and of the business rules; empty when valid."""
-        raise NotImplementedError
 
     def render(self, document: InvoiceDocument) -> Rendition:
         content = self.build(document)

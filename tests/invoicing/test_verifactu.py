@@ -11,8 +11,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from invoicing import verifactu
-from invoicing.delivery import invoice_verification_url
 from invoicing.models import BillingRecord, BillingRecordType
+from invoicing.selectors import invoice_verification_url
 from invoicing.services import Buyer, invoice_credit, invoice_ticket_exchange
 from tests.factories import SellerFactory, invoice_issue_for
 
