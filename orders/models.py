@@ -1,0 +1,398 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from catalog.models import Variant
+from config.channels import Channel
+from config.models import AppendOnlyModel, ChannelClient
+from customers.models import Customer
+from inventory.models import Location, Transfer
+from invoicing.models import Invoice
+
+
+class FulfilmentType(models.TextChoices):
+    SHIP = "ship", _("Ship home")
+    PICKUP = "pickup", _("Pick up in store")
+    SHIP_TO_STORE = "ship_to_store", _("Sent to a store for pickup")
+    LOCKER = "locker", _("Pick up at a locker")
+
+
+class OrderStatus(models.TextChoices):
+    PLACED = "placed", _("Placed, awaiting payment")
+    PAID = "paid", _("Paid")
+    READY = "ready", _("Ready for pickup")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    PICKED_UP = "picked_up", _("Picked up")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class PaymentMode(models.TextChoices):
+    NOW = "now", _("Pay now")
+    AT_PICKUP = "at_pickup", _("Pay at pickup")
+
+
+# Statuses in which the order must already be paid (and so invoiced: both happen in one transaction).
+PAID_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.PICKED_UP)
+OPEN_STATUSES = (OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.READY)
+
+
+class Order(models.Model):
+    """One purchase, whatever the channel. The channel comes from the credential that placed it."""
+
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    client = models.ForeignKey(
+        ChannelClient, verbose_name=_("placed by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    placed_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("placed by staff"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Who asked, and the key they sent: the same key never makes a second order.
+    idempotency_scope = models.CharField(max_length=40, editable=False)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=100, editable=False)
+    request_fingerprint = models.CharField(max_length=64, editable=False)
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="orders")
+    # Contact snapshot: where notifications go and what tracking accepts as a second factor.
+    email = models.CharField(_("e-mail"), max_length=254, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    customer_name = models.CharField(_("customer name"), max_length=200, blank=True)
+    language = models.CharField(_("language"), max_length=8, blank=True)
+
+    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PLACED)
+    fulfilment_type = models.CharField(_("fulfilment"), max_length=20, choices=FulfilmentType.choices)
+    payment_mode = models.CharField(_("payment"), max_length=20, choices=PaymentMode.choices, default=PaymentMode.NOW)
+    pickup_location = models.ForeignKey(
+        Location,
+        verbose_name=_("pickup location"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="pickup_orders",
+    )
+    shipping_name = models.CharField(_("ship to"), max_length=200, blank=True)
+    shipping_street = models.CharField(_("street"), max_length=250, blank=True)
+    shipping_city = models.CharField(_("city"), max_length=100, blank=True)
+    shipping_postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    shipping_country = models.CharField(_("country"), max_length=2, blank=True)
+    # Invoicing details, when the customer wants a full invoice.
+    billing_tax_id = models.CharField(_("tax id for the invoice"), max_length=20, blank=True)
+    billing_name = models.CharField(_("name on the invoice"), max_length=200, blank=True)
+    billing_street = models.CharField(_("billing street"), max_length=250, blank=True)
+    billing_city = models.CharField(_("billing city"), max_length=100, blank=True)
+    billing_postal_code = models.CharField(_("billing postal code"), max_length=20, blank=True)
+    billing_country = models.CharField(_("billing country"), max_length=2, blank=True)
+
+    currency = models.CharField(_("currency"), max_length=3)
+    total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
+    tax_total = models.DecimalField(_("of which tax"), max_digits=12, decimal_places=2)
+    paid_amount = models.DecimalField(_("paid"), max_digits=12, decimal_places=2, default=0)
+    refunded_amount = models.DecimalField(_("refunded"), max_digits=12, decimal_places=2, default=0)
+
+    invoice = models.ForeignKey(
+        Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    credit_note = models.ForeignKey(
+        Invoice, verbose_name=_("credit note"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    ready_date = models.DateField(_("expected ready"), help_text=_("When every line is at its place of dispatch."))
+    # Unpaid orders are cancelled after this (pay-now orders whose capture never came, pay-at-pickup
+    # orders never collected); the expiry sweeper finds them by this indexed column.
+    payment_due_by = models.DateTimeField(_("payment due by"), null=True, blank=True)
+    # The secret inside the signed pickup code (QR) of a pickup or locker order; single use.
+    pickup_secret = models.CharField(max_length=32, blank=True, editable=False)
+    pickup_code_used_at = models.DateTimeField(_("pickup code used at"), null=True, blank=True)
+
+    carrier = models.CharField(_("carrier"), max_length=60, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=100, blank=True)
+
+    placed_at = models.DateTimeField(_("placed at"), auto_now_add=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    ready_at = models.DateTimeField(_("ready at"), null=True, blank=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    # Support schedules follow-up calls from these two (by query: orders never imports support).
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True, db_index=True)
+    picked_up_at = models.DateTimeField(_("picked up at"), null=True, blank=True, db_index=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancel_reason = models.CharField(_("cancellation reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ("-placed_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("idempotency_scope", "idempotency_key"), name="order_one_per_idempotency_key"
+            ),
+            models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="order_status_valid"),
+            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="order_channel_valid"),
+            models.CheckConstraint(
+                condition=Q(fulfilment_type__in=FulfilmentType.values), name="order_fulfilment_valid"
+            ),
+            models.CheckConstraint(condition=Q(payment_mode__in=PaymentMode.values), name="order_payment_mode_valid"),
+            models.CheckConstraint(condition=Q(total__gte=0) & Q(tax_total__gte=0), name="order_totals_not_negative"),
+            models.CheckConstraint(
+                condition=Q(paid_amount__gte=0) & Q(paid_amount__lte=F("total")), name="order_paid_within_total"
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("paid_amount")),
+                name="order_refund_within_paid",
+            ),
+            # Where the goods go: a pickup point, or an address.
+            models.CheckConstraint(
+                condition=(Q(fulfilment_type="ship") & Q(pickup_location__isnull=True) & ~Q(shipping_street=""))
+                | (~Q(fulfilment_type="ship") & Q(pickup_location__isnull=False)),
+                name="order_destination_given",
+            ),
+            # Only customers who come to a store can pay there.
+            models.CheckConstraint(
+                condition=Q(payment_mode="now") | Q(fulfilment_type__in=("pickup", "ship_to_store")),
+                name="order_pay_at_pickup_only_in_store",
+            ),
+            # Nothing leaves, nor counts as paid, before payment and its invoice.
+            models.CheckConstraint(
+                condition=~Q(status__in=PAID_STATUSES) | (Q(paid_at__isnull=False) & Q(invoice__isnull=False)),
+                name="order_paid_statuses_are_invoiced",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="ready") | Q(invoice__isnull=False) | Q(payment_mode="at_pickup"),
+                name="order_ready_is_invoiced_or_pays_at_pickup",
+            ),
+            models.CheckConstraint(
+                condition=Q(invoice__isnull=True) | Q(paid_at__isnull=False), name="order_invoiced_when_paid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=("status", "payment_due_by"), name="order_payment_due_idx"),
+            models.Index(fields=("pickup_location", "status"), name="order_pickups_idx"),
+            models.Index(fields=("customer", "-placed_at"), name="order_customer_idx"),
+            models.Index(fields=("email",), name="order_email_idx"),
+        ]
+        permissions = [("hand_over_order", _("Can hand orders over to customers"))]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def amount_due(self) -> Decimal:
+        return self.total - self.paid_amount
+
+    @property
+    def is_paid(self) -> bool:
+        return self.paid_at is not None
+
+
+class OrderLine(models.Model):
+    """Units of one variant from one source location. A line split across locations is several rows."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(_("position"))
+    variant = models.ForeignKey(Variant, verbose_name=_("variant"), on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(_("SKU"), max_length=64)
+    description = models.CharField(_("description"), max_length=250)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2, help_text=_("Tax included."))
+    regular_unit_price = models.DecimalField(_("regular unit price"), max_digits=12, decimal_places=2)
+    tax_rate = models.DecimalField(_("VAT rate (%)"), max_digits=5, decimal_places=2)
+    line_total = models.DecimalField(_("line total"), max_digits=12, decimal_places=2)
+    source = models.ForeignKey(Location, verbose_name=_("sourced from"), on_delete=models.PROTECT, related_name="+")
+    # Endless aisle: the units travel from `source` to the pickup point by this transfer.
+    transfer = models.ForeignKey(
+        Transfer, verbose_name=_("transfer"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # When the transferred units were received and reserved at the pickup point.
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        ordering = ("order", "position")
+        constraints = [
+            models.UniqueConstraint(fields=("order", "position"), name="order_line_position_unique"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_line_price_not_negative"),
+            models.CheckConstraint(condition=Q(line_total=F("unit_price") * F("quantity")), name="order_line_total"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
+
+
+class OrderStatusChange(AppendOnlyModel):
+    """The order's history: every event, the status it left the order in, who and which channel."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="history")
+    event = models.CharField(_("event"), max_length=30)
+    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True)
+    client = models.ForeignKey(
+        ChannelClient,
+        verbose_name=_("channel client"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    note = models.CharField(_("note"), max_length=250, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status history")
+        ordering = ("order", "id")
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="order_change_status_valid")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.event} → {self.status}"
+
+
+class PaymentMethod(models.TextChoices):
+    CARD = "card", _("Card")
+    PAYPAL = "paypal", _("PayPal")
+    STORE_CARD = "store_card", _("Store card")
+    CASH = "cash", _("Cash")
+    CARD_AT_TILL = "card_at_till", _("Card at the till")
+    STORE_CREDIT = "store_credit", _("Store credit")
+    LOYALTY_POINTS = "loyalty_points", _("Loyalty points")
+
+
+class PaymentKind(models.TextChoices):
+    CAPTURE = "capture", _("Payment")
+    REFUND = "refund", _("Refund")
+
+
+class Payment(AppendOnlyModel):
+    """Money in (a capture) or out (a refund), always positive; refunds point at what they refund."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    kind = models.CharField(_("kind"), max_length=10, choices=PaymentKind.choices, default=PaymentKind.CAPTURE)
+    method = models.CharField(_("method"), max_length=20, choices=PaymentMethod.choices)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    points = models.PositiveIntegerField(_("points"), null=True, blank=True)
+    provider_reference = models.CharField(_("provider reference"), max_length=120, blank=True)
+    refund_of = models.ForeignKey(
+        "self", verbose_name=_("refund of"), on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+    )
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    client = models.ForeignKey(ChannelClient, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ("order", "id")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(condition=Q(method__in=PaymentMethod.values), name="payment_method_valid"),
+            models.CheckConstraint(condition=Q(kind__in=PaymentKind.values), name="payment_kind_valid"),
+            models.CheckConstraint(
+                condition=(Q(kind="capture") & Q(refund_of__isnull=True))
+                | (Q(kind="refund") & Q(refund_of__isnull=False)),
+                name="payment_refund_points_at_capture",
+            ),
+            models.CheckConstraint(
+                condition=~Q(method="loyalty_points") | Q(points__gt=0), name="payment_points_given_for_loyalty"
+            ),
+            # A provider's capture is recorded once: a repeated report cannot pay twice.
+            models.UniqueConstraint(
+                fields=("method", "provider_reference"),
+                condition=Q(kind="capture") & ~Q(provider_reference=""),
+                name="payment_provider_reference_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} ({self.get_method_display()})"
+
+
+class StoreCreditEntry(AppendOnlyModel):
+    """The store-credit ledger: the balance is the sum; spending locks the customer row first."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="store_credit_entries"
+    )
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2, help_text=_("Negative when spent."))
+    currency = models.CharField(_("currency"), max_length=3)
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("store credit entry")
+        verbose_name_plural = _("store credit")
+        ordering = ("-id",)
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="store_credit_amount_not_zero")]
+        indexes = [models.Index(fields=("customer", "currency"), name="store_credit_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.amount:+} {self.currency}"
+
+
+class NotificationKind(models.TextChoices):
+    PLACED = "order_placed", _("Order placed")
+    READY = "ready_for_pickup", _("Ready for pickup")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    UNREACHABLE = "unreachable", _("No way to reach the customer")
+
+
+class OrderNotification(models.Model):
+    """A message owed to the customer. The row exists exactly when the event does; a worker sends it."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(_("kind"), max_length=30, choices=NotificationKind.choices)
+    channel = models.CharField(_("sent through"), max_length=20, choices=Channel.choices, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # A worker holds the row until then while it sends: a second worker skips it, a crashed one frees it.
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ("-created_at",)
+        constraints = [
+            models.UniqueConstraint(fields=("order", "kind"), name="order_notification_once_per_kind"),
+            models.CheckConstraint(condition=Q(kind__in=NotificationKind.values), name="order_notification_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=NotificationStatus.values), name="order_notification_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=("status", "created_at"), name="order_notification_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.get_kind_display()} ({self.get_status_display()})"
