@@ -214,6 +214,10 @@ CELERY_BEAT_SCHEDULE = {
     "deliveries-sweep": {"task": "config.tasks.deliveries_sweep", "schedule": 60},
     # Documents not yet rendered or e-mailed (a lost task, a failed SMTP attempt).
     "invoicing-sweep": {"task": "invoicing.tasks.invoices_sweep", "schedule": 60},
+    # Unpaid orders past their payment deadline: cancelled, stock released.
+    "orders-expire-unpaid": {"task": "orders.tasks.orders_expire_sweep", "schedule": 5 * 60},
+    # Notifications not yet sent, transfers received outside the orders screens.
+    "orders-sweep": {"task": "orders.tasks.orders_sweep", "schedule": 60},
 }
 
 # Outbound deliveries (webhooks): seconds a POST may take, the first retry's delay (doubling
@@ -258,7 +262,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.IsChannelClientOrStaff"],
     "DEFAULT_THROTTLE_CLASSES": ["config.api.throttling.ChannelClientRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"channel_client": env.str("API_THROTTLE_RATE", default="6000/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "channel_client": env.str("API_THROTTLE_RATE", default="6000/min"),
+        # Public order tracking, per address: enough for a customer, too few to guess second factors.
+        "order_tracking": env.str("ORDER_TRACKING_THROTTLE_RATE", default="30/min"),
+    },
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [
@@ -313,3 +321,26 @@ LOGGING = {
         "factur-x": {"level": "WARNING"},
     },
 }
+
+# Orders. A pay-now order whose capture never comes releases its stock after this many minutes;
+# a pay-at-pickup order not collected and paid this many days after it is ready is cancelled.
+ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=60)
+ORDER_PAY_AT_PICKUP_DAYS = env.int("ORDER_PAY_AT_PICKUP_DAYS", default=3)
+if ORDER_PAYMENT_TIMEOUT_MINUTES < 1 or ORDER_PAY_AT_PICKUP_DAYS < 1:
+    raise ImproperlyConfigured("ORDER_PAYMENT_TIMEOUT_MINUTES and ORDER_PAY_AT_PICKUP_DAYS must be at least 1.")
+ORDER_NOTIFICATION_MAX_ATTEMPTS = env.int("ORDER_NOTIFICATION_MAX_ATTEMPTS", default=5)
+# The payment methods each channel may record. Tills take cash and cards; lockers take nothing.
+_ONLINE = ["card", "paypal", "store_card", "store_credit", "loyalty_points"]
+ORDER_PAYMENT_METHODS: dict[str, list[str]] = {
+    "web": _ONLINE,
+    "app": _ONLINE,
+    "store": ["card", "store_card", "cash", "card_at_till", "store_credit", "loyalty_points"],
+    "call_center": ["card", "store_card", "store_credit", "loyalty_points"],
+    "social": ["card", "paypal"],
+    "whatsapp": ["card", "paypal"],
+    "marketplace": ["card", "paypal"],
+    "email": [],
+    "locker": [],
+}
+# Where the customer reads the tracking page and the QR links point (the shop's own site).
+ORDER_TRACKING_URL = env.str("ORDER_TRACKING_URL", default="http://127.0.0.1:8000/api/v1/track/{number}/?token={token}")

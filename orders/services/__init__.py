@@ -1,0 +1,43 @@
+"""Every write to orders goes through these services (see each module's docstring)."""
+
+from orders.services.cancelling import order_cancel, order_expire
+from orders.services.common import Actor
+from orders.services.fulfilment import (
+    order_deliver,
+    order_hand_over,
+    order_make_ready,
+    order_pickup_redeem,
+    order_ship,
+    order_transfers_receive,
+)
+from orders.services.payments import order_payment_add, store_credit_balance, store_credit_grant, store_credit_spend
+from orders.services.placing import (
+    Address,
+    LineRequest,
+    OrderRequest,
+    Placement,
+    order_place,
+    order_request_fingerprint,
+)
+
+__all__ = [
+    "Actor",
+    "Address",
+    "LineRequest",
+    "OrderRequest",
+    "Placement",
+    "order_cancel",
+    "order_deliver",
+    "order_expire",
+    "order_hand_over",
+    "order_make_ready",
+    "order_payment_add",
+    "order_pickup_redeem",
+    "order_place",
+    "order_request_fingerprint",
+    "order_ship",
+    "order_transfers_receive",
+    "store_credit_balance",
+    "store_credit_grant",
+    "store_credit_spend",
+]

@@ -1,0 +1,75 @@
+"""What every order service shares: who acts, the locked order row, the history and the timeline."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from config.models import ChannelClient
+from customers.services.events import customer_event_record
+from inventory.selectors import user_may_manage_location
+from orders.exceptions import OrderStateError
+from orders.models import Order, OrderStatusChange
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks: a channel client (its credential gives the channel) or a staff member (the store)."""
+
+    channel: str
+    client: ChannelClient | None = None
+    user: Any = None
+
+    @property
+    def staff_user(self) -> Any:
+        return self.user if getattr(self.user, "pk", None) else None
+
+
+def order_locked(order: Order) -> Order:
+    """The order row locked for the rest of the transaction: two channels acting at once queue here."""
+    return Order.objects.select_for_update(of=("self",)).select_related("customer", "pickup_location").get(pk=order.pk)
+
+
+def order_require_status(order: Order, *allowed: str) -> None:
+    if order.status not in allowed:
+        raise OrderStateError(
+            f"The order is {order.get_status_display()}.",
+            extra={"status": order.status},
+        )
+
+
+def staff_check_location(actor: Actor, location_id: int | None) -> None:
+    """Store staff act only for their own locations (managers for all)."""
+    user = actor.staff_user
+    if (
+        user is not None
+        and location_id is not None
+        and not user_may_manage_location(user=user, location_id=location_id)
+    ):
+        raise PermissionDenied("You do not work at this order's pickup location.")
+
+
+def order_history_add(order: Order, *, event: str, actor: Actor, note: str = "") -> OrderStatusChange:
+    return OrderStatusChange.objects.create(
+        order=order,
+        event=event,
+        status=order.status,
+        channel=actor.channel,
+        client=actor.client,
+        user=actor.staff_user,
+        note=note[:250],
+    )
+
+
+def order_timeline_add(order: Order, *, kind: str, actor: Actor, **payload: Any) -> None:
+    """The customer's timeline gets every order event, whatever channel caused it."""
+    customer_event_record(
+        customer=order.customer,
+        channel=actor.channel,
+        kind=kind,
+        occurred_at=timezone.now(),
+        location_code=order.pickup_location.code if order.pickup_location_id else "",  # type: ignore[union-attr]
+        payload={"order": order.number, "status": order.status, **payload},
+        client=actor.client,
+    )

@@ -1,0 +1,245 @@
+"""Getting the goods to the customer: ship, pick up in store, ship to store, locker.
+
+The rule the database also enforces: nothing is shipped, made ready or handed over before
+the order is paid and invoiced. The one exception is a pay-at-pickup order, which may wait
+ready on the shelf unpaid; it is paid and invoiced at the till and only then handed over.
+The sale is committed in inventory when the goods leave (shipped or handed over).
+"""
+
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from inventory.models import Transfer, TransferStatus
+from inventory.services import StockLine, stock_commit_sale, stock_reserve, transfer_receive
+from orders.codes import pickup_code_matches, pickup_code_parse
+from orders.exceptions import (
+    InvalidPickupCode,
+    OrderInputError,
+    OrderNotFound,
+    OrderNotPaid,
+    OrderStateError,
+    PickupCodeUsed,
+)
+from orders.models import FulfilmentType, NotificationKind, Order, OrderLine, OrderStatus, PaymentMode
+from orders.services.common import (
+    Actor,
+    order_history_add,
+    order_locked,
+    order_require_status,
+    order_timeline_add,
+    staff_check_location,
+)
+from orders.services.notifications import order_notification_due
+
+PICKUP_TYPES = (FulfilmentType.PICKUP, FulfilmentType.SHIP_TO_STORE, FulfilmentType.LOCKER)
+
+
+def _require_invoiced(order: Order) -> None:
+    if order.invoice_id is None:
+        raise OrderNotPaid(_("The order is not paid and invoiced yet."), extra={"amount_due": str(order.amount_due)})
+
+
+def _require_fulfilment(order: Order, *types: str) -> None:
+    if order.fulfilment_type not in types:
+        raise OrderStateError(
+            _("This does not apply to a %(type)s order.") % {"type": order.get_fulfilment_type_display()},
+            code="wrong_fulfilment",
+        )
+
+
+def order_stock_lines(order: Order) -> list[StockLine]:
+    """Where each line's reserved units are now: its source, or the pickup point once transferred there."""
+    return [
+        StockLine(
+            location=order.pickup_location if line.transfer_id else line.source,  # type: ignore[arg-type]
+            variant=line.variant,
+            quantity=line.quantity,
+        )
+        for line in order.lines.select_related("source", "variant")
+    ]
+
+
+def _lines_awaiting_transfer(order: Order) -> bool:
+    return order.lines.filter(transfer__isnull=False, arrived_at__isnull=True).exists()
+
+
+def _ready(order: Order, *, actor: Actor) -> None:
+    order.status, order.ready_at = OrderStatus.READY, timezone.now()
+    fields = ["status", "ready_at"]
+    if order.payment_mode == PaymentMode.AT_PICKUP and not order.is_paid:
+        # The customer has the promised days from today to come and pay.
+        last_day = timezone.localdate() + timedelta(days=settings.ORDER_PAY_AT_PICKUP_DAYS)
+        due = timezone.make_aware(datetime.combine(last_day, time.max))
+        order.payment_due_by = max(due, order.payment_due_by or due)
+        fields.append("payment_due_by")
+    order.save(update_fields=fields)
+    order_history_add(order, event="ready", actor=actor)
+    order_timeline_add(order, kind="order_ready", actor=actor)
+    order_notification_due(order, kind=NotificationKind.READY)
+
+
+def _may_wait_ready(order: Order) -> bool:
+    return order.invoice_id is not None or order.payment_mode == PaymentMode.AT_PICKUP
+
+
+@transaction.atomic
+def order_make_ready(*, order: Order, actor: Actor) -> Order:
+    """Staff put a pickup order aside for the customer, who is then told."""
+    order = order_locked(order)
+    _require_fulfilment(order, *PICKUP_TYPES)
+    staff_check_location(actor, order.pickup_location_id)
+    order_require_status(order, OrderStatus.PLACED, OrderStatus.PAID)
+    if not _may_wait_ready(order):
+        _require_invoiced(order)
+    if _lines_awaiting_transfer(order):
+        raise OrderStateError(_("Some goods have not arrived at the pickup point yet."), code="goods_not_arrived")
+    _ready(order, actor=actor)
+    return order
+
+
+@transaction.atomic
+def order_ship(*, order: Order, actor: Actor, carrier: str, tracking_number: str) -> Order:
+    """The parcel leaves: the sale is committed where the units were reserved."""
+    carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
+    if not carrier or not tracking_number:
+        raise OrderInputError(
+            _("A shipment needs a carrier and a tracking number."),
+            fields={
+                name: [_("Required.")]
+                for name, value in (("carrier", carrier), ("tracking_number", tracking_number))
+                if not value
+            },
+        )
+    order = order_locked(order)
+    _require_fulfilment(order, FulfilmentType.SHIP)
+    order_require_status(order, OrderStatus.PAID, OrderStatus.PLACED)
+    _require_invoiced(order)
+    stock_commit_sale(lines=order_stock_lines(order), reference=order.number, channel=actor.channel)
+    order.status, order.shipped_at = OrderStatus.SHIPPED, timezone.now()
+    order.carrier, order.tracking_number = carrier[:60], tracking_number[:100]
+    order.save(update_fields=["status", "shipped_at", "carrier", "tracking_number"])
+    order_history_add(order, event="shipped", actor=actor, note=f"{order.carrier} {order.tracking_number}")
+    order_timeline_add(order, kind="order_shipped", actor=actor, carrier=order.carrier)
+    order_notification_due(order, kind=NotificationKind.SHIPPED)
+    return order
+
+
+@transaction.atomic
+def order_deliver(*, order: Order, actor: Actor) -> Order:
+    """The carrier (or its integration) reports the delivery."""
+    order = order_locked(order)
+    _require_fulfilment(order, FulfilmentType.SHIP)
+    order_require_status(order, OrderStatus.SHIPPED)
+    order.status, order.delivered_at = OrderStatus.DELIVERED, timezone.now()
+    order.save(update_fields=["status", "delivered_at"])
+    order_history_add(order, event="delivered", actor=actor)
+    order_timeline_add(order, kind="order_delivered", actor=actor)
+    order_notification_due(order, kind=NotificationKind.DELIVERED)
+    return order
+
+
+def _hand_over(order: Order, *, actor: Actor, code: str) -> Order:
+    order_require_status(order, OrderStatus.READY)
+    _require_invoiced(order)
+    if order.pickup_code_used_at is not None:
+        raise PickupCodeUsed(_("This pickup code was already used."))
+    if not pickup_code_matches(code=code, number=order.number, secret=order.pickup_secret):
+        raise InvalidPickupCode(_("The pickup code does not match this order."), fields={"code": [_("Wrong code.")]})
+    stock_commit_sale(lines=order_stock_lines(order), reference=order.number, channel=actor.channel)
+    now = timezone.now()
+    order.status, order.picked_up_at, order.pickup_code_used_at = OrderStatus.PICKED_UP, now, now
+    order.save(update_fields=["status", "picked_up_at", "pickup_code_used_at"])
+    order_history_add(order, event="picked_up", actor=actor)
+    order_timeline_add(order, kind="order_picked_up", actor=actor)
+    return order
+
+
+@transaction.atomic
+def order_hand_over(*, order: Order, actor: Actor, code: str) -> Order:
+    """Staff at the pickup point check the customer's code and hand the goods over."""
+    order = order_locked(order)
+    _require_fulfilment(order, *PICKUP_TYPES)
+    staff_check_location(actor, order.pickup_location_id)
+    return _hand_over(order, actor=actor, code=code)
+
+
+@transaction.atomic
+def order_pickup_redeem(*, code: str, location_code: str, actor: Actor) -> Order:
+    """A locker (or an automated silo) scans the QR code and opens the door: no staff involved.
+
+    A forged code, a code for another locker and an unknown order all answer the same 404.
+    """
+    parsed = pickup_code_parse(code)
+    order = Order.objects.filter(number=parsed[0]).first() if parsed else None
+    if order is None:
+        raise OrderNotFound(_("No order for this code here."))
+    order = order_locked(order)
+    if order.fulfilment_type != FulfilmentType.LOCKER or order.pickup_location.code != location_code:  # type: ignore[union-attr]
+        raise OrderNotFound(_("No order for this code here."))
+    return _hand_over(order, actor=actor, code=code)
+
+
+def _settle(order: Order, *, actor: Actor) -> int:
+    """Reserve at the pickup point what its received transfers brought; ready when all is there."""
+    arrived = list(
+        order.lines.filter(transfer__status=TransferStatus.RECEIVED, arrived_at__isnull=True).select_related("variant")
+    )
+    if not arrived or order.status not in (OrderStatus.PLACED, OrderStatus.PAID):
+        return 0
+    destination = order.pickup_location
+    if destination is None:  # transfers only ever serve pickup points
+        return 0
+    stock_reserve(
+        lines=[StockLine(location=destination, variant=line.variant, quantity=line.quantity) for line in arrived],
+        reference=order.number,
+        channel=actor.channel,
+    )
+    OrderLine.objects.filter(pk__in=[line.pk for line in arrived]).update(arrived_at=timezone.now())
+    order_history_add(order, event="transfer_arrived", actor=actor)
+    if not _lines_awaiting_transfer(order) and _may_wait_ready(order):
+        _ready(order, actor=actor)
+    return len(arrived)
+
+
+@transaction.atomic
+def order_transfers_receive(*, order: Order, actor: Actor) -> Order:
+    """The goods sent to the pickup point arrive: received into its stock, reserved for the order."""
+    order = order_locked(order)
+    _require_fulfilment(order, FulfilmentType.SHIP_TO_STORE, FulfilmentType.LOCKER)
+    staff_check_location(actor, order.pickup_location_id)
+    order_require_status(order, OrderStatus.PLACED, OrderStatus.PAID)
+    transfers = Transfer.objects.filter(pk__in=order.lines.filter(arrived_at__isnull=True).values("transfer_id"))
+    waiting = [transfer for transfer in transfers if transfer.status == TransferStatus.REQUESTED]
+    if waiting:
+        raise OrderStateError(
+            _("The goods have not left %(source)s yet.") % {"source": waiting[0].source},
+            code="transfer_not_shipped",
+        )
+    for transfer in transfers:
+        if transfer.status == TransferStatus.IN_TRANSIT:
+            transfer_receive(transfer=transfer, user=actor.staff_user)
+    _settle(order, actor=actor)
+    return order
+
+
+def orders_transfers_settle_due() -> int:
+    """Orders whose transfers staff received in the inventory screens: reserve and make ready (sweeper)."""
+    ids = (
+        OrderLine.objects.filter(
+            transfer__status=TransferStatus.RECEIVED,
+            arrived_at__isnull=True,
+            order__status__in=(OrderStatus.PLACED, OrderStatus.PAID),
+        )
+        .values_list("order_id", flat=True)
+        .distinct()
+    )
+    settled = 0
+    for order_id in list(ids)[:200]:
+        with transaction.atomic():
+            order = order_locked(Order(pk=order_id))
+            settled += _settle(order, actor=Actor(channel=order.channel))
+    return settled

@@ -1,0 +1,257 @@
+"""Payments: several per order, in any method the channel may use; the last one issues the invoice.
+
+A channel reports a capture its payment provider made (card, PayPal, store card), a till
+records cash or a card at the till, and store credit and loyalty points are spent here.
+When the payments cover the total, the same transaction marks the order paid, issues the
+invoice (number and totals assigned now; rendering and e-mail follow the commit) and earns
+the customer's loyalty points. The order row is locked first, so two payments racing for the
+last euro cannot both be accepted.
+"""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config.money import has_valid_precision
+from customers.models import Customer
+from customers.services.loyalty import loyalty_earn, loyalty_points_value, loyalty_redeem
+from invoicing.calculation import LineInput
+from invoicing.selectors import seller_default
+from invoicing.services import Buyer, invoice_issue
+from orders.exceptions import InsufficientStoreCredit, OrderInputError, PaymentMethodNotAllowed
+from orders.models import (
+    Order,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    PaymentKind,
+    PaymentMethod,
+    PaymentMode,
+    StoreCreditEntry,
+)
+from orders.services.common import Actor, order_history_add, order_locked, order_require_status, order_timeline_add
+
+# Methods whose money a payment provider moved: the channel reports its capture reference.
+PROVIDER_METHODS = (PaymentMethod.CARD, PaymentMethod.PAYPAL, PaymentMethod.STORE_CARD)
+# Spent from the customer's own balances: they earn no points.
+BALANCE_METHODS = (PaymentMethod.STORE_CREDIT, PaymentMethod.LOYALTY_POINTS)
+
+
+def store_credit_balance(*, customer: Customer, currency: str | None = None) -> Decimal:
+    currency = currency or settings.DEFAULT_CURRENCY
+    total = StoreCreditEntry.objects.filter(customer=customer, currency=currency).aggregate(total=Sum("amount"))
+    return total["total"] or Decimal(0)
+
+
+@transaction.atomic
+def store_credit_grant(
+    *, customer: Customer, amount: Decimal, reference: str, reason: str, channel: str = "", currency: str | None = None
+) -> StoreCreditEntry:
+    """Credit the customer (a refund to store credit, a goodwill gesture)."""
+    if amount <= 0:
+        raise OrderInputError(_("Store credit is granted in positive amounts."), code="invalid_amount")
+    return StoreCreditEntry.objects.create(
+        customer=customer,
+        amount=amount,
+        currency=currency or settings.DEFAULT_CURRENCY,
+        reference=reference,
+        reason=reason,
+        channel=channel,
+    )
+
+
+@transaction.atomic
+def store_credit_spend(
+    *, customer: Customer, amount: Decimal, reference: str, channel: str = "", currency: str | None = None
+) -> StoreCreditEntry:
+    """Spend store credit; the customer row is locked so two channels cannot spend the same euro."""
+    currency = currency or settings.DEFAULT_CURRENCY
+    Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True).get()
+    balance = store_credit_balance(customer=customer, currency=currency)
+    if amount > balance:
+        raise InsufficientStoreCredit(
+            _("Not enough store credit."), extra={"balance": str(balance), "requested": str(amount)}
+        )
+    return StoreCreditEntry.objects.create(
+        customer=customer, amount=-amount, currency=currency, reference=reference, reason="order", channel=channel
+    )
+
+
+def _method_checked(method: str, actor: Actor) -> None:
+    if method not in PaymentMethod.values:
+        raise OrderInputError(
+            _("Unknown payment method."),
+            code="invalid_payment",
+            fields={"method": [_("One of: %(choices)s.") % {"choices": ", ".join(PaymentMethod.values)}]},
+        )
+    if method not in settings.ORDER_PAYMENT_METHODS.get(actor.channel, []):
+        raise PaymentMethodNotAllowed(
+            _("The %(channel)s channel may not take %(method)s payments.")
+            % {"channel": actor.channel, "method": PaymentMethod(method).label},
+            fields={"method": [_("Not allowed for this channel.")]},
+        )
+
+
+def _amount_checked(*, order: Order, method: str, amount: Decimal | None, points: int | None) -> Decimal:
+    if method == PaymentMethod.LOYALTY_POINTS:
+        if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
+            raise OrderInputError(
+                _("Say how many points to spend."), code="invalid_payment", fields={"points": [_("A positive number.")]}
+            )
+        amount = loyalty_points_value(points)
+    if amount is None or amount <= 0 or not has_valid_precision(amount, order.currency):
+        raise OrderInputError(
+            _("A payment is a positive amount in the order's currency."),
+            code="invalid_payment",
+            fields={"amount": [_("A positive amount with at most the currency's decimals.")]},
+        )
+    if amount > order.amount_due:
+        raise OrderInputError(
+            _("The payment is more than the %(due)s %(currency)s still due.")
+            % {"due": order.amount_due, "currency": order.currency},
+            code="payment_exceeds_due",
+            fields={"amount": [_("More than is due.")]},
+            extra={"amount_due": str(order.amount_due)},
+        )
+    return amount
+
+
+def order_payment_add(
+    *,
+    order: Order,
+    actor: Actor,
+    method: str,
+    amount: Decimal | None = None,
+    points: int | None = None,
+    provider_reference: str = "",
+) -> Order:
+    """Record one payment; when the order is covered it is paid and invoiced in the same transaction.
+
+    A provider's capture reported twice (same method and reference, same order and amount) is
+    answered with the order as it is: a channel may retry a report safely.
+    """
+    _method_checked(method, actor)
+    provider_reference = (provider_reference or "").strip()
+    if method in PROVIDER_METHODS and not provider_reference:
+        raise OrderInputError(
+            _("Give the payment provider's capture reference."),
+            code="invalid_payment",
+            fields={"provider_reference": [_("Required for this method.")]},
+        )
+    with transaction.atomic():
+        order = order_locked(order)
+        if provider_reference:
+            earlier = Payment.objects.filter(
+                kind=PaymentKind.CAPTURE, method=method, provider_reference=provider_reference
+            ).first()
+            if earlier is not None:
+                if earlier.order_id == order.pk and (amount is None or earlier.amount == amount):
+                    return order
+                raise OrderInputError(
+                    _("This capture was already recorded."),
+                    code="duplicate_capture",
+                    fields={"provider_reference": [_("Already used.")]},
+                )
+        payable = order.status == OrderStatus.PLACED or (
+            order.status == OrderStatus.READY and order.payment_mode == PaymentMode.AT_PICKUP and not order.is_paid
+        )
+        if not payable:
+            order_require_status(order)  # raises: nothing to pay on a paid or cancelled order
+        amount = _amount_checked(order=order, method=method, amount=amount, points=points)
+        if method == PaymentMethod.LOYALTY_POINTS:
+            loyalty_redeem(customer=order.customer, points=points or 0, reference=order.number, channel=actor.channel)
+        elif method == PaymentMethod.STORE_CREDIT:
+            store_credit_spend(
+                customer=order.customer,
+                amount=amount,
+                reference=order.number,
+                channel=actor.channel,
+                currency=order.currency,
+            )
+        Payment.objects.create(
+            order=order,
+            kind=PaymentKind.CAPTURE,
+            method=method,
+            amount=amount,
+            points=points if method == PaymentMethod.LOYALTY_POINTS else None,
+            provider_reference=provider_reference,
+            channel=actor.channel,
+            client=actor.client,
+            user=actor.staff_user,
+        )
+        order.paid_amount += amount
+        order_history_add(order, event="payment", actor=actor, note=f"{PaymentMethod(method).label} {amount}")
+        if order.paid_amount == order.total:
+            _order_paid(order, actor=actor)
+        order.save(update_fields=["paid_amount", "paid_at", "invoice", "status"])
+    return order
+
+
+def _invoice_lines(order: Order) -> list[LineInput]:
+    """One invoice line per variant and price: a line split across locations is one line on paper."""
+    grouped: dict[tuple[int, Decimal, Decimal, Decimal], list[OrderLine]] = defaultdict(list)
+    for line in order.lines.all():
+        grouped[(line.variant_id, line.unit_price, line.regular_unit_price, line.tax_rate)].append(line)
+    result = []
+    for (_variant, unit_price, regular, rate), lines in grouped.items():
+        quantity = sum(line.quantity for line in lines)
+        result.append(
+            LineInput(
+                description=lines[0].description,
+                quantity=Decimal(quantity),
+                unit_price=regular,
+                tax_rate=rate,
+                discount=(regular - unit_price) * quantity,  # the promotion, shown on the invoice
+                sku=lines[0].sku,
+            )
+        )
+    return result
+
+
+def _buyer(order: Order) -> Buyer:
+    if order.billing_tax_id:
+        return Buyer(
+            name=order.billing_name,
+            tax_id=order.billing_tax_id,
+            country=order.billing_country,
+            street=order.billing_street,
+            city=order.billing_city,
+            postal_code=order.billing_postal_code,
+            email=order.email,
+            language=order.language,
+        )
+    return Buyer(name=order.customer_name, country=order.shipping_country, email=order.email, language=order.language)
+
+
+def _order_paid(order: Order, *, actor: Actor) -> None:
+    """Covered: paid, invoiced and points earned, all in the payment's transaction."""
+    order.paid_at = timezone.now()
+    if order.status == OrderStatus.PLACED:
+        order.status = OrderStatus.PAID
+    spent_from_balances = order.payments.filter(kind=PaymentKind.CAPTURE, method__in=BALANCE_METHODS).aggregate(
+        s=Sum("amount")
+    )["s"] or Decimal(0)
+    if order.total - spent_from_balances > 0:
+        loyalty_earn(
+            customer=order.customer,
+            amount=order.total - spent_from_balances,
+            reference=order.number,
+            channel=actor.channel,
+        )
+    # Last: issuing locks the seller's chain head until commit, so hold it for as little as possible.
+    order.invoice = invoice_issue(
+        seller=seller_default(),
+        buyer=_buyer(order),
+        lines=_invoice_lines(order),
+        currency=order.currency,
+        source_reference=order.number,
+        customer=order.customer,
+        issued_by=actor.client,
+    )
+    order_history_add(order, event="paid", actor=actor, note=order.invoice.number)
+    order_timeline_add(order, kind="order_paid", actor=actor, invoice=order.invoice.number, total=str(order.total))

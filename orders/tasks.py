@@ -1,0 +1,41 @@
+"""Thin Celery tasks: each takes an id, re-reads the row and calls a service (idempotent)."""
+
+from celery import shared_task
+
+
+@shared_task(name="orders.tasks.order_notification_send", acks_late=True)
+def order_notification_send(notification_id: int) -> None:
+    from orders.services.notifications import order_notification_send as send
+
+    send(notification_id=notification_id)
+
+
+@shared_task(name="orders.tasks.order_expire", acks_late=True)
+def order_expire(order_id: int) -> bool:
+    """Cancel one unpaid order past its payment deadline (nothing if it was paid meanwhile)."""
+    from orders.services.cancelling import order_expire as expire
+
+    return expire(order_id=order_id)
+
+
+@shared_task(name="orders.tasks.orders_expire_sweep")
+def orders_expire_sweep() -> int:
+    """Find unpaid orders past their deadline and expire each (periodic: CELERY_BEAT_SCHEDULE)."""
+    from orders.selectors import order_ids_payment_overdue
+
+    ids = order_ids_payment_overdue()
+    for order_id in ids:
+        order_expire.delay(order_id)
+    return len(ids)
+
+
+@shared_task(name="orders.tasks.orders_sweep")
+def orders_sweep() -> int:
+    """Re-enqueue notifications not yet sent; settle transfers received outside the orders screens."""
+    from orders.services.fulfilment import orders_transfers_settle_due
+    from orders.services.notifications import order_notification_ids_due
+
+    ids = order_notification_ids_due()
+    for notification_id in ids:
+        order_notification_send.delay(notification_id)
+    return len(ids) + orders_transfers_settle_due()

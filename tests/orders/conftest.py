@@ -1,0 +1,122 @@
+"""A small shop for order tests: a warehouse that ships, two stores, a locker, stock, a seller."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from catalog.models import Variant
+from config.channels import Channel
+from customers.models import Customer
+from inventory.models import Location
+from invoicing.models import Seller
+from orders.models import Order
+from orders.services import Actor, LineRequest, OrderRequest, order_place, order_request_fingerprint
+from orders.services.placing import Address
+from tests.factories import (
+    ContactPointFactory,
+    CustomerFactory,
+    LocationFactory,
+    SellerFactory,
+    TaxCategoryFactory,
+    VariantFactory,
+    channel_client,
+    stock_receive_for,
+)
+
+
+@dataclass
+class Shop:
+    seller: Seller
+    warehouse: Location
+    store: Location
+    other_store: Location
+    locker: Location
+    shirt: Variant  # 19.95, 21 %
+    book: Variant  # 10.00, 4 %
+    customer: Customer
+    web: Actor
+    web_token: str
+    store_actor: Actor
+    store_token: str
+    locker_actor: Actor
+    locker_token: str
+
+
+ADDRESS = Address(name="Ana García", street="Calle Luna 3", city="Sevilla", postal_code="41001", country="ES")
+
+
+@pytest.fixture
+def shop(db: Any) -> Shop:
+    seller = SellerFactory.create()
+    warehouse = LocationFactory.create(
+        code="wh-central", name="Almacén central", kind="warehouse", can_ship=True, is_pickup_point=False
+    )
+    store = LocationFactory.create(code="madrid-sol", name="Tienda Sol", kind="store", can_ship=False)
+    other_store = LocationFactory.create(code="bcn-diagonal", name="Tienda Diagonal", kind="store", can_ship=False)
+    locker = LocationFactory.create(code="locker-atocha", name="Taquilla Atocha", kind="locker")
+    shirt = VariantFactory.create(price=Decimal("19.95"))
+    book = VariantFactory.create(
+        price=Decimal("10.00"),
+        product__tax_category=TaxCategoryFactory.create(code="reduced", name="Reducido", rate=Decimal("4")),
+    )
+    stock_receive_for(warehouse, shirt, 50)
+    stock_receive_for(warehouse, book, 50)
+    stock_receive_for(store, shirt, 5)
+    customer = CustomerFactory.create(name="Ana García")
+    ContactPointFactory.create(customer=customer, kind="email", value="ana@example.com")
+    web_client, web_token = channel_client(Channel.WEB, name="Web shop")
+    store_client, store_token = channel_client(Channel.STORE, name="Till Sol")
+    locker_client, locker_token = channel_client(Channel.LOCKER, name="Lockers")
+    return Shop(
+        seller=seller,
+        warehouse=warehouse,
+        store=store,
+        other_store=other_store,
+        locker=locker,
+        shirt=shirt,
+        book=book,
+        customer=customer,
+        web=Actor(channel=Channel.WEB, client=web_client),
+        web_token=web_token,
+        store_actor=Actor(channel=Channel.STORE, client=store_client),
+        store_token=store_token,
+        locker_actor=Actor(channel=Channel.LOCKER, client=locker_client),
+        locker_token=locker_token,
+    )
+
+
+def place(
+    shop: Shop,
+    *,
+    lines: list[tuple[Variant, int]] | None = None,
+    fulfilment: str = "ship",
+    pickup: Location | None = None,
+    payment_mode: str = "now",
+    actor: Actor | None = None,
+    key: str | None = None,
+    **request: Any,
+) -> Order:
+    """Place an order through the service (the API tests go through HTTP instead)."""
+    lines = lines or [(shop.shirt, 1)]
+    order_request = OrderRequest(
+        customer=shop.customer,
+        lines=[LineRequest(sku=v.sku, quantity=q) for v, q in lines],
+        fulfilment_type=fulfilment,
+        pickup_location=pickup,
+        shipping=ADDRESS if fulfilment == "ship" else None,
+        payment_mode=payment_mode,
+        email=request.pop("email", "ana@example.com"),
+        phone=request.pop("phone", "+34 600 000 001"),
+        name="Ana García",
+        language="es",
+        **request,
+    )
+    key = key or f"key-{Order.objects.count()}-{fulfilment}-{id(order_request)}"
+    return order_place(
+        actor=actor or shop.web,
+        idempotency_key=key,
+        fingerprint=order_request_fingerprint({"key": key}),
+        request=order_request,
+    ).order
