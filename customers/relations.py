@@ -44,3 +44,13 @@ MERGE_HANDLERS: dict[str, MergeHandler] = {}
 
 def merge_handler_register(label: str, handler: MergeHandler) -> None:
     MERGE_HANDLERS[label] = handler
+
+
+# Personal data that other apps keep beside their records (an order's e-mail and address) is
+# scrubbed by the app that owns it when a customer is erased: handler(customer) -> rows scrubbed.
+EraseHandler = Callable[[Customer], int]
+ERASE_HANDLERS: dict[str, EraseHandler] = {}
+
+
+def erase_handler_register(label: str, handler: EraseHandler) -> None:
+    ERASE_HANDLERS[label] = handler

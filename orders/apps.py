@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = _("Orders")
+
+    def ready(self) -> None:
+        from customers.relations import erase_handler_register
+        from orders.services.privacy import orders_personal_data_erase
+
+        erase_handler_register("orders.Order", orders_personal_data_erase)

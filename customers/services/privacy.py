@@ -10,7 +10,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from customers.models import ContactPoint, Customer, CustomerEvent, CustomerMerge, DuplicateCandidate
-from customers.relations import customer_relations
+from customers.relations import ERASE_HANDLERS, customer_relations
 
 
 def customer_export(*, customer: Customer) -> dict[str, Any]:
@@ -50,6 +50,8 @@ def customer_erase(*, customer: Customer) -> Customer:
     for merge in CustomerMerge.objects.filter(customer=customer):
         merge.removed_snapshot = {k: merge.removed_snapshot.get(k) for k in ("id", "created_at", "first_seen_channel")}
         merge.save(update_fields=["removed_snapshot"])
+    for handler in ERASE_HANDLERS.values():
+        handler(customer)
     customer.name = ""
     customer.birth_date = None
     customer.city = ""

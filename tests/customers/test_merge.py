@@ -2,6 +2,7 @@
 
 import datetime
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
@@ -23,6 +24,7 @@ from customers.models import (
 from customers.relations import customer_relations
 from customers.selectors import loyalty_account_ids_due_to_expire
 from customers.services import customer_merge, customer_resolve
+from orders.models import Order, StoreCreditEntry
 from tests.factories import (
     ConsentFactory,
     ContactPointFactory,
@@ -46,6 +48,23 @@ def loyalty_account_with(customer: Customer, *points: int) -> LoyaltyAccount:
 def duplicate_pair(first: Customer, second: Customer) -> DuplicateCandidate:
     low, high = sorted((first, second), key=lambda customer: customer.pk)
     return DuplicateCandidate.objects.create(customer=low, other=high, reason=DuplicateReason.IDENTITY_CONFLICT)
+
+
+def order_row_for(customer: Customer) -> Order:
+    """A bare order row (placing a real one needs a catalogue and stock, beside the point here)."""
+    return Order.objects.create(
+        number=f"TEST-{customer.pk}",
+        channel=Channel.WEB,
+        idempotency_scope="test",
+        idempotency_key=f"merge-{customer.pk}",
+        customer=customer,
+        fulfilment_type="ship",
+        shipping_street="Calle Luna 3",
+        currency="EUR",
+        total=Decimal("10.00"),
+        tax_total=Decimal("1.74"),
+        ready_date=timezone.localdate(),
+    )
 
 
 def paired_with_a_newer_customer(customer: Customer) -> DuplicateCandidate:
@@ -73,6 +92,10 @@ ROW_MAKERS: dict[str, Callable[[Customer], Model]] = {
     "customers.DuplicateCandidate.other": paired_with_an_older_customer,
     "customers.LoyaltyAccount.customer": lambda customer: LoyaltyAccount.objects.create(customer=customer),
     "invoicing.Invoice.customer": lambda customer: invoice_issue_for(customer=customer),
+    "orders.Order.customer": lambda customer: order_row_for(customer),
+    "orders.StoreCreditEntry.customer": lambda customer: StoreCreditEntry.objects.create(
+        customer=customer, amount=Decimal("5.00"), currency="EUR", reason="goodwill"
+    ),
 }
 
 # Rows that a merge settles instead of moving. A duplicate pair naming the removed customer cannot
