@@ -9,7 +9,7 @@ MANAGE := $(PY) manage.py
 SERVICES_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/retail} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} DEBUG=$${DEBUG:-0}
 
-.PHONY: run test install system-deps messages worker beat serve lint types layers pytest bench bench-invoice clean
+.PHONY: run test install system-deps messages worker beat serve lint types layers pytest bench bench-invoice bench-orders clean
 
 $(VENV)/bin/uv:
 	python=$$(scripts/find_python.sh) && $$python -m venv $(VENV)
@@ -80,6 +80,11 @@ bench-invoice: install system-deps
 bench: install
 	@scripts/ensure_services.sh
 	$(PY) scripts/bench_flash_sale.py
+
+## The orders benchmark (retail_bench, served by gunicorn): orders placed and paid per second over HTTP, and 32 buyers racing for 300 units.
+bench-orders: install
+	@scripts/ensure_services.sh
+	$(PY) scripts/bench_orders.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

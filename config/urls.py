@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("customers.api.urls")),
     path("", include("inventory.api.urls")),
     path("", include("invoicing.api.urls")),
+    path("", include("orders.api.urls")),
 ]
 
 urlpatterns = [

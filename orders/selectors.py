@@ -92,7 +92,9 @@ def order_ids_payment_overdue(*, now: datetime | None = None, limit: int = 500) 
 
 def pickups_today(*, user: Any) -> QuerySet[Order]:
     """Orders at the staff member's pickup points: ready (waiting, overdue) and arriving today."""
-    return order_list_for_staff(user=user).filter(
+    # Picked up there, not merely sourced from there (order_list_for_staff shows those too).
+    return order_list().filter(
+        pickup_location__in=location_list_for_user(user=user),
         fulfilment_type__in=("pickup", "ship_to_store", "locker"),
         status__in=(OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.READY),
     )

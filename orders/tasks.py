@@ -4,10 +4,11 @@ from celery import shared_task
 
 
 @shared_task(name="orders.tasks.order_notification_send", acks_late=True)
-def order_notification_send(notification_id: int) -> None:
+def order_notification_send(notification_id: int) -> bool:
+    """Send one order notification if it is still pending and nobody holds it; safe to run twice."""
     from orders.services.notifications import order_notification_send as send
 
-    send(notification_id=notification_id)
+    return send(notification_id=notification_id)
 
 
 @shared_task(name="orders.tasks.order_expire", acks_late=True)

@@ -302,6 +302,7 @@ SPECTACULAR_SETTINGS = {
         "PromotionKindEnum": "catalog.models.PromotionKind",
         "ConsentPurposeEnum": "customers.models.ConsentPurpose",
         "DocumentKindEnum": "invoicing.models.DocumentKind",
+        "OrderStatusEnum": "orders.models.OrderStatus",
     },
 }
 

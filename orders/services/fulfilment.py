@@ -86,6 +86,23 @@ def _may_wait_ready(order: Order) -> bool:
     return order.invoice_id is not None or order.payment_mode == PaymentMode.AT_PICKUP
 
 
+def order_ready_when_arrived(order: Order, *, actor: Actor) -> bool:
+    """Paid after its transferred goods arrived: ready now (the payment's transaction, order row locked).
+
+    Arrival makes a paid order ready by itself (`_settle`); this is the same rule when the payment
+    comes last, so a locker order, with no staff to put it aside, is not left waiting forever.
+    """
+    if order.status != OrderStatus.PAID or order.fulfilment_type not in (
+        FulfilmentType.SHIP_TO_STORE,
+        FulfilmentType.LOCKER,
+    ):
+        return False
+    if _lines_awaiting_transfer(order):
+        return False
+    _ready(order, actor=actor)
+    return True
+
+
 @transaction.atomic
 def order_make_ready(*, order: Order, actor: Actor) -> Order:
     """Staff put a pickup order aside for the customer, who is then told."""
@@ -143,10 +160,11 @@ def order_deliver(*, order: Order, actor: Actor) -> Order:
 
 
 def _hand_over(order: Order, *, actor: Actor, code: str) -> Order:
-    order_require_status(order, OrderStatus.READY)
-    _require_invoiced(order)
+    # Before the status check: a used code leaves the order picked up, which would hide why.
     if order.pickup_code_used_at is not None:
         raise PickupCodeUsed(_("This pickup code was already used."))
+    order_require_status(order, OrderStatus.READY)
+    _require_invoiced(order)
     if not pickup_code_matches(code=code, number=order.number, secret=order.pickup_secret):
         raise InvalidPickupCode(_("The pickup code does not match this order."), fields={"code": [_("Wrong code.")]})
     stock_commit_sale(lines=order_stock_lines(order), reference=order.number, channel=actor.channel)

@@ -1,196 +1,423 @@
 """Messages to the customer at the right moment: placed, ready for pickup, shipped, delivered.
 
-The order's transaction writes an `OrderNotification` row; a worker sends it after commit
-through the customer's preferred channel: e-mail through Django's mail, any other channel
-through the outbound webhook (`order.notification`) of that channel's integration. With no
-way through the preferred channel, e-mail is the fallback. Each message sent goes on the
-customer's timeline. These messages are transactional: they go whatever the marketing
-consents say (consents govern marketing only).
+The order's transaction writes an `OrderNotification` row (`order_notification_due`); a
+worker sends it after commit (`order_notification_send`) through the customer's preferred
+channel: e-mail through Django's mail, any other channel through the signed outbound
+webhook (`order.notification`) of that channel's integration. When the preferred channel
+has no active integration, or the customer has no identity it could use, e-mail is the
+fallback; with no e-mail address either the row ends `unreachable`. Each message sent goes
+on the customer's timeline (`notification_sent`). These messages are transactional: they go
+whatever the marketing consents say (consents govern marketing only).
+
+Sending is idempotent: the row is claimed with a lease and an attempt counted before
+anything is sent, so a replayed task, or a second worker, finds it taken. A failed attempt
+leaves it pending and held for a backoff (the same doubling as outbound deliveries); after
+`ORDER_NOTIFICATION_MAX_ATTEMPTS` it is failed for good. The sweeper
+(`order_notification_ids_due`) re-enqueues pending rows nobody holds: lost tasks, retries,
+and sends whose worker died (its lease ran out).
+
+The ready-for-pickup e-mail carries the pickup QR code: shown inline in the HTML part and
+attached as PNG and SVG, with the short code in the text for staff to type.
 """
 
+import base64
 import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
+from email.message import EmailMessage as StdlibEmailMessage
+from email.message import Message as StdlibMessage
+from email.policy import Policy
+from email.policy import default as default_policy
 from functools import partial
+from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.template.loader import render_to_string
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from config.channels import Channel
-from config.deliveries import delivery_enqueue
+from config.deliveries import delivery_backoff, delivery_enqueue
+from config.models import WebhookSubscription
 from config.selectors import webhook_subscriptions_active
+from customers.identities import HANDLE_KINDS, IdentityKind
 from customers.services.events import customer_event_record
 from orders.codes import pickup_code, pickup_qr, pickup_short_code, tracking_url
-from orders.models import NotificationKind, NotificationStatus, Order, OrderNotification
+from orders.models import NotificationKind, NotificationStatus, Order, OrderNotification, PaymentMode
 from orders.tasks import order_notification_send as order_notification_send_task
 
 logger = logging.getLogger(__name__)
 
 NOTIFICATION_EVENT = "order.notification"
+TIMELINE_KIND = "notification_sent"
 # Longer than any SMTP exchange: after it, a send that never reported back is tried again.
 LEASE = timedelta(minutes=10)
+# The sweeper leaves a row this young to the task its commit enqueued.
+SWEEP_GRACE = timedelta(seconds=30)
 ERROR_MAX_CHARS = 2000
+HTML_TEMPLATE = "orders/email/notification.html"
+# The identities a messaging channel's integration needs to reach the customer; a channel not
+# listed gets every identity and decides itself.
+CHANNEL_IDENTITY_KINDS: dict[str, frozenset[str]] = {
+    Channel.WHATSAPP: frozenset({IdentityKind.WHATSAPP, IdentityKind.PHONE}),
+    Channel.SOCIAL: frozenset(HANDLE_KINDS),
+    Channel.APP: frozenset({IdentityKind.APP_DEVICE, IdentityKind.WEB_ACCOUNT}),
+}
 
 
 def order_notification_due(order: Order, *, kind: str) -> OrderNotification:
-    """Record the message owed (in the caller's transaction); a worker sends it after commit."""
+    """Record the message owed, in the caller's transaction; a worker sends it after commit.
+
+    Once per order and kind: the caller holds the order's row lock, so asking again returns
+    the row already there.
+    """
+    existing = OrderNotification.objects.filter(order=order, kind=kind).first()
+    if existing is not None:
+        return existing
     notification = OrderNotification.objects.create(order=order, kind=kind)
-    transaction.on_commit(partial(order_notification_send_task.delay, notification.pk))
+    # Robust: a broker that is down must not fail a committed order; the sweeper sends it later.
+    transaction.on_commit(partial(order_notification_send_task.delay, notification.pk), robust=True)
     return notification
 
 
-def _subject_and_body(notification: OrderNotification) -> tuple[str, str]:
-    order = notification.order
-    link = tracking_url(number=order.number)
-    place = order.pickup_location.name if order.pickup_location_id else ""  # type: ignore[union-attr]
-    texts = {
-        NotificationKind.PLACED: (
-            _("We have your order %(number)s"),
-            _("Thank you. Your order %(number)s for %(total)s %(currency)s is placed. Follow it here: %(link)s"),
-        ),
-        NotificationKind.READY: (
-            _("Your order %(number)s is ready for pickup"),
-            _(
-                "Your order %(number)s is waiting for you at %(place)s. Show the attached QR code, or say the "
-                "code %(code)s. Follow it here: %(link)s"
-            ),
-        ),
-        NotificationKind.SHIPPED: (
-            _("Your order %(number)s is on its way"),
-            _("Your order %(number)s left with %(carrier)s, tracking number %(tracking)s. Follow it here: %(link)s"),
-        ),
-        NotificationKind.DELIVERED: (
-            _("Your order %(number)s was delivered"),
-            _("Your order %(number)s was delivered. Thank you for shopping with us."),
-        ),
-    }
-    subject, body = texts[NotificationKind(notification.kind)]
+# What the message says
+
+
+@dataclass(frozen=True)
+class Message:
+    """One notification's texts, in the customer's language, and the pickup code when there is one."""
+
+    language: str
+    subject: str
+    paragraphs: list[str]
+    link: str
+    text: str
+    pickup_code: str = ""
+    pickup_short_code: str = ""
+
+
+def _language(order: Order) -> str:
+    supported = dict(settings.LANGUAGES)
+    for code in (order.language, order.customer.preferred_language):
+        base = (code or "").split("-")[0].lower()
+        if base in supported:
+            return base
+    return str(settings.LANGUAGE_CODE)
+
+
+def _amount(value: Any) -> str:
+    return formats.number_format(value, decimal_pos=2, use_l10n=True)
+
+
+def _paragraphs(order: Order, kind: str, short_code: str) -> list[str]:
     values = {
         "number": order.number,
-        "total": order.total,
+        "total": _amount(order.total),
+        "due": _amount(order.amount_due),
         "currency": order.currency,
-        "link": link,
-        "place": place,
-        "code": pickup_short_code(secret=order.pickup_secret) if order.pickup_secret else "",
+        "place": order.pickup_location.name if order.pickup_location is not None else "",
+        "code": short_code,
         "carrier": order.carrier or "-",
         "tracking": order.tracking_number or "-",
     }
-    return subject % values, body % values
-
-
-def _claim(notification_id: int) -> bool:
-    """Take the row for this attempt: a second worker (or a replayed task) finds it taken."""
-    now = timezone.now()
-    return bool(
-        OrderNotification.objects.filter(
-            Q(lease_until__isnull=True) | Q(lease_until__lt=now),
-            pk=notification_id,
-            status=NotificationStatus.PENDING,
-        ).update(lease_until=now + LEASE)
-    )
-
-
-def _email(notification: OrderNotification, subject: str, body: str) -> None:
-    order = notification.order
-    message = EmailMessage(subject=subject, body=body, to=[order.email], from_email=settings.DEFAULT_FROM_EMAIL)
-    if notification.kind == NotificationKind.READY and order.pickup_secret:
-        code = pickup_code(number=order.number, secret=order.pickup_secret)
-        message.attach(f"{order.number}-pickup.png", pickup_qr(code=code, kind="png"), "image/png")
-    message.send()
-
-
-def _webhook(notification: OrderNotification, channel: str, subject: str, body: str) -> bool:
-    """Hand the message to the integration of `channel` (WhatsApp, social...). False if it has none."""
-    subscriptions = [s for s in webhook_subscriptions_active(event=NOTIFICATION_EVENT) if s.client.channel == channel]
-    if not subscriptions:
-        return False
-    order = notification.order
-    recipient = [
-        {"kind": kind, "value": value}
-        for kind, value in order.customer.contact_points.values_list("kind", "normalised_value")
-    ]
-    payload = {
-        "event": NOTIFICATION_EVENT,
-        "kind": notification.kind,
-        "order": order.number,
-        "status": order.status,
-        "customer": order.customer_id,
-        "recipient": recipient,
-        "language": order.language,
-        "subject": subject,
-        "text": body,
-        "tracking_url": tracking_url(number=order.number),
-    }
-    with transaction.atomic():
-        for subscription in subscriptions:
-            delivery_enqueue(
-                target_url=subscription.url,
-                secret=subscription.secret,
-                event=NOTIFICATION_EVENT,
-                body=payload,
-                subscription=subscription,
+    if kind == NotificationKind.PLACED:
+        paragraphs = [_("Thank you: your order %(number)s for %(total)s %(currency)s is placed.") % values]
+    elif kind == NotificationKind.READY:
+        paragraphs = [
+            _("Your order %(number)s is waiting for you at %(place)s.") % values,
+            _("Show the attached QR code, or give the code %(code)s.") % values,
+        ]
+        if order.payment_mode == PaymentMode.AT_PICKUP and not order.is_paid and order.payment_due_by:
+            last_day = formats.date_format(timezone.localtime(order.payment_due_by), "SHORT_DATE_FORMAT")
+            paragraphs.append(
+                _("You pay %(due)s %(currency)s when you collect it, at the latest on %(date)s.")
+                % {**values, "date": last_day}
             )
-    return True
+    elif kind == NotificationKind.SHIPPED:
+        paragraphs = [_("Your order %(number)s left with %(carrier)s, tracking number %(tracking)s.") % values]
+    else:
+        paragraphs = [_("Your order %(number)s was delivered. Thank you for shopping with us.") % values]
+    greeting = _("Hello %(name)s,") % {"name": order.customer_name} if order.customer_name else _("Hello,")
+    return [greeting, *paragraphs]
 
 
-def order_notification_send(*, notification_id: int) -> None:
-    """Send one notification through the customer's preferred channel; once, however often it runs."""
-    if not _claim(notification_id):
-        return
-    notification = OrderNotification.objects.select_related("order__customer", "order__pickup_location").get(
-        pk=notification_id
-    )
+def _subject(order: Order, kind: str) -> str:
+    subjects = {
+        NotificationKind.PLACED: _("We have your order %(number)s"),
+        NotificationKind.READY: _("Your order %(number)s is ready for pickup"),
+        NotificationKind.SHIPPED: _("Your order %(number)s is on its way"),
+        NotificationKind.DELIVERED: _("Your order %(number)s was delivered"),
+    }
+    return subjects[NotificationKind(kind)] % {"number": order.number}
+
+
+def order_notification_message(notification: OrderNotification) -> Message:
+    """The texts of a notification in the customer's language (the order's, else their profile's)."""
     order = notification.order
-    preferred = order.customer.preferred_contact_channel or Channel.EMAIL
-    with translation.override(order.language or settings.LANGUAGE_CODE):
-        subject, body = _subject_and_body(notification)
-    used = ""
-    try:
-        if preferred != Channel.EMAIL and _webhook(notification, preferred, subject, body):
-            used = preferred
-        elif order.email:
-            _email(notification, subject, body)
-            used = Channel.EMAIL
-    except Exception as error:
-        logger.warning("Notification %s failed: %s", notification_id, error)
-        attempts = notification.attempts + 1
-        failed = attempts >= settings.ORDER_NOTIFICATION_MAX_ATTEMPTS
-        OrderNotification.objects.filter(pk=notification_id).update(
-            attempts=attempts,
-            lease_until=None,
-            last_error=str(error)[:ERROR_MAX_CHARS],
-            status=NotificationStatus.FAILED if failed else NotificationStatus.PENDING,
+    with_code = notification.kind == NotificationKind.READY and bool(order.pickup_secret)
+    short_code = pickup_short_code(secret=order.pickup_secret) if with_code else ""
+    language = _language(order)
+    link = tracking_url(number=order.number)
+    with translation.override(language):
+        paragraphs = _paragraphs(order, notification.kind, short_code)
+        return Message(
+            language=language,
+            subject=_subject(order, notification.kind),
+            paragraphs=paragraphs,
+            link=link,
+            text="\n\n".join([*paragraphs, _("Follow your order: %(link)s") % {"link": link}]),
+            pickup_code=pickup_code(number=order.number, secret=order.pickup_secret) if with_code else "",
+            pickup_short_code=short_code,
         )
-        return
+
+
+# How it goes
+
+
+class NotificationEmail(EmailMultiAlternatives):
+    """Text and HTML; images the HTML shows inline go with it in a multipart/related part.
+
+    The structure mail clients expect: mixed[alternative[text, related[html, images]], files].
+    """
+
+    def __init__(self, *args: Any, inline_images: list[tuple[str, bytes, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.inline_images = inline_images or []  # (content id without <>, content, media type)
+
+    def message(self, *, policy: "Policy[StdlibMessage[str, str]] | None" = default_policy) -> StdlibEmailMessage:
+        msg = super().message(policy=policy)
+        html = msg.get_body(preferencelist=("html",))
+        if html is not None:
+            for cid, content, mimetype in self.inline_images:
+                maintype, subtype = mimetype.split("/", 1)
+                html.add_related(content, maintype, subtype, cid=f"<{cid}>", disposition="inline")
+        return msg
+
+
+def order_notification_email(notification: OrderNotification, message: Message) -> NotificationEmail:
+    """The e-mail: plain text, an HTML alternative, and the pickup QR code (inline, PNG and SVG)."""
+    order = notification.order
+    qr_png = pickup_qr(code=message.pickup_code, kind="png") if message.pickup_code else b""
+    qr_cid = f"pickup-qr-{order.number}@orders" if qr_png else ""
+    with translation.override(message.language):
+        html = render_to_string(
+            HTML_TEMPLATE,
+            {"message": message, "qr_cid": qr_cid, "number": order.number, "language": message.language},
+        )
+    outgoing = NotificationEmail(
+        subject=message.subject,
+        body=message.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[order.email],
+        inline_images=[(qr_cid, qr_png, "image/png")] if qr_png else [],
+    )
+    outgoing.attach_alternative(html, "text/html")
+    if qr_png:
+        outgoing.attach(f"{order.number}-pickup.png", qr_png, "image/png")
+        outgoing.attach(f"{order.number}-pickup.svg", pickup_qr(code=message.pickup_code, kind="svg"), "image/svg+xml")
+    return outgoing
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a notification goes: a channel ("" when there is no way) and, for a webhook, the integration."""
+
+    channel: str
+    subscriptions: list[WebhookSubscription] = field(default_factory=list)
+    identities: list[dict[str, str]] = field(default_factory=list)
+
+
+def _identities(order: Order, channel: str) -> list[dict[str, str]]:
+    """The customer's identities the channel's integration can use (empty: it cannot reach them)."""
+    kinds = CHANNEL_IDENTITY_KINDS.get(channel)
+    found = [
+        {"kind": kind, "value": value}
+        for kind, value in order.customer.contact_points.order_by("kind", "id").values_list("kind", "normalised_value")
+        if kinds is None or kind in kinds
+    ]
+    # The phone given with the order counts too (it may not be one of the customer's identities).
+    known = {identity["value"] for identity in found}
+    if order.phone and order.phone not in known and (kinds is None or IdentityKind.PHONE in kinds):
+        found.append({"kind": IdentityKind.PHONE, "value": order.phone})
+    return found
+
+
+def order_notification_route(order: Order) -> Route:
+    """The preferred channel if its integration is active and can reach the customer; else e-mail; else none."""
+    if order.customer.erased_at is not None:
+        return Route(channel="")
+    preferred = order.customer.preferred_contact_channel
+    if preferred and preferred != Channel.EMAIL:
+        identities = _identities(order, preferred)
+        subscriptions = (
+            list(webhook_subscriptions_active(event=NOTIFICATION_EVENT).filter(client__channel=preferred))
+            if identities
+            else []
+        )
+        if subscriptions:
+            return Route(channel=preferred, subscriptions=subscriptions, identities=identities)
+    if order.email:
+        return Route(channel=Channel.EMAIL)
+    return Route(channel="")
+
+
+def _webhook_body(notification: OrderNotification, message: Message, route: Route) -> dict[str, Any]:
+    """What the channel's integration gets: who, the texts to send, and the pickup code for a QR."""
+    order = notification.order
+    body: dict[str, Any] = {
+        "event": NOTIFICATION_EVENT,
+        "notification": notification.pk,  # the receiver's key against repeats
+        "kind": notification.kind,
+        "channel": route.channel,
+        "language": message.language,
+        "order": {
+            "number": order.number,
+            "status": order.status,
+            "fulfilment_type": order.fulfilment_type,
+            "total": order.total,
+            "currency": order.currency,
+            "pickup_location": order.pickup_location.code if order.pickup_location is not None else None,
+            "carrier": order.carrier,
+            "tracking_number": order.tracking_number,
+            "tracking_url": message.link,
+        },
+        "recipient": {
+            "customer": order.customer_id,
+            "name": order.customer_name,
+            "identities": route.identities,
+        },
+        "subject": message.subject,
+        "text": message.text,
+    }
+    if message.pickup_code:
+        png = pickup_qr(code=message.pickup_code, kind="png")
+        body["pickup"] = {
+            "code": message.pickup_code,
+            "short_code": message.pickup_short_code,
+            "qr_png": base64.b64encode(png).decode(),
+        }
+    return body
+
+
+# Sending
+
+
+def _claim(notification_id: int) -> OrderNotification | None:
+    """Take the row for one attempt (a lease, and the attempt counted); None if sent, failed or held."""
+    now = timezone.now()
     with transaction.atomic():
-        OrderNotification.objects.filter(pk=notification_id).update(
-            status=NotificationStatus.SENT if used else NotificationStatus.UNREACHABLE,
-            channel=used,
-            attempts=notification.attempts + 1,
-            sent_at=timezone.now() if used else None,
+        notification = (
+            OrderNotification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("order__customer", "order__pickup_location")
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now), pk=notification_id)
+            .filter(status=NotificationStatus.PENDING)
+            .first()
+        )
+        if notification is None:
+            return None
+        notification.attempts += 1
+        notification.lease_until = now + LEASE
+        notification.save(update_fields=["attempts", "lease_until"])
+    return notification
+
+
+def _attempt_failed(notification: OrderNotification, error: Exception) -> None:
+    failed = notification.attempts >= settings.ORDER_NOTIFICATION_MAX_ATTEMPTS
+    OrderNotification.objects.filter(
+        pk=notification.pk, status=NotificationStatus.PENDING, attempts=notification.attempts
+    ).update(
+        status=NotificationStatus.FAILED if failed else NotificationStatus.PENDING,
+        last_error=f"{type(error).__name__}: {error}"[:ERROR_MAX_CHARS],
+        # Held until the next try is due: the sweeper leaves it alone until then.
+        lease_until=None if failed else timezone.now() + delivery_backoff(attempts=notification.attempts),
+    )
+    logger.warning(
+        "Order notification %s (%s): attempt %s failed: %s",
+        notification.pk,
+        notification.kind,
+        notification.attempts,
+        error,
+    )
+
+
+def _settle(notification: OrderNotification, message: Message, route: Route) -> bool:
+    """Record the outcome; a webhook's deliveries and the timeline entry are written with it."""
+    sent = bool(route.channel)
+    with transaction.atomic():
+        settled = OrderNotification.objects.filter(
+            pk=notification.pk, status=NotificationStatus.PENDING, attempts=notification.attempts
+        ).update(
+            status=NotificationStatus.SENT if sent else NotificationStatus.UNREACHABLE,
+            channel=route.channel,
+            sent_at=timezone.now() if sent else None,
+            last_error="",
             lease_until=None,
         )
-        if used:
+        if not settled:
+            # Our lease ran out and another attempt took the row: it records (and sends) its own.
+            logger.warning("Order notification %s was taken over by another attempt.", notification.pk)
+            return False
+        if route.subscriptions:
+            body = _webhook_body(notification, message, route)
+            for subscription in route.subscriptions:
+                delivery_enqueue(
+                    target_url=subscription.url,
+                    secret=subscription.secret,
+                    event=NOTIFICATION_EVENT,
+                    body=body,
+                    subscription=subscription,
+                )
+        if sent:
+            order = notification.order
             customer_event_record(
                 customer=order.customer,
-                channel=used,
-                kind="notification_sent",
-                payload={"order": order.number, "notification": notification.kind, "subject": subject},
+                channel=route.channel,
+                kind=TIMELINE_KIND,
+                location_code=order.pickup_location.code if order.pickup_location is not None else "",
+                payload={
+                    "order": order.number,
+                    "notification": notification.kind,
+                    "subject": message.subject,
+                    "language": message.language,
+                },
             )
+    return sent
+
+
+def order_notification_send(*, notification_id: int) -> bool:
+    """Send one notification through the customer's preferred channel; once, however often it runs.
+
+    True when this call sent it (by e-mail, or handed to the channel's integration).
+    """
+    notification = _claim(notification_id)
+    if notification is None:
+        return False
+    try:
+        message = order_notification_message(notification)
+        route = order_notification_route(notification.order)
+        if route.channel == Channel.EMAIL:
+            order_notification_email(notification, message).send()
+    except Exception as error:  # SMTP refusals, timeouts, a broken template: all a failed attempt
+        _attempt_failed(notification, error)
+        return False
+    return _settle(notification, message, route)
 
 
 def order_notification_ids_due(*, limit: int = 500) -> list[int]:
-    """Pending notifications nobody holds (lost tasks, failed attempts) for the sweeper."""
+    """Pending notifications nobody holds, oldest first, for the sweeper.
+
+    A fresh row is left to the task its commit enqueued; a row whose lease (a send in flight,
+    or the backoff after a failed attempt) has run out is due again.
+    """
     now = timezone.now()
     return list(
         OrderNotification.objects.filter(
-            Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+            Q(lease_until__isnull=True, created_at__lt=now - SWEEP_GRACE) | Q(lease_until__lt=now),
             status=NotificationStatus.PENDING,
-            created_at__lt=now - timedelta(seconds=30),
         )
-        .order_by("created_at")
+        .order_by("created_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )

@@ -35,6 +35,7 @@ from orders.models import (
     StoreCreditEntry,
 )
 from orders.services.common import Actor, order_history_add, order_locked, order_require_status, order_timeline_add
+from orders.services.fulfilment import order_ready_when_arrived
 
 # Methods whose money a payment provider moved: the channel reports its capture reference.
 PROVIDER_METHODS = (PaymentMethod.CARD, PaymentMethod.PAYPAL, PaymentMethod.STORE_CARD)
@@ -186,9 +187,12 @@ def order_payment_add(
         )
         order.paid_amount += amount
         order_history_add(order, event="payment", actor=actor, note=f"{PaymentMethod(method).label} {amount}")
-        if order.paid_amount == order.total:
+        covered = order.paid_amount == order.total
+        if covered:
             _order_paid(order, actor=actor)
         order.save(update_fields=["paid_amount", "paid_at", "invoice", "status"])
+        if covered:
+            order_ready_when_arrived(order, actor=actor)  # after the save: ready needs the invoice
     return order
 
 

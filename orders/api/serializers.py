@@ -1,0 +1,341 @@
+from typing import Any
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field, inline_serializer
+from rest_framework import serializers
+
+from customers.identities import IdentityKind
+from inventory.models import Location
+from orders.codes import tracking_url
+from orders.models import (
+    FulfilmentType,
+    Order,
+    OrderLine,
+    OrderStatus,
+    OrderStatusChange,
+    Payment,
+    PaymentMethod,
+    PaymentMode,
+)
+
+MAX_LINES = 200
+MAX_QUANTITY = 1_000_000
+# The shop sets every price; a client that sends one is told so instead of being silently ignored.
+PRICE_KEYS = ("price", "unit_price", "regular_unit_price", "line_total", "total", "tax_total", "discount")
+
+
+# --- Input ------------------------------------------------------------------------------------
+
+
+class IdentityInputSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=IdentityKind.choices)
+    value = serializers.CharField(max_length=254)
+
+
+class CustomerInputSerializer(serializers.Serializer[Any]):
+    identities = serializers.ListField(child=IdentityInputSerializer(), max_length=20, required=False, default=list)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class LineInputSerializer(serializers.Serializer[Any]):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(max_value=MAX_QUANTITY, help_text="Units; a whole number above zero.")
+
+
+class AddressInputSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    street = serializers.CharField(max_length=250, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True, default="")
+
+
+class BillingInputSerializer(AddressInputSerializer):
+    tax_id = serializers.CharField(
+        max_length=20, required=False, allow_blank=True, default="", help_text="Give it for a full invoice."
+    )
+
+
+class OrderCreateSerializer(serializers.Serializer[Any]):
+    """What a channel sends to place an order. Prices are never sent: the shop's price applies."""
+
+    customer = CustomerInputSerializer(
+        required=False,
+        help_text="Identities of the customer; when empty, the e-mail and phone below are used.",
+    )
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    language = serializers.CharField(max_length=8, required=False, allow_blank=True, default="")
+    lines = serializers.ListField(child=LineInputSerializer(), max_length=MAX_LINES)
+    fulfilment_type = serializers.ChoiceField(choices=FulfilmentType.choices)
+    pickup_location = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Location.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Code of the store or locker where the customer picks the order up.",
+    )
+    shipping_address = AddressInputSerializer(required=False, allow_null=True, default=None)
+    payment_mode = serializers.ChoiceField(choices=PaymentMode.choices, default=PaymentMode.NOW)
+    billing = BillingInputSerializer(required=False, allow_null=True, default=None)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        errors: dict[str, list[str]] = {}
+        data = self.initial_data if isinstance(self.initial_data, dict) else {}
+        message = _("Prices are set by the shop; do not send them.")
+        for key in PRICE_KEYS:
+            if key in data:
+                errors[key] = [message]
+        for index, line in enumerate(data.get("lines") or []):
+            if isinstance(line, dict):
+                for key in PRICE_KEYS:
+                    if key in line:
+                        errors[f"lines[{index}].{key}"] = [message]
+        customer = attrs.get("customer") or {}
+        if not customer.get("identities") and not attrs["email"].strip() and not attrs["phone"].strip():
+            errors["customer"] = [_("Give the customer's identities, or an e-mail or a phone.")]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class PaymentInputSerializer(serializers.Serializer[Any]):
+    method = serializers.ChoiceField(choices=PaymentMethod.choices)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True, default=None)
+    points = serializers.IntegerField(
+        required=False, allow_null=True, default=None, help_text="Loyalty points to spend (method loyalty_points)."
+    )
+    provider_reference = serializers.CharField(
+        max_length=120,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The payment provider's capture reference (card, PayPal, store card).",
+    )
+
+
+class CancelInputSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class ShipInputSerializer(serializers.Serializer[Any]):
+    carrier = serializers.CharField(max_length=60)
+    tracking_number = serializers.CharField(max_length=100)
+
+
+class HandOverInputSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField(max_length=200, help_text="The signed code in the QR, or its 8-character short form.")
+
+
+class RedeemInputSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField(max_length=200, help_text="The signed code read from the customer's QR.")
+    location = serializers.CharField(max_length=40, help_text="The code of the locker that scanned it.")
+
+
+class TrackQuerySerializer(serializers.Serializer[Any]):
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    token = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+# --- Output -----------------------------------------------------------------------------------
+
+
+class AddressSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    street = serializers.CharField()
+    city = serializers.CharField()
+    postal_code = serializers.CharField()
+    country = serializers.CharField()
+
+
+class OrderLineSerializer(serializers.ModelSerializer[OrderLine]):
+    source_location = serializers.CharField(
+        source="source.code", read_only=True, help_text="Code of the location the units come from."
+    )
+    needs_transfer = serializers.SerializerMethodField(help_text="The units travel to the pickup point first.")
+
+    class Meta:
+        model = OrderLine
+        fields = (
+            "position",
+            "sku",
+            "description",
+            "quantity",
+            "unit_price",
+            "regular_unit_price",
+            "tax_rate",
+            "line_total",
+            "source_location",
+            "needs_transfer",
+            "arrived_at",
+        )
+
+    def get_needs_transfer(self, line: OrderLine) -> bool:
+        return line.transfer_id is not None
+
+
+class PaymentSerializer(serializers.ModelSerializer[Payment]):
+    class Meta:
+        model = Payment
+        fields = ("kind", "method", "amount", "points", "provider_reference", "channel", "created_at")
+
+
+class HistorySerializer(serializers.ModelSerializer[OrderStatusChange]):
+    at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = OrderStatusChange
+        fields = ("event", "status", "channel", "at", "note")
+
+
+class OrderSerializer(serializers.ModelSerializer[Order]):
+    """An order in a list: what it is and where it stands."""
+
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    customer = serializers.IntegerField(source="customer_id", read_only=True)
+    pickup_location = serializers.CharField(source="pickup_location.code", default=None, read_only=True)
+    invoice = serializers.CharField(source="invoice.number", default=None, read_only=True)
+    amount_due = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = Order
+        fields: tuple[str, ...] = (
+            "number",
+            "channel",
+            "status",
+            "status_label",
+            "fulfilment_type",
+            "payment_mode",
+            "customer",
+            "pickup_location",
+            "currency",
+            "total",
+            "amount_due",
+            "invoice",
+            "ready_date",
+            "placed_at",
+        )
+
+
+class OrderDetailSerializer(OrderSerializer):
+    """The whole order: lines, payments, history, documents and where to follow it."""
+
+    pickup_location_name = serializers.CharField(source="pickup_location.name", default=None, read_only=True)
+    shipping_address = serializers.SerializerMethodField()
+    credit_note = serializers.CharField(source="credit_note.number", default=None, read_only=True)
+    lines = OrderLineSerializer(many=True, read_only=True)
+    payments = PaymentSerializer(many=True, read_only=True)
+    history = HistorySerializer(many=True, read_only=True)
+    tracking_url = serializers.SerializerMethodField(help_text="The public tracking page, token included.")
+
+    class Meta(OrderSerializer.Meta):
+        fields: tuple[str, ...] = (
+            *OrderSerializer.Meta.fields,
+            "pickup_location_name",
+            "shipping_address",
+            "tax_total",
+            "paid_amount",
+            "refunded_amount",
+            "credit_note",
+            "payment_due_by",
+            "carrier",
+            "tracking_number",
+            "paid_at",
+            "ready_at",
+            "shipped_at",
+            "delivered_at",
+            "picked_up_at",
+            "cancelled_at",
+            "cancel_reason",
+            "lines",
+            "payments",
+            "history",
+            "tracking_url",
+        )
+
+    @extend_schema_field(AddressSerializer(allow_null=True))
+    def get_shipping_address(self, order: Order) -> dict[str, str] | None:
+        if not order.shipping_street:
+            return None
+        return {
+            "name": order.shipping_name,
+            "street": order.shipping_street,
+            "city": order.shipping_city,
+            "postal_code": order.shipping_postal_code,
+            "country": order.shipping_country,
+        }
+
+    def get_tracking_url(self, order: Order) -> str:
+        return tracking_url(number=order.number)
+
+
+class PickupCodeSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField(help_text="The signed code to put in the QR; single use.")
+    short_code = serializers.CharField(help_text="Eight characters staff may type instead.")
+    qr_svg_url = serializers.URLField()
+    qr_png_url = serializers.URLField()
+
+
+class RedeemedSerializer(serializers.Serializer[Any]):
+    number = serializers.CharField()
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+
+
+class TrackHistorySerializer(serializers.ModelSerializer[OrderStatusChange]):
+    at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = OrderStatusChange
+        fields = ("event", "status", "at")
+
+
+class PickupPointSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    city = serializers.CharField()
+
+
+class TrackSerializer(serializers.ModelSerializer[Order]):
+    """The public view of an order: where it stands, nothing about who ordered it."""
+
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    pickup_point = serializers.SerializerMethodField()
+    history = TrackHistorySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = (
+            "number",
+            "status",
+            "status_label",
+            "fulfilment_type",
+            "placed_at",
+            "ready_date",
+            "carrier",
+            "tracking_number",
+            "pickup_point",
+            "history",
+        )
+
+    @extend_schema_field(PickupPointSerializer(allow_null=True))
+    def get_pickup_point(self, order: Order) -> dict[str, str] | None:
+        location = order.pickup_location
+        return None if location is None else {"name": location.name, "city": location.city}
+
+
+# The API's one error shape (config.api.errors), for the schema. Inline: a serializer class cannot
+# declare a field named `fields`.
+ApiErrorSerializer = inline_serializer(
+    name="ApiError",
+    fields={
+        "error": inline_serializer(
+            name="ApiErrorBody",
+            fields={
+                "code": serializers.CharField(help_text="Stable: clients may branch on it."),
+                "message": serializers.CharField(),
+                "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+            },
+        )
+    },
+)

@@ -1,0 +1,459 @@
+from collections.abc import Mapping
+from typing import Any, cast
+
+import django_filters
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from config.api.authentication import request_channel, request_channel_client
+from config.channels import Channel
+from customers.services.resolve import customer_resolve
+from orders import codes, selectors, services
+from orders.api import serializers as s
+from orders.exceptions import OrderInputError, OrderNotFound, OrderStateError
+from orders.models import FulfilmentType, Order, OrderStatus, PaymentMode
+from orders.services import Actor, Address, LineRequest, OrderRequest
+
+PICKUP_TYPES = (FulfilmentType.PICKUP, FulfilmentType.SHIP_TO_STORE, FulfilmentType.LOCKER)
+QR_MEDIA_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+def _errors(**described: str) -> dict[int, OpenApiResponse]:
+    """Error responses for the schema: {status: description listing the codes}."""
+    return {
+        int(code.removeprefix("e")): OpenApiResponse(s.ApiErrorSerializer, description=text)
+        for code, text in described.items()
+    }
+
+
+NOT_FOUND = "not_found: no such order among those you may see."
+
+
+def request_actor(request: Request) -> Actor:
+    """Who acts: the channel client of the token, or the staff member signed in (for the store)."""
+    user = request.user if getattr(request.user, "is_staff", False) else None
+    return Actor(channel=request_channel(request), client=request_channel_client(request), user=user)
+
+
+def order_queryset(request: Request, *, detail: bool) -> QuerySet[Order]:
+    """The orders this caller may see: a channel client those it placed; staff those of their locations."""
+    client = request_channel_client(request)
+    if client is not None:
+        return selectors.order_detail_list(client=client) if detail else selectors.order_list(client=client)
+    staff = selectors.order_list_for_staff(user=request.user)
+    return selectors.order_detail_list().filter(pk__in=staff.values("pk")) if detail else staff
+
+
+class OrderFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=OrderStatus.choices)
+    fulfilment_type = django_filters.ChoiceFilter(choices=FulfilmentType.choices)
+    channel = django_filters.ChoiceFilter(choices=Channel.choices)
+    payment_mode = django_filters.ChoiceFilter(choices=PaymentMode.choices)
+    customer = django_filters.NumberFilter(field_name="customer_id")
+    pickup_location = django_filters.CharFilter(field_name="pickup_location__code", help_text="Location code.")
+    placed_from = django_filters.DateFilter(field_name="placed_at", lookup_expr="date__gte")
+    placed_to = django_filters.DateFilter(field_name="placed_at", lookup_expr="date__lte")
+
+    class Meta:
+        model = Order
+        fields = (
+            "status",
+            "fulfilment_type",
+            "channel",
+            "payment_mode",
+            "customer",
+            "pickup_location",
+            "placed_from",
+            "placed_to",
+        )
+
+
+class IgnoreAcceptNegotiation(BaseContentNegotiation):
+    """For the QR image: the image itself bypasses rendering; errors are always JSON."""
+
+    def select_parser(self, request: Request, parsers: Any) -> Any:
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request: Request, renderers: Any, format_suffix: str | None = None) -> Any:
+        return (renderers[0], renderers[0].media_type)
+
+
+class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Order]):
+    """The order book: place, follow, pay and fulfil orders from any channel."""
+
+    lookup_field = "number"
+    lookup_value_regex = "[0-9A-Za-z-]+"
+    filterset_class = OrderFilter
+    search_fields = ("number",)
+    ordering_fields = ("placed_at", "total", "ready_date")
+
+    def get_queryset(self) -> QuerySet[Order]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
+            return Order.objects.none()
+        return order_queryset(self.request, detail=self.action == "retrieve")
+
+    def get_serializer_class(self) -> Any:
+        return s.OrderDetailSerializer if self.action == "retrieve" else s.OrderSerializer
+
+    def get_object(self) -> Order:
+        # Numbers are read over the phone and typed in any case.
+        self.kwargs[self.lookup_field] = self.kwargs[self.lookup_field].upper()
+        return super().get_object()
+
+    def detail_response(self, order: Order, *, status_code: int = status.HTTP_200_OK) -> Response:
+        # The caller was allowed this order (found in its scope, or just placed by it): re-read it whole.
+        fresh = selectors.order_detail_list().get(pk=order.pk)
+        return Response(s.OrderDetailSerializer(fresh, context=self.get_serializer_context()).data, status=status_code)
+
+    @extend_schema(summary="List orders", description="A channel client sees the orders it placed; staff theirs.")
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(summary="One order with its lines, payments and history", responses={200: s.OrderDetailSerializer})
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Place an order",
+        description=(
+            "Resolves the customer from the identities (or the e-mail and phone), prices the lines at the "
+            "shop's current prices, plans where each unit comes from and reserves the stock, all or nothing. "
+            "Prices are never accepted from the client. The `Idempotency-Key` header makes retries safe: the "
+            "same key with the same body answers 200 with the same order; with another body, 409."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="Unique per order attempt, 1 to 100 characters; reuse it only to retry.",
+            )
+        ],
+        request=s.OrderCreateSerializer,
+        responses={
+            201: s.OrderDetailSerializer,
+            200: OpenApiResponse(s.OrderDetailSerializer, description="A replay: the order this key placed."),
+            **_errors(
+                e400=(
+                    "idempotency_key_required; invalid (fields, prices sent, unknown pickup location); "
+                    "invalid_lines (unknown SKU, quantity); invalid_order (destination, payment mode, contact, "
+                    "invoicing details)."
+                ),
+                e409="idempotency_key_reused; out_of_stock (`lines` lists sku, requested, available).",
+            ),
+        },
+    )
+    def create(self, request: Request) -> Response:
+        key = (request.headers.get("Idempotency-Key") or "").strip()
+        if not key:
+            raise OrderInputError(
+                _("Send an Idempotency-Key header of 1 to 100 characters."),
+                code="idempotency_key_required",
+                fields={"Idempotency-Key": [_("Required, at most 100 characters.")]},
+            )
+        data = s.OrderCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        identities = values.get("customer", {}).get("identities") or [
+            {"kind": kind, "value": values[kind]} for kind in ("email", "phone") if values[kind].strip()
+        ]
+        name = values.get("customer", {}).get("name", "")
+        actor = request_actor(request)
+        shipping, billing = values["shipping_address"], values["billing"] or {}
+        # One use case: a refused order leaves no trace, not even a customer resolved for it.
+        with transaction.atomic():
+            customer = customer_resolve(identities=identities, channel=actor.channel, name=name).customer
+            placement = services.order_place(
+                actor=actor,
+                idempotency_key=key,
+                fingerprint=services.order_request_fingerprint(cast(Mapping[str, Any], request.data)),
+                request=OrderRequest(
+                    customer=customer,
+                    lines=[LineRequest(sku=line["sku"], quantity=line["quantity"]) for line in values["lines"]],
+                    fulfilment_type=values["fulfilment_type"],
+                    pickup_location=values["pickup_location"],
+                    shipping=Address(**shipping) if shipping else None,
+                    payment_mode=values["payment_mode"],
+                    email=values["email"],
+                    phone=values["phone"],
+                    name=name,
+                    language=values["language"],
+                    billing_tax_id=billing.get("tax_id", ""),
+                    billing=Address(**{k: v for k, v in billing.items() if k != "tax_id"}) if billing else None,
+                ),
+            )
+        code = status.HTTP_201_CREATED if placement.created else status.HTTP_200_OK
+        return self.detail_response(placement.order, status_code=code)
+
+    @extend_schema(
+        summary="Record a payment",
+        description=(
+            "A capture the channel's provider made (card, PayPal, store card: with its reference), money at the "
+            "till, store credit or loyalty points. When the payments cover the total the order is paid and "
+            "invoiced at once. A capture reported twice is answered with the order as it is."
+        ),
+        request=s.PaymentInputSerializer,
+        responses={
+            201: s.OrderDetailSerializer,
+            **_errors(
+                e400="invalid; invalid_payment; payment_exceeds_due; duplicate_capture.",
+                e403="payment_method_not_allowed: the channel may not take this method.",
+                e404=NOT_FOUND,
+                e409="order_state (nothing to pay); insufficient_store_credit.",
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def payments(self, request: Request, number: str) -> Response:
+        order = self.get_object()
+        data = s.PaymentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = services.order_payment_add(order=order, actor=request_actor(request), **data.validated_data)
+        return self.detail_response(order, status_code=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Cancel an order",
+        description="Before it ships or is handed over: stock back on sale, money refunded, a credit note if invoiced.",
+        request=s.CancelInputSerializer,
+        responses={
+            200: s.OrderDetailSerializer,
+            **_errors(e403="permission_denied.", e404=NOT_FOUND, e409="order_state."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, number: str) -> Response:
+        order = self.get_object()
+        data = s.CancelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = services.order_cancel(order=order, actor=request_actor(request), reason=data.validated_data["reason"])
+        return self.detail_response(order)
+
+    @extend_schema(
+        summary="Ship an order",
+        description="The parcel leaves with a carrier: the sale is committed in inventory.",
+        request=s.ShipInputSerializer,
+        responses={
+            200: s.OrderDetailSerializer,
+            **_errors(e400="invalid.", e404=NOT_FOUND, e409="order_state; wrong_fulfilment; order_not_paid."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def ship(self, request: Request, number: str) -> Response:
+        order = self.get_object()
+        data = s.ShipInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = services.order_ship(order=order, actor=request_actor(request), **data.validated_data)
+        return self.detail_response(order)
+
+    @extend_schema(
+        summary="Report a shipped order delivered",
+        request=None,
+        responses={200: s.OrderDetailSerializer, **_errors(e404=NOT_FOUND, e409="order_state; wrong_fulfilment.")},
+    )
+    @action(detail=True, methods=["post"])
+    def deliver(self, request: Request, number: str) -> Response:
+        order = services.order_deliver(order=self.get_object(), actor=request_actor(request))
+        return self.detail_response(order)
+
+    @extend_schema(
+        summary="Put a pickup order aside: ready for the customer",
+        request=None,
+        responses={
+            200: s.OrderDetailSerializer,
+            **_errors(
+                e403="permission_denied: not your location.",
+                e404=NOT_FOUND,
+                e409="order_state; wrong_fulfilment; order_not_paid; goods_not_arrived.",
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def ready(self, request: Request, number: str) -> Response:
+        order = services.order_make_ready(order=self.get_object(), actor=request_actor(request))
+        return self.detail_response(order)
+
+    @extend_schema(
+        summary="Hand a pickup order over against its code",
+        request=s.HandOverInputSerializer,
+        responses={
+            200: s.OrderDetailSerializer,
+            **_errors(
+                e400="invalid_pickup_code.",
+                e403="permission_denied: not your location.",
+                e404=NOT_FOUND,
+                e409="order_state; wrong_fulfilment; order_not_paid; pickup_code_used.",
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="hand-over")
+    def hand_over(self, request: Request, number: str) -> Response:
+        order = self.get_object()
+        data = s.HandOverInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = services.order_hand_over(order=order, actor=request_actor(request), code=data.validated_data["code"])
+        return self.detail_response(order)
+
+    @extend_schema(
+        summary="The goods sent to the pickup point arrived",
+        description="Receives the order's transfers in transit and reserves their units; ready when all is there.",
+        request=None,
+        responses={
+            200: s.OrderDetailSerializer,
+            **_errors(
+                e403="permission_denied: not your location.",
+                e404=NOT_FOUND,
+                e409="order_state; wrong_fulfilment; transfer_not_shipped.",
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="transfers-received")
+    def transfers_received(self, request: Request, number: str) -> Response:
+        order = services.order_transfers_receive(order=self.get_object(), actor=request_actor(request))
+        return self.detail_response(order)
+
+    def pickup_order(self) -> Order:
+        order = self.get_object()
+        if order.fulfilment_type not in PICKUP_TYPES or order.status in (OrderStatus.CANCELLED, OrderStatus.PICKED_UP):
+            raise OrderStateError(
+                _("This order has no pickup code to show."),
+                extra={"status": order.status, "fulfilment_type": order.fulfilment_type},
+            )
+        return order
+
+    @extend_schema(
+        summary="The pickup code for the customer's QR",
+        responses={
+            200: s.PickupCodeSerializer,
+            **_errors(e404=NOT_FOUND, e409="order_state: not a pickup order, or cancelled or picked up."),
+        },
+    )
+    @action(detail=True, methods=["get"], url_path="pickup-code")
+    def pickup_code(self, request: Request, number: str) -> Response:
+        order = self.pickup_order()
+        url = request.build_absolute_uri(reverse("v1:order-pickup-qr", kwargs={"number": order.number}))
+        body = {
+            "code": codes.pickup_code(number=order.number, secret=order.pickup_secret),
+            "short_code": codes.pickup_short_code(secret=order.pickup_secret),
+            "qr_svg_url": f"{url}?image=svg",
+            "qr_png_url": f"{url}?image=png",
+        }
+        return Response(s.PickupCodeSerializer(body).data)
+
+    @extend_schema(
+        summary="The pickup code as a QR image",
+        parameters=[OpenApiParameter("image", str, enum=("svg", "png"), description="svg (default) or png.")],
+        responses={
+            (200, "image/svg+xml"): OpenApiTypes.BINARY,
+            (200, "image/png"): OpenApiTypes.BINARY,
+            **_errors(e400="invalid.", e404=NOT_FOUND, e409="order_state."),
+        },
+    )
+    @action(detail=True, methods=["get"], url_path="pickup-qr", content_negotiation_class=IgnoreAcceptNegotiation)
+    def pickup_qr(self, request: Request, number: str) -> HttpResponse:
+        kind = request.query_params.get("image", "svg")
+        if kind not in QR_MEDIA_TYPES:
+            raise ValidationError({"image": [_("Use svg or png.")]})
+        order = self.pickup_order()
+        image = codes.pickup_qr(code=codes.pickup_code(number=order.number, secret=order.pickup_secret), kind=kind)
+        response = HttpResponse(image, content_type=QR_MEDIA_TYPES[kind])
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class IsLockerClient(BasePermission):
+    """Only a locker's own credential opens its doors."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        client = request_channel_client(request)
+        return client is not None and client.channel == Channel.LOCKER
+
+
+class PickupRedeemView(APIView):
+    permission_classes = (IsLockerClient,)
+
+    @extend_schema(
+        summary="A locker redeems a pickup code (locker clients only)",
+        description=(
+            "The locker scans the customer's QR and opens the door when the code is genuine, for this locker, "
+            "for a ready and paid order, and unused. A forged code, another locker's code and an unknown order "
+            "all answer the same 404."
+        ),
+        request=s.RedeemInputSerializer,
+        responses={
+            200: s.RedeemedSerializer,
+            **_errors(
+                e400="invalid.",
+                e403="permission_denied: not a locker credential.",
+                e404="order_not_found.",
+                e409="pickup_code_used; order_state; order_not_paid.",
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = s.RedeemInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = services.order_pickup_redeem(
+            code=data.validated_data["code"],
+            location_code=data.validated_data["location"],
+            actor=request_actor(request),
+        )
+        return Response(s.RedeemedSerializer({"number": order.number, "status": order.status}).data)
+
+
+class OrderTrackingThrottle(SimpleRateThrottle):
+    """Per address, whoever calls: enough for a customer, too few to guess second factors."""
+
+    scope = "order_tracking"
+
+    def get_rate(self) -> str | None:
+        # Read at each request, not at import: the rate follows the settings.
+        return cast("str | None", api_settings.DEFAULT_THROTTLE_RATES.get(self.scope))
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class OrderTrackView(APIView):
+    """The customer's public tracking page, behind the order number and a second factor."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (OrderTrackingThrottle,)
+
+    @extend_schema(
+        summary="Track an order (public)",
+        description=(
+            "Give the order number and one second factor: the e-mail or phone it was placed with (any case or "
+            "format), or the token from the order's e-mails. Shows where the order stands and nothing about who "
+            "placed it. A wrong factor answers exactly like an unknown number. Throttled per address."
+        ),
+        auth=[],
+        parameters=[s.TrackQuerySerializer],
+        responses={
+            200: s.TrackSerializer,
+            **_errors(e404="order_not_found: no order with this number and these details.", e429="throttled."),
+        },
+    )
+    def get(self, request: Request, number: str) -> Response:
+        query = s.TrackQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        order = selectors.order_track(number=number, **query.validated_data)
+        if order is None:
+            raise OrderNotFound(_("No order with this number and these details."))
+        return Response(s.TrackSerializer(order).data)

@@ -1,0 +1,525 @@
+"""Demo orders for the embedded default: every channel, every fulfilment type, every status.
+
+Each order goes through orders.services as its channel would: placed with an Idempotency-Key
+("demo-..."), paid (which issues its invoice), put aside in a store, sent to a store or a
+locker by transfer, shipped and delivered, handed over with the customer's pickup code,
+cancelled (refunds and a credit note) or expired. The demo customers, locations, stock,
+channel clients and staff come from the lower demos; channels with no client there (social,
+WhatsApp, marketplace, call centre) get one here. Store staff's groups get the orders
+permissions, so the store employee can work today's pickups at Madrid Gran Vía.
+
+Deterministic (variants drawn with a fixed seed among those in stock) and idempotent: when the
+first demo order exists the orders are skipped; clients and permissions are added when missing.
+"""
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from catalog.models import Variant
+from config.channels import Channel
+from config.demo import CHANNEL_CLIENTS
+from config.models import ChannelClient
+from config.services import channel_client_create
+from customers.identities import IdentityKind, PHONE_KINDS
+from customers.models import ContactPoint, Customer
+from customers.selectors import customer_find_by_identity
+from inventory import demo as inventory_demo
+from inventory.models import Location, LocationKind, StockLevel
+from inventory.services import transfer_ship
+from orders.codes import pickup_code
+from orders.models import (
+    FulfilmentType,
+    Order,
+    OrderNotification,
+    OrderStatusChange,
+    Payment,
+    PaymentMethod,
+    PaymentMode,
+    StoreCreditEntry,
+)
+from orders.services import (
+    Actor,
+    Address,
+    LineRequest,
+    OrderRequest,
+    order_cancel,
+    order_deliver,
+    order_expire,
+    order_hand_over,
+    order_make_ready,
+    order_payment_add,
+    order_pickup_redeem,
+    order_place,
+    order_request_fingerprint,
+    order_ship,
+    order_transfers_receive,
+    store_credit_grant,
+)
+
+SEED = 20261126
+MADRID, BARCELONA, VALENCIA = inventory_demo.MADRID, inventory_demo.BARCELONA, inventory_demo.VALENCIA
+ATOCHA, SANTS = "LOCKER-ATOCHA", "LOCKER-SANTS"
+STORE_EMPLOYEE = "tienda.madrid"  # works at Madrid Gran Vía (inventory demo)
+MANAGER = "encargado"  # works every location (inventory demo)
+
+# The channels the platform demo has no client for: their integrations, as the orders see them.
+ORDER_CHANNEL_CLIENTS = (
+    ("Instagram Shopping", Channel.SOCIAL),
+    ("WhatsApp Business", Channel.WHATSAPP),
+    ("Marketplace Amazon.es", Channel.MARKETPLACE),
+    ("Centralita (call centre)", Channel.CALL_CENTER),
+)
+
+# Store staff work the counter; managers everything orders has.
+STORE_STAFF_PERMISSIONS = (
+    "view_order",
+    "change_order",
+    "hand_over_order",
+    "view_orderline",
+    "view_payment",
+    "view_orderstatuschange",
+    "view_ordernotification",
+    "view_storecreditentry",
+)
+
+# Where a shipped parcel goes in each customer's city: (street, postal code).
+ADDRESSES = {
+    "Madrid": ("Calle de Alcalá, 120, 3.º B", "28009"),
+    "Barcelona": ("Carrer de Mallorca, 210, 1r 2a", "08008"),
+    "Valencia": ("Avinguda del Regne de València, 45, 2.ª", "46005"),
+    "Zaragoza": ("Paseo de la Independencia, 18, 4.º izq.", "50004"),
+    "Sevilla": ("Calle Feria, 72, bajo", "41003"),
+}
+# Store credit for a late delivery, spent on a later order: (reference, amount, reason).
+GOODWILL = ("DEMO-CORTESIA-1", Decimal("15.00"), "Cortesía: entrega con retraso")
+
+
+@dataclass(frozen=True)
+class OrderSpec:
+    """One demo order: who orders what through which channel, and what happens to it next.
+
+    `stock` says where its variants are: "shelf" (on the pickup store's own shelf) or
+    "warehouse" (only in the warehouse: shipped from there, or sent to the pickup point).
+    `steps` run in order after placing: pay, ready, ship, deliver, transfer_ship, receive,
+    pay_at_till, hand_over, redeem, cancel, expire.
+    """
+
+    key: str
+    channel: str
+    customer: tuple[str, str]  # an identity of a demo customer
+    fulfilment: str
+    pickup: str = ""
+    stock: str = "warehouse"
+    lines: int = 1
+    payment_mode: str = PaymentMode.NOW
+    pay: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()
+    full_invoice: bool = False
+    note: str = ""
+
+
+E, I = IdentityKind.EMAIL, IdentityKind.INSTAGRAM
+SHIP, PICKUP, LOCKER = FulfilmentType.SHIP, FulfilmentType.PICKUP, FulfilmentType.LOCKER
+AT_PICKUP = PaymentMode.AT_PICKUP
+CARD, PAYPAL, STORE_CARD = PaymentMethod.CARD, PaymentMethod.PAYPAL, PaymentMethod.STORE_CARD
+
+ORDERS = (
+    OrderSpec(
+        "demo-01",
+        Channel.WEB,
+        (E, "lucia.fernandez.ruiz@gmail.com"),
+        SHIP,
+        lines=2,
+        pay=(CARD,),
+        steps=("pay", "ship", "deliver"),
+    ),
+    OrderSpec(
+        "demo-02",
+        Channel.APP,
+        (E, "javier.moreno.gil@gmail.com"),
+        SHIP,
+        pay=(STORE_CARD,),
+        steps=("pay", "ship"),
+        full_invoice=True,
+    ),
+    OrderSpec("demo-03", Channel.MARKETPLACE, (E, "hugo.castro25@icloud.com"), SHIP, pay=(CARD,), steps=("pay",)),
+    OrderSpec("demo-04", Channel.SOCIAL, (I, "@javimoreno"), SHIP, lines=2),
+    OrderSpec(
+        "demo-05",
+        Channel.WHATSAPP,
+        (E, "ivan.dominguez@hotmail.es"),
+        PICKUP,
+        pickup=MADRID,
+        stock="shelf",
+        payment_mode=AT_PICKUP,
+        steps=("ready",),
+    ),
+    OrderSpec(
+        "demo-06",
+        Channel.WEB,
+        (E, "raul.munoz48@gmail.com"),
+        PICKUP,
+        pickup=MADRID,
+        stock="shelf",
+        pay=(CARD,),
+        steps=("pay", "ready"),
+    ),
+    OrderSpec(
+        "demo-07",
+        Channel.WEB,
+        (E, "pilar.castro@icloud.com"),
+        PICKUP,
+        pickup=MADRID,
+        stock="shelf",
+        pay=(CARD,),
+        steps=("pay", "ready", "hand_over"),
+    ),
+    OrderSpec(
+        "demo-08",
+        Channel.STORE,
+        (E, "lucia.fr.91@hotmail.com"),
+        PICKUP,
+        pickup=MADRID,
+        stock="shelf",
+        payment_mode=AT_PICKUP,
+        steps=("ready", "pay_at_till", "hand_over"),
+    ),
+    OrderSpec(
+        "demo-09",
+        Channel.APP,
+        (E, "rocio.serrano@outlook.es"),
+        PICKUP,
+        pickup=MADRID,
+        pay=(PAYPAL,),
+        steps=("pay", "transfer_ship"),
+        note="on its way to Madrid: staff receive it from today's pickups",
+    ),
+    OrderSpec(
+        "demo-10",
+        Channel.CALL_CENTER,
+        (E, "maria.alvarez23@yahoo.es"),
+        PICKUP,
+        pickup=BARCELONA,
+        pay=(CARD,),
+        steps=("pay", "transfer_ship", "receive"),
+    ),
+    OrderSpec(
+        "demo-11",
+        Channel.WEB,
+        (E, "laura.garcia56@icloud.com"),
+        PICKUP,
+        pickup=VALENCIA,
+        pay=(CARD,),
+        steps=("pay",),
+        note="transfer requested, the goods have not left the warehouse",
+    ),
+    OrderSpec(
+        "demo-12",
+        Channel.WEB,
+        (E, "cristina.hernandez87@gmail.com"),
+        LOCKER,
+        pickup=ATOCHA,
+        pay=(CARD,),
+        steps=("pay", "transfer_ship", "receive", "redeem"),
+    ),
+    OrderSpec(
+        "demo-13",
+        Channel.APP,
+        (E, "daniel.marin@icloud.com"),
+        LOCKER,
+        pickup=SANTS,
+        pay=(PAYPAL,),
+        steps=("pay", "transfer_ship"),
+    ),
+    OrderSpec(
+        "demo-14",
+        Channel.WHATSAPP,
+        (E, "carmen.rubio@icloud.com"),
+        PICKUP,
+        pickup=BARCELONA,
+        stock="shelf",
+        payment_mode=AT_PICKUP,
+    ),
+    OrderSpec(
+        "demo-15",
+        Channel.CALL_CENTER,
+        (E, "irene.navarro@outlook.es"),
+        SHIP,
+        pay=(CARD,),
+        steps=("pay", "cancel"),
+        note="Cliente: ya no lo necesita",
+    ),
+    OrderSpec(
+        "demo-16",
+        Channel.WEB,
+        (E, "lucia.fernandez.ruiz@gmail.com"),
+        SHIP,
+        pay=(PaymentMethod.STORE_CREDIT, CARD),
+        steps=("pay", "cancel"),
+        note="Cliente: pedido duplicado",
+    ),
+    OrderSpec("demo-17", Channel.WEB, (E, "sergio.castro82@hotmail.es"), SHIP, steps=("expire",)),
+    OrderSpec(
+        "demo-18",
+        Channel.STORE,
+        (E, "jorge.vazquez@gmail.com"),
+        PICKUP,
+        pickup=VALENCIA,
+        stock="shelf",
+        payment_mode=AT_PICKUP,
+        steps=("cancel",),
+        note="El cliente llamó: no vendrá a recogerlo",
+    ),
+    OrderSpec(
+        "demo-19",
+        Channel.MARKETPLACE,
+        (E, "marta.ortega74@yahoo.es"),
+        SHIP,
+        lines=2,
+        pay=(CARD,),
+        steps=("pay", "ship", "deliver"),
+    ),
+)
+MARKER_KEY = ORDERS[0].key
+
+
+# --- What the orders need from the lower demos --------------------------------------------------
+
+
+class VariantPicker:
+    """Variants in stock where an order needs them, drawn with a seed; each used once."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.used: set[int] = set()
+        self.stock: dict[int, dict[str, int]] = defaultdict(dict)
+        rows = StockLevel.objects.filter(
+            available__gt=0,
+            location__is_active=True,
+            location__kind__in=(LocationKind.STORE, LocationKind.WAREHOUSE),
+            variant__is_active=True,
+            variant__product__is_active=True,
+        ).values_list("variant_id", "location__code", "available")
+        for variant_id, code, available in rows:
+            self.stock[variant_id][code] = available
+        self.variants = {variant.pk: variant for variant in Variant.objects.filter(pk__in=self.stock).order_by("sku")}
+
+    def pick(self, *, where: str, pickup: str) -> Variant:
+        if where == "shelf":
+            candidates = [pk for pk, stock in self.stock.items() if stock.get(pickup, 0) >= 2]
+        else:
+            # Only the warehouse has it: shipped from there, or sent from there to the pickup point.
+            candidates = [pk for pk, stock in self.stock.items() if set(stock) == {inventory_demo.WAREHOUSE}]
+            candidates = [pk for pk in candidates if self.stock[pk][inventory_demo.WAREHOUSE] >= 5]
+        candidates = sorted((pk for pk in candidates if pk not in self.used), key=lambda pk: self.variants[pk].sku)
+        if not candidates:
+            raise LookupError(f"No demo variant in stock for {where} {pickup}")
+        chosen = self.rng.choice(candidates)
+        self.used.add(chosen)
+        return self.variants[chosen]
+
+
+def _customer(identity: tuple[str, str], fallback: int) -> Customer:
+    """The demo customer with this identity; another demo customer if the customer demo changed."""
+    customer = customer_find_by_identity(kind=identity[0], value=identity[1])
+    if customer is not None:
+        return customer
+    customers = list(Customer.objects.filter(country="ES", erased_at=None).order_by("name")[:40])
+    return customers[fallback % len(customers)]
+
+
+def _contact(customer: Customer) -> tuple[str, str]:
+    """The e-mail and phone the customer gives with the order: their first of each."""
+    points: dict[str, str] = {}
+    rows = ContactPoint.objects.filter(customer=customer, kind__in=[IdentityKind.EMAIL, *PHONE_KINDS])
+    for kind, value in rows.order_by("id").values_list("kind", "normalised_value"):
+        points.setdefault(kind, value)
+    phone = points.get(IdentityKind.PHONE) or points.get(IdentityKind.WHATSAPP, "")
+    return points.get(IdentityKind.EMAIL, ""), phone
+
+
+def _address(customer: Customer) -> Address:
+    street, postal_code = ADDRESSES.get(customer.city, ADDRESSES["Madrid"])
+    city = customer.city if customer.city in ADDRESSES else "Madrid"
+    return Address(name=customer.name, street=street, city=city, postal_code=postal_code, country="ES")
+
+
+def _clients_load() -> tuple[dict[str, ChannelClient], int]:
+    created = 0
+    for name, channel in ORDER_CHANNEL_CLIENTS:
+        if not ChannelClient.objects.filter(name=name).exists():
+            channel_client_create(name=name, channel=channel)
+            created += 1
+    names = [name for name, _channel, _token in CHANNEL_CLIENTS] + [name for name, _channel in ORDER_CHANNEL_CLIENTS]
+    clients = {}
+    for client in ChannelClient.objects.filter(name__in=names, is_active=True).order_by("pk"):
+        clients.setdefault(client.channel, client)
+    return clients, created
+
+
+def _permissions_load() -> None:
+    permissions = Permission.objects.filter(content_type__app_label="orders")
+    staff = Group.objects.filter(name=inventory_demo.STORE_STAFF_GROUP).first()
+    if staff is not None:
+        staff.permissions.add(*permissions.filter(codename__in=STORE_STAFF_PERMISSIONS))
+    managers = Group.objects.filter(name=inventory_demo.MANAGERS_GROUP).first()
+    if managers is not None:
+        managers.permissions.add(*permissions)
+
+
+# --- The orders, through the services ---------------------------------------------------------
+
+
+@dataclass
+class Context:
+    clients: dict[str, ChannelClient]
+    locations: dict[str, Any]
+    picker: VariantPicker
+    employee: Any
+    manager: Any
+
+    def actor(self, channel: str) -> Actor:
+        return Actor(channel=channel, client=self.clients.get(channel))
+
+    def staff_at(self, location_code: str) -> Actor:
+        """Store staff at the counter: the Madrid employee in Madrid, the manager elsewhere."""
+        user = self.employee if location_code == MADRID and self.employee else self.manager
+        if user is None:
+            return self.actor(Channel.STORE)
+        return Actor(channel=Channel.STORE, user=user)
+
+
+def _pay(order: Order, spec: OrderSpec, actor: Actor) -> Order:
+    for number, method in enumerate(spec.pay, start=1):
+        last = number == len(spec.pay)
+        amount = order.amount_due if last else min(GOODWILL[1], order.amount_due - Decimal("0.01"))
+        reference = f"{spec.key}-{method}-{number}" if method in (CARD, PAYPAL, STORE_CARD) else ""
+        order = order_payment_add(order=order, actor=actor, method=method, amount=amount, provider_reference=reference)
+    return order
+
+
+def _step(order: Order, step: str, spec: OrderSpec, context: Context, actor: Actor) -> Order:
+    counter = context.staff_at(spec.pickup)
+    if step == "pay":
+        return _pay(order, spec, actor)
+    if step == "ready":
+        return order_make_ready(order=order, actor=counter)
+    if step == "ship":
+        return order_ship(order=order, actor=actor, carrier="SEUR", tracking_number=f"SEUR{order.pk:08d}ES")
+    if step == "deliver":
+        return order_deliver(order=order, actor=actor)
+    if step == "transfer_ship":
+        for line in order.lines.filter(transfer__isnull=False).select_related("transfer"):
+            if line.transfer is not None and line.transfer.status == "requested":
+                transfer_ship(transfer=line.transfer)
+        return order
+    if step == "receive":
+        return order_transfers_receive(order=order, actor=counter)
+    if step == "pay_at_till":
+        return order_payment_add(order=order, actor=counter, method=PaymentMethod.CASH, amount=order.amount_due)
+    if step == "hand_over":
+        code = pickup_code(number=order.number, secret=order.pickup_secret)
+        return order_hand_over(order=order, actor=counter, code=code)
+    if step == "redeem":
+        code = pickup_code(number=order.number, secret=order.pickup_secret)
+        return order_pickup_redeem(code=code, location_code=spec.pickup, actor=context.actor(Channel.LOCKER))
+    if step == "cancel":
+        by = counter if spec.channel == Channel.STORE else actor
+        return order_cancel(order=order, actor=by, reason=spec.note)
+    if step == "expire":
+        # The demo cannot wait for the payment deadline: it is moved to the past, as if the time had
+        # gone by, and the expiry service does what the sweeper would do then.
+        Order.objects.filter(pk=order.pk).update(payment_due_by=timezone.now() - timedelta(minutes=1))
+        order_expire(order_id=order.pk)
+        return Order.objects.get(pk=order.pk)
+    raise ValueError(f"Unknown demo step {step}")
+
+
+def _order_load(spec: OrderSpec, index: int, context: Context) -> Order:
+    customer = _customer(spec.customer, index)
+    email, phone = _contact(customer)
+    address = _address(customer)
+    pickup = context.locations.get(spec.pickup) if spec.pickup else None
+    lines = [context.picker.pick(where=spec.stock, pickup=spec.pickup) for _n in range(spec.lines)]
+    request = OrderRequest(
+        customer=customer,
+        lines=[LineRequest(sku=variant.sku, quantity=1) for variant in lines],
+        fulfilment_type=spec.fulfilment,
+        pickup_location=pickup,
+        shipping=address if spec.fulfilment == SHIP else None,
+        payment_mode=spec.payment_mode,
+        email=email,
+        phone=phone,
+        name=customer.name,
+        language=customer.preferred_language,
+        billing_tax_id=customer.tax_id if spec.full_invoice else "",
+        billing=address if spec.full_invoice else None,
+    )
+    actor = context.actor(spec.channel)
+    order = order_place(
+        actor=actor,
+        idempotency_key=spec.key,
+        fingerprint=order_request_fingerprint({"demo": spec.key}),
+        request=request,
+    ).order
+    for step in spec.steps:
+        order = _step(order, step, spec, context, actor)
+    return order
+
+
+def _orders_load(clients: dict[str, ChannelClient]) -> None:
+    if Order.objects.filter(idempotency_key=MARKER_KEY).exists():
+        return
+    users = {user.username: user for user in get_user_model().objects.filter(username__in=(STORE_EMPLOYEE, MANAGER))}
+    context = Context(
+        clients=clients,
+        locations={location.code: location for location in Location.objects.all()},
+        picker=VariantPicker(random.Random(SEED)),
+        employee=users.get(STORE_EMPLOYEE),
+        manager=users.get(MANAGER),
+    )
+    # The customer who spends store credit on an order was granted it first.
+    index, spec = next((n, spec) for n, spec in enumerate(ORDERS) if PaymentMethod.STORE_CREDIT in spec.pay)
+    goodwill_customer = _customer(spec.customer, index)
+    if not StoreCreditEntry.objects.filter(reference=GOODWILL[0]).exists():
+        store_credit_grant(
+            customer=goodwill_customer,
+            amount=GOODWILL[1],
+            reference=GOODWILL[0],
+            reason=GOODWILL[2],
+            channel=Channel.CALL_CENTER,
+        )
+    for index, spec in enumerate(ORDERS):
+        _order_load(spec, index, context)
+
+
+# What load() reports, counted before and after: the services create the rows.
+COUNTED = (
+    (Order, gettext_noop("orders")),
+    (Payment, gettext_noop("order payments")),
+    (OrderStatusChange, gettext_noop("order status changes")),
+    (OrderNotification, gettext_noop("order notifications")),
+    (StoreCreditEntry, gettext_noop("store credit entries")),
+)
+
+
+def load() -> dict[str, int]:
+    """Load the demo orders; returns what was created, by label."""
+    before = [model._default_manager.count() for model, _label in COUNTED]
+    clients, clients_created = _clients_load()
+    _permissions_load()
+    _orders_load(clients)
+    created = {
+        _(label): model._default_manager.count() - count for (model, label), count in zip(COUNTED, before, strict=True)
+    }
+    return created | {_("order channel clients"): clients_created}

@@ -1,0 +1,328 @@
+"""Cancelling before the goods leave, and the expiry of unpaid orders."""
+
+from datetime import timedelta
+from decimal import Decimal
+import pytest
+from django.utils import timezone
+
+from catalog.models import Variant
+from config.channels import Channel
+from customers.models import LoyaltyAccount, LoyaltyEntryKind
+from customers.services.loyalty import loyalty_adjust
+from inventory.models import Location, StockLevel, Transfer, TransferStatus
+from inventory.services import transfer_ship
+from invoicing.models import DocumentKind, Invoice
+from orders.codes import pickup_code
+from orders.exceptions import OrderStateError
+from orders.models import Order, OrderStatus, Payment, PaymentKind, StoreCreditEntry
+from orders.selectors import order_ids_payment_overdue
+from orders.services import (
+    order_cancel,
+    order_expire,
+    order_hand_over,
+    order_make_ready,
+    order_payment_add,
+    order_ship,
+    order_transfers_receive,
+    store_credit_balance,
+    store_credit_grant,
+)
+from tests.orders.conftest import Shop, place
+
+
+def level(location: Location, variant: Variant) -> tuple[int, int]:
+    found = StockLevel.objects.filter(location=location, variant=variant).first()
+    return (found.on_hand, found.reserved) if found else (0, 0)
+
+
+def points(shop: Shop) -> int:
+    account = LoyaltyAccount.objects.filter(customer=shop.customer).first()
+    return account.balance if account else 0
+
+
+def card(order: Order, shop: Shop, amount: Decimal | None = None, reference: str = "cap-1") -> Order:
+    return order_payment_add(
+        order=order, actor=shop.web, method="card", amount=amount or order.amount_due, provider_reference=reference
+    )
+
+
+def overdue(order: Order, *, minutes: int = 1) -> None:
+    Order.objects.filter(pk=order.pk).update(payment_due_by=timezone.now() - timedelta(minutes=minutes))
+
+
+def ship_transfers(order: Order) -> None:
+    for transfer in Transfer.objects.filter(pk__in=order.lines.values("transfer_id"), status=TransferStatus.REQUESTED):
+        transfer_ship(transfer=transfer)
+
+
+# --- Before payment ----------------------------------------------------------------------------
+
+
+def test_cancelling_an_unpaid_order_releases_its_reservations(shop: Shop) -> None:
+    order = place(shop, lines=[(shop.shirt, 3), (shop.book, 2)])
+
+    order = order_cancel(order=order, actor=shop.web, reason=" changed my mind ")
+
+    assert (order.status, order.cancel_reason) == (OrderStatus.CANCELLED, "changed my mind")
+    assert order.cancelled_at is not None and order.payment_due_by is None
+    assert (level(shop.warehouse, shop.shirt), level(shop.warehouse, shop.book)) == ((50, 0), (50, 0))
+    assert (order.refunded_amount, order.credit_note_id) == (Decimal(0), None)
+    assert not Payment.objects.filter(kind=PaymentKind.REFUND).exists()
+    assert [c.event for c in order.history.all()] == ["placed", "cancelled"]
+
+
+def test_cancelling_a_store_pickup_releases_the_shelf(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.shirt, 5)])
+
+    order_cancel(order=order, actor=shop.store_actor)
+
+    assert level(shop.store, shop.shirt) == (5, 0)
+
+
+def test_cancelling_an_unpaid_ready_pay_at_pickup_order_releases_it(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.store, payment_mode="at_pickup")
+    order = order_make_ready(order=order, actor=shop.store_actor)
+
+    order = order_cancel(order=order, actor=shop.store_actor)
+
+    assert order.status == OrderStatus.CANCELLED
+    assert level(shop.store, shop.shirt) == (5, 0)
+
+
+def test_cancelling_refunds_a_partial_payment(shop: Shop) -> None:
+    order = card(place(shop), shop, amount=Decimal("5.00"))
+
+    order = order_cancel(order=order, actor=shop.web)
+
+    assert order.refunded_amount == Decimal("5.00")
+    assert order.credit_note_id is None  # nothing was invoiced
+    assert Payment.objects.filter(kind=PaymentKind.REFUND, amount=Decimal("5.00")).count() == 1
+
+
+# --- After payment: money back and a credit note ------------------------------------------------
+
+
+def test_cancelling_a_paid_order_refunds_the_provider_capture(shop: Shop) -> None:
+    order = card(place(shop), shop, reference="ch_9")
+    capture = order.payments.get()
+
+    order = order_cancel(order=order, actor=shop.web)
+
+    refund = Payment.objects.get(kind=PaymentKind.REFUND)
+    assert (refund.refund_of, refund.method, refund.amount, refund.provider_reference) == (
+        capture,
+        "card",
+        order.total,
+        "ch_9",
+    )
+    assert order.refunded_amount == order.total
+
+
+def test_cancelling_refunds_every_capture_its_own_way(shop: Shop) -> None:
+    store_credit_grant(customer=shop.customer, amount=Decimal("5.00"), reference="gift", reason="gift")
+    loyalty_adjust(customer=shop.customer, points=400, reason="welcome")
+    order = place(shop, lines=[(shop.shirt, 2)])
+    order = order_payment_add(order=order, actor=shop.web, method="store_credit", amount=Decimal("5.00"))
+    order = order_payment_add(order=order, actor=shop.web, method="loyalty_points", points=400)
+    order = card(order, shop, reference="ch_1")
+    assert (store_credit_balance(customer=shop.customer), points(shop)) == (Decimal(0), 30)  # 30.90 earned 30
+
+    order = order_cancel(order=order, actor=shop.web)
+
+    refunds = Payment.objects.filter(kind=PaymentKind.REFUND).order_by("id")
+    assert [(r.method, r.amount, r.points) for r in refunds] == [
+        ("store_credit", Decimal("5.00"), None),
+        ("loyalty_points", Decimal("4.00"), 400),
+        ("card", Decimal("30.90"), None),
+    ]
+    assert order.refunded_amount == order.total == Decimal("39.90")
+    assert store_credit_balance(customer=shop.customer) == Decimal("5.00")
+    assert StoreCreditEntry.objects.filter(amount=Decimal("5.00"), reason="refund", reference=order.number).exists()
+    assert points(shop) == 400  # the redeemed points back, the earned ones taken back
+    assert LoyaltyAccount.objects.get(customer=shop.customer).entries.filter(
+        kind=LoyaltyEntryKind.REVERSE, reference=order.number
+    ).count() == 2
+
+
+def test_cancelling_a_paid_order_credits_the_whole_invoice(shop: Shop) -> None:
+    order = card(place(shop, lines=[(shop.shirt, 2), (shop.book, 1)]), shop)
+
+    order = order_cancel(order=order, actor=shop.web, reason="Out of patience")
+
+    note = order.credit_note
+    assert note is not None and note.kind == DocumentKind.CREDIT_NOTE
+    assert note.original == order.invoice
+    assert note.payable_total == order.invoice.payable_total  # type: ignore[union-attr]
+    assert (note.source_reference, note.reason, note.customer) == (order.number, "Out of patience", shop.customer)
+    assert Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 1
+
+
+def test_cancelling_a_paid_order_releases_its_stock(shop: Shop) -> None:
+    order = card(place(shop, lines=[(shop.shirt, 2)]), shop)
+
+    order_cancel(order=order, actor=shop.web)
+
+    assert level(shop.warehouse, shop.shirt) == (50, 0)
+
+
+def test_cancelling_a_paid_ready_pickup_refunds_and_releases(shop: Shop) -> None:
+    order = card(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = order_make_ready(order=order, actor=shop.store_actor)
+
+    order = order_cancel(order=order, actor=shop.store_actor)
+
+    assert (order.status, order.refunded_amount) == (OrderStatus.CANCELLED, order.total)
+    assert level(shop.store, shop.shirt) == (5, 0)
+
+
+# --- Transfers ---------------------------------------------------------------------------------
+
+
+def test_cancelling_a_ship_to_store_order_calls_its_requested_transfer_off(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 2)])
+    transfer = order.lines.get().transfer
+    assert transfer is not None
+
+    order_cancel(order=order, actor=shop.web)
+
+    transfer.refresh_from_db()
+    assert transfer.status == TransferStatus.CANCELLED
+    assert level(shop.warehouse, shop.book) == (50, 0)
+
+
+def test_cancelling_a_split_pickup_releases_the_shelf_and_calls_the_transfer_off(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.shirt, 52)])
+
+    order_cancel(order=order, actor=shop.web)
+
+    assert (level(shop.store, shop.shirt), level(shop.warehouse, shop.shirt)) == ((5, 0), (50, 0))
+    assert Transfer.objects.get().status == TransferStatus.CANCELLED
+
+
+def test_cancelling_after_the_goods_arrived_releases_them_at_the_pickup_point(shop: Shop) -> None:
+    order = card(place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 2)]), shop)
+    ship_transfers(order)
+    order = order_transfers_receive(order=order, actor=shop.store_actor)
+    assert level(shop.store, shop.book) == (2, 2)
+
+    order_cancel(order=order, actor=shop.store_actor)
+
+    assert level(shop.store, shop.book) == (2, 0)  # back on sale where the units now are
+    assert level(shop.warehouse, shop.book) == (48, 0)
+
+
+def test_cancelling_while_the_goods_travel_leaves_them_to_arrive_as_stock(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 2)])
+    ship_transfers(order)
+
+    order_cancel(order=order, actor=shop.web)
+
+    assert Transfer.objects.get().status == TransferStatus.IN_TRANSIT
+    assert level(shop.warehouse, shop.book) == (48, 0)
+
+
+# --- Too late ----------------------------------------------------------------------------------
+
+
+def test_a_shipped_order_cannot_be_cancelled(shop: Shop) -> None:
+    order = card(place(shop), shop)
+    order = order_ship(order=order, actor=shop.web, carrier="SEUR", tracking_number="T1")
+
+    with pytest.raises(OrderStateError):
+        order_cancel(order=order, actor=shop.web)
+
+    order.refresh_from_db()
+    assert (order.status, order.refunded_amount, order.credit_note_id) == (OrderStatus.SHIPPED, 0, None)
+    assert level(shop.warehouse, shop.shirt) == (49, 0)
+
+
+def test_an_order_handed_over_cannot_be_cancelled(shop: Shop) -> None:
+    order = card(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = order_make_ready(order=order, actor=shop.store_actor)
+    order = order_hand_over(
+        order=order, actor=shop.store_actor, code=pickup_code(number=order.number, secret=order.pickup_secret)
+    )
+
+    with pytest.raises(OrderStateError):
+        order_cancel(order=order, actor=shop.store_actor)
+
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PICKED_UP
+
+
+def test_a_cancelled_order_cannot_be_cancelled_again(shop: Shop) -> None:
+    order = order_cancel(order=card(place(shop), shop), actor=shop.web)
+
+    with pytest.raises(OrderStateError):
+        order_cancel(order=order, actor=shop.web)
+
+    assert Payment.objects.filter(kind=PaymentKind.REFUND).count() == 1
+    assert level(shop.warehouse, shop.shirt) == (50, 0)
+
+
+# --- Expiry ------------------------------------------------------------------------------------
+
+
+def test_an_unpaid_order_past_its_deadline_expires(shop: Shop) -> None:
+    order = place(shop, lines=[(shop.shirt, 2)])
+    overdue(order)
+
+    assert order_expire(order_id=order.pk) is True
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED and order.cancel_reason == "Not paid in time"
+    assert level(shop.warehouse, shop.shirt) == (50, 0)
+    assert order.history.last().channel == Channel.WEB  # type: ignore[union-attr]
+
+
+def test_an_unpaid_order_before_its_deadline_does_not_expire(shop: Shop) -> None:
+    order = place(shop)
+
+    assert order_expire(order_id=order.pk) is False
+
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PLACED
+    assert level(shop.warehouse, shop.shirt) == (50, 1)
+
+
+def test_a_paid_order_never_expires(shop: Shop) -> None:
+    order = card(place(shop), shop)
+    overdue(order)
+
+    assert order_expire(order_id=order.pk) is False
+
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
+
+
+def test_a_cancelled_order_does_not_expire_again(shop: Shop) -> None:
+    order = order_cancel(order=place(shop), actor=shop.web)
+    overdue(order)
+
+    assert order_expire(order_id=order.pk) is False
+
+
+def test_an_expired_partly_paid_order_is_refunded(shop: Shop) -> None:
+    order = card(place(shop), shop, amount=Decimal("5.00"))
+    overdue(order)
+
+    assert order_expire(order_id=order.pk) is True
+
+    assert Order.objects.get(pk=order.pk).refunded_amount == Decimal("5.00")
+
+
+def test_an_uncollected_pay_at_pickup_order_expires_after_its_days(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.store, payment_mode="at_pickup")
+    order = order_make_ready(order=order, actor=shop.store_actor)
+    assert order_expire(order_id=order.pk) is False
+    overdue(order)
+
+    assert order_expire(order_id=order.pk) is True
+
+    assert level(shop.store, shop.shirt) == (5, 0)
+
+
+def test_the_sweeper_finds_only_unpaid_orders_past_their_deadline(shop: Shop) -> None:
+    late, on_time, paid = place(shop), place(shop), card(place(shop), shop)
+    overdue(late)
+    overdue(paid)
+
+    assert order_ids_payment_overdue() == [late.pk]
+    assert on_time.pk not in order_ids_payment_overdue(now=timezone.now())

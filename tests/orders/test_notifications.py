@@ -1,0 +1,669 @@
+"""Order notifications, run in-process: the e-mails, the webhook for other channels, retries and the sweeper.
+
+Tasks run eagerly; mail goes to Django's locmem outbox unless a test points the mailer at a
+real socket. Commit callbacks only run inside `django_capture_on_commit_callbacks`, so a
+notification written by a service stays pending until the test sends it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from email.message import EmailMessage as StdlibEmailMessage
+from typing import Any, cast
+
+import pytest
+from django.core import mail
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import trans_real
+
+from config.channels import Channel
+from config.deliveries import webhook_subscription_create
+from config.models import DeliveryStatus, OutboundDelivery, WebhookSubscription
+from customers.models import ConsentPurpose, Customer, CustomerEvent
+from customers.services.consents import consent_record
+from orders.codes import pickup_code, pickup_code_parse, pickup_qr, pickup_short_code
+from orders.models import NotificationKind, NotificationStatus, Order, OrderNotification
+from orders.services import order_deliver, order_make_ready, order_payment_add, order_ship
+from orders.services.notifications import (
+    NOTIFICATION_EVENT,
+    order_notification_due,
+    order_notification_ids_due,
+    order_notification_send,
+)
+from orders.tasks import order_notification_send as order_notification_send_task
+from orders.tasks import orders_sweep
+from tests.factories import ContactPointFactory, channel_client
+from tests.orders.conftest import Shop, place
+from tests.receivers import Receiver, verifies
+from tests.smtp import closed_port
+
+pytestmark = pytest.mark.django_db
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# Texts the Spanish catalog is to carry (it is maintained separately; the .po does not have them yet).
+SPANISH = {
+    "We have your order %(number)s": "Hemos recibido tu pedido %(number)s",
+    "Your order %(number)s is ready for pickup": "Tu pedido %(number)s está listo para recoger",
+    "Your order %(number)s is on its way": "Tu pedido %(number)s está en camino",
+    "Your order %(number)s was delivered": "Tu pedido %(number)s ha sido entregado",
+    "Hello %(name)s,": "Hola, %(name)s:",
+    "Thank you: your order %(number)s for %(total)s %(currency)s is placed.": (
+        "Gracias: tu pedido %(number)s de %(total)s %(currency)s está hecho."
+    ),
+}
+SUBJECTS = {
+    ("en", NotificationKind.PLACED): "We have your order {number}",
+    ("en", NotificationKind.READY): "Your order {number} is ready for pickup",
+    ("en", NotificationKind.SHIPPED): "Your order {number} is on its way",
+    ("en", NotificationKind.DELIVERED): "Your order {number} was delivered",
+    ("es", NotificationKind.PLACED): "Hemos recibido tu pedido {number}",
+    ("es", NotificationKind.READY): "Tu pedido {number} está listo para recoger",
+    ("es", NotificationKind.SHIPPED): "Tu pedido {number} está en camino",
+    ("es", NotificationKind.DELIVERED): "Tu pedido {number} ha sido entregado",
+}
+WHATSAPP_URL = "https://whatsapp.example.com/hooks/orders"
+
+
+@pytest.fixture(autouse=True)
+def spanish(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A fresh catalog (this test's own translation cache, dropped afterwards) with the texts it is to hold.
+    monkeypatch.setattr(trans_real, "_translations", {})
+    catalog = trans_real.translation("es")._catalog  # type: ignore[attr-defined]
+    for msgid, msgstr in SPANISH.items():
+        catalog[msgid] = msgstr
+
+
+@pytest.fixture
+def refused_smtp(settings: Any) -> Iterator[int]:
+    """The mailer points at a port that refuses connections."""
+    with closed_port() as port:
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+            }
+        }
+        yield port
+
+
+def whatsapp_integration(url: str = WHATSAPP_URL, *, channel: str = Channel.WHATSAPP) -> WebhookSubscription:
+    """A channel's integration subscribed to order notifications."""
+    client, _token = channel_client(channel, name=f"{channel} integration")
+    return webhook_subscription_create(client=client, event=NOTIFICATION_EVENT, url=url)
+
+
+def prefers(customer: Customer, channel: str) -> None:
+    Customer.objects.filter(pk=customer.pk).update(preferred_contact_channel=channel)
+
+
+def paid(shop: Shop, order: Order) -> Order:
+    return order_payment_add(
+        order=order, actor=shop.web, method="card", amount=order.total, provider_reference=f"ch-{order.number}"
+    )
+
+
+def ready_order(shop: Shop, **request: Any) -> Order:
+    """Pay at pickup, in the store that has the shirt on its shelf: ready at once."""
+    order = place(shop, fulfilment="pickup", pickup=shop.store, payment_mode="at_pickup", **request)
+    return order_make_ready(order=order, actor=shop.store_actor)
+
+
+def order_notified(shop: Shop, kind: str) -> Order:
+    """An order that has just owed the customer a message of `kind`."""
+    if kind == NotificationKind.READY:
+        return ready_order(shop)
+    order = place(shop)
+    if kind in (NotificationKind.SHIPPED, NotificationKind.DELIVERED):
+        order = order_ship(order=paid(shop, order), actor=shop.web, carrier="SEUR", tracking_number="TRK1")
+    if kind == NotificationKind.DELIVERED:
+        order = order_deliver(order=order, actor=shop.web)
+    return order
+
+
+def notification(order: Order, kind: str = NotificationKind.PLACED) -> OrderNotification:
+    return OrderNotification.objects.get(order=order, kind=kind)
+
+
+def send(order: Order, kind: str = NotificationKind.PLACED) -> bool:
+    return order_notification_send(notification_id=notification(order, kind).pk)
+
+
+def attachments(message: mail.EmailMessage) -> dict[str, tuple[str, bytes]]:
+    """File name → (media type, content)."""
+    return {name: (media_type, content) for name, content, media_type in message.attachments}
+
+
+def pickup_png(order: Order) -> bytes:
+    return pickup_qr(code=pickup_code(number=order.number, secret=order.pickup_secret), kind="png")
+
+
+def timeline(customer: Customer, kind: str) -> list[CustomerEvent]:
+    return list(CustomerEvent.objects.filter(customer=customer, kind=kind).order_by("id"))
+
+
+# E-mail: what it says
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+@pytest.mark.parametrize("kind", NotificationKind.values)
+def test_each_kind_is_emailed_with_its_subject_in_the_order_language(shop: Shop, kind: str, language: str) -> None:
+    order = order_notified(shop, kind)
+    Order.objects.filter(pk=order.pk).update(language=language)
+
+    assert send(order, kind) is True
+
+    [message] = mail.outbox
+    assert message.to == ["ana@example.com"]
+    assert message.subject == SUBJECTS[(language, NotificationKind(kind))].format(number=order.number)
+
+
+def test_the_language_comes_from_the_profile_when_the_order_has_none(shop: Shop) -> None:
+    order = place(shop)
+    Order.objects.filter(pk=order.pk).update(language="")
+    Customer.objects.filter(pk=shop.customer.pk).update(preferred_language="es")
+
+    send(order)
+
+    assert mail.outbox[0].subject == f"Hemos recibido tu pedido {order.number}"
+
+
+def test_the_total_is_written_as_the_language_writes_numbers(shop: Shop) -> None:
+    spanish, english = place(shop), place(shop)
+    Order.objects.filter(pk=english.pk).update(language="en")
+
+    send(spanish)
+    send(english)
+
+    assert "Gracias: tu pedido" in mail.outbox[0].body
+    assert "19,95 EUR" in mail.outbox[0].body
+    assert "19.95 EUR" in mail.outbox[1].body
+
+
+def test_the_email_links_to_the_order_tracking_page(shop: Shop) -> None:
+    order = place(shop)
+
+    send(order)
+
+    assert f"/track/{order.number}/?token=" in mail.outbox[0].body
+
+
+def test_the_shipped_email_gives_the_carrier_and_tracking_number(shop: Shop) -> None:
+    order = order_notified(shop, NotificationKind.SHIPPED)
+
+    send(order, NotificationKind.SHIPPED)
+
+    assert "SEUR" in mail.outbox[0].body
+    assert "TRK1" in mail.outbox[0].body
+
+
+# E-mail: the pickup code
+
+
+def test_the_ready_email_attaches_the_qr_png_of_the_signed_pickup_code(shop: Shop) -> None:
+    order = ready_order(shop)
+
+    send(order, NotificationKind.READY)
+
+    media_type, png = attachments(mail.outbox[0])[f"{order.number}-pickup.png"]
+    assert media_type == "image/png"
+    assert png.startswith(PNG_MAGIC)
+    assert png == pickup_png(order)
+    assert pickup_code_parse(pickup_code(number=order.number, secret=order.pickup_secret)) == (
+        order.number,
+        order.pickup_secret,
+    )
+
+
+def test_the_ready_email_attaches_the_qr_as_svg_too(shop: Shop) -> None:
+    order = ready_order(shop)
+
+    send(order, NotificationKind.READY)
+
+    media_type, svg = attachments(mail.outbox[0])[f"{order.number}-pickup.svg"]
+    assert media_type == "image/svg+xml"
+    assert svg == pickup_qr(code=pickup_code(number=order.number, secret=order.pickup_secret), kind="svg")
+    assert b"<svg" in svg
+
+
+def test_the_ready_email_gives_the_short_code_for_staff_to_type(shop: Shop) -> None:
+    order = ready_order(shop)
+
+    send(order, NotificationKind.READY)
+
+    assert pickup_short_code(secret=order.pickup_secret) in mail.outbox[0].body
+    assert "Tienda Sol" in mail.outbox[0].body
+
+
+def test_the_ready_email_of_a_pay_at_pickup_order_says_what_to_pay_and_by_when(shop: Shop) -> None:
+    order = ready_order(shop)
+    Order.objects.filter(pk=order.pk).update(language="en")
+    due_by = timezone.localtime(Order.objects.get(pk=order.pk).payment_due_by)
+
+    send(order, NotificationKind.READY)
+
+    assert "You pay 19.95 EUR when you collect it" in mail.outbox[0].body
+    assert due_by.strftime("%m/%d/%Y") in mail.outbox[0].body
+
+
+def test_the_ready_email_shows_the_qr_inline_in_its_html_part(shop: Shop) -> None:
+    order = ready_order(shop)
+
+    send(order, NotificationKind.READY)
+
+    mime = mail.outbox[0].message()
+    [related] = [part for part in mime.walk() if part.get_content_type() == "multipart/related"]
+    html, image = cast(list[StdlibEmailMessage], list(related.iter_parts()))
+    assert html.get_content_type() == "text/html"
+    content_id = str(image["Content-ID"]).strip("<>")
+    assert f'src="cid:{content_id}"' in html.get_content()
+    assert pickup_short_code(secret=order.pickup_secret) in html.get_content()
+    assert image.get_content_type() == "image/png"
+    assert image.get_content() == pickup_png(order)
+
+
+def test_the_html_part_escapes_what_the_customer_typed(shop: Shop) -> None:
+    order = place(shop)
+    Order.objects.filter(pk=order.pk).update(customer_name="<b>Ana</b>")
+
+    send(order)
+
+    html = cast(StdlibEmailMessage, mail.outbox[0].message().get_body(preferencelist=("html",))).get_content()
+    assert "&lt;b&gt;Ana&lt;/b&gt;" in html
+    assert "<b>Ana</b>" not in html
+
+
+def test_other_emails_carry_no_qr(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.store, payment_mode="at_pickup")
+
+    send(order)
+
+    assert mail.outbox[0].attachments == []
+    assert "multipart/related" not in {part.get_content_type() for part in mail.outbox[0].message().walk()}
+
+
+# Other channels: the webhook to the channel's integration
+
+
+def test_a_whatsapp_customer_is_notified_through_the_whatsapp_integration_not_by_email(shop: Shop) -> None:
+    hook = whatsapp_integration()
+    prefers(shop.customer, Channel.WHATSAPP)
+    order = place(shop)
+
+    assert send(order) is True
+
+    assert mail.outbox == []
+    [delivery] = OutboundDelivery.objects.all()
+    assert (delivery.target_url, delivery.event, delivery.subscription_id) == (
+        WHATSAPP_URL,
+        NOTIFICATION_EVENT,
+        hook.pk,
+    )
+    assert delivery.body["order"]["number"] == order.number
+    assert delivery.body["kind"] == NotificationKind.PLACED
+    assert {"kind": "phone", "value": order.phone} in delivery.body["recipient"]["identities"]
+    assert delivery.body["subject"] == f"Hemos recibido tu pedido {order.number}"
+    sent = notification(order)
+    assert (sent.status, sent.channel) == (NotificationStatus.SENT, Channel.WHATSAPP)
+
+
+def test_the_whatsapp_integration_gets_only_the_identities_whatsapp_can_use(shop: Shop) -> None:
+    whatsapp_integration()
+    prefers(shop.customer, Channel.WHATSAPP)
+    ContactPointFactory.create(customer=shop.customer, kind="whatsapp", value="+34600000002")
+    order = place(shop, phone="")
+
+    send(order)
+
+    [delivery] = OutboundDelivery.objects.all()
+    assert delivery.body["recipient"]["identities"] == [{"kind": "whatsapp", "value": "+34600000002"}]
+
+
+def test_the_ready_message_through_whatsapp_carries_the_pickup_code_and_its_qr(shop: Shop) -> None:
+    whatsapp_integration()
+    prefers(shop.customer, Channel.WHATSAPP)
+    order = ready_order(shop)
+
+    send(order, NotificationKind.READY)
+
+    [delivery] = OutboundDelivery.objects.filter(body__kind=NotificationKind.READY)
+    pickup = delivery.body["pickup"]
+    assert pickup["code"] == pickup_code(number=order.number, secret=order.pickup_secret)
+    assert pickup["short_code"] == pickup_short_code(secret=order.pickup_secret)
+    assert base64.b64decode(pickup["qr_png"]) == pickup_png(order)
+
+
+def test_the_whatsapp_message_is_posted_signed_to_the_integration_after_commit(
+    shop: Shop, receiver: Receiver, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    hook = whatsapp_integration(receiver.url)
+    prefers(shop.customer, Channel.WHATSAPP)
+    order = place(shop)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        send(order)
+
+    [request] = receiver.requests
+    assert verifies(secret=hook.secret, body=request.body, header=request.headers["X-Signature-256"])
+    assert request.headers["X-Event"] == NOTIFICATION_EVENT
+    assert json.loads(request.body)["order"]["number"] == order.number
+    assert OutboundDelivery.objects.get().status == DeliveryStatus.DELIVERED
+
+
+def test_a_whatsapp_customer_without_an_integration_is_emailed(shop: Shop) -> None:
+    prefers(shop.customer, Channel.WHATSAPP)
+    order = place(shop)
+
+    assert send(order) is True
+
+    assert [message.to for message in mail.outbox] == [["ana@example.com"]]
+    assert not OutboundDelivery.objects.exists()
+    assert notification(order).channel == Channel.EMAIL
+
+
+def test_an_inactive_integration_is_no_integration(shop: Shop) -> None:
+    WebhookSubscription.objects.filter(pk=whatsapp_integration().pk).update(is_active=False)
+    prefers(shop.customer, Channel.WHATSAPP)
+    order = place(shop)
+
+    send(order)
+
+    assert len(mail.outbox) == 1
+    assert not OutboundDelivery.objects.exists()
+
+
+def test_another_channels_integration_does_not_carry_whatsapp_messages(shop: Shop) -> None:
+    whatsapp_integration("https://social.example.com/hooks", channel=Channel.SOCIAL)
+    prefers(shop.customer, Channel.WHATSAPP)
+    order = place(shop)
+
+    send(order)
+
+    assert len(mail.outbox) == 1
+    assert not OutboundDelivery.objects.exists()
+
+
+def test_a_whatsapp_customer_without_a_phone_is_emailed(shop: Shop) -> None:
+    whatsapp_integration()
+    prefers(shop.customer, Channel.WHATSAPP)
+    order = place(shop, phone="")
+
+    send(order)
+
+    assert len(mail.outbox) == 1
+    assert not OutboundDelivery.objects.exists()
+
+
+def test_a_customer_without_email_nor_integration_is_unreachable(shop: Shop) -> None:
+    prefers(shop.customer, Channel.WHATSAPP)
+    order = place(shop, email="")
+
+    assert send(order) is False
+
+    assert mail.outbox == []
+    assert not OutboundDelivery.objects.exists()
+    unreachable = notification(order)
+    assert (unreachable.status, unreachable.channel, unreachable.sent_at) == (NotificationStatus.UNREACHABLE, "", None)
+    assert timeline(shop.customer, "notification_sent") == []
+    assert unreachable.pk not in order_notification_ids_due()
+
+
+def test_an_erased_customer_is_not_messaged(shop: Shop) -> None:
+    order = place(shop)
+    Customer.objects.filter(pk=shop.customer.pk).update(erased_at=timezone.now())
+
+    send(order)
+
+    assert mail.outbox == []
+    assert notification(order).status == NotificationStatus.UNREACHABLE
+
+
+# The customer's timeline
+
+
+def test_an_emailed_message_is_on_the_customers_timeline(shop: Shop) -> None:
+    order = place(shop)
+
+    send(order)
+
+    [event] = timeline(shop.customer, "notification_sent")
+    assert event.channel == Channel.EMAIL
+    assert event.payload == {
+        "order": order.number,
+        "notification": NotificationKind.PLACED,
+        "subject": f"Hemos recibido tu pedido {order.number}",
+        "language": "es",
+    }
+
+
+def test_a_whatsapp_message_is_on_the_customers_timeline_as_whatsapp(shop: Shop) -> None:
+    whatsapp_integration()
+    prefers(shop.customer, Channel.WHATSAPP)
+    order = place(shop)
+
+    send(order)
+
+    [event] = timeline(shop.customer, "notification_sent")
+    assert (event.channel, event.payload["order"]) == (Channel.WHATSAPP, order.number)
+
+
+def test_the_order_events_are_on_the_customers_timeline(shop: Shop) -> None:
+    order = order_notified(shop, NotificationKind.DELIVERED)
+
+    kinds = [event.kind for event in CustomerEvent.objects.filter(customer=shop.customer).order_by("id")]
+
+    assert kinds == ["order_placed", "order_paid", "order_shipped", "order_delivered"]
+    assert {event.payload["order"] for event in CustomerEvent.objects.filter(customer=shop.customer)} == {order.number}
+
+
+# Consents
+
+
+def test_a_marketing_opt_out_does_not_stop_transactional_messages(shop: Shop) -> None:
+    consent_record(
+        customer=shop.customer,
+        channel=Channel.EMAIL,
+        purpose=ConsentPurpose.MARKETING,
+        granted=False,
+        source="unsubscribe link",
+    )
+    order = place(shop)
+
+    assert send(order) is True
+
+    assert len(mail.outbox) == 1
+
+
+# Once, and retries
+
+
+def test_sending_twice_sends_once(shop: Shop) -> None:
+    order = place(shop)
+
+    assert send(order) is True
+    assert send(order) is False
+
+    assert len(mail.outbox) == 1
+    assert notification(order).attempts == 1
+    assert len(timeline(shop.customer, "notification_sent")) == 1
+
+
+def test_a_replayed_task_sends_once(shop: Shop) -> None:
+    order = place(shop)
+
+    order_notification_send_task.delay(notification(order).pk)
+    order_notification_send_task.delay(notification(order).pk)
+
+    assert len(mail.outbox) == 1
+
+
+def test_a_whatsapp_message_sent_twice_is_handed_over_once(shop: Shop) -> None:
+    whatsapp_integration()
+    prefers(shop.customer, Channel.WHATSAPP)
+    order = place(shop)
+
+    send(order)
+    send(order)
+
+    assert OutboundDelivery.objects.count() == 1
+
+
+def test_a_message_held_by_another_worker_is_left_until_its_lease_runs_out(shop: Shop) -> None:
+    order = place(shop)
+    held = notification(order)
+    OrderNotification.objects.filter(pk=held.pk).update(attempts=1, lease_until=timezone.now() + timedelta(minutes=5))
+
+    assert send(order) is False
+    assert mail.outbox == []
+
+    # That worker died: once its lease has run out, the message is due again.
+    OrderNotification.objects.filter(pk=held.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert send(order) is True
+    assert len(mail.outbox) == 1
+    assert (notification(order).status, notification(order).attempts) == (NotificationStatus.SENT, 2)
+
+
+def test_an_smtp_failure_leaves_the_message_pending_with_the_attempt_counted(shop: Shop, refused_smtp: int) -> None:
+    order = place(shop)
+
+    assert send(order) is False
+
+    pending = notification(order)
+    assert (pending.status, pending.attempts, pending.sent_at) == (NotificationStatus.PENDING, 1, None)
+    assert pending.last_error.startswith("ConnectionRefusedError")
+    assert timeline(shop.customer, "notification_sent") == []
+
+
+def test_a_failed_attempt_waits_for_the_backoff_before_the_next(shop: Shop, refused_smtp: int, settings: Any) -> None:
+    settings.OUTBOUND_BACKOFF_BASE_SECONDS = 60
+    order = place(shop)
+    before = timezone.now()
+
+    send(order)
+
+    held = notification(order)
+    assert held.lease_until is not None
+    assert before + timedelta(seconds=60) <= held.lease_until <= timezone.now() + timedelta(seconds=61)
+    assert held.pk not in order_notification_ids_due()
+    assert send(order) is False
+    assert notification(order).attempts == 1
+
+
+def test_a_retry_after_a_failed_attempt_sends_and_clears_the_error(shop: Shop, settings: Any) -> None:
+    order = place(shop)
+    locmem = settings.MAILERS
+    with closed_port() as port:
+        settings.MAILERS = {
+            "default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": {"port": port}}
+        }
+        send(order)
+    settings.MAILERS = locmem
+    OrderNotification.objects.filter(pk=notification(order).pk).update(lease_until=timezone.now())
+
+    assert send(order) is True
+
+    sent = notification(order)
+    assert (sent.status, sent.attempts, sent.last_error) == (NotificationStatus.SENT, 2, "")
+    assert len(mail.outbox) == 1
+
+
+def test_the_message_fails_for_good_after_the_maximum_attempts(shop: Shop, refused_smtp: int, settings: Any) -> None:
+    settings.ORDER_NOTIFICATION_MAX_ATTEMPTS = 3
+    settings.OUTBOUND_BACKOFF_BASE_SECONDS = 0
+    order = place(shop)
+
+    statuses = []
+    for _ in range(3):
+        send(order)
+        statuses.append(notification(order).status)
+
+    assert statuses == [NotificationStatus.PENDING, NotificationStatus.PENDING, NotificationStatus.FAILED]
+    assert send(order) is False
+    failed = notification(order)
+    assert (failed.attempts, failed.lease_until) == (3, None)
+    assert failed.pk not in order_notification_ids_due()
+
+
+# Written with the event, sent after commit
+
+
+def test_placing_emails_only_once_the_order_commits(
+    shop: Shop, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        order = place(shop)
+        assert notification(order).status == NotificationStatus.PENDING
+        assert mail.outbox == []
+
+    assert [message.subject for message in mail.outbox] == [f"Hemos recibido tu pedido {order.number}"]
+    assert notification(order).status == NotificationStatus.SENT
+
+
+def test_a_rolled_back_shipment_writes_no_notification_and_sends_nothing(
+    shop: Shop, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    order = paid(shop, place(shop))
+
+    def shipment_that_fails() -> None:
+        with transaction.atomic():
+            order_ship(order=order, actor=shop.web, carrier="SEUR", tracking_number="TRK9")
+            assert OrderNotification.objects.filter(order=order, kind=NotificationKind.SHIPPED).exists()
+            raise RuntimeError("the label printer jammed")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        shipment_that_fails()
+
+    assert callbacks == []
+    assert not OrderNotification.objects.filter(order=order, kind=NotificationKind.SHIPPED).exists()
+    assert mail.outbox == []
+
+
+def test_a_message_is_owed_once_per_kind(shop: Shop, django_capture_on_commit_callbacks: Callable[..., Any]) -> None:
+    order = place(shop)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        again = order_notification_due(order, kind=NotificationKind.PLACED)
+
+    assert again == notification(order)
+    assert callbacks == []
+    assert OrderNotification.objects.filter(order=order).count() == 1
+
+
+# The sweeper
+
+
+def test_the_sweeper_finds_only_the_messages_due(shop: Shop) -> None:
+    now = timezone.now()
+    rows = {name: notification(place(shop)) for name in ("fresh", "lost", "lease_over", "held", "sent", "failed")}
+    old = now - timedelta(minutes=5)
+    OrderNotification.objects.filter(pk__in=[row.pk for row in rows.values() if row != rows["fresh"]]).update(
+        created_at=old
+    )
+    OrderNotification.objects.filter(pk=rows["lease_over"].pk).update(lease_until=now - timedelta(seconds=1))
+    OrderNotification.objects.filter(pk=rows["held"].pk).update(lease_until=now + timedelta(minutes=5))
+    OrderNotification.objects.filter(pk=rows["sent"].pk).update(status=NotificationStatus.SENT, sent_at=now)
+    OrderNotification.objects.filter(pk=rows["failed"].pk).update(status=NotificationStatus.FAILED)
+
+    assert set(order_notification_ids_due()) == {rows["lost"].pk, rows["lease_over"].pk}
+
+
+def test_the_sweeper_gives_the_oldest_first_up_to_the_limit(shop: Shop) -> None:
+    rows = [notification(place(shop)) for _ in range(3)]
+    for age, row in zip((10, 30, 20), rows, strict=True):
+        OrderNotification.objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(minutes=age))
+
+    assert order_notification_ids_due(limit=2) == [rows[1].pk, rows[2].pk]
+
+
+def test_the_sweeper_task_sends_what_is_due(shop: Shop) -> None:
+    lost, fresh = place(shop), place(shop)
+    OrderNotification.objects.filter(pk=notification(lost).pk).update(created_at=timezone.now() - timedelta(minutes=5))
+
+    # Tasks run eagerly here: what the sweeper enqueues is done by the time it returns.
+    assert orders_sweep() == 1
+
+    assert [message.subject for message in mail.outbox] == [f"Hemos recibido tu pedido {lost.number}"]
+    assert notification(fresh).status == NotificationStatus.PENDING
