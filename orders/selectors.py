@@ -35,7 +35,11 @@ def order_list_for_staff(*, user: Any) -> QuerySet[Order]:
     locations = location_list_for_user(user=user)
     if user.is_superuser or user.has_perm("inventory.manage_all_locations"):
         return order_list()
-    return order_list().filter(Q(pickup_location__in=locations) | Q(lines__source__in=locations)).distinct()
+    return (
+        order_list()
+        .filter(Q(pickup_location__in=locations) | Q(lines__source__in=locations) | Q(placed_by_user=user))
+        .distinct()
+    )
 
 
 def order_search_q(term: str) -> Q:
@@ -82,9 +86,18 @@ def _normalised_or_none(kind: str, value: str) -> str | None:
 
 
 def order_ids_payment_overdue(*, now: datetime | None = None, limit: int = 500) -> list[int]:
-    """Unpaid open orders past their payment deadline, for the expiry sweeper."""
+    """Unpaid open orders past their payment deadline, for the expiry sweeper.
+
+    A pay-at-pickup order only expires once it has been ready for its days: a late transfer
+    must not cancel an order the customer was never told to collect.
+    """
     return list(
-        Order.objects.filter(status__in=OPEN_STATUSES, paid_at__isnull=True, payment_due_by__lte=now or timezone.now())
+        Order.objects.filter(
+            Q(payment_mode=PaymentMode.NOW) | Q(status=OrderStatus.READY),
+            status__in=OPEN_STATUSES,
+            paid_at__isnull=True,
+            payment_due_by__lte=now or timezone.now(),
+        )
         .order_by("payment_due_by")
         .values_list("pk", flat=True)[:limit]
     )

@@ -495,7 +495,8 @@ def queries_profile(shop: Shop) -> None:
     counts: dict[str, list[int]] = {"place": [], "pay": []}
     timings: dict[str, list[float]] = {"place": [], "pay": []}
     for attempt in range(6):  # the first warms the process up and creates the customer
-        body = order_body(skus=shop.skus[attempt * LINES : (attempt + 1) * LINES], buyer=f"profile-{shop.run}")
+        skus = [shop.skus[(attempt * LINES + k) % len(shop.skus)] for k in range(LINES)]
+        body = order_body(skus=skus, buyer=f"profile-{shop.run}")
         key = uuid.uuid4().hex
         with CaptureQueriesContext(connection) as placing:
             started = time.perf_counter()
@@ -607,11 +608,27 @@ def throughput(shop: Shop, server: Server) -> None:
         + ", ".join(f"{n} {what}" for what, n in completed.items())
     )
     print(f"  refused or failed: {sum(problems.values())} {dict(problems.most_common(5))}; sent again: {retries[0]}")
+    print(f"  {throttle_history(shop.client_id)}")
     # Every order completed after usage.begin(): the window's and those in flight at its end.
     for line in usage.report(orders=completed["counted"] + completed["after the window"]):
         print(f"  {line}")
     for line in activity_report(activity):
         print(f"  {line}")
+
+
+def throttle_history(client_id: int) -> str:
+    """DRF's rate throttle keeps one timestamp per request of the last period, read and written whole each time."""
+    import pickle
+
+    from django.core.cache import cache
+
+    from config.api.throttling import ChannelClientRateThrottle
+
+    history = cache.get(
+        ChannelClientRateThrottle.cache_format % {"scope": "channel_client", "ident": f"client-{client_id}"}
+    )
+    size = len(pickle.dumps(history or [], pickle.HIGHEST_PROTOCOL))
+    return f"throttle history of the client: {len(history or [])} timestamps, {size / 1024:.0f} KiB read and written per request"
 
 
 def race(shop: Shop, server: Server) -> None:

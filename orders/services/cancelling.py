@@ -17,7 +17,7 @@ from customers.services.loyalty import loyalty_reverse
 from inventory.models import TransferStatus
 from inventory.services import StockLine, stock_release, transfer_cancel
 from invoicing.services import invoice_credit
-from orders.models import OPEN_STATUSES, Order, OrderStatus, Payment, PaymentKind, PaymentMethod
+from orders.models import OPEN_STATUSES, Order, OrderStatus, Payment, PaymentKind, PaymentMethod, PaymentMode
 from orders.services.common import (
     Actor,
     order_history_add,
@@ -151,9 +151,12 @@ def order_cancel(*, order: Order, actor: Actor, reason: str = "") -> Order:
 @transaction.atomic
 def order_expire(*, order_id: int) -> bool:
     """Cancel an order still unpaid after its deadline; False if it was paid (or cancelled) meanwhile."""
+    if not Order.objects.filter(pk=order_id).exists():
+        return False
     order = order_locked(Order(pk=order_id))
     due = order.payment_due_by is not None and order.payment_due_by <= timezone.now()
-    if order.status not in OPEN_STATUSES or order.is_paid or not due:
+    waits_for_pickup = order.payment_mode == PaymentMode.AT_PICKUP and order.status != OrderStatus.READY
+    if order.status not in OPEN_STATUSES or order.is_paid or not due or waits_for_pickup:
         return False
     _cancel(order, actor=Actor(channel=order.channel or Channel.WEB), reason=_("Not paid in time"))
     return True

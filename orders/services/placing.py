@@ -40,7 +40,7 @@ from invoicing.calculation import LineInput, invoice_totals_compute
 from orders.codes import pickup_secret_new
 from orders.exceptions import IdempotencyKeyReused, OrderInputError
 from orders.models import FulfilmentType, NotificationKind, Order, OrderLine, OrderStatus, PaymentMode
-from orders.services.common import Actor, order_history_add, order_timeline_add
+from orders.services.common import Actor, order_history_add, order_timeline_add, stock_rows_lock
 from orders.services.notifications import order_notification_due
 
 NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
@@ -351,6 +351,8 @@ def _order_write(
         payment_due_by=_payment_due_by(mode=request.payment_mode, ready_date=plan.ready_date),
         pickup_secret=pickup_secret_new() if kind != FulfilmentType.SHIP else "",
     )
+    if plan.needs_transfer:  # several inventory calls below: take every row first, in one order
+        stock_rows_lock((line.source.pk, line.variant.pk) for line in plan.lines)
     direct = [line for line in plan.lines if not line.needs_transfer]
     if direct:
         stock_reserve(lines=[line.stock_line() for line in direct], reference=order.number, channel=actor.channel)

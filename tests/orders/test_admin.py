@@ -353,6 +353,8 @@ def test_cancel_action_cancels_refunds_and_credits_with_the_reason(store_client:
     assert order.refunded_amount == order.total
     assert level(shop.store, shop.shirt) == (5, 0)
     assert "1 order cancelled." in messages_of(response)
+    change = order.history.get(event="cancelled")
+    assert (change.channel, change.user.username if change.user else None) == ("store", "tienda")
 
 
 def test_cancel_action_refuses_a_shipped_order_and_leaves_it(admin_client: Client, shop: Shop) -> None:
@@ -601,9 +603,9 @@ def test_notifications_are_filtered_by_status_and_kind(admin_client: Client, sho
 # --- Queries: the same whatever the number of rows ----------------------------------------------
 
 
-CHANGELIST_QUERIES = 100
-ORDER_PAGE_QUERIES = 100
-PICKUPS_QUERIES = 100
+CHANGELIST_QUERIES = 10
+ORDER_PAGE_QUERIES = 10
+PICKUPS_QUERIES = 6
 
 
 def test_the_changelist_costs_the_same_queries_with_more_orders(
@@ -618,7 +620,6 @@ def test_the_changelist_costs_the_same_queries_with_more_orders(
         sourced_from_store_for_other_store(shop)
     with django_assert_max_num_queries(CHANGELIST_QUERIES) as many:
         assert len(listed(store_client.get(ORDERS, {"q": "ana@example.com"}))) == 10
-    print("QUERIES", len(few.captured_queries), len(many.captured_queries))
 
     assert len(many.captured_queries) == len(few.captured_queries)
 
@@ -637,14 +638,13 @@ def test_the_order_page_costs_the_same_queries_with_more_lines(
         transfer_ship(transfer=transfer)
     order_transfers_receive(order=big, actor=shop.store_actor)
     assert big.lines.count() == 7 and big.payments.count() == 2 and big.history.count() > small.history.count()
+    admin_client.get(f"{ORDERS}{small.pk}/change/")  # the admin caches its content types on the first page
 
     with django_assert_max_num_queries(ORDER_PAGE_QUERIES) as few:
         assert admin_client.get(f"{ORDERS}{small.pk}/change/").status_code == 200
     with django_assert_max_num_queries(ORDER_PAGE_QUERIES) as many:
         assert admin_client.get(f"{ORDERS}{big.pk}/change/").status_code == 200
-    print("QUERIES", len(few.captured_queries), len(many.captured_queries))
-    for q in few.captured_queries: print("F", q["sql"][:300])
-    for q in many.captured_queries: print("M", q["sql"][:300])
+
     assert len(many.captured_queries) == len(few.captured_queries)
 
 
@@ -661,5 +661,4 @@ def test_the_pickups_page_costs_the_same_queries_with_more_orders(
         paid(shop, place(shop, lines=[(shop.book, 1)], fulfilment="pickup", pickup=shop.store))
     with django_assert_max_num_queries(PICKUPS_QUERIES) as many:
         assert sum(map(len, groups_of(store_client.get(PICKUPS)).values())) == 10
-    print("QUERIES", len(few.captured_queries), len(many.captured_queries))
     assert len(many.captured_queries) == len(few.captured_queries)

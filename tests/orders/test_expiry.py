@@ -121,8 +121,8 @@ def test_a_pay_at_pickup_order_not_collected_in_its_days_is_cancelled_and_back_o
 
 
 def test_an_expired_ship_to_store_order_calls_off_its_transfer(shop: Shop) -> None:
-    # The store has no books: they would travel from the warehouse.
-    order = place(shop, lines=[(shop.book, 2)], fulfilment="pickup", pickup=shop.store, payment_mode="at_pickup")
+    # The store has no books: they would travel from the warehouse. Pay now, never paid.
+    order = place(shop, lines=[(shop.book, 2)], fulfilment="pickup", pickup=shop.store)
     transfer = order.lines.get().transfer
     assert transfer is not None
     assert transfer.status == TransferStatus.REQUESTED
@@ -133,6 +133,15 @@ def test_an_expired_ship_to_store_order_calls_off_its_transfer(shop: Shop) -> No
     transfer.refresh_from_db()
     assert transfer.status == TransferStatus.CANCELLED
     assert level(shop.warehouse, shop.book) == (50, 0)
+
+
+def test_a_pay_at_pickup_order_not_yet_ready_does_not_expire_even_past_its_date(shop: Shop) -> None:
+    # A late transfer must not cancel an order the customer was never told to collect.
+    order = place(shop, lines=[(shop.book, 2)], fulfilment="pickup", pickup=shop.store, payment_mode="at_pickup")
+    overdue(order)
+
+    assert orders_expire_sweep() == 0
+    assert refreshed(order).status == OrderStatus.PLACED
 
 
 def test_an_order_not_yet_due_is_left_alone(shop: Shop) -> None:
