@@ -15,6 +15,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -55,16 +56,18 @@ def store_actor(request: HttpRequest) -> services.Actor:
     return services.Actor(channel=Channel.STORE, user=request.user)
 
 
-def refusal_text(exc: Exception) -> str:
+def refusal_text(exc: Exception, *, at_the_counter: bool = False) -> str:
     """Why a service said no, as staff read it."""
     if isinstance(exc, PermissionDenied):
         return str(NOT_YOURS)
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
-    if isinstance(exc, OrderNotPaid):
+    if isinstance(exc, OrderNotPaid) and at_the_counter:
         return str(
             _("Not paid yet: take the %(due)s still due at the till first.") % {"due": exc.extra.get("amount_due")}
         )
+    if isinstance(exc, OrderNotPaid):
+        return str(_("Not paid yet: %(due)s still due.") % {"due": exc.extra.get("amount_due")})
     if isinstance(exc, ApplicationError):
         return service_error_text(exc)
     raise exc
@@ -207,48 +210,6 @@ class NotificationInline(ReadOnlyInline):
 # --- Orders -----------------------------------------------------------------------------------
 
 
-ORDER_FIELDSETS = (
-    (None, {"fields": ("number", "status", "channel", "client", "placed_by_user", "placed_at")}),
-    (_("Customer"), {"fields": ("customer", "customer_name", "email", "phone", "language")}),
-    (
-        _("Fulfilment"),
-        {
-            "fields": (
-                "fulfilment_type",
-                "pickup_location",
-                "shipping_address",
-                "ready_date",
-                "ready_at",
-                "carrier",
-                "tracking_number",
-                "shipped_at",
-                "delivered_at",
-                "picked_up_at",
-            )
-        },
-    ),
-    (
-        _("Payment"),
-        {
-            "fields": (
-                "payment_mode",
-                "total_with_currency",
-                "tax_total",
-                "paid_amount",
-                "amount_due_display",
-                "refunded_amount",
-                "payment_due_by",
-                "paid_at",
-                "invoice",
-                "credit_note",
-                "billing",
-            )
-        },
-    ),
-    (_("Cancellation"), {"fields": ("cancelled_at", "cancel_reason")}),
-)
-
-
 @admin.register(Order)
 class OrderAdmin(FormPageMixin, admin.ModelAdmin):
     list_display = (
@@ -270,8 +231,46 @@ class OrderAdmin(FormPageMixin, admin.ModelAdmin):
     date_hierarchy = "placed_at"
     list_per_page = 50
     show_full_result_count = False
-    fieldsets = ORDER_FIELDSETS
-    readonly_fields = tuple(name for _title, options in ORDER_FIELDSETS for name in options["fields"])
+    fieldsets = (
+        (None, {"fields": ("number", "status", "channel", "client", "placed_by_user", "placed_at")}),
+        (_("Customer"), {"fields": ("customer", "customer_name", "email", "phone", "language")}),
+        (
+            _("Fulfilment"),
+            {
+                "fields": (
+                    "fulfilment_type",
+                    "pickup_location",
+                    "shipping_address",
+                    "ready_date",
+                    "ready_at",
+                    "carrier",
+                    "tracking_number",
+                    "shipped_at",
+                    "delivered_at",
+                    "picked_up_at",
+                )
+            },
+        ),
+        (
+            _("Payment"),
+            {
+                "fields": (
+                    "payment_mode",
+                    "total_with_currency",
+                    "tax_total",
+                    "paid_amount",
+                    "amount_due_display",
+                    "refunded_amount",
+                    "payment_due_by",
+                    "paid_at",
+                    "invoice",
+                    "credit_note",
+                    "billing",
+                )
+            },
+        ),
+        (_("Cancellation"), {"fields": ("cancelled_at", "cancel_reason")}),
+    )
     inlines = (OrderLineInline, PaymentInline, StatusChangeInline, NotificationInline)
     actions = ("make_ready", "receive_transfers", "mark_delivered", "cancel_orders")
     change_list_template = "orders/admin/order/change_list.html"
@@ -289,6 +288,9 @@ class OrderAdmin(FormPageMixin, admin.ModelAdmin):
         matches = selectors.order_search_q(term) | Q(number=order_number_normalise(term))
         # Identities are many per customer: matched in a subquery, so no order comes twice.
         return queryset.filter(pk__in=Order.objects.filter(matches).values("pk")), False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return flatten_fieldsets(self.get_fieldsets(request, obj))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders come from the channels through order_place
@@ -367,10 +369,10 @@ class OrderAdmin(FormPageMixin, admin.ModelAdmin):
             request,
             queryset.order_by("pk"),
             lambda order: services.order_make_ready(order=order, actor=actor),
-            lambda count: ngettext(
-                "%(count)d order is ready for pickup.", "%(count)d orders are ready for pickup.", count
-            )
-            % {"count": count},
+            lambda count: (
+                ngettext("%(count)d order is ready for pickup.", "%(count)d orders are ready for pickup.", count)
+                % {"count": count}
+            ),
         )
 
     @admin.action(
@@ -384,10 +386,10 @@ class OrderAdmin(FormPageMixin, admin.ModelAdmin):
             request,
             queryset.order_by("pk"),
             lambda order: services.order_transfers_receive(order=order, actor=actor),
-            lambda count: ngettext(
-                "Goods received for %(count)d order.", "Goods received for %(count)d orders.", count
-            )
-            % {"count": count},
+            lambda count: (
+                ngettext("Goods received for %(count)d order.", "Goods received for %(count)d orders.", count)
+                % {"count": count}
+            ),
         )
 
     @admin.action(
@@ -401,8 +403,9 @@ class OrderAdmin(FormPageMixin, admin.ModelAdmin):
             request,
             queryset.order_by("pk"),
             lambda order: services.order_deliver(order=order, actor=actor),
-            lambda count: ngettext("%(count)d order delivered.", "%(count)d orders delivered.", count)
-            % {"count": count},
+            lambda count: (
+                ngettext("%(count)d order delivered.", "%(count)d orders delivered.", count) % {"count": count}
+            ),
         )
 
     @admin.action(
@@ -419,8 +422,9 @@ class OrderAdmin(FormPageMixin, admin.ModelAdmin):
                 request,
                 orders,
                 lambda order: services.order_cancel(order=order, actor=actor, reason=reason),
-                lambda count: ngettext("%(count)d order cancelled.", "%(count)d orders cancelled.", count)
-                % {"count": count},
+                lambda count: (
+                    ngettext("%(count)d order cancelled.", "%(count)d orders cancelled.", count) % {"count": count}
+                ),
             )
             return None
         # Asked from an order's page, the answer goes back there.
@@ -466,7 +470,6 @@ class OrderAdmin(FormPageMixin, admin.ModelAdmin):
             "may_change": self.has_change_permission(request),
             "hand_over_form": HandOverForm(),
             "till_methods": [(method.value, method.label) for method in TILL_METHODS],
-            "now": now,
         }
         return TemplateResponse(request, "orders/admin/pickups.html", context)
 
@@ -493,14 +496,13 @@ class OrderAdmin(FormPageMixin, admin.ModelAdmin):
         number = order_number_normalise(form.cleaned_data["number"])
         order = self.get_queryset(request).filter(number=number).first()
         if order is None:
-            self.message_user(
-                request, _("No order %(number)s among your orders.") % {"number": number}, messages.ERROR
-            )
+            self.message_user(request, _("No order %(number)s among your orders.") % {"number": number}, messages.ERROR)
             return
         try:
             done = act(request, order, form.cleaned_data)
         except REFUSALS as exc:
-            self.message_user(request, f"{order.number}: {refusal_text(exc)}", messages.ERROR)
+            text = refusal_text(exc, at_the_counter=True)
+            self.message_user(request, f"{order.number}: {text}", messages.ERROR)
         else:
             self.message_user(request, done, messages.SUCCESS)
 

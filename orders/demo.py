@@ -30,7 +30,7 @@ from config.channels import Channel
 from config.demo import CHANNEL_CLIENTS
 from config.models import ChannelClient
 from config.services import channel_client_create
-from customers.identities import IdentityKind, PHONE_KINDS
+from customers.identities import PHONE_KINDS, IdentityKind
 from customers.models import ContactPoint, Customer
 from customers.selectors import customer_find_by_identity
 from inventory import demo as inventory_demo
@@ -128,7 +128,7 @@ class OrderSpec:
     note: str = ""
 
 
-E, I = IdentityKind.EMAIL, IdentityKind.INSTAGRAM
+EMAIL, HANDLE = IdentityKind.EMAIL, IdentityKind.INSTAGRAM
 SHIP, PICKUP, LOCKER = FulfilmentType.SHIP, FulfilmentType.PICKUP, FulfilmentType.LOCKER
 AT_PICKUP = PaymentMode.AT_PICKUP
 CARD, PAYPAL, STORE_CARD = PaymentMethod.CARD, PaymentMethod.PAYPAL, PaymentMethod.STORE_CARD
@@ -137,7 +137,7 @@ ORDERS = (
     OrderSpec(
         "demo-01",
         Channel.WEB,
-        (E, "lucia.fernandez.ruiz@gmail.com"),
+        (EMAIL, "lucia.fernandez.ruiz@gmail.com"),
         SHIP,
         lines=2,
         pay=(CARD,),
@@ -146,18 +146,18 @@ ORDERS = (
     OrderSpec(
         "demo-02",
         Channel.APP,
-        (E, "javier.moreno.gil@gmail.com"),
+        (EMAIL, "javier.moreno.gil@gmail.com"),
         SHIP,
         pay=(STORE_CARD,),
         steps=("pay", "ship"),
         full_invoice=True,
     ),
-    OrderSpec("demo-03", Channel.MARKETPLACE, (E, "hugo.castro25@icloud.com"), SHIP, pay=(CARD,), steps=("pay",)),
-    OrderSpec("demo-04", Channel.SOCIAL, (I, "@javimoreno"), SHIP, lines=2),
+    OrderSpec("demo-03", Channel.MARKETPLACE, (EMAIL, "hugo.castro25@icloud.com"), SHIP, pay=(CARD,), steps=("pay",)),
+    OrderSpec("demo-04", Channel.SOCIAL, (HANDLE, "@javimoreno"), SHIP, lines=2),
     OrderSpec(
         "demo-05",
         Channel.WHATSAPP,
-        (E, "ivan.dominguez@hotmail.es"),
+        (EMAIL, "ivan.dominguez@hotmail.es"),
         PICKUP,
         pickup=MADRID,
         stock="shelf",
@@ -167,7 +167,7 @@ ORDERS = (
     OrderSpec(
         "demo-06",
         Channel.WEB,
-        (E, "raul.munoz48@gmail.com"),
+        (EMAIL, "raul.munoz48@gmail.com"),
         PICKUP,
         pickup=MADRID,
         stock="shelf",
@@ -177,7 +177,7 @@ ORDERS = (
     OrderSpec(
         "demo-07",
         Channel.WEB,
-        (E, "pilar.castro@icloud.com"),
+        (EMAIL, "pilar.castro@icloud.com"),
         PICKUP,
         pickup=MADRID,
         stock="shelf",
@@ -187,7 +187,7 @@ ORDERS = (
     OrderSpec(
         "demo-08",
         Channel.STORE,
-        (E, "lucia.fr.91@hotmail.com"),
+        (EMAIL, "lucia.fr.91@hotmail.com"),
         PICKUP,
         pickup=MADRID,
         stock="shelf",
@@ -197,7 +197,7 @@ ORDERS = (
     OrderSpec(
         "demo-09",
         Channel.APP,
-        (E, "rocio.serrano@outlook.es"),
+        (EMAIL, "rocio.serrano@outlook.es"),
         PICKUP,
         pickup=MADRID,
         pay=(PAYPAL,),
@@ -207,7 +207,7 @@ ORDERS = (
     OrderSpec(
         "demo-10",
         Channel.CALL_CENTER,
-        (E, "maria.alvarez23@yahoo.es"),
+        (EMAIL, "maria.alvarez23@yahoo.es"),
         PICKUP,
         pickup=BARCELONA,
         pay=(CARD,),
@@ -216,7 +216,7 @@ ORDERS = (
     OrderSpec(
         "demo-11",
         Channel.WEB,
-        (E, "laura.garcia56@icloud.com"),
+        (EMAIL, "laura.garcia56@icloud.com"),
         PICKUP,
         pickup=VALENCIA,
         pay=(CARD,),
@@ -226,7 +226,7 @@ ORDERS = (
     OrderSpec(
         "demo-12",
         Channel.WEB,
-        (E, "cristina.hernandez87@gmail.com"),
+        (EMAIL, "cristina.hernandez87@gmail.com"),
         LOCKER,
         pickup=ATOCHA,
         pay=(CARD,),
@@ -235,7 +235,7 @@ ORDERS = (
     OrderSpec(
         "demo-13",
         Channel.APP,
-        (E, "daniel.marin@icloud.com"),
+        (EMAIL, "daniel.marin@icloud.com"),
         LOCKER,
         pickup=SANTS,
         pay=(PAYPAL,),
@@ -244,7 +244,7 @@ ORDERS = (
     OrderSpec(
         "demo-14",
         Channel.WHATSAPP,
-        (E, "carmen.rubio@icloud.com"),
+        (EMAIL, "carmen.rubio@icloud.com"),
         PICKUP,
         pickup=BARCELONA,
         stock="shelf",
@@ -253,7 +253,7 @@ ORDERS = (
     OrderSpec(
         "demo-15",
         Channel.CALL_CENTER,
-        (E, "irene.navarro@outlook.es"),
+        (EMAIL, "irene.navarro@outlook.es"),
         SHIP,
         pay=(CARD,),
         steps=("pay", "cancel"),
@@ -262,17 +262,17 @@ ORDERS = (
     OrderSpec(
         "demo-16",
         Channel.WEB,
-        (E, "lucia.fernandez.ruiz@gmail.com"),
+        (EMAIL, "lucia.fernandez.ruiz@gmail.com"),
         SHIP,
         pay=(PaymentMethod.STORE_CREDIT, CARD),
         steps=("pay", "cancel"),
         note="Cliente: pedido duplicado",
     ),
-    OrderSpec("demo-17", Channel.WEB, (E, "sergio.castro82@hotmail.es"), SHIP, steps=("expire",)),
+    OrderSpec("demo-17", Channel.WEB, (EMAIL, "sergio.castro82@hotmail.es"), SHIP, steps=("expire",)),
     OrderSpec(
         "demo-18",
         Channel.STORE,
-        (E, "jorge.vazquez@gmail.com"),
+        (EMAIL, "jorge.vazquez@gmail.com"),
         PICKUP,
         pickup=VALENCIA,
         stock="shelf",
@@ -283,7 +283,7 @@ ORDERS = (
     OrderSpec(
         "demo-19",
         Channel.MARKETPLACE,
-        (E, "marta.ortega74@yahoo.es"),
+        (EMAIL, "marta.ortega74@yahoo.es"),
         SHIP,
         lines=2,
         pay=(CARD,),
@@ -361,7 +361,7 @@ def _clients_load() -> tuple[dict[str, ChannelClient], int]:
             channel_client_create(name=name, channel=channel)
             created += 1
     names = [name for name, _channel, _token in CHANNEL_CLIENTS] + [name for name, _channel in ORDER_CHANNEL_CLIENTS]
-    clients = {}
+    clients: dict[str, ChannelClient] = {}
     for client in ChannelClient.objects.filter(name__in=names, is_active=True).order_by("pk"):
         clients.setdefault(client.channel, client)
     return clients, created

@@ -14,7 +14,7 @@ from config.channels import Channel
 from config.deliveries import delivery_enqueue
 from config.selectors import webhook_subscriptions_active
 from customers.services.loyalty import loyalty_reverse
-from inventory.models import TransferStatus
+from inventory.models import Transfer, TransferStatus
 from inventory.services import StockLine, stock_release, transfer_cancel
 from invoicing.services import invoice_credit
 from orders.models import OPEN_STATUSES, Order, OrderStatus, Payment, PaymentKind, PaymentMethod, PaymentMode
@@ -25,6 +25,7 @@ from orders.services.common import (
     order_require_status,
     order_timeline_add,
     staff_check_location,
+    stock_rows_lock,
 )
 from orders.services.payments import store_credit_grant
 
@@ -33,23 +34,30 @@ REFUND_EVENT = "order.refund"
 
 def _release_stock(order: Order, *, actor: Actor) -> None:
     """Give back every reservation the order holds, wherever its units are now."""
-    lines = list(order.lines.select_related("source", "variant", "transfer"))
+    lines = list(order.lines.select_related("source", "variant"))
+    # Transfers not yet shipped are called off. Locked first, as inventory locks them (a transfer,
+    # then its stock), so their status is current. On its way or received unsettled, a transfer is
+    # left alone: its units simply become the destination's stock (never reserved there).
+    waiting = {line.transfer_id for line in lines if line.transfer_id is not None and line.arrived_at is None}
+    transfers = list(
+        Transfer.objects.select_for_update().filter(pk__in=waiting, status=TransferStatus.REQUESTED).order_by("pk")
+    )
     releases: list[StockLine] = []
-    transfers = {}
     for line in lines:
         if line.transfer_id is None:
             releases.append(StockLine(location=line.source, variant=line.variant, quantity=line.quantity))
         elif line.arrived_at is not None:
             releases.append(StockLine(location=order.pickup_location, variant=line.variant, quantity=line.quantity))  # type: ignore[arg-type]
-        else:
-            transfers[line.transfer_id] = line.transfer
+    if len(transfers) + bool(releases) > 1:  # several inventory calls: every row first, in one order
+        called_off = {transfer.pk for transfer in transfers}
+        stock_rows_lock(
+            [(release.location.pk, release.variant.pk) for release in releases]
+            + [(line.source_id, line.variant_id) for line in lines if line.transfer_id in called_off]
+        )
     if releases:
         stock_release(lines=releases, reference=order.number, channel=actor.channel)
-    for transfer in transfers.values():
-        # Not yet shipped: called off. On its way or received unsettled: the units simply become the
-        # destination's stock when they arrive (they were never reserved there).
-        if transfer is not None and transfer.status == TransferStatus.REQUESTED:
-            transfer_cancel(transfer=transfer)
+    for transfer in transfers:
+        transfer_cancel(transfer=transfer)
 
 
 def _refund(order: Order, *, actor: Actor) -> Decimal:

@@ -32,6 +32,7 @@ from orders.services.common import (
     order_require_status,
     order_timeline_add,
     staff_check_location,
+    stock_rows_lock,
 )
 from orders.services.notifications import order_notification_due
 
@@ -230,16 +231,26 @@ def order_transfers_receive(*, order: Order, actor: Actor) -> Order:
     _require_fulfilment(order, FulfilmentType.SHIP_TO_STORE, FulfilmentType.LOCKER)
     staff_check_location(actor, order.pickup_location_id)
     order_require_status(order, OrderStatus.PLACED, OrderStatus.PAID)
-    transfers = Transfer.objects.filter(pk__in=order.lines.filter(arrived_at__isnull=True).values("transfer_id"))
+    # Locked as inventory locks them (a transfer, then its stock), in one order, statuses current.
+    transfers = list(
+        Transfer.objects.select_for_update()
+        .filter(pk__in=order.lines.filter(arrived_at__isnull=True).values("transfer_id"))
+        .order_by("pk")
+    )
     waiting = [transfer for transfer in transfers if transfer.status == TransferStatus.REQUESTED]
     if waiting:
         raise OrderStateError(
             _("The goods have not left %(source)s yet.") % {"source": waiting[0].source},
             code="transfer_not_shipped",
         )
-    for transfer in transfers:
-        if transfer.status == TransferStatus.IN_TRANSIT:
-            transfer_receive(transfer=transfer, user=actor.staff_user)
+    arriving = [transfer for transfer in transfers if transfer.status == TransferStatus.IN_TRANSIT]
+    if arriving:  # one receipt per transfer, then the reservation: every row first, in one order
+        stock_rows_lock(
+            (order.pickup_location_id, variant_id)  # type: ignore[misc]
+            for variant_id in order.lines.filter(transfer__in=arriving).values_list("variant_id", flat=True)
+        )
+    for transfer in arriving:
+        transfer_receive(transfer=transfer, user=actor.staff_user)
     _settle(order, actor=actor)
     return order
 

@@ -196,6 +196,14 @@ def order_payment_add(
     return order
 
 
+def order_paid_if_free(order: Order, *, actor: Actor) -> None:
+    """Promotions took every line to zero: nothing to pay, and no payment can be recorded (every
+    payment is positive), so the order is covered as placed: paid and invoiced in its transaction."""
+    if order.total == 0 and not order.is_paid:
+        _order_paid(order, actor=actor)
+        order.save(update_fields=["paid_at", "invoice", "status"])
+
+
 def _invoice_lines(order: Order) -> list[LineInput]:
     """One invoice line per variant and price: a line split across locations is one line on paper."""
     grouped: dict[tuple[int, Decimal, Decimal, Decimal], list[OrderLine]] = defaultdict(list)

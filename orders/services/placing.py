@@ -42,6 +42,7 @@ from orders.exceptions import IdempotencyKeyReused, OrderInputError
 from orders.models import FulfilmentType, NotificationKind, Order, OrderLine, OrderStatus, PaymentMode
 from orders.services.common import Actor, order_history_add, order_timeline_add, stock_rows_lock
 from orders.services.notifications import order_notification_due
+from orders.services.payments import order_paid_if_free
 
 NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
 NUMBER_ATTEMPTS = 5
@@ -390,6 +391,7 @@ def _order_write(
     order_history_add(order, event="placed", actor=actor)
     order_timeline_add(order, kind="order_placed", actor=actor, total=str(order.total))
     order_notification_due(order, kind=NotificationKind.PLACED)
+    order_paid_if_free(order, actor=actor)
     return order
 
 

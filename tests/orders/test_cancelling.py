@@ -2,7 +2,9 @@
 
 from datetime import timedelta
 from decimal import Decimal
+
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from catalog.models import Variant
@@ -17,6 +19,7 @@ from orders.exceptions import OrderStateError
 from orders.models import Order, OrderStatus, Payment, PaymentKind, StoreCreditEntry
 from orders.selectors import order_ids_payment_overdue
 from orders.services import (
+    Actor,
     order_cancel,
     order_expire,
     order_hand_over,
@@ -27,6 +30,7 @@ from orders.services import (
     store_credit_balance,
     store_credit_grant,
 )
+from tests.factories import UserFactory
 from tests.orders.conftest import Shop, place
 
 
@@ -64,7 +68,8 @@ def test_cancelling_an_unpaid_order_releases_its_reservations(shop: Shop) -> Non
     order = order_cancel(order=order, actor=shop.web, reason=" changed my mind ")
 
     assert (order.status, order.cancel_reason) == (OrderStatus.CANCELLED, "changed my mind")
-    assert order.cancelled_at is not None and order.payment_due_by is None
+    assert order.cancelled_at is not None
+    assert order.payment_due_by is None
     assert (level(shop.warehouse, shop.shirt), level(shop.warehouse, shop.book)) == ((50, 0), (50, 0))
     assert (order.refunded_amount, order.credit_note_id) == (Decimal(0), None)
     assert not Payment.objects.filter(kind=PaymentKind.REFUND).exists()
@@ -139,9 +144,12 @@ def test_cancelling_refunds_every_capture_its_own_way(shop: Shop) -> None:
     assert store_credit_balance(customer=shop.customer) == Decimal("5.00")
     assert StoreCreditEntry.objects.filter(amount=Decimal("5.00"), reason="refund", reference=order.number).exists()
     assert points(shop) == 400  # the redeemed points back, the earned ones taken back
-    assert LoyaltyAccount.objects.get(customer=shop.customer).entries.filter(
-        kind=LoyaltyEntryKind.REVERSE, reference=order.number
-    ).count() == 2
+    assert (
+        LoyaltyAccount.objects.get(customer=shop.customer)
+        .entries.filter(kind=LoyaltyEntryKind.REVERSE, reference=order.number)
+        .count()
+        == 2
+    )
 
 
 def test_cancelling_a_paid_order_credits_the_whole_invoice(shop: Shop) -> None:
@@ -150,7 +158,8 @@ def test_cancelling_a_paid_order_credits_the_whole_invoice(shop: Shop) -> None:
     order = order_cancel(order=order, actor=shop.web, reason="Out of patience")
 
     note = order.credit_note
-    assert note is not None and note.kind == DocumentKind.CREDIT_NOTE
+    assert note is not None
+    assert note.kind == DocumentKind.CREDIT_NOTE
     assert note.original == order.invoice
     assert note.payable_total == order.invoice.payable_total  # type: ignore[union-attr]
     assert (note.source_reference, note.reason, note.customer) == (order.number, "Out of patience", shop.customer)
@@ -221,6 +230,18 @@ def test_cancelling_while_the_goods_travel_leaves_them_to_arrive_as_stock(shop: 
     assert level(shop.warehouse, shop.book) == (48, 0)
 
 
+def test_staff_of_another_store_cannot_cancel_its_pickups(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.store)
+    user = UserFactory.create(is_staff=True)
+    shop.other_store.staff.add(user)
+
+    with pytest.raises(PermissionDenied):
+        order_cancel(order=order, actor=Actor(channel=Channel.STORE, user=user))
+
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PLACED
+    assert level(shop.store, shop.shirt) == (5, 1)
+
+
 # --- Too late ----------------------------------------------------------------------------------
 
 
@@ -269,7 +290,8 @@ def test_an_unpaid_order_past_its_deadline_expires(shop: Shop) -> None:
     assert order_expire(order_id=order.pk) is True
 
     order.refresh_from_db()
-    assert order.status == OrderStatus.CANCELLED and order.cancel_reason == "Not paid in time"
+    assert order.status == OrderStatus.CANCELLED
+    assert order.cancel_reason == "Not paid in time"
     assert level(shop.warehouse, shop.shirt) == (50, 0)
     assert order.history.last().channel == Channel.WEB  # type: ignore[union-attr]
 

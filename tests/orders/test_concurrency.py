@@ -4,6 +4,7 @@ Whatever the interleaving: never oversold, never paid or invoiced twice, never h
 twice, never a negative balance, never a deadlock; every loser gets a clear refusal.
 """
 
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
@@ -198,7 +199,7 @@ def test_two_hand_overs_with_the_same_code_at_once_hand_over_once(shop: Shop) ->
 
 def test_cancel_racing_ship_one_wins_and_the_stock_adds_up(shop: Shop) -> None:
     orders = [card(place(shop, lines=[(shop.shirt, 2)]), shop, Decimal("39.90"), f"c-{i}") for i in range(5)]
-    calls = []
+    calls: list[Callable[[], Any]] = []
     for order in orders:
         calls.append(partial(order_cancel, order=order, actor=shop.web))
         calls.append(partial(order_ship, order=order, actor=shop.web, carrier="SEUR", tracking_number="T"))
@@ -219,7 +220,7 @@ def test_cancel_racing_ship_one_wins_and_the_stock_adds_up(shop: Shop) -> None:
 
 def test_a_payment_racing_a_cancellation_leaves_no_money_on_a_cancelled_order(shop: Shop) -> None:
     orders = [place(shop) for _ in range(4)]
-    calls = []
+    calls: list[Callable[[], Any]] = []
     for i, order in enumerate(orders):
         calls.append(partial(order_cancel, order=order, actor=shop.web))
         calls.append(partial(card, order, shop, order.total, f"c-{i}"))
@@ -248,9 +249,11 @@ def test_expiry_racing_the_last_payment_either_pays_or_cancels(shop: Shop) -> No
     for i, order in enumerate(Order.objects.filter(pk__in=[o.pk for o in orders]).order_by("pk")):
         expired, payment = results[2 * i], results[2 * i + 1]
         if expired is True:
-            assert order.status == OrderStatus.CANCELLED and isinstance(payment, OrderStateError)
+            assert order.status == OrderStatus.CANCELLED
+            assert isinstance(payment, OrderStateError)
         else:
-            assert order.status == OrderStatus.PAID and isinstance(payment, Order)
+            assert order.status == OrderStatus.PAID
+            assert isinstance(payment, Order)
     paid = Order.objects.filter(status=OrderStatus.PAID).count()
     assert level(shop.warehouse, shop.shirt) == (50, paid)
 
@@ -282,7 +285,7 @@ def pickup(shop: Shop, lines: list[tuple[Variant, int]], at: Location, key: str)
 
 def test_pickups_crossing_two_stores_at_once_do_not_deadlock(shop: Shop) -> None:
     x, y = crossing_pickups(shop)
-    calls = [
+    calls: list[Callable[[], Any]] = [
         partial(pickup, shop, [(x, 1), (y, 1)], shop.store, f"a-{i}")
         if i % 2
         else partial(pickup, shop, [(y, 1), (x, 1)], shop.other_store, f"b-{i}")
@@ -299,9 +302,8 @@ def test_pickups_crossing_two_stores_at_once_do_not_deadlock(shop: Shop) -> None
 
 def test_transfers_from_two_sources_in_opposite_orders_do_not_deadlock(shop: Shop) -> None:
     x, y = crossing_pickups(shop)
-    calls = [
-        partial(pickup, shop, [(x, 1), (y, 1)] if i % 2 else [(y, 1), (x, 1)], shop.locker, f"k-{i}")
-        for i in range(16)
+    calls: list[Callable[[], Any]] = [
+        partial(pickup, shop, [(x, 1), (y, 1)] if i % 2 else [(y, 1), (x, 1)], shop.locker, f"k-{i}") for i in range(16)
     ]
 
     results = run_at_once(calls)
@@ -331,8 +333,7 @@ def test_receiving_transfers_of_crossing_orders_at_once_does_not_deadlock(shop: 
     for variant in (x, y):  # the locker already holds rows for both (units left there by others)
         stock_receive_for(shop.locker, variant, 1)
     orders = [
-        pickup(shop, [(x, 1), (y, 1)] if i % 2 else [(y, 1), (x, 1)], shop.locker, f"k-{i}").order
-        for i in range(16)
+        pickup(shop, [(x, 1), (y, 1)] if i % 2 else [(y, 1), (x, 1)], shop.locker, f"k-{i}").order for i in range(16)
     ]
     orders = [card(order, shop, order.total, f"c-{i}") for i, order in enumerate(orders)]
     for transfer in Transfer.objects.all():

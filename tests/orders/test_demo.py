@@ -91,7 +91,8 @@ def test_order_demo_covers_every_channel_fulfilment_and_status_and_loads_once() 
     assert picked_up.filter(channel=Channel.LOCKER).exists()  # opened by the locker
     assert orders.filter(payments__method="cash", status=OrderStatus.PICKED_UP).exists()  # paid at the till
     assert Payment.objects.filter(kind=PaymentKind.REFUND, method="store_credit").exists()
-    assert StoreCreditEntry.objects.filter(amount__lt=0).exists() and StoreCreditEntry.objects.filter(amount__gt=0)
+    assert StoreCreditEntry.objects.filter(amount__lt=0).exists()
+    assert StoreCreditEntry.objects.filter(amount__gt=0)
 
     # Stock: every order's units are reserved, moved or sold through the ledger.
     levels = StockLevel.objects.annotate(

@@ -32,7 +32,8 @@ def test_shipped_order_is_paid_invoiced_shipped_and_delivered(shop: Shop) -> Non
     assert _level(shop.warehouse, shop.shirt) == (50, 2)
     order = order_payment_add(order=order, actor=shop.web, method="card", amount=order.total, provider_reference="ch_1")
     assert order.status == OrderStatus.PAID
-    assert order.invoice is not None and order.invoice.kind == DocumentKind.SIMPLIFIED
+    assert order.invoice is not None
+    assert order.invoice.kind == DocumentKind.SIMPLIFIED
     assert order.invoice.payable_total == order.total
     order = order_ship(order=order, actor=shop.web, carrier="SEUR", tracking_number="TRK1")
     assert order.status == OrderStatus.SHIPPED
@@ -48,7 +49,8 @@ def test_pay_at_pickup_order_is_ready_unpaid_then_paid_at_the_till_and_handed_ov
     order = order_make_ready(order=order, actor=shop.store_actor)
     assert order.status == OrderStatus.READY
     order = order_payment_add(order=order, actor=shop.store_actor, method="cash", amount=order.total)
-    assert order.status == OrderStatus.READY and order.invoice_id is not None
+    assert order.status == OrderStatus.READY
+    assert order.invoice_id is not None
     code = pickup_code(number=order.number, secret=order.pickup_secret)
     order = order_hand_over(order=order, actor=shop.store_actor, code=code)
     assert order.status == OrderStatus.PICKED_UP
@@ -60,7 +62,8 @@ def test_endless_aisle_order_travels_to_the_store_and_is_handed_over(shop: Shop)
     assert order.fulfilment_type == "ship_to_store"
     order = order_payment_add(order=order, actor=shop.web, method="card", amount=order.total, provider_reference="ch_2")
     line = order.lines.get()
-    assert line.transfer is not None and line.transfer.status == TransferStatus.REQUESTED
+    assert line.transfer is not None
+    assert line.transfer.status == TransferStatus.REQUESTED
     transfer_ship(transfer=line.transfer)
     order = order_transfers_receive(order=order, actor=shop.store_actor)
     assert order.status == OrderStatus.READY
@@ -73,7 +76,7 @@ def test_endless_aisle_order_travels_to_the_store_and_is_handed_over(shop: Shop)
 def test_locker_order_is_redeemed_by_the_locker(shop: Shop) -> None:
     order = place(shop, fulfilment="locker", pickup=shop.locker)
     order = order_payment_add(order=order, actor=shop.web, method="paypal", amount=order.total, provider_reference="pp")
-    transfer_ship(transfer=order.lines.get().transfer)
+    transfer_ship(transfer=order.lines.get().transfer)  # type: ignore[arg-type]
     order = order_transfers_receive(order=order, actor=shop.web)
     assert order.status == OrderStatus.READY
     code = pickup_code(number=order.number, secret=order.pickup_secret)
@@ -87,5 +90,6 @@ def test_cancel_after_payment_releases_refunds_and_credits(shop: Shop) -> None:
     order = order_cancel(order=order, actor=shop.web, reason="changed my mind")
     assert order.status == OrderStatus.CANCELLED
     assert order.refunded_amount == order.total
-    assert order.credit_note is not None and order.credit_note.kind == DocumentKind.CREDIT_NOTE
+    assert order.credit_note is not None
+    assert order.credit_note.kind == DocumentKind.CREDIT_NOTE
     assert _level(shop.warehouse, shop.shirt) == (50, 0)

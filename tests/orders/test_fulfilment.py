@@ -232,7 +232,8 @@ def test_delivery_sets_the_delivered_time(shop: Shop) -> None:
 
     order.refresh_from_db()
     assert order.status == OrderStatus.DELIVERED
-    assert order.delivered_at is not None and order.delivered_at >= order.shipped_at  # type: ignore[operator]
+    assert order.delivered_at is not None
+    assert order.delivered_at >= order.shipped_at  # type: ignore[operator]
     assert order.notifications.filter(kind="delivered").exists()
 
 
@@ -244,7 +245,8 @@ def test_a_paid_pickup_order_is_made_ready_and_the_customer_is_told(shop: Shop) 
 
     order = order_make_ready(order=order, actor=shop.store_actor)
 
-    assert order.status == OrderStatus.READY and order.ready_at is not None
+    assert order.status == OrderStatus.READY
+    assert order.ready_at is not None
     assert order.notifications.filter(kind="ready_for_pickup").exists()
     assert [c.event for c in order.history.all()][-1] == "ready"
 
@@ -304,13 +306,16 @@ def test_received_transfers_of_an_unpaid_pay_now_order_are_reserved_but_it_waits
 @pytest.mark.parametrize("fulfilment", ["ship_to_store", "locker"])
 def test_an_order_paid_after_its_goods_arrived_is_ready_at_once(shop: Shop, fulfilment: str) -> None:
     pickup = shop.locker if fulfilment == "locker" else shop.store
-    order = place(shop, fulfilment="locker" if fulfilment == "locker" else "pickup", pickup=pickup, lines=[(shop.book, 1)])
+    order = place(
+        shop, fulfilment="locker" if fulfilment == "locker" else "pickup", pickup=pickup, lines=[(shop.book, 1)]
+    )
     shipped_in_transit(order)
     order = order_transfers_receive(order=order, actor=shop.web)
 
     order = paid(order, shop)
 
-    assert order.status == OrderStatus.READY and order.is_paid
+    assert order.status == OrderStatus.READY
+    assert order.is_paid
     assert Order.objects.get(pk=order.pk).status == OrderStatus.READY
     assert order.notifications.filter(kind="ready_for_pickup").exists()
 
@@ -370,7 +375,8 @@ def test_hand_over_with_the_signed_code_commits_the_sale_at_the_store(shop: Shop
 
     assert order.status == OrderStatus.PICKED_UP
     order.refresh_from_db()
-    assert order.picked_up_at is not None and order.pickup_code_used_at == order.picked_up_at
+    assert order.picked_up_at is not None
+    assert order.pickup_code_used_at == order.picked_up_at
     assert level(shop.store, shop.shirt) == (3, 0)
     assert StockMovement.objects.filter(kind=MovementKind.SALE, reference=order.number).count() == 1
 
@@ -497,7 +503,8 @@ def test_the_locker_redeems_the_code_and_the_sale_is_committed_there(shop: Shop)
 
     order = order_pickup_redeem(code=code_of(order), location_code=shop.locker.code, actor=shop.locker_actor)
 
-    assert order.status == OrderStatus.PICKED_UP and order.picked_up_at is not None
+    assert order.status == OrderStatus.PICKED_UP
+    assert order.picked_up_at is not None
     assert level(shop.locker, shop.shirt) == (0, 0)
 
 

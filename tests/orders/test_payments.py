@@ -91,7 +91,8 @@ def test_the_till_takes_cash_and_cards(shop: Shop, method: str) -> None:
 
     order = pay(order, shop.store_actor, method, order.total)
 
-    assert order.is_paid and order.invoice_id is not None
+    assert order.is_paid
+    assert order.invoice_id is not None
     assert order.payments.get().method == method
 
 
@@ -250,7 +251,8 @@ def test_several_payments_in_several_methods_pay_the_order(shop: Shop) -> None:
         ("paypal", Decimal("12.95")),
     ]
     assert order.paid_amount == order.total
-    assert order.status == OrderStatus.PAID and order.is_paid
+    assert order.status == OrderStatus.PAID
+    assert order.is_paid
     assert Invoice.objects.filter(source_reference=order.number).count() == 1
 
 
@@ -263,7 +265,11 @@ def test_the_covering_payment_issues_the_invoice_for_the_order(shop: Shop) -> No
     assert invoice is not None
     assert invoice.number.startswith("T")
     assert invoice.kind == DocumentKind.SIMPLIFIED
-    assert (invoice.payable_total, invoice.paid_amount, invoice.tax_total) == (order.total, order.total, order.tax_total)
+    assert (invoice.payable_total, invoice.paid_amount, invoice.tax_total) == (
+        order.total,
+        order.total,
+        order.tax_total,
+    )
     assert invoice.customer == shop.customer
     assert invoice.source_reference == order.number
     assert invoice.issued_by == shop.web.client

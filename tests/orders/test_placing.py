@@ -157,6 +157,18 @@ def test_the_invoice_shows_the_promotion_as_a_discount(shop: Shop) -> None:
     assert order.invoice.payable_total == order.total == Decimal("35.92")
 
 
+def test_a_free_order_is_paid_and_invoiced_as_placed(shop: Shop) -> None:
+    PromotionFactory.create(variants=[shop.shirt], kind="percentage", value=Decimal("100"))
+
+    order = place(shop, lines=[(shop.shirt, 2)])
+
+    assert (order.total, order.status, order.paid_amount) == (Decimal("0.00"), OrderStatus.PAID, Decimal("0.00"))
+    assert order.paid_at is not None
+    assert order.invoice is not None
+    assert (order.invoice.payable_total, order.invoice.lines.get().discount) == (Decimal("0.00"), Decimal("39.90"))
+    assert Order.objects.get(pk=order.pk).invoice_id == order.invoice.pk
+
+
 def test_total_and_tax_total_add_up_the_lines_at_their_rates(shop: Shop) -> None:
     order = place(shop, lines=[(shop.shirt, 1), (shop.book, 1)])
 
@@ -234,7 +246,8 @@ def test_pickup_at_a_store_without_the_stock_is_shipped_to_the_store_by_transfer
 
     assert order.fulfilment_type == "ship_to_store"
     line = order.lines.get()
-    assert line.source == shop.warehouse and line.transfer is not None
+    assert line.source == shop.warehouse
+    assert line.transfer is not None
     transfer = line.transfer
     assert (transfer.source, transfer.destination, transfer.status, transfer.reference) == (
         shop.warehouse,
@@ -286,7 +299,8 @@ def test_a_locker_order_always_travels_by_transfer(shop: Shop) -> None:
     assert order.fulfilment_type == "locker"
     line = order.lines.get()
     assert line.source == shop.warehouse
-    assert line.transfer is not None and line.transfer.destination == shop.locker
+    assert line.transfer is not None
+    assert line.transfer.destination == shop.locker
     assert reserved(shop.locker, shop.book) == 0
 
 
@@ -312,9 +326,7 @@ def test_pay_now_order_is_due_after_the_payment_timeout(shop: Shop) -> None:
 
 
 def test_pay_at_pickup_order_is_due_at_the_end_of_the_days_after_it_is_ready(shop: Shop) -> None:
-    order = place(
-        shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 1)], payment_mode="at_pickup"
-    )
+    order = place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 1)], payment_mode="at_pickup")
 
     assert order.ready_date == timezone.localdate() + timedelta(days=settings.TRANSFER_DEFAULT_LEAD_DAYS)
     last_day = order.ready_date + timedelta(days=settings.ORDER_PAY_AT_PICKUP_DAYS)
@@ -343,7 +355,9 @@ def test_unknown_sku_is_refused(shop: Shop, nothing_written: None) -> None:
 
 @pytest.mark.parametrize("what", ["variant", "product"])
 def test_inactive_variant_is_refused(shop: Shop, what: str) -> None:
-    variant = VariantFactory.create(is_active=what != "variant", product=ProductFactory.create(is_active=what != "product"))
+    variant = VariantFactory.create(
+        is_active=what != "variant", product=ProductFactory.create(is_active=what != "product")
+    )
     stock_receive_for(shop.warehouse, variant, 5)
     before = writes()
 
@@ -523,7 +537,8 @@ def test_two_clients_may_use_the_same_key(shop: Shop) -> None:
     web = place_request(shop, order_request(shop), key="shared")
     from_app = place_request(shop, order_request(shop), key="shared", actor=app)
 
-    assert from_app.created and web.created
+    assert from_app.created
+    assert web.created
     assert from_app.order.pk != web.order.pk
     assert (web.order.channel, from_app.order.channel) == (Channel.WEB, Channel.APP)
 
@@ -534,7 +549,8 @@ def test_a_staff_user_and_a_client_may_use_the_same_key(shop: Shop, staff_user: 
     web = place_request(shop, order_request(shop), key="shared")
     by_staff = place_request(shop, order_request(shop), key="shared", actor=staff)
 
-    assert by_staff.created and by_staff.order.pk != web.order.pk
+    assert by_staff.created
+    assert by_staff.order.pk != web.order.pk
     assert by_staff.order.placed_by_user == staff_user
 
 
@@ -549,7 +565,8 @@ def test_a_tax_id_gets_a_full_invoice_for_the_billing_details(shop: Shop) -> Non
     order = order_payment_add(order=order, actor=shop.web, method="card", amount=order.total, provider_reference="f1")
 
     invoice = order.invoice
-    assert invoice is not None and invoice.kind == DocumentKind.INVOICE
+    assert invoice is not None
+    assert invoice.kind == DocumentKind.INVOICE
     assert (invoice.buyer_tax_id, invoice.buyer_name, invoice.buyer_street) == (
         "12345678Z",
         "Ana García SL",
@@ -562,7 +579,8 @@ def test_without_a_tax_id_the_invoice_is_simplified(shop: Shop) -> None:
 
     order = order_payment_add(order=order, actor=shop.web, method="card", amount=order.total, provider_reference="s1")
 
-    assert order.invoice is not None and order.invoice.kind == DocumentKind.SIMPLIFIED
+    assert order.invoice is not None
+    assert order.invoice.kind == DocumentKind.SIMPLIFIED
 
 
 def test_a_placed_order_is_recorded_in_its_history_and_owes_a_notification(shop: Shop) -> None:
@@ -589,7 +607,8 @@ def _many_variants(shop: Shop, count: int) -> list[Variant]:
 def _queries_to_place(shop: Shop, lines: list[tuple[Variant, int]], key: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         placement = place_request(shop, order_request(shop, lines=lines), key=key)
-    assert placement.created and placement.order.lines.count() == len(lines)
+    assert placement.created
+    assert placement.order.lines.count() == len(lines)
     return len(captured.captured_queries)
 
 
@@ -601,6 +620,21 @@ def test_placing_fifty_lines_costs_the_same_queries_as_one(shop: Shop) -> None:
     fifty = _queries_to_place(shop, [(variant, 2) for variant in variants], key="fifty")
 
     assert fifty == one
+
+
+def test_sending_fifty_lines_to_a_store_costs_the_same_queries_as_one(shop: Shop) -> None:
+    variants = _many_variants(shop, 50)
+    place_request(shop, order_request(shop, fulfilment="pickup", pickup=shop.other_store), key="warm-up")
+
+    def cost(lines: list[tuple[Variant, int]], key: str) -> int:
+        request = order_request(shop, lines=lines, fulfilment="pickup", pickup=shop.other_store)
+        with CaptureQueriesContext(connection) as captured:
+            order = place_request(shop, request, key=key).order
+        assert order.fulfilment_type == "ship_to_store"
+        assert Transfer.objects.filter(reference=order.number).count() == 1
+        return len(captured.captured_queries)
+
+    assert cost([(variant, 1) for variant in variants], "fifty") == cost([(variants[0], 1)], "one")
 
 
 def test_placing_fifty_lines_is_bounded(shop: Shop, django_assert_max_num_queries: Any) -> None:

@@ -13,7 +13,8 @@ def test_erasing_a_customer_scrubs_contact_details_from_their_orders(shop: Shop)
     order.refresh_from_db()
     assert (order.email, order.phone, order.customer_name, order.shipping_name) == ("", "", "", "")
     assert order.shipping_street == ERASED
-    assert order.shipping_city == "" and order.shipping_postal_code == ""
+    assert order.shipping_city == ""
+    assert order.shipping_postal_code == ""
 
 
 def test_erasing_a_customer_keeps_their_orders_lines_and_totals(shop: Shop) -> None:
