@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from catalog.models import Variant
 from config.channels import Channel
@@ -25,7 +26,7 @@ class OrderStatus(models.TextChoices):
     PAID = "paid", _("Paid")
     READY = "ready", _("Ready for pickup")
     SHIPPED = "shipped", _("Shipped")
-    DELIVERED = "delivered", _("Delivered")
+    DELIVERED = "delivered", pgettext_lazy("order status", "Delivered")
     PICKED_UP = "picked_up", _("Picked up")
     CANCELLED = "cancelled", _("Cancelled")
 
@@ -355,12 +356,12 @@ class NotificationKind(models.TextChoices):
     PLACED = "order_placed", _("Order placed")
     READY = "ready_for_pickup", _("Ready for pickup")
     SHIPPED = "shipped", _("Shipped")
-    DELIVERED = "delivered", _("Delivered")
+    DELIVERED = "delivered", pgettext_lazy("order notification", "Delivered")
 
 
 class NotificationStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
-    SENT = "sent", _("Sent")
+    SENT = "sent", pgettext_lazy("order notification", "Sent")
     FAILED = "failed", _("Failed")
     UNREACHABLE = "unreachable", _("No way to reach the customer")
 

@@ -10,9 +10,10 @@ last euro cannot both be accepted.
 
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -174,7 +175,7 @@ def order_payment_add(
                 channel=actor.channel,
                 currency=order.currency,
             )
-        Payment.objects.create(
+        _capture_create(
             order=order,
             kind=PaymentKind.CAPTURE,
             method=method,
@@ -194,6 +195,22 @@ def order_payment_add(
         if covered:
             order_ready_when_arrived(order, actor=actor)  # after the save: ready needs the invoice
     return order
+
+
+def _capture_create(*, provider_reference: str, **fields: Any) -> Payment:
+    """The capture row. A provider reference checked above may be committed meanwhile by a report
+    for another order (the orders' locks do not serialise two orders): refused, not a 500."""
+    if not provider_reference:
+        return Payment.objects.create(provider_reference="", **fields)
+    try:
+        with transaction.atomic():
+            return Payment.objects.create(provider_reference=provider_reference, **fields)
+    except IntegrityError:
+        raise OrderInputError(
+            _("This capture was already recorded."),
+            code="duplicate_capture",
+            fields={"provider_reference": [_("Already used.")]},
+        ) from None
 
 
 def order_paid_if_free(order: Order, *, actor: Actor) -> None:

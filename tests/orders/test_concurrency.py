@@ -15,8 +15,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from catalog.models import Variant
-from inventory.exceptions import OutOfStock
-from inventory.models import Location, MovementKind, StockLevel, StockMovement, Transfer
+from inventory.exceptions import OutOfStock, TransferStateError
+from inventory.models import Location, MovementKind, StockLevel, StockMovement, Transfer, TransferStatus
 from inventory.services import transfer_ship
 from invoicing.models import DocumentKind, Invoice
 from orders.codes import pickup_code
@@ -143,6 +143,26 @@ def test_payments_racing_for_the_amount_due_never_pay_more_than_the_total(shop: 
     assert order.invoice_id is None
 
 
+def test_a_capture_reported_twice_at_once_is_recorded_once(shop: Shop) -> None:
+    order = place(shop)
+
+    results = run_at_once([partial(card, order, shop, order.total, "ch_same")] * 4)
+
+    assert raised(results) == []
+    assert Payment.objects.filter(order=order).count() == 1
+    assert Invoice.objects.filter(source_reference=order.number).count() == 1
+
+
+def test_one_capture_reported_for_two_orders_at_once_pays_one_and_refuses_the_other(shop: Shop) -> None:
+    first, second = place(shop), place(shop)
+
+    results = run_at_once([partial(card, order, shop, Decimal("5.00"), "ch_same") for order in (first, second)])
+
+    assert others(results, OrderInputError) == []  # a clear refusal, not an IntegrityError
+    assert [error.code for error in raised(results)] == ["duplicate_capture"]  # type: ignore[attr-defined]
+    assert Payment.objects.count() == 1
+
+
 def test_orders_spending_the_same_store_credit_never_take_it_below_zero(shop: Shop) -> None:
     store_credit_grant(customer=shop.customer, amount=Decimal("15.00"), reference="gift", reason="gift")
     orders = [place(shop) for _ in range(8)]
@@ -215,6 +235,24 @@ def test_cancel_racing_ship_one_wins_and_the_stock_adds_up(shop: Shop) -> None:
     cancelled = Order.objects.filter(status=OrderStatus.CANCELLED)
     assert all(order.refunded_amount == order.total and order.credit_note_id for order in cancelled)
     assert not Order.objects.filter(status=OrderStatus.SHIPPED, refunded_amount__gt=0).exists()
+    assert_ledger_explains_every_level()
+
+
+def test_cancel_racing_the_transfer_leaving_the_source_never_fails_and_the_stock_adds_up(shop: Shop) -> None:
+    orders = [place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 2)]) for _ in range(6)]
+    calls: list[Callable[[], Any]] = []
+    for order in orders:
+        transfer = Transfer.objects.get(reference=order.number)
+        calls.append(partial(order_cancel, order=order, actor=shop.web))
+        calls.append(partial(transfer_ship, transfer=transfer))
+
+    results = run_at_once(calls)
+
+    assert raised(results[0::2]) == []  # every cancellation went through
+    assert others(results[1::2], TransferStateError) == []
+    in_transit = Transfer.objects.filter(status=TransferStatus.IN_TRANSIT).count()
+    assert in_transit + Transfer.objects.filter(status=TransferStatus.CANCELLED).count() == 6
+    assert level(shop.warehouse, shop.book) == (50 - 2 * in_transit, 0)
     assert_ledger_explains_every_level()
 
 
