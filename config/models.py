@@ -8,7 +8,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from config.channels import Channel
+from config.channels import FIRST_PARTY_CHANNELS, Channel, ChannelKind, channel_kind
+from config.scopes import Reach, Scope, scopes_unknown
 
 THROTTLE_RATE_RE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
 
@@ -40,6 +41,19 @@ class ChannelClient(models.Model):
         validators=[validate_throttle_rate],
         help_text=_("Requests allowed per period, e.g. 600/min. Empty: the default rate."),
     )
+    scopes = models.JSONField(
+        _("scopes"),
+        default=list,
+        blank=True,
+        help_text=_("What this credential may do through the API; every operation names the scope it needs."),
+    )
+    reach = models.CharField(
+        _("reach"),
+        max_length=10,
+        choices=Reach.choices,
+        default=Reach.OWN,
+        help_text=_("Whose customers and orders it sees. Every customer only for the retailer's own channels."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -50,10 +64,39 @@ class ChannelClient(models.Model):
         constraints = [
             models.UniqueConstraint(fields=("name",), name="channel_client_name_unique"),
             models.CheckConstraint(condition=models.Q(channel__in=Channel.values), name="channel_client_channel_valid"),
+            models.CheckConstraint(condition=models.Q(reach__in=Reach.values), name="channel_client_reach_valid"),
+            # A marketplace, a social integration or a locker never reaches other channels' customers.
+            models.CheckConstraint(
+                condition=models.Q(reach=Reach.OWN) | models.Q(channel__in=sorted(FIRST_PARTY_CHANNELS)),
+                name="channel_client_reach_all_first_party_only",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_channel_display()})"
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        if not isinstance(self.scopes, list) or not all(isinstance(scope, str) for scope in self.scopes):
+            errors["scopes"] = [str(_("A list of scopes."))]
+        elif unknown := scopes_unknown(self.scopes):
+            errors["scopes"] = [str(_("Unknown scopes: %(scopes)s.") % {"scopes": ", ".join(unknown)})]
+        if self.reach == Reach.ALL and self.channel not in FIRST_PARTY_CHANNELS:
+            errors["reach"] = [str(_("Only the retailer's own channels may reach every customer."))]
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def kind(self) -> ChannelKind:
+        return channel_kind(self.channel)
+
+    @property
+    def reaches_all(self) -> bool:
+        """Every customer and order: a first-party channel given that reach."""
+        return self.reach == Reach.ALL and self.channel in FIRST_PARTY_CHANNELS
+
+    def has_scope(self, scope: Scope | str) -> bool:
+        return str(scope) in (self.scopes or [])
 
 
 class AppendOnlyError(Exception):

@@ -3,23 +3,57 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
-from config.channels import Channel
+from config.channels import FIRST_PARTY_CHANNELS, Channel
 from config.exceptions import ApplicationError
 from config.models import ChannelClient, token_digest, validate_throttle_rate
+from config.scopes import Reach, default_reach, default_scopes, scopes_unknown
 
 
 def _new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def _access_check(*, channel: str, scopes: Iterable[str], reach: str) -> list[str]:
+    """The scopes, sorted and de-duplicated, once they and the reach suit the channel."""
+    scopes = sorted(set(scopes))
+    unknown = scopes_unknown(scopes)
+    if unknown:
+        raise ApplicationError(
+            _("Unknown scopes: %(scopes)s.") % {"scopes": ", ".join(unknown)},
+            code="unknown_scope",
+            fields={"scopes": [_("Unknown: %(scopes)s.") % {"scopes": ", ".join(unknown)}]},
+        )
+    if reach not in Reach.values:
+        raise ApplicationError(
+            _("Unknown reach %(reach)r.") % {"reach": reach},
+            code="unknown_reach",
+            fields={"reach": [_("Choose one of %(values)s.") % {"values": ", ".join(Reach.values)}]},
+        )
+    if reach == Reach.ALL and channel not in FIRST_PARTY_CHANNELS:
+        raise ApplicationError(
+            _("Only the retailer's own channels may reach every customer."),
+            code="reach_not_allowed",
+            fields={"reach": [_("A third party or a device reaches only what it brought.")]},
+        )
+    return scopes
+
+
 @transaction.atomic
 def channel_client_create(
-    *, name: str, channel: str, throttle_rate: str = "", token: str | None = None
+    *,
+    name: str,
+    channel: str,
+    throttle_rate: str = "",
+    token: str | None = None,
+    scopes: Iterable[str] | None = None,
+    reach: str | None = None,
 ) -> tuple[ChannelClient, str]:
     """Create a client and return it with its token. The token is shown only now.
 
-    `token` is for demo data only, so that `make run` can print a known one.
+    Scopes and reach default to the channel's (config.scopes). `token` is for the embedded
+    default's demo data only, so that `make run` can print a known one.
     """
     if channel not in Channel.values:
         raise ApplicationError(
@@ -27,6 +61,10 @@ def channel_client_create(
             code="unknown_channel",
             fields={"channel": [f"Choose one of {', '.join(Channel.values)}."]},
         )
+    reach = reach or default_reach(channel)
+    checked_scopes = _access_check(
+        channel=channel, scopes=default_scopes(channel) if scopes is None else scopes, reach=reach
+    )
     try:
         validate_throttle_rate(throttle_rate)
     except ValidationError as exc:
@@ -46,8 +84,19 @@ def channel_client_create(
         throttle_rate=throttle_rate,
         token_prefix=token[:8],
         token_digest=token_digest(token),
+        scopes=checked_scopes,
+        reach=reach,
     )
     return client, token
+
+
+@transaction.atomic
+def channel_client_access_set(*, client: ChannelClient, scopes: Iterable[str], reach: str) -> ChannelClient:
+    """Staff change what a credential may do and whose data it sees; it applies to the next request."""
+    client.scopes = _access_check(channel=client.channel, scopes=scopes, reach=reach)
+    client.reach = reach
+    client.save(update_fields=["scopes", "reach"])
+    return client
 
 
 @transaction.atomic

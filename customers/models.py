@@ -42,6 +42,7 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ("-created_at", "-id")
+        permissions = [("export_customer", _("Can export everything held about a customer (GDPR)"))]
         constraints = [
             models.CheckConstraint(
                 condition=Q(first_seen_channel__in=Channel.values), name="customer_first_seen_channel_valid"
@@ -76,6 +77,33 @@ class ContactPoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.normalised_value}"
+
+
+class BroughtCustomer(models.Model):
+    """A customer a channel client brought: created through its credential.
+
+    A third party (marketplace, social integration) or a device reaches only these customers
+    and its own orders (config.scopes). Resolving an identity that another channel brought
+    never adds a row: reporting a customer, an order or a payment does not widen reach.
+    """
+
+    client = models.ForeignKey(
+        "config.ChannelClient", on_delete=models.CASCADE, related_name="+", verbose_name=_("channel client")
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="brought_by", verbose_name=_("customer")
+    )
+    created_at = models.DateTimeField(_("brought at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer brought by a client")
+        verbose_name_plural = _("customers brought by clients")
+        constraints = [
+            models.UniqueConstraint(fields=("client", "customer"), name="brought_customer_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} → {self.customer_id}"
 
 
 class DuplicateReason(models.TextChoices):

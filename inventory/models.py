@@ -35,6 +35,16 @@ class Location(models.Model):
         related_name="inventory_locations",
         help_text=_("Store staff who see and change this location's stock. Managers see every location."),
     )
+    channel_clients = models.ManyToManyField(
+        "config.ChannelClient",
+        verbose_name=_("bound credentials"),
+        blank=True,
+        related_name="locations",
+        help_text=_(
+            "Devices and tills that work here: a locker redeems codes only at its own locations, a till "
+            "makes ready and hands over only at its store."
+        ),
+    )
 
     class Meta:
         verbose_name = _("location")

@@ -217,6 +217,7 @@ class Invoice(models.Model):
         verbose_name = _("invoice")
         verbose_name_plural = _("invoices")
         ordering = ("-issued_at", "-pk")
+        permissions = [("export_invoices", _("Can export documents for the accountants"))]
         constraints = [
             models.UniqueConstraint(fields=("series", "sequence"), name="invoice_sequence_unique_per_series"),
             models.UniqueConstraint(fields=("seller", "number"), name="invoice_number_unique_per_seller"),

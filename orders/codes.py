@@ -38,6 +38,11 @@ def pickup_code_parse(code: str) -> tuple[str, str] | None:
     return (number, secret) if number and secret else None
 
 
+def _same(typed: str, expected: str) -> bool:
+    """Constant-time comparison of text as typed: compare_digest refuses non-ASCII str, not bytes."""
+    return hmac.compare_digest(typed.encode(), expected.encode())
+
+
 def pickup_short_code(*, secret: str) -> str:
     digest = hmac.new(settings.SECRET_KEY.encode(), f"{PICKUP_SALT}:{secret}".encode(), hashlib.sha256).digest()
     return base64.b32encode(digest[:5]).decode()  # 8 characters, no padding
@@ -49,9 +54,9 @@ def pickup_code_matches(*, code: str, number: str, secret: str) -> bool:
         return False
     parsed = pickup_code_parse(code)
     if parsed is not None:
-        return parsed[0] == number and hmac.compare_digest(parsed[1], secret)
+        return parsed[0] == number and _same(parsed[1], secret)
     typed = (code or "").strip().upper().replace("-", "").replace(" ", "")
-    return hmac.compare_digest(typed, pickup_short_code(secret=secret))
+    return _same(typed, pickup_short_code(secret=secret))
 
 
 def pickup_qr(*, code: str, kind: str) -> bytes:
@@ -68,7 +73,7 @@ def tracking_token(*, number: str) -> str:
 
 
 def tracking_token_matches(*, number: str, token: str) -> bool:
-    return hmac.compare_digest(tracking_token(number=number), (token or "").strip())
+    return _same((token or "").strip(), tracking_token(number=number))
 
 
 def tracking_url(*, number: str) -> str:

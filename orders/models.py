@@ -178,7 +178,11 @@ class Order(models.Model):
             models.Index(fields=("customer", "-placed_at"), name="order_customer_idx"),
             models.Index(fields=("email",), name="order_email_idx"),
         ]
-        permissions = [("hand_over_order", _("Can hand orders over to customers"))]
+        permissions = [
+            ("hand_over_order", _("Can hand orders over to customers")),
+            ("cancel_order", _("Can cancel orders")),
+            ("view_all_orders", _("Can see and work the orders of every location")),
+        ]
 
     def __str__(self) -> str:
         return self.number

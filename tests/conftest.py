@@ -3,10 +3,12 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from config.channels import Channel
-from tests.factories import CategoryTree, UserFactory, category_tree_create, channel_client
+from config.roles import Role
+from tests.factories import CategoryTree, category_tree_create, channel_client, staff_with_role
 from tests.receivers import receiver  # noqa: F401 (a shared fixture)
 
 
@@ -18,6 +20,18 @@ def _clear_cache() -> None:
     keys = list(client.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000))
     if keys:
         client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def _language_reset() -> Any:
+    """Every test starts and ends in the project's language.
+
+    A request through LocaleMiddleware, or a command, activates a language for the thread and
+    leaves it there: the next test in the same worker would otherwise run in Spanish.
+    """
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
@@ -46,4 +60,5 @@ def category_tree(db: Any) -> CategoryTree:
 
 @pytest.fixture
 def staff_user(db: Any) -> Any:
-    return UserFactory.create(username="staff", is_staff=True)
+    """A manager: every permission of the business, every location (config.roles)."""
+    return staff_with_role(Role.MANAGER, username="staff")

@@ -1,5 +1,7 @@
 """factory_boy factories for every app's models; tests build data through these."""
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -14,6 +16,7 @@ from stdnum import ean
 
 from catalog.models import Category, Product, Promotion, PromotionKind, TaxCategory, Variant
 from config.channels import Channel
+from config.roles import Role, role_group
 from config.services import channel_client_create
 from customers.models import Consent, ContactPoint, Customer, CustomerEvent
 from inventory.models import Location
@@ -143,12 +146,33 @@ class UserFactory(DjangoModelFactory[User]):
     is_staff = False
 
 
-def channel_client(channel: str = Channel.WEB, name: str | None = None, **kwargs: Any) -> tuple[Any, str]:
-    """A channel client and its token."""
+def channel_client(
+    channel: str = Channel.WEB, name: str | None = None, *, locations: Sequence[Any] = (), **kwargs: Any
+) -> tuple[Any, str]:
+    """A channel client and its token: the channel's default scopes and reach unless given.
+
+    `locations` binds a device or a till to its locations (inventory's `Location.channel_clients`).
+    """
     from config.models import ChannelClient
 
     name = name or f"{channel} client {ChannelClient.objects.count() + 1}"
-    return channel_client_create(name=name, channel=channel, **kwargs)
+    client, token = channel_client_create(name=name, channel=channel, **kwargs)
+    for location in locations:
+        location.channel_clients.add(client)
+    return client, token
+
+
+_staff_numbers = itertools.count(1)
+
+
+def staff_with_role(role: Role, *locations: Any, username: str | None = None, **fields: Any) -> Any:
+    """A staff member in a role's group (as `roles_sync` makes it), working at these locations."""
+    username = username or f"{role.value.lower().replace(' ', '-')}-{next(_staff_numbers)}"
+    user = UserFactory.create(username=username, is_staff=True, **fields)
+    user.groups.add(role_group(role))
+    for location in locations:
+        location.staff.add(user)
+    return user
 
 
 class CustomerFactory(DjangoModelFactory[Customer]):

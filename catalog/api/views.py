@@ -13,6 +13,10 @@ from catalog.api.filters import CategoryFilter, ProductFilter
 from catalog.api.serializers import CategorySerializer, ProductSerializer, VariantDetailSerializer
 from catalog.models import Category, Product, Variant
 from catalog.pricing import running_promotions_for_request, variant_prices
+from config.api.access import Access
+from config.scopes import Scope
+
+READ_PRODUCTS = Access(scope=Scope.CATALOG_READ, staff=("catalog.view_product",))
 
 
 class PricedSerializerMixin:
@@ -43,6 +47,7 @@ class PricedSerializerMixin:
     retrieve=extend_schema(summary="A product with its variants and their effective prices"),
 )
 class ProductViewSet(PricedSerializerMixin, viewsets.ReadOnlyModelViewSet[Product]):
+    access = {"list": READ_PRODUCTS, "retrieve": READ_PRODUCTS}
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
     search_fields = ("name", "brand", "=variants__sku", "=variants__barcode")
@@ -73,6 +78,7 @@ class ProductViewSet(PricedSerializerMixin, viewsets.ReadOnlyModelViewSet[Produc
     )
 )
 class VariantViewSet(PricedSerializerMixin, viewsets.GenericViewSet[Variant]):
+    access = {"retrieve": Access(scope=Scope.CATALOG_READ, staff=("catalog.view_variant",))}
     serializer_class = VariantDetailSerializer
     lookup_field = "sku"
     lookup_value_regex = "[^/]+"
@@ -89,6 +95,10 @@ class VariantViewSet(PricedSerializerMixin, viewsets.GenericViewSet[Variant]):
 
 @extend_schema_view(list=extend_schema(summary="The category tree, in tree order"))
 class CategoryViewSet(viewsets.ReadOnlyModelViewSet[Category]):
+    access = {
+        "list": Access(scope=Scope.CATALOG_READ, staff=("catalog.view_category",)),
+        "retrieve": Access(scope=Scope.CATALOG_READ, staff=("catalog.view_category",)),
+    }
     serializer_class = CategorySerializer
     filterset_class = CategoryFilter
     search_fields = ("name", "slug")

@@ -22,6 +22,11 @@ DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "var")))
 
 SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-embedded-default-only-never-in-production")
 DEBUG = env.bool("DEBUG", default=False)
+# The demo's known tokens and passwords (`demo-web-token`, admin/admin) exist only in the
+# embedded default (local.py); elsewhere the demo makes random ones (config.security).
+DEMO_KNOWN_CREDENTIALS = False
+# Production refuses to start while a known credential is in its database (config.security).
+REFUSE_KNOWN_CREDENTIALS = False
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -260,7 +265,13 @@ REST_FRAMEWORK = {
         "config.api.authentication.ChannelClientAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.IsChannelClientOrStaff"],
+    # Each view declares what every operation needs (config/api/access.py); undeclared is refused.
+    "DEFAULT_PERMISSION_CLASSES": ["config.api.access.ApiAccess"],
+    # OPTIONS answers 405: what an operation accepts is in the OpenAPI schema, not in OPTIONS.
+    "DEFAULT_METADATA_CLASS": None,
+    # Proxies in front of the app that append to X-Forwarded-For (0: use the peer's address).
+    # Throttles key on the address the last trusted proxy saw, never on what a client wrote.
+    "NUM_PROXIES": env.int("API_TRUSTED_PROXIES", default=0),
     "DEFAULT_THROTTLE_CLASSES": ["config.api.throttling.ChannelClientRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "channel_client": env.str("API_THROTTLE_RATE", default="6000/min"),
@@ -274,7 +285,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.AccessAutoSchema",
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_VERSIONING_CLASS": None,

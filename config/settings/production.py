@@ -18,6 +18,7 @@ from .base import env
 
 SECRET_KEY = env.str("SECRET_KEY")
 DEBUG = False
+REFUSE_KNOWN_CREDENTIALS = True
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

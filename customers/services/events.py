@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.models import ChannelClient
-from customers.models import ContactPoint, Customer, CustomerEvent
+from customers.models import BroughtCustomer, ContactPoint, Customer, CustomerEvent
 from customers.services.resolve import Identity, identities_q, identity_parse
 
 
@@ -88,7 +88,7 @@ def customer_events_ingest(*, client: ChannelClient, events: Sequence[Mapping[st
             first_in_batch[event_id] = i
 
     wanted = {identities[i].key: identities[i] for i, r in enumerate(results) if r.status == "created"}
-    owner_of = _customers_for_identities(wanted, events, identities, client.channel)
+    owner_of = _customers_for_identities(wanted, events, identities, client)
 
     rows = []
     for i, result in enumerate(results):
@@ -121,9 +121,10 @@ def _customers_for_identities(
     wanted: dict[tuple[str, str], Identity],
     events: Sequence[Mapping[str, Any]],
     identities: dict[int, Identity],
-    channel: str,
+    client: ChannelClient,
 ) -> dict[tuple[str, str], int]:
-    """Customer id per identity, creating customers for new identities, all in bulk."""
+    """Customer id per identity, creating customers for new identities (brought by the client), in bulk."""
+    channel = client.channel
     if not wanted:
         return {}
     owner_of = {
@@ -153,7 +154,12 @@ def _customers_for_identities(
         "kind", "normalised_value", "customer_id"
     ):
         owner_of[(kind, value)] = customer_id
-    losers = [customer.pk for customer in customers if customer.pk not in set(owner_of.values())]
+    winners = set(owner_of.values())
+    losers = [customer.pk for customer in customers if customer.pk not in winners]
     if losers:
         Customer.objects.filter(pk__in=losers).delete()
+    BroughtCustomer.objects.bulk_create(
+        [BroughtCustomer(client=client, customer=customer) for customer in customers if customer.pk in winners],
+        ignore_conflicts=True,
+    )
     return owner_of

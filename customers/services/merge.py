@@ -5,6 +5,7 @@ from django.db.models import F, Q
 
 from customers.exceptions import MergeRefused
 from customers.models import (
+    BroughtCustomer,
     Customer,
     CustomerMerge,
     DuplicateCandidate,
@@ -64,7 +65,15 @@ def _merge_duplicate_candidates(keep: Customer, remove: Customer) -> int:
     return len(third_parties)
 
 
+def _merge_brought(keep: Customer, remove: Customer) -> int:
+    """Whoever brought either profile brings the one kept (one row per client)."""
+    already = BroughtCustomer.objects.filter(customer=keep).values("client_id")
+    BroughtCustomer.objects.filter(customer=remove, client_id__in=already).delete()
+    return BroughtCustomer.objects.filter(customer=remove).update(customer=keep)
+
+
 merge_handler_register("customers.LoyaltyAccount.customer", _merge_loyalty)
+merge_handler_register("customers.BroughtCustomer.customer", _merge_brought)
 merge_handler_register("customers.DuplicateCandidate.customer", _merge_duplicate_candidates)
 merge_handler_register("customers.DuplicateCandidate.other", lambda keep, remove: 0)  # done with .customer
 

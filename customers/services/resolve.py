@@ -8,8 +8,16 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 
+from config.models import ChannelClient
 from customers.identities import identity_normalise
-from customers.models import ContactPoint, Customer, DuplicateCandidate, DuplicateReason, DuplicateStatus
+from customers.models import (
+    BroughtCustomer,
+    ContactPoint,
+    Customer,
+    DuplicateCandidate,
+    DuplicateReason,
+    DuplicateStatus,
+)
 
 RESOLVE_ATTEMPTS = 3
 
@@ -82,7 +90,7 @@ def duplicate_candidates_record(*, customer: Customer, others: Iterable[Customer
     DuplicateCandidate.objects.bulk_create(rows, ignore_conflicts=True)
 
 
-def _resolve_once(*, identities: list[Identity], name: str, channel: str) -> Resolution:
+def _resolve_once(*, identities: list[Identity], name: str, channel: str, client: ChannelClient | None) -> Resolution:
     points = list(ContactPoint.objects.filter(identities_q(identities)).select_related("customer"))
     owners: dict[int, Customer] = {point.customer_id: point.customer for point in points}
     created = False
@@ -90,6 +98,8 @@ def _resolve_once(*, identities: list[Identity], name: str, channel: str) -> Res
     if not owners:
         customer = Customer.objects.create(name=name, first_seen_channel=channel)
         created = True
+        if client is not None:
+            BroughtCustomer.objects.create(client=client, customer=customer)
     elif len(owners) == 1:
         customer = next(iter(owners.values()))
     else:
@@ -117,20 +127,26 @@ def _is_deadlock(exc: OperationalError) -> bool:
     return getattr(exc.__cause__, "sqlstate", None) == "40P01"
 
 
-def customer_resolve(*, identities: Iterable[Mapping[str, str]], channel: str, name: str = "") -> Resolution:
+def customer_resolve(
+    *,
+    identities: Iterable[Mapping[str, str]],
+    channel: str,
+    name: str = "",
+    client: ChannelClient | None = None,
+) -> Resolution:
     """The one customer who owns any of these identities; new identities are attached to them.
 
-    No owner: a new customer. Several owners: the best match is returned and the others are
-    recorded as duplicate candidates. Two channels resolving the same new identity at once
-    get one customer: the identity's unique constraint refuses the second insert, and the
-    loser retries and finds the winner's row.
+    No owner: a new customer, brought by `client` (it reaches it from now on). Several owners:
+    the best match is returned and the others are recorded as duplicate candidates. Two
+    channels resolving the same new identity at once get one customer: the identity's unique
+    constraint refuses the second insert, and the loser retries and finds the winner's row.
     """
     parsed = identities_parse(identities)
     name = name.strip()
     for attempt in range(RESOLVE_ATTEMPTS):
         try:
             with transaction.atomic():
-                return _resolve_once(identities=parsed, name=name, channel=channel)
+                return _resolve_once(identities=parsed, name=name, channel=channel, client=client)
         except (IntegrityError, OperationalError) as exc:
             # A unique identity taken meanwhile, or (belt and braces) a deadlock victim: retry.
             if attempt == RESOLVE_ATTEMPTS - 1 or (isinstance(exc, OperationalError) and not _is_deadlock(exc)):

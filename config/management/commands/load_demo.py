@@ -1,32 +1,14 @@
 """`load_demo`: every app's demo data, lowest layer first; idempotent."""
 
-from importlib import import_module
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from config.demo import ADMIN_PASSWORD, ADMIN_USERNAME, CHANNEL_CLIENTS
-
-
-def demo_modules() -> list[Any]:
-    """Each project app's `demo` module, in INSTALLED_APPS order (the layers, lowest first).
-
-    Found by name, as Django's admin finds admin modules: config names no domain app.
-    """
-    modules = []
-    for app in apps.get_app_configs():
-        if not (settings.BASE_DIR / app.name.replace(".", "/")).is_dir():
-            continue
-        try:
-            modules.append(import_module(f"{app.name}.demo"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app.name}.demo":
-                raise
-    return modules
+from config import demo
+from config.roles import roles_sync
 
 
 class Command(BaseCommand):
@@ -35,16 +17,23 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         created: dict[str, int] = {}
+        demo.credentials_created.clear()
         with transaction.atomic():
-            for module in demo_modules():
+            roles_sync()  # the staff roles the demo's people are given
+            for module in demo.demo_modules():
                 created |= module.load()
         summary = ", ".join(f"{label}: {number}" for label, number in created.items())
         self.stdout.write(_("Demo data created (%(summary)s).") % {"summary": summary})
         self.stdout.write(
-            _("Admin: %(url)s  user: %(user)s  password: %(password)s")
-            % {"url": "http://127.0.0.1:8000/admin/", "user": ADMIN_USERNAME, "password": ADMIN_PASSWORD}
+            _("Admin: %(url)s  user: %(user)s") % {"url": "http://127.0.0.1:8000/admin/", "user": demo.ADMIN_USERNAME}
         )
-        self.stdout.write(
-            _("API docs: %(url)s  token for the web shop: %(token)s")
-            % {"url": "http://127.0.0.1:8000/api/docs/", "token": CHANNEL_CLIENTS[0][2]}
-        )
+        self.stdout.write(_("API docs: %(url)s") % {"url": "http://127.0.0.1:8000/api/docs/"})
+        if demo.credentials_created and not settings.DEMO_KNOWN_CREDENTIALS:
+            self.stdout.write(_("Random credentials, shown only now (this is not the embedded default):"))
+        for label, secret in demo.credentials_created:
+            self.stdout.write(f"  {label}: {secret}")
+        if settings.DEMO_KNOWN_CREDENTIALS:
+            self.stdout.write(
+                _("Known demo credentials: admin / %(password)s, web shop token %(token)s")
+                % {"password": demo.ADMIN_PASSWORD, "token": demo.CHANNEL_CLIENTS[0][2]}
+            )

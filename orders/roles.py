@@ -1,0 +1,42 @@
+"""What each staff role may do with orders (config.roles; applied by `manage.py roles_sync`).
+
+Where they may do it is separate: store and warehouse staff work the orders of the locations
+they are bound to; `view_all_orders` (customer service, accounts, managers) reaches every order.
+"""
+
+from config.roles import Role
+
+_COUNTER = (
+    "view_order",
+    "add_order",
+    "change_order",  # ready, goods arrived, delivered
+    "hand_over_order",
+    "view_orderline",
+    "view_payment",
+    "add_payment",  # paying at the till
+    "view_orderstatuschange",
+    "view_ordernotification",
+    "view_storecreditentry",
+)
+_SERVICE = (
+    "view_order",
+    "add_order",
+    "view_all_orders",
+    "cancel_order",
+    "view_orderline",
+    "view_payment",
+    "view_orderstatuschange",
+    "view_ordernotification",
+    "view_storecreditentry",
+)
+
+ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
+    Role.STORE_STAFF: _COUNTER,
+    Role.STORE_MANAGER: (*_COUNTER, "cancel_order"),
+    # The warehouse picks and ships what it supplies: no counter, no money.
+    Role.WAREHOUSE: ("view_order", "change_order", "view_orderline"),
+    Role.AGENT: _SERVICE,
+    Role.TEAM_LEAD: _SERVICE,
+    Role.ACCOUNTANT: ("view_order", "view_all_orders", "view_orderline", "view_payment", "view_storecreditentry"),
+    Role.MANAGER: (*_COUNTER, *_SERVICE, "view_orderstatuschange"),
+}
