@@ -1,5 +1,6 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -7,30 +8,71 @@ from django.utils.translation import gettext_lazy as _
 
 from config.deliveries import delivery_replay, webhook_subscription_create
 from config.models import ChannelClient, DeliveryStatus, OutboundDelivery, WebhookSubscription
-from config.services import channel_client_create, channel_client_rotate_token, channel_clients_deactivate
+from config.scopes import Scope
+from config.services import (
+    channel_client_access_set,
+    channel_client_create,
+    channel_client_rotate_token,
+    channel_clients_deactivate,
+)
+
+
+class ChannelClientForm(forms.ModelForm):
+    """Scopes as one checkbox each, with what each lets the credential do."""
+
+    scopes = forms.MultipleChoiceField(
+        label=_("scopes"),
+        choices=Scope.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Each operation of the API needs one scope; a credential without it gets a 403."),
+    )
+
+    class Meta:
+        model = ChannelClient
+        fields = ("name", "channel", "throttle_rate", "reach", "scopes", "is_active")
 
 
 @admin.register(ChannelClient)
 class ChannelClientAdmin(admin.ModelAdmin):
-    list_display = ("name", "channel", "token_prefix", "throttle_rate", "is_active", "created_at")
-    list_filter = ("channel", "is_active")
+    """Credentials: created with their channel's default scopes and reach, then narrowed or widened here."""
+
+    form = ChannelClientForm
+    list_display = ("name", "channel", "kind_display", "reach", "token_prefix", "throttle_rate", "is_active")
+    list_filter = ("channel", "reach", "is_active")
     search_fields = ("name", "token_prefix")
-    readonly_fields = ("token_prefix", "created_at")
+    readonly_fields = ("token_prefix", "created_at", "kind_display")
     actions = ("rotate_token", "deactivate")
+
+    @admin.display(description=_("kind"))
+    def kind_display(self, obj: ChannelClient) -> str:
+        return str(obj.kind.label)
 
     def get_fields(self, request: HttpRequest, obj: ChannelClient | None = None) -> Any:
         if obj is None:
             return ["name", "channel", "throttle_rate"]
-        return ["name", "channel", "token_prefix", "throttle_rate", "is_active", "created_at"]
+        return [
+            "name",
+            "channel",
+            "kind_display",
+            "token_prefix",
+            "reach",
+            "scopes",
+            "throttle_rate",
+            "is_active",
+            "created_at",
+        ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ChannelClient | None = None) -> tuple[str, ...]:
         if obj is None:
             return ()
-        return ("channel", "token_prefix", "created_at")
+        return ("channel", "kind_display", "token_prefix", "created_at")
 
-    def save_model(self, request: HttpRequest, obj: ChannelClient, form: object, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: ChannelClient, form: Any, change: bool) -> None:
         if change:
-            obj.save()
+            # Scopes and reach through the service: it checks them against the channel.
+            obj.save(update_fields=["name", "throttle_rate", "is_active"])
+            channel_client_access_set(client=obj, scopes=form.cleaned_data["scopes"], reach=obj.reach)
             return
         client, token = channel_client_create(name=obj.name, channel=obj.channel, throttle_rate=obj.throttle_rate)
         obj.pk = client.pk

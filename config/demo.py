@@ -8,6 +8,7 @@ and passwords, printed once by `load_demo` (config.security refuses the known on
 import secrets
 from importlib import import_module
 from types import ModuleType
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -66,7 +67,7 @@ def demo_credential_note(label: str, secret: str) -> None:
     credentials_created.append((label, secret))
 
 
-def demo_user_create(*, username: str, password: str, **fields: object) -> object:
+def demo_user_create(*, username: str, password: str, **fields: Any) -> Any:
     """A demo login with the known password (embedded default) or a random one, noted for printing."""
     secret = demo_secret(password)
     user = get_user_model().objects.create_user(username=username, password=secret, **fields)

@@ -12,7 +12,9 @@ from rest_framework.test import APIClient
 from config.channels import Channel
 from config.exceptions import ApplicationError
 from config.models import ChannelClient, token_digest
+from config.roles import Role
 from config.services import channel_client_create, channel_client_rotate_token
+from tests.factories import staff_with_role
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +111,7 @@ def test_bearer_keyword_works_too() -> None:
 
 
 def test_rotated_token_replaces_the_old_one() -> None:
-    client, old = channel_client_create(name="Locker bank", channel=Channel.LOCKER)
+    client, old = channel_client_create(name="Till 2", channel=Channel.STORE)
     new = channel_client_rotate_token(client=client)
     assert authed(old).get("/api/v1/products/").status_code == 401
     assert authed(new).get("/api/v1/products/").status_code == 200
@@ -159,7 +161,7 @@ def test_throttle_rate_is_per_client() -> None:
 
 
 def test_staff_session_reads_the_api_and_customers_do_not(django_user_model: Any) -> None:
-    staff = django_user_model.objects.create_user("ana", password="pw-123456", is_staff=True)
+    staff = staff_with_role(Role.STORE_STAFF, username="ana")
     shopper = django_user_model.objects.create_user("luis", password="pw-123456")
     browser = APIClient()
     browser.force_login(staff)
