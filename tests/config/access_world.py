@@ -1,0 +1,207 @@
+"""The world of the permission matrix: one retailer, every kind of credential and role, a few objects.
+
+Two stores (X: Madrid Sol, Y: Barcelona Diagonal), a warehouse, two lockers (A, B); a web shop
+(first party, reaches everyone), a marketplace (third party, its own), a locker client bound to
+each locker; staff of each store, of the warehouse, an agent, an accountant, a manager and a
+superuser. Orders and customers are made through the API, as channels make them.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.test import Client
+from rest_framework.test import APIClient
+
+from catalog.models import Variant
+from config.channels import Channel
+from config.models import ChannelClient
+from config.roles import Role
+from customers.models import Customer, Segment
+from inventory.models import Location
+from invoicing.models import Invoice
+from orders.models import Order
+from tests.factories import (
+    LocationFactory,
+    SellerFactory,
+    UserFactory,
+    VariantFactory,
+    channel_client,
+    staff_with_role,
+    stock_receive_for,
+)
+
+# The roles of the matrix, in the order of its columns.
+ROLES = ("anon", "web", "mkt", "lkA", "lkB", "stX", "stY", "wh", "agt", "acc", "mgr", "su")
+CLIENT_ROLES = ("web", "mkt", "lkA", "lkB")
+STAFF_ROLES = ("stX", "stY", "wh", "agt", "acc", "mgr", "su")
+
+
+@dataclass
+class World:
+    store_x: Location
+    store_y: Location
+    warehouse: Location
+    locker_a: Location
+    locker_b: Location
+    shirt: Variant
+    clients: dict[str, ChannelClient]
+    tokens: dict[str, str]
+    users: dict[str, Any]
+    customers: dict[str, Customer]
+    orders: dict[str, Order]
+    invoices: dict[str, Invoice]
+    segment: Segment
+    callers: dict[str, Client] = field(default_factory=dict)
+
+    def caller(self, role: str) -> Client:
+        """A logged-in browser for staff, a token-carrying client for channels, nothing for anon."""
+        if role not in self.callers:
+            caller = APIClient()
+            if role in self.tokens:
+                caller.credentials(HTTP_AUTHORIZATION=f"Token {self.tokens[role]}")
+            elif role in self.users:
+                caller.force_login(self.users[role])
+            self.callers[role] = caller
+        return self.callers[role]
+
+
+def _api(token: str) -> APIClient:
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return api
+
+
+def _place(token: str, key: str, body: dict[str, Any]) -> Order:
+    response = _api(token).post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 201, response.content
+    return Order.objects.get(number=response.json()["number"])
+
+
+def _pay(token: str, order: Order) -> Order:
+    response = _api(token).post(
+        f"/api/v1/orders/{order.number}/payments/",
+        {"method": "card", "amount": str(order.total), "provider_reference": f"cap-{order.number}"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    order.refresh_from_db()
+    return order
+
+
+def world_create() -> World:
+    SellerFactory.create()
+    store_x = LocationFactory.create(code="madrid-sol", name="Tienda Sol", kind="store")
+    store_y = LocationFactory.create(code="bcn-diagonal", name="Tienda Diagonal", kind="store")
+    warehouse = LocationFactory.create(
+        code="wh-central", name="Almacén central", kind="warehouse", can_ship=True, is_pickup_point=False
+    )
+    locker_a = LocationFactory.create(code="locker-atocha", name="Taquilla Atocha", kind="locker")
+    locker_b = LocationFactory.create(code="locker-sants", name="Taquilla Sants", kind="locker")
+    shirt = VariantFactory.create(price=Decimal("19.95"))
+    stock_receive_for(warehouse, shirt, 50)
+    stock_receive_for(store_x, shirt, 5)
+
+    web, web_token = channel_client(Channel.WEB, name="Web shop")
+    mkt, mkt_token = channel_client(Channel.MARKETPLACE, name="Marketplace")
+    lka, lka_token = channel_client(Channel.LOCKER, name="Lockers Atocha", locations=[locker_a])
+    lkb, lkb_token = channel_client(Channel.LOCKER, name="Lockers Sants", locations=[locker_b])
+    clients = {"web": web, "mkt": mkt, "lkA": lka, "lkB": lkb}
+    tokens = {"web": web_token, "mkt": mkt_token, "lkA": lka_token, "lkB": lkb_token}
+
+    users = {
+        "stX": staff_with_role(Role.STORE_STAFF, store_x, username="staff-x"),
+        "stY": staff_with_role(Role.STORE_STAFF, store_y, username="staff-y"),
+        "wh": staff_with_role(Role.WAREHOUSE, warehouse, username="warehouse"),
+        "agt": staff_with_role(Role.AGENT, username="agent"),
+        "acc": staff_with_role(Role.ACCOUNTANT, username="accountant"),
+        "mgr": staff_with_role(Role.MANAGER, username="manager"),
+        "su": UserFactory.create(username="root", is_staff=True, is_superuser=True),
+    }
+
+    line = [{"sku": shirt.sku, "quantity": 1}]
+    address = {"name": "Ana García", "street": "Calle Luna 3", "city": "Sevilla", "postal_code": "41001", "country": "ES"}
+    pickup_x = _pay(
+        web_token,
+        _place(
+            web_token,
+            "w-pickup",
+            {"email": "ana@example.com", "lines": line, "fulfilment_type": "pickup", "pickup_location": store_x.code},
+        ),
+    )
+    ship_w = _pay(
+        web_token,
+        _place(
+            web_token,
+            "w-ship",
+            {"email": "ana@example.com", "lines": line, "fulfilment_type": "ship", "shipping_address": address},
+        ),
+    )
+    locker_order = _pay(
+        web_token,
+        _place(
+            web_token,
+            "w-locker",
+            {"email": "ana@example.com", "lines": line, "fulfilment_type": "locker", "pickup_location": locker_a.code},
+        ),
+    )
+    mkt_order = _pay(
+        mkt_token,
+        _place(
+            mkt_token,
+            "m-ship",
+            {"email": "luis@example.com", "lines": line, "fulfilment_type": "ship", "shipping_address": address},
+        ),
+    )
+    customers = {
+        "web": Customer.objects.get(contact_points__normalised_value="ana@example.com"),
+        "mkt": Customer.objects.get(contact_points__normalised_value="luis@example.com"),
+    }
+    assert pickup_x.invoice is not None and mkt_order.invoice is not None
+    segment = Segment.objects.create(name="Sevilla", rules={"city": ["Sevilla"]})
+    return World(
+        store_x=store_x,
+        store_y=store_y,
+        warehouse=warehouse,
+        locker_a=locker_a,
+        locker_b=locker_b,
+        shirt=shirt,
+        clients=clients,
+        tokens=tokens,
+        users=users,
+        customers=customers,
+        orders={"pickup_x": pickup_x, "ship_w": ship_w, "locker_a": locker_order, "mkt": mkt_order},
+        invoices={"web": pickup_x.invoice, "mkt": mkt_order.invoice},
+        segment=segment,
+    )
+
+
+# --- Answers, as the matrix writes them
+
+LOGIN_REDIRECT = re.compile(r"/admin/login/")
+
+
+def answer_of(response: Any) -> str:
+    """The cell a response fills: its status, or `login` for the admin's redirect to sign in.
+
+    `ok` is any answer that got past access: a 2xx, or a 400/409 saying what was wrong with
+    the request or the order's state (the matrix sends bodies that the rules then judge).
+    """
+    status = int(response.status_code)
+    if status in (301, 302):
+        location = response.headers.get("Location", "")
+        return "login" if LOGIN_REDIRECT.search(location) else "gone"
+    if status in (200, 201, 204, 400, 409):
+        return "ok"
+    return str(status)
+
+
+def cell(world: World, role: str, send: Callable[[Client], Any]) -> str:
+    """One request as one role, rolled back: no cell sees another's changes."""
+    with transaction.atomic():
+        response = send(world.caller(role))
+        transaction.set_rollback(True)
+    return answer_of(response)

@@ -1,0 +1,217 @@
+"""The permission matrix of the API: every operation × every kind of caller, in one table.
+
+Read a row as "this request, made by each of these callers, answers...":
+- `ok`    it got past access (200/201, or 400/409 when the rules judge the body or the state)
+- `401`   no credential; `403` refused (missing scope, permission, binding); `404` not found —
+          another's object answers exactly like a missing one
+- `405`   the method is not offered
+
+Callers (columns): anon = nobody; web = the web shop (first party, reaches every customer);
+mkt = a marketplace (third party, its own customers and orders); lkA/lkB = locker clients bound
+to lockers A and B; stX/stY = store staff of stores X and Y; wh = warehouse staff; agt =
+customer-service agent; acc = accountant; mgr = manager; su = superuser.
+
+Objects: the orders `pickup_x` (web, picked up at store X, paid), `ship_w` (web, shipped from the
+warehouse), `locker_a` (web, locker A, goods on their way), `mkt` (the marketplace's, shipped from
+the warehouse); the customers `web` and `mkt` brought by each; their invoices.
+
+A URL of the API without a row fails `test_every_api_url_has_a_row`.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from orders.codes import pickup_code
+from tests.config.access_world import ROLES, World, cell, world_create
+
+pytestmark = pytest.mark.django_db
+
+# fmt: off
+MATRIX = """
+url name                          method  object        anon web mkt lkA lkB stX stY wh  agt acc mgr su
+v1:api-root                       GET     -             ok   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok
+api-schema                        GET     -             ok   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok
+api-docs                          GET     -             ok   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok
+v1:product-list                   GET     -             401  ok  ok  403 403 ok  ok  ok  ok  ok  ok  ok
+v1:product-detail                 GET     product       401  ok  ok  403 403 ok  ok  ok  ok  ok  ok  ok
+v1:variant-detail                 GET     variant       401  ok  ok  403 403 ok  ok  ok  ok  ok  ok  ok
+v1:category-list                  GET     -             401  ok  ok  403 403 ok  ok  ok  ok  ok  ok  ok
+v1:category-detail                GET     category      401  ok  ok  403 403 ok  ok  ok  ok  ok  ok  ok
+v1:customer-resolve               POST    identities    401  ok  ok  403 403 403 403 403 ok  403 ok  ok
+v1:customer-lookup                GET     web-email     401  ok  404 403 403 403 403 403 ok  403 ok  ok
+v1:customer-lookup                GET     mkt-email     401  ok  ok  403 403 403 403 403 ok  403 ok  ok
+v1:customer-detail                GET     cust-web      401  ok  404 403 403 403 403 403 ok  403 ok  ok
+v1:customer-detail                GET     cust-mkt      401  ok  ok  403 403 403 403 403 ok  403 ok  ok
+v1:customer-detail                PATCH   cust-web      401  ok  404 403 403 403 403 403 ok  403 ok  ok
+v1:customer-detail                PATCH   cust-mkt      401  ok  ok  403 403 403 403 403 ok  403 ok  ok
+v1:customer-consents              GET     cust-web      401  ok  404 403 403 403 403 403 ok  403 ok  ok
+v1:customer-consents              POST    cust-web      401  ok  404 403 403 403 403 403 ok  403 ok  ok
+v1:customer-consents              POST    cust-mkt      401  ok  ok  403 403 403 403 403 ok  403 ok  ok
+v1:customer-recently-viewed       GET     cust-web      401  ok  404 403 403 403 403 403 ok  403 ok  ok
+v1:customer-recent-searches       GET     cust-web      401  ok  404 403 403 403 403 403 ok  403 ok  ok
+v1:customer-loyalty               GET     cust-web      401  ok  404 403 403 403 403 403 ok  403 ok  ok
+v1:customer-timeline              GET     cust-web      401  403 403 403 403 403 403 403 ok  403 ok  ok
+v1:customer-export                GET     cust-web      401  403 403 403 403 403 403 403 403 403 ok  ok
+v1:event-list                     POST    events        401  ok  ok  403 403 403 403 403 403 403 403 403
+v1:segment-list                   GET     -             401  ok  403 403 403 403 403 403 ok  403 ok  ok
+v1:segment-detail                 GET     segment       401  ok  403 403 403 403 403 403 ok  403 ok  ok
+v1:segment-members                GET     segment       401  ok  403 403 403 403 403 403 ok  403 ok  ok
+v1:inventory-availability         GET     sku           401  ok  ok  403 403 ok  ok  ok  ok  403 ok  ok
+v1:inventory-changes              GET     -             401  ok  ok  403 403 ok  ok  ok  403 403 ok  ok
+v1:location-list                  GET     -             401  ok  ok  403 403 ok  ok  ok  ok  ok  ok  ok
+v1:location-detail                GET     location      401  ok  ok  403 403 ok  ok  ok  ok  ok  ok  ok
+v1:stock-level-list               GET     -             401  403 403 403 403 ok  ok  ok  ok  403 ok  ok
+v1:inventory-adjustments          POST    adjust-x      401  403 403 403 403 ok  403 403 403 403 ok  ok
+v1:inventory-receipts             POST    receive-x     401  403 403 403 403 ok  403 403 403 403 ok  ok
+v1:invoice-list                   GET     -             401  ok  ok  403 403 403 403 403 ok  ok  ok  ok
+v1:invoice-detail                 GET     inv-web       401  ok  404 403 403 403 403 403 ok  ok  ok  ok
+v1:invoice-detail                 GET     inv-mkt       401  ok  ok  403 403 403 403 403 ok  ok  ok  ok
+v1:invoice-pdf                    GET     inv-web       401  ok  404 403 403 403 403 403 ok  ok  ok  ok
+v1:invoice-xml                    GET     inv-web       401  ok  404 403 403 403 403 403 ok  ok  ok  ok
+v1:invoice-exchange               POST    inv-web       401  ok  404 403 403 403 403 403 403 ok  ok  ok
+v1:invoice-export                 GET     dates         401  403 403 403 403 403 403 403 403 ok  ok  ok
+v1:order-list                     GET     -             401  ok  ok  403 403 ok  ok  ok  ok  ok  ok  ok
+v1:order-detail                   GET     pickup_x      401  ok  404 403 403 ok  404 404 ok  ok  ok  ok
+v1:order-detail                   GET     ship_w        401  ok  404 403 403 404 404 ok  ok  ok  ok  ok
+v1:order-detail                   GET     mkt           401  ok  ok  403 403 404 404 ok  ok  ok  ok  ok
+v1:order-list                     POST    new-order     401  ok  ok  403 403 ok  ok  403 ok  403 ok  ok
+v1:order-payments                 POST    pickup_x      401  ok  404 403 403 ok  404 404 403 403 ok  ok
+v1:order-cancel                   POST    pickup_x      401  ok  404 403 403 403 404 404 ok  403 ok  ok
+v1:order-cancel                   POST    mkt           401  403 ok  403 403 404 404 403 ok  403 ok  ok
+v1:order-ready                    POST    pickup_x      401  403 403 403 403 ok  404 404 403 403 ok  ok
+v1:order-hand-over                POST    pickup_x      401  403 403 403 403 ok  404 404 403 403 ok  ok
+v1:order-transfers-received       POST    locker_a      401  403 403 403 403 404 404 403 403 403 ok  ok
+v1:order-ship                     POST    ship_w        401  403 403 403 403 404 404 ok  403 403 ok  ok
+v1:order-deliver                  POST    ship_w        401  403 403 403 403 404 404 ok  403 403 ok  ok
+v1:order-pickup-code              GET     pickup_x      401  ok  404 403 403 403 404 404 ok  403 ok  ok
+v1:order-pickup-qr                GET     pickup_x      401  ok  404 403 403 403 404 404 ok  403 ok  ok
+v1:order-pickup-code              GET     locker_a      401  ok  404 403 403 404 404 404 ok  403 ok  ok
+v1:pickup-redeem                  POST    code-a        401  403 403 ok  404 403 403 403 403 403 403 403
+v1:pickup-redeem                  POST    code-a-at-a   401  403 403 ok  403 403 403 403 403 403 403 403
+v1:order-track                    GET     pickup_x      ok   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok
+"""
+# fmt: on
+
+
+def parse(table: str) -> list[tuple[str, str, str, dict[str, str]]]:
+    lines = [line.split() for line in table.strip().splitlines()]
+    header, rows = lines[0], lines[1:]
+    roles = header[4:]  # "url name" is two words
+    assert tuple(roles) == ROLES, roles
+    parsed = []
+    for row in rows:
+        name, method, obj, answers = row[0], row[1], row[2], row[3:]
+        assert len(answers) == len(ROLES), row
+        parsed.append((name, method, obj, dict(zip(ROLES, answers, strict=True))))
+    return parsed
+
+
+ROWS = parse(MATRIX)
+
+
+def api_url_names() -> set[str]:
+    """Every named URL of the API (and its schema and docs)."""
+    names: set[str] = set()
+
+    def walk(resolver: URLResolver, prefix: str, namespace: str) -> None:
+        for pattern in resolver.url_patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern, prefix + str(pattern.pattern), namespace + (f"{pattern.namespace}:" if pattern.namespace else ""))
+            elif isinstance(pattern, URLPattern) and (prefix + str(pattern.pattern)).startswith("api/"):
+                names.add(namespace + (pattern.name or ""))
+
+    walk(get_resolver(), "", "")
+    return names
+
+
+def test_every_api_url_has_a_row() -> None:
+    assert api_url_names() - {name for name, *_ in ROWS} == set()
+
+
+def request_for(world: World, name: str, method: str, obj: str) -> Callable[[Any], Any]:
+    """How one row's request is made, whoever makes it."""
+    orders, customers, invoices = world.orders, world.customers, world.invoices
+    kwargs: dict[str, Any] = {}
+    body: dict[str, Any] = {}
+    query = ""
+    headers: dict[str, str] = {}
+    if obj in orders:
+        kwargs = {"number": orders[obj].number}
+    elif obj.startswith("cust-"):
+        kwargs = {"pk": customers[obj.removeprefix("cust-")].pk}
+    elif obj.startswith("inv-"):
+        kwargs = {"pk": invoices[obj.removeprefix("inv-")].pk}
+    elif obj == "product":
+        kwargs = {"pk": world.shirt.product_id}
+    elif obj == "variant":
+        kwargs = {"sku": world.shirt.sku}
+    elif obj == "category":
+        kwargs = {"pk": world.shirt.product.category_id}
+    elif obj == "segment":
+        kwargs = {"pk": world.segment.pk}
+    elif obj == "location":
+        kwargs = {"code": world.store_x.code}
+    elif obj == "web-email":
+        query = "?kind=email&value=ana@example.com"
+    elif obj == "mkt-email":
+        query = "?kind=email&value=luis@example.com"
+    elif obj == "sku":
+        query = f"?sku={world.shirt.sku}"
+    elif obj == "dates":
+        query = "?date_from=2026-01-01&date_to=2026-12-31"
+    elif obj == "identities":
+        body = {"identities": [{"kind": "email", "value": "new@example.com"}]}
+    elif obj == "events":
+        body = {"events": []}
+    elif obj == "adjust-x":
+        body = {"location": world.store_x.code, "sku": world.shirt.sku, "quantity": 1, "reason": "found"}
+    elif obj == "receive-x":
+        body = {"location": world.store_x.code, "reference": "albarán 7", "lines": [{"sku": world.shirt.sku, "quantity": 1}]}
+    elif obj == "new-order":
+        body = {"email": "eva@example.com", "lines": [{"sku": world.shirt.sku, "quantity": 1}], "fulfilment_type": "pickup", "pickup_location": world.store_x.code}
+        headers = {"HTTP_IDEMPOTENCY_KEY": "matrix-new-order"}
+    elif obj in ("code-a", "code-a-at-a"):
+        order = orders["locker_a"]
+        body = {"code": pickup_code(number=order.number, secret=order.pickup_secret)}
+        if obj == "code-a-at-a":
+            body["location"] = world.locker_a.code
+    if name == "v1:order-track":
+        query = "?email=ana@example.com"
+    if name == "v1:customer-detail" and method == "PATCH":
+        body = {"city": "Cádiz"}
+    if name == "v1:customer-consents" and method == "POST":
+        body = {"channel": "email", "purpose": "marketing", "granted": True, "source": "matrix"}
+    if name == "v1:order-payments":
+        body = {"method": "cash", "amount": "1.00"}
+    if name == "v1:order-cancel":
+        body = {"reason": "matrix"}
+    if name == "v1:order-hand-over":
+        body = {"code": "WRONG-CODE"}
+    if name == "v1:order-ship":
+        body = {"carrier": "SEUR", "tracking_number": "X1"}
+    if name == "v1:invoice-exchange":
+        body = {"name": "Ana García", "tax_id": "12345678Z", "country": "ES", "street": "Calle Luna 3", "city": "Sevilla", "postal_code": "41001"}
+    url = reverse(name, kwargs=kwargs) + query
+
+    def send(caller: Any) -> Any:
+        return getattr(caller, method.lower())(url, body or None, format="json", **headers)
+
+    return send
+
+
+def test_the_api_answers_as_the_matrix_says() -> None:
+    world = world_create()
+    wrong, actual = [], []
+    for name, method, obj, expected in ROWS:
+        send = request_for(world, name, method, obj)
+        got = {role: cell(world, role, send) for role in ROLES}
+        actual.append(f"{name:<33} {method:<7} {obj:<13} " + " ".join(f"{got[role]:<3}" for role in ROLES))
+        wrong += [
+            f"{name} {method} {obj} as {role}: expected {expected[role]}, got {got[role]}"
+            for role in ROLES
+            if got[role] != expected[role]
+        ]
+    assert wrong == [], "\n" + "\n".join(wrong) + "\n\nThe answers as a table:\n" + "\n".join(actual)
