@@ -3,9 +3,13 @@
 The order's transaction writes an `OrderNotification` row (`order_notification_due`); a
 worker sends it after commit (`order_notification_send`) through the customer's preferred
 channel: e-mail through Django's mail, any other channel through the signed outbound
-webhook (`order.notification`) of that channel's integration. When the preferred channel
-has no active integration, or the customer has no identity it could use, e-mail is the
-fallback; with no e-mail address either the row ends `unreachable`. Each message sent goes
+webhook (`order.notification`) of that channel's integration. Only the integration that
+placed the order carries its messages; a message without a pickup code may also go to a
+first-party client reaching every customer (the retailer's own app). A third party or a
+device that did not place the order never gets one, whatever the preferred channel says:
+a client that reaches the customer may set it to its own channel. When no integration may
+carry it, or the customer has no identity it could use, e-mail to the order's address is
+the fallback; with no e-mail address either the row ends `unreachable`. Each message sent goes
 on the customer's timeline (`notification_sent`). These messages are transactional: they go
 whatever the marketing consents say (consents govern marketing only).
 
@@ -245,15 +249,35 @@ def _identities(order: Order, channel: str) -> list[dict[str, str]]:
     return found
 
 
-def order_notification_route(order: Order) -> Route:
-    """The preferred channel if its integration is active and can reach the customer; else e-mail; else none."""
+def _may_carry(subscription: WebhookSubscription, order: Order, *, with_pickup_code: bool) -> bool:
+    """The client that placed the order; for a message without a pickup code, a first-party client reaching all too.
+
+    Never anyone else: the preferred channel may have been set by the integration itself,
+    and a pickup code opens a locker.
+    """
+    if subscription.client_id == order.client_id:
+        return True
+    return not with_pickup_code and subscription.client.reaches_all
+
+
+def order_notification_route(order: Order, *, with_pickup_code: bool) -> Route:
+    """The preferred channel if an integration that may carry the message is active and can reach the customer.
+
+    Else e-mail to the order's address; else none.
+    """
     if order.customer.erased_at is not None:
         return Route(channel="")
     preferred = order.customer.preferred_contact_channel
     if preferred and preferred != Channel.EMAIL:
         identities = _identities(order, preferred)
         subscriptions = (
-            list(webhook_subscriptions_active(event=NOTIFICATION_EVENT).filter(client__channel=preferred))
+            [
+                subscription
+                for subscription in webhook_subscriptions_active(event=NOTIFICATION_EVENT).filter(
+                    client__channel=preferred
+                )
+                if _may_carry(subscription, order, with_pickup_code=with_pickup_code)
+            ]
             if identities
             else []
         )
@@ -397,7 +421,7 @@ def order_notification_send(*, notification_id: int) -> bool:
         return False
     try:
         message = order_notification_message(notification)
-        route = order_notification_route(notification.order)
+        route = order_notification_route(notification.order, with_pickup_code=bool(message.pickup_code))
         if route.channel == Channel.EMAIL:
             order_notification_email(notification, message).send()
     except Exception as error:  # SMTP refusals, timeouts, a broken template: all a failed attempt

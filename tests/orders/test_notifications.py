@@ -22,11 +22,12 @@ from django.utils import timezone
 from config.channels import Channel
 from config.deliveries import webhook_subscription_create
 from config.models import DeliveryStatus, OutboundDelivery, WebhookSubscription
+from config.scopes import Reach
 from customers.models import ConsentPurpose, Customer, CustomerEvent
 from customers.services.consents import consent_record
 from orders.codes import pickup_code, pickup_code_parse, pickup_qr, pickup_short_code
 from orders.models import NotificationKind, NotificationStatus, Order, OrderNotification
-from orders.services import order_deliver, order_make_ready, order_payment_add, order_ship
+from orders.services import Actor, order_deliver, order_make_ready, order_payment_add, order_ship
 from orders.services.notifications import (
     NOTIFICATION_EVENT,
     order_notification_due,
@@ -55,6 +56,8 @@ SUBJECTS = {
     ("es", NotificationKind.DELIVERED): "Su pedido {number} ha sido entregado",
 }
 WHATSAPP_URL = "https://whatsapp.example.com/hooks/orders"
+MARKETPLACE_URL = "https://marketplace.example.com/hooks/orders"
+APP_URL = "https://app.example.com/hooks/push"
 
 
 @pytest.fixture
@@ -70,10 +73,23 @@ def refused_smtp(settings: Any) -> Iterator[int]:
         yield port
 
 
-def whatsapp_integration(url: str = WHATSAPP_URL, *, channel: str = Channel.WHATSAPP) -> WebhookSubscription:
-    """A channel's integration subscribed to order notifications."""
-    client, _token = channel_client(channel, name=f"{channel} integration")
+def integration(url: str = WHATSAPP_URL, *, channel: str = Channel.WHATSAPP, **fields: Any) -> WebhookSubscription:
+    """A channel's integration subscribed to order notifications (its channel's default reach unless given)."""
+    client, _token = channel_client(channel, name=f"{channel} integration at {url}", **fields)
     return webhook_subscription_create(client=client, event=NOTIFICATION_EVENT, url=url)
+
+
+def placed_through(hook: WebhookSubscription) -> Actor:
+    """The subscribed integration as the channel placing an order."""
+    return Actor(channel=hook.client.channel, client=hook.client)
+
+
+def app_integration(shop: Shop, **fields: Any) -> WebhookSubscription:
+    """The retailer's own app, subscribed, reaching every customer unless told; the customer prefers it."""
+    hook = integration(APP_URL, channel=Channel.APP, **fields)
+    ContactPointFactory.create(customer=shop.customer, kind="app_device", value="device-ana-1")
+    prefers(shop.customer, Channel.APP)
+    return hook
 
 
 def prefers(customer: Customer, channel: str) -> None:
@@ -265,13 +281,15 @@ def test_other_emails_carry_no_qr(shop: Shop) -> None:
     assert "multipart/related" not in {part.get_content_type() for part in mail.outbox[0].message().walk()}
 
 
-# Other channels: the webhook to the channel's integration
+# Other channels: the webhook to the integration of the channel that placed the order
 
 
-def test_a_whatsapp_customer_is_notified_through_the_whatsapp_integration_not_by_email(shop: Shop) -> None:
-    hook = whatsapp_integration()
+def test_an_order_placed_through_whatsapp_is_notified_through_the_whatsapp_integration_not_by_email(
+    shop: Shop,
+) -> None:
+    hook = integration()
     prefers(shop.customer, Channel.WHATSAPP)
-    order = place(shop)
+    order = place(shop, actor=placed_through(hook))
 
     assert send(order) is True
 
@@ -291,10 +309,10 @@ def test_a_whatsapp_customer_is_notified_through_the_whatsapp_integration_not_by
 
 
 def test_the_whatsapp_integration_gets_only_the_identities_whatsapp_can_use(shop: Shop) -> None:
-    whatsapp_integration()
+    hook = integration()
     prefers(shop.customer, Channel.WHATSAPP)
     ContactPointFactory.create(customer=shop.customer, kind="whatsapp", value="+34600000002")
-    order = place(shop, phone="")
+    order = place(shop, phone="", actor=placed_through(hook))
 
     send(order)
 
@@ -303,9 +321,9 @@ def test_the_whatsapp_integration_gets_only_the_identities_whatsapp_can_use(shop
 
 
 def test_the_ready_message_through_whatsapp_carries_the_pickup_code_and_its_qr(shop: Shop) -> None:
-    whatsapp_integration()
+    hook = integration()
     prefers(shop.customer, Channel.WHATSAPP)
-    order = ready_order(shop)
+    order = ready_order(shop, actor=placed_through(hook))
 
     send(order, NotificationKind.READY)
 
@@ -319,9 +337,9 @@ def test_the_ready_message_through_whatsapp_carries_the_pickup_code_and_its_qr(s
 def test_the_whatsapp_message_is_posted_signed_to_the_integration_after_commit(
     shop: Shop, receiver: Receiver, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
-    hook = whatsapp_integration(receiver.url)
+    hook = integration(receiver.url)
     prefers(shop.customer, Channel.WHATSAPP)
-    order = place(shop)
+    order = place(shop, actor=placed_through(hook))
 
     with django_capture_on_commit_callbacks(execute=True):
         send(order)
@@ -345,9 +363,10 @@ def test_a_whatsapp_customer_without_an_integration_is_emailed(shop: Shop) -> No
 
 
 def test_an_inactive_integration_is_no_integration(shop: Shop) -> None:
-    WebhookSubscription.objects.filter(pk=whatsapp_integration().pk).update(is_active=False)
+    hook = integration()
+    WebhookSubscription.objects.filter(pk=hook.pk).update(is_active=False)
     prefers(shop.customer, Channel.WHATSAPP)
-    order = place(shop)
+    order = place(shop, actor=placed_through(hook))
 
     send(order)
 
@@ -355,10 +374,12 @@ def test_an_inactive_integration_is_no_integration(shop: Shop) -> None:
     assert not OutboundDelivery.objects.exists()
 
 
-def test_another_channels_integration_does_not_carry_whatsapp_messages(shop: Shop) -> None:
-    whatsapp_integration("https://social.example.com/hooks", channel=Channel.SOCIAL)
+def test_the_integration_that_placed_the_order_does_not_carry_messages_for_another_preferred_channel(
+    shop: Shop,
+) -> None:
+    hook = integration("https://social.example.com/hooks", channel=Channel.SOCIAL)
     prefers(shop.customer, Channel.WHATSAPP)
-    order = place(shop)
+    order = place(shop, actor=placed_through(hook))
 
     send(order)
 
@@ -367,14 +388,124 @@ def test_another_channels_integration_does_not_carry_whatsapp_messages(shop: Sho
 
 
 def test_a_whatsapp_customer_without_a_phone_is_emailed(shop: Shop) -> None:
-    whatsapp_integration()
+    hook = integration()
     prefers(shop.customer, Channel.WHATSAPP)
-    order = place(shop, phone="")
+    order = place(shop, phone="", actor=placed_through(hook))
 
     send(order)
 
     assert len(mail.outbox) == 1
     assert not OutboundDelivery.objects.exists()
+
+
+# Who may carry a message: setting the customer's preferred channel to its own gives an
+# integration nothing (issue 15, finding 1: a locker rerouted notifications, pickup code
+# included, to itself).
+
+
+@pytest.mark.parametrize("channel", [Channel.MARKETPLACE, Channel.LOCKER])
+def test_an_integration_set_as_preferred_channel_does_not_get_the_pickup_code_of_an_order_it_did_not_place(
+    shop: Shop, channel: str
+) -> None:
+    integration(MARKETPLACE_URL, channel=channel)
+    prefers(shop.customer, channel)
+    order = ready_order(shop)  # placed by the web shop
+
+    assert send(order, NotificationKind.READY) is True
+
+    assert not OutboundDelivery.objects.exists()
+    [message] = mail.outbox
+    assert message.to == ["ana@example.com"]
+    assert pickup_short_code(secret=order.pickup_secret) in message.body
+    assert attachments(message)[f"{order.number}-pickup.png"] == ("image/png", pickup_png(order))
+    assert notification(order, NotificationKind.READY).channel == Channel.EMAIL
+
+
+def test_the_marketplace_that_placed_the_order_gets_its_ready_message_with_the_pickup_code(shop: Shop) -> None:
+    hook = integration(MARKETPLACE_URL, channel=Channel.MARKETPLACE)
+    prefers(shop.customer, Channel.MARKETPLACE)
+    order = ready_order(shop, actor=placed_through(hook))
+
+    assert send(order, NotificationKind.READY) is True
+
+    assert mail.outbox == []
+    [delivery] = OutboundDelivery.objects.all()
+    assert (delivery.target_url, delivery.subscription_id) == (MARKETPLACE_URL, hook.pk)
+    assert delivery.body["pickup"]["code"] == pickup_code(number=order.number, secret=order.pickup_secret)
+    assert notification(order, NotificationKind.READY).channel == Channel.MARKETPLACE
+
+
+@pytest.mark.parametrize("channel", [Channel.MARKETPLACE, Channel.WHATSAPP, Channel.LOCKER])
+def test_a_third_party_or_device_gets_no_message_of_an_order_it_did_not_place(shop: Shop, channel: str) -> None:
+    integration(MARKETPLACE_URL, channel=channel)
+    prefers(shop.customer, channel)
+    order = place(shop)  # placed by the web shop: no pickup code in this message
+
+    send(order)
+
+    assert not OutboundDelivery.objects.exists()
+    assert [message.to for message in mail.outbox] == [["ana@example.com"]]
+
+
+def test_another_client_of_the_placing_channel_gets_no_pickup_code(shop: Shop) -> None:
+    integration(MARKETPLACE_URL, channel=Channel.MARKETPLACE)
+    placing = integration("https://other-marketplace.example.com/hooks", channel=Channel.MARKETPLACE)
+    prefers(shop.customer, Channel.MARKETPLACE)
+    order = ready_order(shop, actor=placed_through(placing))
+
+    send(order, NotificationKind.READY)
+
+    [delivery] = OutboundDelivery.objects.all()
+    assert delivery.subscription_id == placing.pk
+
+
+@pytest.mark.parametrize("kind", [NotificationKind.PLACED, NotificationKind.SHIPPED, NotificationKind.DELIVERED])
+def test_the_app_reaching_every_customer_carries_the_messages_without_a_code_of_orders_placed_elsewhere(
+    shop: Shop, kind: str
+) -> None:
+    hook = app_integration(shop)
+    order = order_notified(shop, kind)  # placed by the web shop
+
+    assert send(order, kind) is True
+
+    assert mail.outbox == []
+    [delivery] = OutboundDelivery.objects.all()
+    assert (delivery.subscription_id, delivery.body["kind"]) == (hook.pk, kind)
+    assert "pickup" not in delivery.body
+
+
+def test_the_app_reaching_every_customer_does_not_get_the_pickup_code_of_an_order_placed_elsewhere(
+    shop: Shop,
+) -> None:
+    app_integration(shop)
+    order = ready_order(shop)  # placed by the web shop
+
+    send(order, NotificationKind.READY)
+
+    assert not OutboundDelivery.objects.exists()
+    [message] = mail.outbox
+    assert pickup_short_code(secret=order.pickup_secret) in message.body
+
+
+def test_the_app_that_placed_the_order_gets_its_pickup_code(shop: Shop) -> None:
+    hook = app_integration(shop)
+    order = ready_order(shop, actor=placed_through(hook))
+
+    send(order, NotificationKind.READY)
+
+    [delivery] = OutboundDelivery.objects.all()
+    assert delivery.subscription_id == hook.pk
+    assert delivery.body["pickup"]["short_code"] == pickup_short_code(secret=order.pickup_secret)
+
+
+def test_an_app_reaching_only_its_own_customers_gets_no_message_of_an_order_placed_elsewhere(shop: Shop) -> None:
+    app_integration(shop, reach=Reach.OWN)
+    order = place(shop)
+
+    send(order)
+
+    assert not OutboundDelivery.objects.exists()
+    assert len(mail.outbox) == 1
 
 
 def test_a_customer_without_email_nor_integration_is_unreachable(shop: Shop) -> None:
@@ -420,9 +551,9 @@ def test_an_emailed_message_is_on_the_customers_timeline(shop: Shop) -> None:
 
 
 def test_a_whatsapp_message_is_on_the_customers_timeline_as_whatsapp(shop: Shop) -> None:
-    whatsapp_integration()
+    hook = integration()
     prefers(shop.customer, Channel.WHATSAPP)
-    order = place(shop)
+    order = place(shop, actor=placed_through(hook))
 
     send(order)
 
@@ -481,9 +612,9 @@ def test_a_replayed_task_sends_once(shop: Shop) -> None:
 
 
 def test_a_whatsapp_message_sent_twice_is_handed_over_once(shop: Shop) -> None:
-    whatsapp_integration()
+    hook = integration()
     prefers(shop.customer, Channel.WHATSAPP)
-    order = place(shop)
+    order = place(shop, actor=placed_through(hook))
 
     send(order)
     send(order)

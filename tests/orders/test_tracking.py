@@ -4,6 +4,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
 from orders.codes import tracking_token, tracking_url
@@ -137,6 +138,18 @@ def test_a_wrong_or_missing_factor_answers_exactly_like_an_unknown_number(
     assert response.json()["error"]["code"] == "order_not_found"
 
 
+@pytest.mark.parametrize("factor", [{"token": "ñ"}, {"email": "ñ"}, {"phone": "ñ"}], ids=["token", "email", "phone"])
+def test_a_non_ascii_factor_answers_exactly_like_an_unknown_number(shipped: Order, factor: dict[str, str]) -> None:
+    # Issue 15, finding 7: the token comparison raised on non-ASCII text, a 500 that told a real
+    # number from a missing one.
+    unknown = track("ZZZZ-ZZZZ", factor)
+
+    response = track(shipped.number, factor)
+
+    assert (response.status_code, unknown.status_code) == (404, 404)
+    assert response.content == unknown.content
+
+
 def test_a_token_for_another_order_does_not_open_this_one(shop: Shop, shipped: Order) -> None:
     other = place(shop)
     assert track(shipped.number, {"token": tracking_token(number=other.number)}).status_code == 404
@@ -178,3 +191,64 @@ def test_another_address_is_not_throttled_by_the_first(settings: Any, shipped: O
 
     assert track(shipped.number, {"email": "ana@example.com"}, first).status_code == 429
     assert track(shipped.number, {"email": "ana@example.com"}, second).status_code == 200
+
+
+# Behind a proxy: the throttle keys on the address the trusted proxy saw (issue 15, finding 6:
+# keyed on a client-supplied X-Forwarded-For, 35 guesses with a spoofed header got 35 answers).
+
+PROXY = "10.0.0.1"
+
+
+def _trusted_proxies(settings: Any, count: int) -> None:
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": count}
+    # DRF caches its settings; the change signal reloads them. Check it did, or the test proves nothing.
+    assert count == api_settings.NUM_PROXIES
+
+
+def test_without_a_trusted_proxy_a_spoofed_forwarded_for_does_not_escape_the_throttle(
+    settings: Any, shipped: Order
+) -> None:
+    _tracking_rate(settings, "30/min")
+    assert api_settings.NUM_PROXIES == 0  # the default: no proxy is trusted
+    client = APIClient(REMOTE_ADDR="203.0.113.7")
+
+    answers = [
+        client.get(
+            f"/api/v1/track/{shipped.number}/", {"email": f"guess{i}@example.com"}, HTTP_X_FORWARDED_FOR=f"192.0.2.{i}"
+        ).status_code
+        for i in range(35)
+    ]
+
+    assert answers == [404] * 30 + [429] * 5
+
+
+def test_behind_a_trusted_proxy_addresses_spoofed_before_the_real_one_do_not_escape_the_throttle(
+    settings: Any, shipped: Order
+) -> None:
+    _tracking_rate(settings, "3/min")
+    _trusted_proxies(settings, 1)
+    client = APIClient(REMOTE_ADDR=PROXY)
+
+    # The client writes its own header; the proxy appends the address it saw, last.
+    answers = [
+        client.get(
+            f"/api/v1/track/{shipped.number}/",
+            {"email": f"guess{i}@example.com"},
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{i}, 198.51.100.{i}, 203.0.113.7",
+        ).status_code
+        for i in range(4)
+    ]
+
+    assert answers == [404, 404, 404, 429]
+
+
+def test_behind_a_trusted_proxy_each_real_address_is_counted_on_its_own(settings: Any, shipped: Order) -> None:
+    _tracking_rate(settings, "2/min")
+    _trusted_proxies(settings, 1)
+    client = APIClient(REMOTE_ADDR=PROXY)
+    url, factor = f"/api/v1/track/{shipped.number}/", {"email": "ana@example.com"}
+    for _ in range(2):
+        client.get(url, factor, HTTP_X_FORWARDED_FOR="203.0.113.7")
+
+    assert client.get(url, factor, HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 429
+    assert client.get(url, factor, HTTP_X_FORWARDED_FOR="198.51.100.9").status_code == 200

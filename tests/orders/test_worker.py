@@ -17,7 +17,7 @@ from customers.models import Customer
 from inventory.models import StockLevel
 from orders.codes import pickup_code, pickup_qr
 from orders.models import NotificationKind, NotificationStatus, Order, OrderNotification, OrderStatus
-from orders.services import order_make_ready
+from orders.services import Actor, order_make_ready
 from orders.services.notifications import NOTIFICATION_EVENT
 from orders.tasks import orders_expire_sweep
 from tests.celery_worker import eager_off, running_worker, wait_until
@@ -88,7 +88,8 @@ def test_a_real_worker_hands_a_whatsapp_customers_notification_signed_to_a_real_
     Customer.objects.filter(pk=shop.customer.pk).update(preferred_contact_channel=Channel.WHATSAPP)
 
     with running_worker("celery", extra_env=smtp.env), eager_off():
-        order = place(shop)
+        # Placed through the WhatsApp integration: only the channel that placed an order carries its messages.
+        order = place(shop, actor=Actor(channel=Channel.WHATSAPP, client=client))
         assert wait_until(
             lambda: OutboundDelivery.objects.filter(event=NOTIFICATION_EVENT, status=DeliveryStatus.DELIVERED).exists(),
             timeout=WORKER_TIMEOUT,
