@@ -149,7 +149,11 @@ class CustomerAdmin(admin.ModelAdmin):
             rows,
         )
 
-    @admin.action(description=_("Export everything held (JSON)"))
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        """GDPR exports hand over everything held about a person: the team lead's job, not every viewer's."""
+        return request.user.has_perm(f"{self.opts.app_label}.export_customer")
+
+    @admin.action(description=_("Export everything held (JSON)"), permissions=["export"])
     def export_json(self, request: HttpRequest, queryset: QuerySet[Customer]) -> HttpResponse:
         data = [services.customer_export(customer=customer) for customer in queryset]
         response = HttpResponse(json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json")

@@ -7,8 +7,18 @@ from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet, Subqu
 from django.utils import timezone
 
 from catalog.models import Variant
+from config.models import ChannelClient
 from customers.identities import IdentityKind, identity_normalise
-from customers.models import Consent, ContactPoint, Customer, CustomerEvent, EventKind, LoyaltyAccount, LoyaltyEntry
+from customers.models import (
+    BroughtCustomer,
+    Consent,
+    ContactPoint,
+    Customer,
+    CustomerEvent,
+    EventKind,
+    LoyaltyAccount,
+    LoyaltyEntry,
+)
 from customers.tax_ids import tax_id_normalise
 
 
@@ -18,10 +28,38 @@ def customer_list() -> QuerySet[Customer]:
     ).select_related("loyalty_account")
 
 
-def customer_find_by_identity(*, kind: str, value: str) -> Customer | None:
-    """The customer owning an identity, however it was typed. Raises ValidationError if malformed."""
+def customers_reached(queryset: QuerySet[Customer], *, client: ChannelClient | None) -> QuerySet[Customer]:
+    """Narrow `queryset` to the customers a caller reaches (config.scopes).
+
+    `client=None` is staff, who reach every customer, erased ones too (the admin shows them).
+    A channel never sees an erased profile; a client reaching all sees every other one, and
+    any other client only the customers it brought. Filtered in the same query: another's
+    customer is simply absent, so it answers 404 like a missing one.
+    """
+    if client is None:
+        return queryset
+    queryset = queryset.filter(erased_at=None)
+    if client.reaches_all:
+        return queryset
+    return queryset.filter(Exists(BroughtCustomer.objects.filter(client=client, customer=OuterRef("pk"))))
+
+
+def customer_list_for(*, client: ChannelClient | None = None) -> QuerySet[Customer]:
+    """The profiles a caller reaches: staff (`client=None`) every one, a channel client its reach."""
+    return customers_reached(customer_list(), client=client)
+
+
+def customer_find_by_identity(*, kind: str, value: str, client: ChannelClient | None = None) -> Customer | None:
+    """The customer owning an identity, however it was typed, if the caller reaches them.
+
+    `client=None` (staff, demo and commands) finds any customer. Raises ValidationError if malformed.
+    """
     normalised = identity_normalise(kind, value)
-    return customer_list().filter(contact_points__kind=kind, contact_points__normalised_value=normalised).first()
+    return (
+        customer_list_for(client=client)
+        .filter(contact_points__kind=kind, contact_points__normalised_value=normalised)
+        .first()
+    )
 
 
 def customer_search_q(term: str) -> Q:

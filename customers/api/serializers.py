@@ -70,7 +70,10 @@ class ResolveInputSerializer(serializers.Serializer[Any]):
 
 class ResolveOutputSerializer(serializers.Serializer[Any]):
     created = serializers.BooleanField()
-    customer = CustomerSerializer()
+    customer_id = serializers.IntegerField()
+    customer = CustomerSerializer(
+        allow_null=True, help_text="The profile; null when it belongs to a customer the caller does not reach."
+    )
 
 
 class LookupInputSerializer(serializers.Serializer[Any]):

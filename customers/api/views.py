@@ -11,37 +11,66 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.pricing import running_promotions_for_request, variant_prices
+from config.api.access import Access
 from config.api.authentication import request_channel, request_channel_client
-from config.api.permissions import IsStaff
 from config.exceptions import ApplicationError
+from config.scopes import Scope
 from customers import selectors, services
 from customers.api import serializers as s
 from customers.models import Customer, Segment
 from customers.segments import segment_members
 
+READ_PROFILE = Access(scope=Scope.CUSTOMERS_READ, staff=("customers.view_customer",))
+# Views and searches are events: staff read them as they read the timeline.
+READ_BROWSING = Access(scope=Scope.CUSTOMERS_READ, staff=("customers.view_customer", "customers.view_customerevent"))
+READ_SEGMENTS = Access(scope=Scope.SEGMENTS_READ, staff=("customers.view_segment",))
+
 
 class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Customer]):
-    """One profile across every channel. Channels see profiles; staff also see audit fields."""
+    """One profile across every channel. Channels see the profiles they reach; staff also see audit fields."""
+
+    access = {
+        "retrieve": READ_PROFILE,
+        "partial_update": Access(scope=Scope.CUSTOMERS_WRITE, staff=("customers.change_customer",)),
+        # Resolving a known identity answers with its profile: staff need to read profiles too.
+        "resolve": Access(scope=Scope.CUSTOMERS_WRITE, staff=("customers.add_customer", "customers.view_customer")),
+        "lookup": READ_PROFILE,
+        "consents": Access(scope=Scope.CUSTOMERS_READ, staff=("customers.view_consent",)),
+        # Recording one answers with the consents in force.
+        "consents.post": Access(scope=Scope.CUSTOMERS_WRITE, staff=("customers.add_consent", "customers.view_consent")),
+        "recently_viewed": READ_BROWSING,
+        "recent_searches": READ_BROWSING,
+        "loyalty": Access(
+            scope=Scope.CUSTOMERS_READ, staff=("customers.view_loyaltyaccount", "customers.view_loyaltyentry")
+        ),
+        "timeline": Access(staff=("customers.view_customerevent",)),
+        "export": Access(staff=("customers.export_customer",)),
+    }
 
     def get_queryset(self) -> QuerySet[Customer]:
-        queryset = selectors.customer_list()
-        if not self.request.user.is_staff:
-            queryset = queryset.filter(erased_at=None)
-        return queryset
+        # Another client's customer is absent here: it answers 404 exactly like a missing id.
+        return selectors.customer_list_for(client=request_channel_client(self.request))
 
     def get_serializer_class(self) -> Any:
         return s.CustomerStaffSerializer if self.request.user.is_staff else s.CustomerSerializer
 
-    def customer_out(self, customer: Customer) -> dict[str, Any]:
-        fresh = self.get_queryset().get(pk=customer.pk)
+    def customer_out(self, customer: Customer) -> dict[str, Any] | None:
+        """The profile as the caller sees it, or None when the caller does not reach it."""
+        fresh = self.get_queryset().filter(pk=customer.pk).first()
+        if fresh is None:
+            return None
         return self.get_serializer_class()(fresh, context=self.get_serializer_context()).data
 
     @extend_schema(
         summary="Resolve identities to the one customer",
         description=(
             "Returns the customer who owns any of the identities, attaching the new ones; creates a customer "
-            "when none does. Identities owned by different customers are never merged silently: the best match "
-            "is returned and a duplicate candidate is recorded for staff."
+            "when none does (the calling client brought it, and reaches it from then on). Identities owned by "
+            "different customers are never merged silently: the best match is returned and a duplicate "
+            "candidate is recorded for staff.\n\n"
+            "`customer_id` and `created` come in every answer. `customer` is the profile when the caller "
+            "reaches it, and `null` when the identities belong to a customer the caller does not reach "
+            "(one another channel brought): the caller may refer to that customer, never read it."
         ),
         request=s.ResolveInputSerializer,
         responses={200: s.ResolveOutputSerializer, 201: s.ResolveOutputSerializer},
@@ -54,8 +83,13 @@ class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Custome
             identities=data.validated_data["identities"],
             name=data.validated_data["name"],
             channel=request_channel(request),
+            client=request_channel_client(request),
         )
-        body = {"created": resolution.created, "customer": self.customer_out(resolution.customer)}
+        body = {
+            "created": resolution.created,
+            "customer_id": resolution.customer.pk,
+            "customer": self.customer_out(resolution.customer),
+        }
         return Response(body, status=status.HTTP_201_CREATED if resolution.created else status.HTTP_200_OK)
 
     @extend_schema(
@@ -70,10 +104,12 @@ class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Custome
         data = s.LookupInputSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         try:
-            customer = selectors.customer_find_by_identity(**data.validated_data)
+            customer = selectors.customer_find_by_identity(
+                **data.validated_data, client=request_channel_client(request)
+            )
         except ValidationError as exc:
             raise ValidationError({"value": exc.messages}) from exc
-        if customer is None or (customer.erased_at and not request.user.is_staff):
+        if customer is None:
             raise Http404
         return Response(self.get_serializer(customer).data)
 
@@ -138,14 +174,14 @@ class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Custome
         return Response(s.LoyaltySerializer(body).data)
 
     @extend_schema(summary="The whole timeline (staff)", responses=s.CustomerEventSerializer(many=True))
-    @action(detail=True, methods=["get"], permission_classes=[IsStaff])
+    @action(detail=True, methods=["get"])
     def timeline(self, request: Request, pk: str) -> Response:
         events = selectors.customer_timeline(customer=self.get_object())
         page: Any = self.paginate_queryset(events)  # type: ignore[arg-type]
         return self.get_paginated_response(s.CustomerEventSerializer(page, many=True).data)
 
     @extend_schema(summary="Everything held about the customer, as JSON (staff, GDPR)", responses=dict)
-    @action(detail=True, methods=["get"], permission_classes=[IsStaff])
+    @action(detail=True, methods=["get"])
     def export(self, request: Request, pk: str) -> Response:
         return Response(services.customer_export(customer=self.get_object()))
 
@@ -160,6 +196,8 @@ class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Custome
 
 
 class EventViewSet(viewsets.GenericViewSet[Any]):
+    # Events are what a channel saw; staff have nothing to report here.
+    access = {"create": Access(scope=Scope.EVENTS_WRITE, staff=None)}
     serializer_class = s.EventBatchSerializer
 
     @extend_schema(
@@ -207,13 +245,24 @@ class EventViewSet(viewsets.GenericViewSet[Any]):
 
 
 class SegmentViewSet(viewsets.ReadOnlyModelViewSet[Segment]):
+    access = {
+        "list": READ_SEGMENTS,
+        "retrieve": READ_SEGMENTS,
+        "members": Access(scope=Scope.SEGMENTS_READ, staff=("customers.view_segment", "customers.view_customer")),
+    }
     serializer_class = s.SegmentSerializer
     queryset = Segment.objects.order_by("name")
     search_fields = ("name",)
 
-    @extend_schema(summary="Customers in the segment", responses=s.SegmentMemberSerializer(many=True))
+    @extend_schema(
+        summary="Customers in the segment",
+        description="Only the customers the caller reaches: a client reaching its own sees the ones it brought.",
+        responses=s.SegmentMemberSerializer(many=True),
+    )
     @action(detail=True, methods=["get"])
     def members(self, request: Request, pk: str) -> Response:
-        members = segment_members(rules=self.get_object().rules)
+        members = selectors.customers_reached(
+            segment_members(rules=self.get_object().rules), client=request_channel_client(request)
+        )
         page: Any = self.paginate_queryset(members)  # type: ignore[arg-type]
         return self.get_paginated_response(s.SegmentMemberSerializer(page, many=True).data)

@@ -9,9 +9,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from config.roles import Role
 from customers import services
 from customers.models import Customer, CustomerMerge, DuplicateCandidate, DuplicateStatus, Segment
-from tests.factories import CustomerEventFactory, CustomerFactory
+from tests.factories import CustomerEventFactory, CustomerFactory, staff_with_role
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/customers/customer/"
@@ -109,6 +110,29 @@ def test_export_action_downloads_everything_as_json(admin_client: Client) -> Non
     data = json.loads(response.content)
     assert data[0]["customer"]["name"] == "Ana"
     assert data[0]["related"]["customers.ContactPoint.customer"][0]["normalised_value"] == "ana@example.com"
+
+
+def test_the_export_action_is_offered_to_a_team_lead(client: Client) -> None:
+    ana = resolved(("email", "ana@example.com"), name="Ana")
+    client.force_login(staff_with_role(Role.TEAM_LEAD))
+
+    assert 'value="export_json"' in client.get(CHANGELIST).content.decode()
+    response = client.post(CHANGELIST, {"action": "export_json", "_selected_action": [ana.pk]})
+
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content)[0]["customer"]["id"] == ana.pk
+
+
+def test_an_agent_without_the_export_permission_cannot_export(client: Client) -> None:
+    ana = resolved(("email", "ana@example.com"), name="Ana")
+    client.force_login(staff_with_role(Role.AGENT))
+
+    page = client.get(CHANGELIST)
+    response = client.post(CHANGELIST, {"action": "export_json", "_selected_action": [ana.pk]})
+
+    assert page.status_code == 200
+    assert 'value="export_json"' not in page.content.decode()
+    assert response["Content-Type"].startswith("text/html")  # the list again, nothing downloaded
 
 
 def test_erase_action_anonymises(admin_client: Client) -> None:

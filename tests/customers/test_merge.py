@@ -12,6 +12,7 @@ from django.utils import timezone
 from config.channels import Channel
 from customers.exceptions import MergeRefused
 from customers.models import (
+    BroughtCustomer,
     ContactPoint,
     Customer,
     CustomerEvent,
@@ -31,6 +32,7 @@ from tests.factories import (
     CustomerEventFactory,
     CustomerFactory,
     UserFactory,
+    channel_client,
     invoice_issue_for,
 )
 
@@ -82,6 +84,9 @@ def paired_with_an_older_customer(customer: Customer) -> DuplicateCandidate:
 # One maker per relation to Customer, in any app: it creates one row pointing at the customer given.
 # A later app that adds a foreign key to Customer adds its maker here, or the test below fails.
 ROW_MAKERS: dict[str, Callable[[Customer], Model]] = {
+    "customers.BroughtCustomer.customer": lambda customer: BroughtCustomer.objects.create(
+        client=channel_client(Channel.MARKETPLACE)[0], customer=customer
+    ),
     "customers.Consent.customer": lambda customer: ConsentFactory.create(customer=customer),
     "customers.ContactPoint.customer": lambda customer: ContactPointFactory.create(customer=customer),
     "customers.CustomerEvent.customer": lambda customer: CustomerEventFactory.create(customer=customer),
@@ -246,6 +251,25 @@ def test_merged_loyalty_account_keeps_the_latest_activity(keep: Customer, remove
     merge(keep, remove)
 
     assert kept_account.pk not in loyalty_account_ids_due_to_expire()
+
+
+def test_the_client_that_brought_the_removed_customer_reaches_the_one_kept(keep: Customer, remove: Customer) -> None:
+    marketplace, _ = channel_client(Channel.MARKETPLACE)
+    BroughtCustomer.objects.create(client=marketplace, customer=remove)
+
+    merge(keep, remove)
+
+    assert list(BroughtCustomer.objects.values_list("client_id", "customer_id")) == [(marketplace.pk, keep.pk)]
+
+
+def test_a_client_that_brought_both_customers_keeps_one_row(keep: Customer, remove: Customer) -> None:
+    marketplace, _ = channel_client(Channel.MARKETPLACE)
+    BroughtCustomer.objects.create(client=marketplace, customer=keep)
+    BroughtCustomer.objects.create(client=marketplace, customer=remove)
+
+    merge(keep, remove)
+
+    assert list(BroughtCustomer.objects.values_list("client_id", "customer_id")) == [(marketplace.pk, keep.pk)]
 
 
 # The profile
