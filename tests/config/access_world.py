@@ -123,7 +123,13 @@ def world_create() -> World:
     }
 
     line = [{"sku": shirt.sku, "quantity": 1}]
-    address = {"name": "Ana García", "street": "Calle Luna 3", "city": "Sevilla", "postal_code": "41001", "country": "ES"}
+    address = {
+        "name": "Ana García",
+        "street": "Calle Luna 3",
+        "city": "Sevilla",
+        "postal_code": "41001",
+        "country": "ES",
+    }
     pickup_x = _pay(
         web_token,
         _place(
@@ -201,7 +207,8 @@ def answer_of(response: Any) -> str:
 
 def cell(world: World, role: str, send: Callable[[Client], Any]) -> str:
     """One request as one role, rolled back: no cell sees another's changes."""
+    caller = world.caller(role)  # signed in outside the rollback, so the session stays
     with transaction.atomic():
-        response = send(world.caller(role))
+        response = send(caller)
         transaction.set_rollback(True)
     return answer_of(response)

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -186,3 +187,16 @@ def test_customer_changelist_queries_do_not_grow_with_customers(
     assert count_queries(admin_client, CHANGELIST) == few
     with django_assert_max_num_queries(12):
         admin_client.get(CHANGELIST, {"q": "c7@example.com"})
+
+
+def test_segment_members_export_is_not_offered_to_staff_who_may_not_read_customers(client: Client) -> None:
+    segment = Segment.objects.create(name="España", rules={"country": ["ES"]})
+    keeper = staff_with_role(Role.STORE_STAFF)
+    keeper.user_permissions.add(Permission.objects.get(codename="view_segment"))
+    client.force_login(keeper)
+
+    response = client.post(
+        "/admin/customers/segment/", {"action": "export_members_csv", "_selected_action": [segment.pk]}
+    )
+
+    assert not response["Content-Type"].startswith("text/csv")
