@@ -2,11 +2,17 @@
 
 Documents change only through services: the actions below re-send the e-mail or issue a
 credit note; downloads serve the stored PDF and XML.
+
+Who may do what is the same as through the API (invoicing/api/views.py): viewing,
+downloading and re-sending the e-mail to the buyer need `view_invoice` (an agent sends a
+customer a copy), the accountants' export `export_invoices`, and a credit note, a fiscal
+document of its own, `change_invoice` (invoicing.roles: accountants and managers).
 """
 
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -123,7 +129,13 @@ class InvoiceAdmin(admin.ModelAdmin):
         )
         return [download, *super().get_urls()]
 
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.export_invoices")
+
     def download_view(self, request: HttpRequest, invoice_id: int, format_code: str) -> HttpResponse:
+        # admin_view lets in any staff member: the file is as private as the document itself.
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         invoice = get_object_or_404(Invoice, pk=invoice_id)
         file = selectors.invoice_file(invoice=invoice, format_code=format_code)
         if file is None:
@@ -149,7 +161,7 @@ class InvoiceAdmin(admin.ModelAdmin):
                 messages.SUCCESS,
             )
 
-    @admin.action(description=_("Issue a credit note for what remains of each"))
+    @admin.action(description=_("Issue a credit note for what remains of each"), permissions=["change"])
     def issue_credit_note(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
         for invoice in queryset:
             try:
@@ -164,7 +176,7 @@ class InvoiceAdmin(admin.ModelAdmin):
                     messages.SUCCESS,
                 )
 
-    @admin.action(description=_("Export the selected documents for accountants (CSV)"))
+    @admin.action(description=_("Export the selected documents for accountants (CSV)"), permissions=["export"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> HttpResponse:
         response = HttpResponse(invoice_export_csv(invoices=queryset), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="invoices.csv"'

@@ -110,13 +110,16 @@ def invoice_verification_url(invoice: Invoice) -> str:
 
 
 def invoice_list(*, client: ChannelClient | None = None) -> QuerySet[Invoice]:
-    """Documents a caller may see: staff (client None) see all; a channel client sees those of the
-    customers it acts for, i.e. customers it has had documents issued for, and the documents it issued."""
+    """Documents a caller may see: staff (client None) and a client reaching every customer see all;
+    any other client sees only the documents issued for it.
+
+    Never "the documents of the customers it served": a client that issues one document for a
+    customer (an order placed with her e-mail) would then read all her earlier invoices.
+    """
     invoices = Invoice.objects.select_related("seller", "customer", "original", "replaces")
-    if client is None:
+    if client is None or client.reaches_all:
         return invoices
-    served = Invoice.objects.filter(issued_by=client, customer__isnull=False).values("customer_id")
-    return invoices.filter(Q(issued_by=client) | Q(customer_id__in=served))
+    return invoices.filter(issued_by=client)
 
 
 def invoice_file(*, invoice: Invoice, format_code: str) -> InvoiceFile | None:

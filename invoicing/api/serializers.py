@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -121,7 +122,7 @@ class ExportQuerySerializer(serializers.Serializer[Any]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["date_from"] > attrs["date_to"]:
-            raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
+            raise serializers.ValidationError({"date_to": [_("Must not be before date_from.")]})
         if (attrs["date_to"] - attrs["date_from"]).days > 366:
-            raise serializers.ValidationError({"date_to": ["At most one year per export."]})
+            raise serializers.ValidationError({"date_to": [_("At most one year per export.")]})
         return attrs

@@ -13,9 +13,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.access import Access
 from config.api.authentication import request_channel_client
-from config.api.permissions import IsStaff
 from config.exceptions import ConflictError
+from config.scopes import Scope
 from invoicing import exports, selectors, services
 from invoicing.api import serializers as s
 from invoicing.models import DocumentKind, Invoice, InvoiceFile
@@ -49,9 +50,21 @@ def _download(invoice: Invoice, format_code: str, filename: str) -> HttpResponse
     return response
 
 
-class InvoiceViewSet(viewsets.ReadOnlyModelViewSet[Invoice]):
-    """Issued documents. Staff see all; a channel client sees the documents of the customers it acts for."""
+_READ = Access(scope=Scope.INVOICES_READ, staff=("invoicing.view_invoice",))
 
+
+class InvoiceViewSet(viewsets.ReadOnlyModelViewSet[Invoice]):
+    """Issued documents. Staff with the view permission see all; a channel client sees every document
+    if it reaches all customers, else only those issued for it (invoicing.selectors.invoice_list)."""
+
+    access = {
+        "list": _READ,
+        "retrieve": _READ,
+        "pdf": _READ,
+        "xml": _READ,
+        # Only a ticket the caller reaches: get_object() reads through invoice_list, another's is a 404.
+        "exchange": Access(scope=Scope.INVOICES_WRITE, staff=("invoicing.add_invoice",)),
+    }
     filterset_class = InvoiceFilter
     search_fields = ("number", "buyer_tax_id", "buyer_name", "source_reference")
     ordering_fields = ("issued_at", "number", "payable_total")
@@ -116,7 +129,9 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet[Invoice]):
 
 
 class InvoiceExportView(APIView):
-    permission_classes = (IsStaff,)
+    """Every document of a period, whoever issued it: the accountants' books, never a channel's."""
+
+    access = {"get": Access(scope=None, staff=("invoicing.export_invoices",))}
 
     @extend_schema(
         summary="Export documents for accountants (staff)",
