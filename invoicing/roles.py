@@ -1,7 +1,8 @@
 """What each staff role may do with fiscal documents (config.roles; applied by `manage.py roles_sync`).
 
-Documents are never edited (corrections are credit notes), so "change" here means the
-operational actions: re-send the e-mail, issue a credit note, exchange a ticket.
+Documents are never edited (corrections are credit notes): "change" lets staff issue a credit
+note, "add" lets them exchange a ticket for a full invoice, and re-sending a document's e-mail
+needs only "view" (an agent sends a customer a copy).
 """
 
 from config.roles import Role

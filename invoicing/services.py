@@ -420,7 +420,8 @@ def invoice_credit(
             currency=original.currency,
             prices_include_tax=original.prices_include_tax,
             customer=original.customer,
-            issued_by=issued_by,
+            # Issued for the client the original was for, whoever asks: its channel keeps reaching it.
+            issued_by=issued_by or original.issued_by,
             source_reference=source_reference or original.source_reference,
             paid_amount=totals.payable_total,
             original=original,
@@ -471,7 +472,7 @@ def invoice_ticket_exchange(*, ticket: Invoice, buyer: Buyer, issued_by: Channel
             currency=ticket.currency,
             prices_include_tax=ticket.prices_include_tax,
             customer=ticket.customer,
-            issued_by=issued_by,
+            issued_by=issued_by or ticket.issued_by,
             source_reference=ticket.source_reference,
             paid_amount=ticket.paid_amount,
             replaces=ticket,

@@ -56,7 +56,11 @@ def admin_url_names() -> set[str]:
     def walk(resolver: URLResolver, prefix: str, namespace: str) -> None:
         for pattern in resolver.url_patterns:
             if isinstance(pattern, URLResolver):
-                walk(pattern, prefix + str(pattern.pattern), namespace + (f"{pattern.namespace}:" if pattern.namespace else ""))
+                walk(
+                    pattern,
+                    prefix + str(pattern.pattern),
+                    namespace + (f"{pattern.namespace}:" if pattern.namespace else ""),
+                )
             elif isinstance(pattern, URLPattern) and (prefix + str(pattern.pattern)).startswith("admin/"):
                 names.add(namespace + (pattern.name or ""))
 
@@ -102,6 +106,8 @@ def url_for(name: str, objects: dict[str, Model]) -> str:
         return reverse(name, kwargs={"content_type_id": 1, "object_id": 1})
     if short == "auth_user_password_change":
         return reverse(name, kwargs={"id": objects["auth_user"].pk})
+    if short == "invoicing_invoice_download":
+        return reverse(name, args=[objects["invoicing_invoice"].pk, "pdf"])
     for suffix in ("_change", "_delete", "_history", "_download"):
         if short.endswith(suffix):
             obj = objects.get(short.removesuffix(suffix))
@@ -120,7 +126,11 @@ def test_the_admin_answers_as_the_matrix_says() -> None:
         actual.append(
             f"{name:<49} {'/'.join(sorted(guests)):<5} " + " ".join(f"{got[role]:<4}" for role in STAFF_ROLES)
         )
-        wrong += [f"{name} as {role}: expected {expected[role]}, got {got[role]}" for role in ROLES if got[role] != expected[role]]
+        wrong += [
+            f"{name} as {role}: expected {expected[role]}, got {got[role]}"
+            for role in ROLES
+            if got[role] != expected[role]
+        ]
     assert wrong == [], "\n" + "\n".join(wrong) + "\n\nThe answers as a table:\n" + "\n".join(actual)
 
 

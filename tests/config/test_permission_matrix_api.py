@@ -71,7 +71,7 @@ v1:invoice-detail                 GET     inv-web       401  ok  404 403 403 403
 v1:invoice-detail                 GET     inv-mkt       401  ok  ok  403 403 403 403 403 ok  ok  ok  ok
 v1:invoice-pdf                    GET     inv-web       401  ok  404 403 403 403 403 403 ok  ok  ok  ok
 v1:invoice-xml                    GET     inv-web       401  ok  404 403 403 403 403 403 ok  ok  ok  ok
-v1:invoice-exchange               POST    inv-web       401  ok  404 403 403 403 403 403 403 ok  ok  ok
+v1:invoice-exchange               POST    inv-web       401  ok  403 403 403 403 403 403 403 ok  ok  ok
 v1:invoice-export                 GET     dates         401  403 403 403 403 403 403 403 403 ok  ok  ok
 v1:order-list                     GET     -             401  ok  ok  403 403 ok  ok  ok  ok  ok  ok  ok
 v1:order-detail                   GET     pickup_x      401  ok  404 403 403 ok  404 404 ok  ok  ok  ok
@@ -119,7 +119,11 @@ def api_url_names() -> set[str]:
     def walk(resolver: URLResolver, prefix: str, namespace: str) -> None:
         for pattern in resolver.url_patterns:
             if isinstance(pattern, URLResolver):
-                walk(pattern, prefix + str(pattern.pattern), namespace + (f"{pattern.namespace}:" if pattern.namespace else ""))
+                walk(
+                    pattern,
+                    prefix + str(pattern.pattern),
+                    namespace + (f"{pattern.namespace}:" if pattern.namespace else ""),
+                )
             elif isinstance(pattern, URLPattern) and (prefix + str(pattern.pattern)).startswith("api/"):
                 names.add(namespace + (pattern.name or ""))
 
@@ -169,9 +173,18 @@ def request_for(world: World, name: str, method: str, obj: str) -> Callable[[Any
     elif obj == "adjust-x":
         body = {"location": world.store_x.code, "sku": world.shirt.sku, "quantity": 1, "reason": "found"}
     elif obj == "receive-x":
-        body = {"location": world.store_x.code, "reference": "albarán 7", "lines": [{"sku": world.shirt.sku, "quantity": 1}]}
+        body = {
+            "location": world.store_x.code,
+            "reference": "albarán 7",
+            "lines": [{"sku": world.shirt.sku, "quantity": 1}],
+        }
     elif obj == "new-order":
-        body = {"email": "eva@example.com", "lines": [{"sku": world.shirt.sku, "quantity": 1}], "fulfilment_type": "pickup", "pickup_location": world.store_x.code}
+        body = {
+            "email": "eva@example.com",
+            "lines": [{"sku": world.shirt.sku, "quantity": 1}],
+            "fulfilment_type": "pickup",
+            "pickup_location": world.store_x.code,
+        }
         headers = {"HTTP_IDEMPOTENCY_KEY": "matrix-new-order"}
     elif obj in ("code-a", "code-a-at-a"):
         order = orders["locker_a"]
@@ -193,7 +206,14 @@ def request_for(world: World, name: str, method: str, obj: str) -> Callable[[Any
     if name == "v1:order-ship":
         body = {"carrier": "SEUR", "tracking_number": "X1"}
     if name == "v1:invoice-exchange":
-        body = {"name": "Ana García", "tax_id": "12345678Z", "country": "ES", "street": "Calle Luna 3", "city": "Sevilla", "postal_code": "41001"}
+        body = {
+            "name": "Ana García",
+            "tax_id": "12345678Z",
+            "country": "ES",
+            "street": "Calle Luna 3",
+            "city": "Sevilla",
+            "postal_code": "41001",
+        }
     url = reverse(name, kwargs=kwargs) + query
 
     def send(caller: Any) -> Any:

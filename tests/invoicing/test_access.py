@@ -19,6 +19,7 @@ from config.scopes import Scope
 from invoicing.delivery import invoice_render
 from invoicing.models import DocumentKind, Invoice
 from invoicing.selectors import invoice_list
+from invoicing.services import Buyer, invoice_credit, invoice_ticket_exchange
 from tests.factories import (
     CustomerFactory,
     LocationFactory,
@@ -283,3 +284,22 @@ def test_the_schema_says_who_may_call_each_invoice_operation(client: Client) -> 
         ("/api/v1/invoices/{id}/exchange/", "post"): ("invoices:write", ["invoicing.add_invoice"]),
         ("/api/v1/invoices/export/", "get"): (None, ["invoicing.export_invoices"]),
     }
+
+
+def test_a_credit_note_staff_issue_stays_with_the_client_the_original_was_for(marketplace: tuple[Any, str]) -> None:
+    original = invoice_issue_for(issued_by=marketplace[0])
+
+    credit = invoice_credit(invoice=original, reason="Devolución en tienda")
+
+    assert credit.issued_by == marketplace[0]
+    assert credit in invoice_list(client=marketplace[0])
+
+
+def test_a_full_invoice_staff_exchange_for_a_ticket_stays_with_the_tickets_client(
+    marketplace: tuple[Any, str],
+) -> None:
+    ticket = invoice_issue_for(issued_by=marketplace[0])
+
+    full = invoice_ticket_exchange(ticket=ticket, buyer=Buyer(**COMPANY))
+
+    assert full.issued_by == marketplace[0]
