@@ -4,8 +4,10 @@ The warehouse in Getafe holds most of the catalogue; each store holds a part of 
 units of each; many SKUs are only in the warehouse (stores sell them through transfers) and
 a few are sold out everywhere; lockers hold nothing, they are pickup points. Some store
 levels have a low-stock threshold, so alerts show; one transfer is requested, another one is
-on its way. A store employee bound to Madrid Gran Vía and a manager who sees every location
-log in to the admin.
+on its way. One person per staff role logs in to the admin (config.roles): a store employee
+bound to Madrid Gran Vía, a warehouse employee bound to Getafe, a manager who sees every
+location, a customer-service agent and an accountant. The platform demo's till is bound to
+Madrid Gran Vía and its locker client to both locker banks.
 
 Stock is written through inventory.services, a few receipts per location with hundreds of
 lines each (RECEIPT_LINES), so the ledger explains every unit. Deterministic (a fixed seed,
@@ -18,14 +20,19 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import cast
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from catalog.models import Variant
+from config.channels import Channel
+from config.demo import CHANNEL_CLIENTS, demo_user_create
+from config.models import ChannelClient
+from config.roles import Role, role_group
 from inventory.models import (
     CycleCount,
     Location,
@@ -51,6 +58,8 @@ WAREHOUSE = "ALM-GETAFE"
 MADRID = "MAD-CENTRO"
 BARCELONA = "BCN-PORTAL-ANGEL"
 VALENCIA = "VLC-COLON"
+LOCKER_ATOCHA = "LOCKER-ATOCHA"
+LOCKER_SANTS = "LOCKER-SANTS"
 RECEIPT_REFERENCE = "DEMO-ALBARAN-{code}-{number}"
 # Lines per delivery note: the warehouse's whole range (about 1,200 lines) on one note, which
 # the embedded-default smoke test then proves the services handle on SQLite.
@@ -124,7 +133,7 @@ LOCATIONS = (
         store_share=0.18,
     ),
     LocationSpec(
-        "LOCKER-ATOCHA",
+        LOCKER_ATOCHA,
         "Taquillas Estación de Atocha",
         LocationKind.LOCKER,
         "Plaza del Emperador Carlos V, s/n",
@@ -135,7 +144,7 @@ LOCATIONS = (
         is_pickup_point=True,
     ),
     LocationSpec(
-        "LOCKER-SANTS",
+        LOCKER_SANTS,
         "Taquillas Estació de Sants",
         LocationKind.LOCKER,
         "Plaça dels Països Catalans, 1",
@@ -148,45 +157,38 @@ LOCATIONS = (
 )
 
 # Goods from Getafe reach Barcelona and Valencia in two days; everything else takes the default.
-LEAD_TIMES = ((WAREHOUSE, BARCELONA, 2), (WAREHOUSE, VALENCIA, 2), (WAREHOUSE, "LOCKER-SANTS", 2))
+LEAD_TIMES = ((WAREHOUSE, BARCELONA, 2), (WAREHOUSE, VALENCIA, 2), (WAREHOUSE, LOCKER_SANTS, 2))
 
 WAREHOUSE_SHARE = 0.88  # the rest is sold out everywhere
 LOW_STOCK_THRESHOLD = 3
-
-STORE_STAFF_GROUP = "Personal de tienda"
-MANAGERS_GROUP = "Encargados"
 
 
 @dataclass(frozen=True)
 class StaffSpec:
     username: str
-    password: str  # the embedded default's demo logins, printed on purpose
+    password: str  # the embedded default's demo login, printed on purpose; random anywhere else
     first_name: str
     last_name: str
-    group: str
+    role: Role
     locations: tuple[str, ...] = ()
 
 
+# One person per role the demo shows; store and warehouse staff work where they are bound.
 STAFF = (
-    StaffSpec("tienda.madrid", "tienda", "Lucía", "Navarro", STORE_STAFF_GROUP, (MADRID,)),
-    StaffSpec("encargado", "encargado", "Javier", "Romero", MANAGERS_GROUP),
+    StaffSpec("tienda.madrid", "tienda", "Lucía", "Navarro", Role.STORE_STAFF, (MADRID,)),
+    StaffSpec("encargado", "encargado", "Javier", "Romero", Role.MANAGER),
+    StaffSpec("almacen", "almacen", "Marta", "Gil", Role.WAREHOUSE, (WAREHOUSE,)),
+    StaffSpec("atencion", "atencion", "Sergio", "Ortega", Role.AGENT),
+    StaffSpec("contable", "contable", "Elena", "Prieto", Role.ACCOUNTANT),
 )
-# Store staff see everything of their locations and work their stock; they do not edit locations.
-STORE_STAFF_PERMISSIONS = (
-    "view_location",
-    "view_stocklevel",
-    "change_stocklevel",
-    "view_stockmovement",
-    "view_transfer",
-    "add_transfer",
-    "change_transfer",
-    "view_transferline",
-    "view_cyclecount",
-    "add_cyclecount",
-    "change_cyclecount",
-    "view_cyclecountline",
-    "view_lowstockalert",
-    "view_transferleadtime",
+# Logins whose password is public: config.security refuses to start production with them.
+KNOWN_LOGINS = tuple((spec.username, spec.password) for spec in STAFF)
+
+# The platform demo's till works at Madrid Gran Vía; its locker client at both locker banks.
+DEMO_CLIENT_NAMES = {channel: name for name, channel, _token in CHANNEL_CLIENTS}
+BINDINGS = (
+    (Channel.STORE, (MADRID,)),
+    (Channel.LOCKER, (LOCKER_ATOCHA, LOCKER_SANTS)),
 )
 
 
@@ -321,39 +323,46 @@ def _counts_load(locations: dict[str, Location], plan: StockPlan) -> None:
     cycle_count_create(location=valencia, lines=counted)
 
 
-def _group_load(name: str, permissions: list[Permission]) -> Group:
-    group, _created = Group.objects.get_or_create(name=name)
-    group.permissions.add(*permissions)
-    return group
-
-
 def _users_load(locations: dict[str, Location]) -> int:
-    """The store employee and the manager, each in their group; the employee bound to their store."""
-    inventory_permissions = Permission.objects.filter(content_type__app_label="inventory")
-    groups = {
-        STORE_STAFF_GROUP: _group_load(
-            STORE_STAFF_GROUP, list(inventory_permissions.filter(codename__in=STORE_STAFF_PERMISSIONS))
-        ),
-        MANAGERS_GROUP: _group_load(MANAGERS_GROUP, list(inventory_permissions)),  # manage_all_locations too
-    }
-    user_model = get_user_model()
+    """One person per role, in the role's group (config.roles); store and warehouse staff bound
+    to their location. The password is the known one only in the embedded default."""
+    users = get_user_model().objects
     created = 0
     for spec in STAFF:
-        if user_model.objects.filter(username=spec.username).exists():
+        if users.filter(username=spec.username).exists():
             continue
-        user = user_model.objects.create_user(
-            username=spec.username,
-            password=spec.password,
-            email=f"{spec.username}@example.com",
-            first_name=spec.first_name,
-            last_name=spec.last_name,
-            is_staff=True,
+        # The project's user model (django.contrib.auth's); the helper is typed for any.
+        user = cast(
+            User,
+            demo_user_create(
+                username=spec.username,
+                password=spec.password,
+                first_name=spec.first_name,
+                last_name=spec.last_name,
+                email=f"{spec.username}@example.com",
+                is_staff=True,
+            ),
         )
-        user.groups.add(groups[spec.group])
+        user.groups.add(role_group(spec.role))
         for code in spec.locations:
             locations[code].staff.add(user)
         created += 1
     return created
+
+
+def _bindings_load(locations: dict[str, Location]) -> int:
+    """Bind the platform demo's till and locker client to where they work; bindings made."""
+    made = 0
+    for channel, codes in BINDINGS:
+        client = ChannelClient.objects.filter(name=DEMO_CLIENT_NAMES[channel]).first()
+        if client is None:  # the platform demo did not run (or the client was renamed)
+            continue
+        bound = set(client.locations.values_list("code", flat=True))
+        for code in codes:
+            if code not in bound:
+                locations[code].channel_clients.add(client)
+                made += 1
+    return made
 
 
 def _demo_variants() -> list[Variant]:
@@ -389,4 +398,7 @@ def load() -> dict[str, int]:
     created = {
         _(label): model._default_manager.count() - count for (model, label), count in zip(COUNTED, before, strict=True)
     }
-    return created | {_("inventory staff users"): _users_load(locations)}
+    return created | {
+        _("inventory staff users"): _users_load(locations),
+        _("devices and tills bound to locations"): _bindings_load(locations),
+    }

@@ -6,6 +6,7 @@ and the feed only shows movements of transactions older than every transaction s
 running (pg_snapshot_xmin), ordered by (txid, id). SQLite has one writer at a time.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,9 +53,14 @@ def _settled() -> Q:
 
 
 def stock_changes_after(
-    *, after: FeedCursor = START, limit: int = FEED_PAGE
+    *, after: FeedCursor = START, limit: int = FEED_PAGE, references_at: Collection[int] = frozenset()
 ) -> tuple[list[dict[str, Any]], FeedCursor]:
-    """Movements after the cursor, oldest first, and the cursor to ask with next time."""
+    """Movements after the cursor, oldest first, and the cursor to ask with next time.
+
+    A movement's reference names an order, a transfer or a delivery note. Every channel reads
+    this feed, so a reference is shown only for the locations in `references_at` (staff: the
+    ones they work at, as in the admin's movement history); elsewhere it is "".
+    """
     movements = list(
         StockMovement.objects.filter(_settled())
         .filter(Q(txid__gt=after.txid) | Q(txid=after.txid, id__gt=after.movement_id))
@@ -69,7 +75,7 @@ def stock_changes_after(
             "kind": m.kind,
             "on_hand_change": m.on_hand_delta,
             "reserved_change": m.reserved_delta,
-            "reference": m.reference,
+            "reference": m.reference if m.location_id in references_at else "",
             "at": m.created_at.isoformat(),
             # The level as it is now: channels that keep a copy can simply overwrite theirs.
             "on_hand": m.stock_level.on_hand,
@@ -108,6 +114,7 @@ def stock_changes_dispatch() -> int:
                 subscription.cursor = str(stock_changes_head())
                 subscription.save(update_fields=["cursor"])
                 continue
+            # Subscribers are channel clients: no references (another channel's order numbers).
             changes, cursor = stock_changes_after(after=FeedCursor.parse(subscription.cursor))
             if not changes:
                 continue

@@ -9,6 +9,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from catalog.models import Product, Variant
+from config.models import ChannelClient
 from inventory.models import Location, LocationKind, StockLevel, StockMovement, TransferLeadTime
 
 
@@ -20,8 +21,18 @@ def location_list_for_user(*, user: Any) -> QuerySet[Location]:
     return locations.filter(staff=user)
 
 
+def location_ids_for_user(*, user: Any) -> set[int]:
+    return set(location_list_for_user(user=user).values_list("pk", flat=True))
+
+
 def user_may_manage_location(*, user: Any, location_id: int) -> bool:
     return location_list_for_user(user=user).filter(pk=location_id).exists()
+
+
+def location_ids_bound_to_client(*, client: ChannelClient) -> set[int]:
+    """The locations a device or a till is bound to (`Location.channel_clients`): where a locker
+    redeems codes and a till fulfils orders. Empty for a client bound nowhere."""
+    return set(Location.objects.filter(channel_clients=client).values_list("pk", flat=True))
 
 
 def stock_level_list() -> QuerySet[StockLevel]:

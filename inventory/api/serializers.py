@@ -55,7 +55,12 @@ class StockChangeSerializer(serializers.Serializer[Any]):
     kind = serializers.CharField()
     on_hand_change = serializers.IntegerField()
     reserved_change = serializers.IntegerField()
-    reference = serializers.CharField()
+    reference = serializers.CharField(
+        help_text=(
+            "The order, transfer or delivery note behind the change: for staff at their locations; "
+            "empty for channel credentials."
+        )
+    )
     at = serializers.DateTimeField()
     on_hand = serializers.IntegerField()
     reserved = serializers.IntegerField()

@@ -10,7 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Variant
-from config.api.permissions import IsStaff
+from config.api.access import Access
+from config.api.authentication import request_channel_client
+from config.scopes import Scope
 from inventory import selectors, services
 from inventory.api import serializers as s
 from inventory.feed import FEED_PAGE, START, FeedCursor, stock_changes_after
@@ -35,6 +37,10 @@ def _location(code: str) -> Location:
 class LocationViewSet(viewsets.ReadOnlyModelViewSet[Location]):
     """Active locations: stores, warehouses and lockers (for choosing where to pick up)."""
 
+    access = {
+        "list": Access(scope=Scope.INVENTORY_READ, staff=("inventory.view_location",)),
+        "retrieve": Access(scope=Scope.INVENTORY_READ, staff=("inventory.view_location",)),
+    }
     serializer_class = s.LocationSerializer
     queryset = Location.objects.filter(is_active=True).order_by("kind", "code")
     lookup_field = "code"
@@ -43,6 +49,8 @@ class LocationViewSet(viewsets.ReadOnlyModelViewSet[Location]):
 
 
 class AvailabilityView(APIView):
+    access = {"get": Access(scope=Scope.INVENTORY_READ, staff=("inventory.view_stocklevel",))}
+
     @extend_schema(
         summary="Live stock of one or many SKUs at every location",
         description=(
@@ -63,11 +71,15 @@ class AvailabilityView(APIView):
 
 
 class StockChangesView(APIView):
+    access = {"get": Access(scope=Scope.INVENTORY_READ, staff=("inventory.view_stockmovement",))}
+
     @extend_schema(
         summary="Stock change feed",
         description=(
             "Movements after the cursor, oldest first. Keep `next` and send it as `after`: a channel that polls "
-            "never misses nor double-counts a change. Without `after` the feed starts at the beginning."
+            "never misses nor double-counts a change. Without `after` the feed starts at the beginning. "
+            "`reference` (an order number, a transfer, a delivery note) is shown only to staff, at the "
+            "locations they work at: it is empty for channel credentials."
         ),
         parameters=[
             OpenApiParameter("after", str, description="A cursor from a previous answer."),
@@ -81,7 +93,11 @@ class StockChangesView(APIView):
             limit = max(1, min(int(request.query_params.get("limit", FEED_PAGE)), FEED_PAGE))
         except ValueError:
             raise ValidationError({"limit": ["A whole number."]}) from None
-        changes, cursor = stock_changes_after(after=after, limit=limit)
+        # Every channel reads the feed: another channel's order numbers are not its business.
+        # Staff see the references of the locations they work at, as in the admin's history.
+        client = request_channel_client(request)
+        references_at = set() if client else selectors.location_ids_for_user(user=request.user)
+        changes, cursor = stock_changes_after(after=after, limit=limit, references_at=references_at)
         body = {"changes": changes, "next": str(cursor), "has_more": len(changes) == limit}
         return Response(s.StockChangesSerializer(body).data)
 
@@ -105,8 +121,8 @@ class StockLevelFilter(django_filters.FilterSet):
 class StockLevelViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[StockLevel]):
     """Stock levels for staff: store staff see only their own locations; managers see all."""
 
+    access = {"list": Access(scope=None, staff=("inventory.view_stocklevel",))}
     serializer_class = s.StockLevelSerializer
-    permission_classes = (IsStaff,)
     filterset_class = StockLevelFilter
     ordering_fields = ("available", "on_hand", "updated_at")
 
@@ -118,7 +134,8 @@ class StockLevelViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[StockLeve
 
 
 class AdjustmentView(APIView):
-    permission_classes = (IsStaff,)
+    # The service checks the location: another store's stock answers 403.
+    access = {"post": Access(scope=None, staff=("inventory.change_stocklevel",))}
 
     @extend_schema(summary="Adjust stock with a reason (staff)", request=s.AdjustmentSerializer, responses={201: None})
     def post(self, request: Request) -> Response:
@@ -137,7 +154,9 @@ class AdjustmentView(APIView):
 
 
 class ReceiptView(APIView):
-    permission_classes = (IsStaff,)
+    # Receiving changes the stock levels, as an adjustment does in the admin; the service
+    # checks the location.
+    access = {"post": Access(scope=None, staff=("inventory.change_stocklevel",))}
 
     @extend_schema(summary="Receive goods at a location (staff)", request=s.ReceiptSerializer, responses={201: None})
     def post(self, request: Request) -> Response:

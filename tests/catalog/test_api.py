@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -12,6 +13,7 @@ from rest_framework.test import APIClient
 
 from catalog.models import Category, Product, PromotionKind, Variant
 from config.channels import Channel
+from config.roles import Role
 from tests.factories import (
     CategoryFactory,
     CategoryTree,
@@ -20,6 +22,7 @@ from tests.factories import (
     UserFactory,
     VariantFactory,
     channel_client,
+    staff_with_role,
 )
 
 pytestmark = pytest.mark.django_db
@@ -93,6 +96,55 @@ def test_staff_signed_in_to_the_admin_may_read(client: Any, staff_user: Any, url
     client.force_login(staff_user)
 
     assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("url", ENDPOINTS)
+def test_a_credential_without_catalog_read_is_told_the_scope_it_lacks(anonymous_api: APIClient, url: str) -> None:
+    _locker, token = channel_client(Channel.LOCKER, name="Taquillas")  # pickups:redeem only
+    anonymous_api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+
+    response = anonymous_api.get(url)
+
+    assert response.status_code == 403
+    assert (response.json()["error"]["code"], response.json()["error"]["scope"]) == ("missing_scope", "catalog:read")
+
+
+def test_a_newsletter_credential_reads_the_catalogue(anonymous_api: APIClient) -> None:
+    _newsletter, token = channel_client(Channel.EMAIL, name="Boletín")  # catalog:read, events:write
+    anonymous_api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+
+    assert anonymous_api.get(PRODUCTS).status_code == 200
+
+
+@pytest.mark.parametrize("role", [Role.STORE_STAFF, Role.WAREHOUSE, Role.AGENT, Role.ACCOUNTANT])
+def test_every_staff_role_reads_products_variants_and_categories(client: Any, role: Role) -> None:
+    VariantFactory.create(sku="SKU-1")
+    client.force_login(staff_with_role(role))
+
+    answers = [client.get(url).status_code for url in (PRODUCTS, "/api/v1/variants/SKU-1/", CATEGORIES)]
+
+    assert answers == [200, 200, 200]
+
+
+@pytest.mark.parametrize("url", ENDPOINTS)
+def test_staff_without_a_role_are_403(client: Any, url: str) -> None:
+    client.force_login(UserFactory.create(is_staff=True))
+
+    response = client.get(url)
+
+    assert response.status_code == 403
+    assert_error_shape(response.json(), "permission_denied")
+
+
+def test_staff_need_the_view_permission_of_what_they_read(client: Any) -> None:
+    VariantFactory.create(sku="SKU-1")
+    reader = UserFactory.create(is_staff=True)
+    reader.user_permissions.add(Permission.objects.get(content_type__app_label="catalog", codename="view_product"))
+    client.force_login(reader)
+
+    answers = [client.get(url).status_code for url in (PRODUCTS, "/api/v1/variants/SKU-1/", CATEGORIES)]
+
+    assert answers == [200, 403, 403]  # view_variant, view_category
 
 
 def test_signed_in_non_staff_user_is_403(client: Any) -> None:

@@ -16,6 +16,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Variant
+from config.channels import Channel
+from config.roles import Role
 from inventory import services
 from inventory.models import (
     CycleCount,
@@ -28,28 +30,20 @@ from inventory.models import (
     Transfer,
     TransferStatus,
 )
-from tests.factories import LocationFactory, UserFactory, VariantFactory, stock_receive_for
+from tests.factories import (
+    LocationFactory,
+    UserFactory,
+    VariantFactory,
+    channel_client,
+    staff_with_role,
+    stock_receive_for,
+)
 
 pytestmark = pytest.mark.django_db
 
 ADMIN = "/admin/inventory/"
 ADJUST = f"{ADMIN}stocklevel/adjust/"
 THRESHOLD = f"{ADMIN}stocklevel/threshold/"
-STORE_STAFF_PERMISSIONS = (
-    "view_location",
-    "view_stocklevel",
-    "change_stocklevel",
-    "view_stockmovement",
-    "view_transfer",
-    "add_transfer",
-    "change_transfer",
-    "view_transferline",
-    "view_cyclecount",
-    "add_cyclecount",
-    "change_cyclecount",
-    "view_cyclecountline",
-    "view_lowstockalert",
-)
 
 
 @dataclass
@@ -83,13 +77,7 @@ def shop() -> Shop:
 
 
 def store_staff_of(*locations: Location, username: str = "tienda") -> Any:
-    user = UserFactory.create(username=username, is_staff=True)
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="inventory", codename__in=STORE_STAFF_PERMISSIONS)
-    )
-    for location in locations:
-        location.staff.add(user)
-    return user
+    return staff_with_role(Role.STORE_STAFF, *locations, username=username)
 
 
 @pytest.fixture
@@ -311,15 +299,79 @@ def test_store_staff_cannot_apply_another_locations_count(madrid_client: Client,
 
 
 def test_managers_see_every_location(client: Client, shop: Shop) -> None:
-    manager = UserFactory.create(username="encargado", is_staff=True)
-    manager.user_permissions.set(Permission.objects.filter(content_type__app_label="inventory"))
-    client.force_login(manager)
+    client.force_login(staff_with_role(Role.MANAGER, username="encargado"))
 
     levels = page(client.get(f"{ADMIN}stocklevel/"))
 
     assert "CAM-MAD-M" in levels
     assert "BOT-BCN-42" in levels
     assert "ALM-GETAFE" in levels
+
+
+# --- Devices and tills bound to a location ---------------------------------------------------
+
+
+def location_form(location: Location, **changes: Any) -> dict[str, Any]:
+    """The location's change form as the admin posts it, with `changes`."""
+    data: dict[str, Any] = {
+        "code": location.code,
+        "name": location.name,
+        "kind": location.kind,
+        "is_active": "on",
+        "address": location.address,
+        "city": location.city,
+        "country": location.country,
+        "latitude": "",
+        "longitude": "",
+        "is_pickup_point": "on",
+        "staff": [user.pk for user in location.staff.all()],
+        "channel_clients": [client.pk for client in location.channel_clients.all()],
+    }
+    return data | changes
+
+
+def test_managers_bind_a_till_and_a_locker_to_a_location(client: Client, shop: Shop) -> None:
+    till, _token = channel_client(Channel.STORE, name="TPV Gran Vía")
+    lockers, _token = channel_client(Channel.LOCKER, name="Taquillas Correos")
+    client.force_login(staff_with_role(Role.MANAGER, username="encargado"))
+    url = f"{ADMIN}location/{shop.madrid.pk}/change/"
+
+    response = client.post(url, location_form(shop.madrid, channel_clients=[till.pk, lockers.pk]))
+
+    assert response.status_code == 302, page(response)
+    assert set(shop.madrid.channel_clients.all()) == {till, lockers}
+    assert "TPV Gran Vía" in page(client.get(url))
+
+
+def test_only_tills_and_devices_are_offered_for_binding(client: Client, shop: Shop) -> None:
+    channel_client(Channel.STORE, name="TPV Gran Vía")
+    channel_client(Channel.LOCKER, name="Taquillas Correos")
+    web, _token = channel_client(Channel.WEB, name="Tienda web")
+    client.force_login(staff_with_role(Role.MANAGER, username="encargado"))
+    url = f"{ADMIN}location/{shop.madrid.pk}/change/"
+
+    form = page(client.get(url))
+    response = client.post(url, location_form(shop.madrid, channel_clients=[web.pk]))
+
+    assert "TPV Gran Vía" in form
+    assert "Taquillas Correos" in form
+    assert "Tienda web" not in form
+    assert response.status_code == 200  # the form refuses the choice
+    assert not shop.madrid.channel_clients.exists()
+
+
+def test_who_works_a_location_is_read_only_without_managing_every_location(client: Client, shop: Shop) -> None:
+    till, _token = channel_client(Channel.STORE, name="TPV Gran Vía")
+    editor = store_staff_of(shop.madrid, username="editor")
+    editor.user_permissions.add(Permission.objects.get(codename="change_location"))
+    client.force_login(editor)
+
+    response = client.post(
+        f"{ADMIN}location/{shop.madrid.pk}/change/", location_form(shop.madrid, channel_clients=[till.pk])
+    )
+
+    assert response.status_code == 302
+    assert not shop.madrid.channel_clients.exists()
 
 
 # --- Adjustments and thresholds --------------------------------------------------------------

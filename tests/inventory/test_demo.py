@@ -1,13 +1,25 @@
-"""The inventory demo: three stores, a warehouse and two lockers with realistic stock; loadable twice."""
+"""The inventory demo: three stores, a warehouse and two lockers with realistic stock; loadable twice.
+
+Its people come from the staff roles; their passwords are the known ones only in the embedded
+default, random (and printed once) anywhere else.
+"""
 
 import random
+import re
+from io import StringIO
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.db.models import Count, F, Max, Q, Sum
 
 from catalog import demo as catalog_demo
 from catalog.models import Variant
+from config import demo as config_demo
+from config.models import ChannelClient, token_digest
+from config.roles import Role, roles_sync
+from config.security import known_credentials_found
 from customers import demo as customers_demo
 from customers.models import CustomerEvent, EventKind
 from inventory import demo as inventory_demo
@@ -39,13 +51,17 @@ def stock() -> dict[tuple[int, int], tuple[int, int]]:
 
 
 def load_all() -> dict[str, int]:
+    """What load_demo does up to inventory: the roles, the platform's clients, the layers below."""
+    roles_sync()
+    config_demo.load()
     catalog_demo.load()
     customers_demo.load()
     return inventory_demo.load()
 
 
 # The demo catalogue takes seconds to load: one test loads it and checks everything the demo is for.
-def test_inventory_demo_is_idempotent_and_realistic() -> None:
+def test_inventory_demo_is_idempotent_and_realistic(settings: Any) -> None:
+    settings.DEMO_KNOWN_CREDENTIALS = True  # the embedded default: the known passwords
     created = load_all()
     first, first_stock = counts(), stock()
 
@@ -115,24 +131,49 @@ def test_inventory_demo_is_idempotent_and_realistic() -> None:
     }
     assert CycleCount.objects.filter(status=CycleCountStatus.OPEN).exists()
 
-    # A store employee bound to Madrid Gran Vía, and a manager who sees every location.
+    # One person per role, in the role's group; store and warehouse staff bound to their location.
     users = get_user_model().objects
-    staff = users.get(username="tienda.madrid")
-    manager = users.get(username="encargado")
-    assert staff.is_staff
-    assert staff.check_password("tienda")
-    assert not staff.is_superuser
-    assert manager.is_staff
-    assert manager.check_password("encargado")
-    assert not manager.is_superuser
+    people = {spec.username: users.get(username=spec.username) for spec in inventory_demo.STAFF}
+    roles = {username: list(user.groups.values_list("name", flat=True)) for username, user in people.items()}
+    assert roles == {
+        "tienda.madrid": [Role.STORE_STAFF.value],
+        "encargado": [Role.MANAGER.value],
+        "almacen": [Role.WAREHOUSE.value],
+        "atencion": [Role.AGENT.value],
+        "contable": [Role.ACCOUNTANT.value],
+    }
+    assert all(user.is_staff and not user.is_superuser for user in people.values())
+    assert all(people[username].check_password(password) for username, password in inventory_demo.KNOWN_LOGINS)
+    assert dict(inventory_demo.KNOWN_LOGINS) == {
+        "tienda.madrid": "tienda",
+        "encargado": "encargado",
+        "almacen": "almacen",
+        "atencion": "atencion",
+        "contable": "contable",
+    }
+    staff, manager = people["tienda.madrid"], people["encargado"]
     assert list(location_list_for_user(user=staff).values_list("code", flat=True)) == ["MAD-CENTRO"]
+    assert list(location_list_for_user(user=people["almacen"]).values_list("code", flat=True)) == ["ALM-GETAFE"]
     assert staff.has_perm("inventory.change_stocklevel")
     assert staff.has_perm("inventory.view_stockmovement")
     assert not staff.has_perm("inventory.manage_all_locations")
-    assert staff.groups.filter(name="Personal de tienda").exists()
-    assert manager.groups.filter(name="Encargados").exists()
     assert manager.has_perm("inventory.manage_all_locations")
     assert location_list_for_user(user=manager).count() == 6
+    assert people["atencion"].has_perm("inventory.view_stocklevel")
+    assert not people["atencion"].has_perm("inventory.change_stocklevel")
+    assert not people["contable"].has_perm("inventory.view_stocklevel")
+    # The demo's logins are the known ones production refuses to start with.
+    assert {f"user {username!r}" for username in people} <= set(known_credentials_found())
+
+    # The platform demo's till works at Madrid Gran Vía; its locker client at both locker banks.
+    bound = {
+        client.name: sorted(client.locations.values_list("code", flat=True))
+        for client in ChannelClient.objects.filter(locations__isnull=False).distinct()
+    }
+    assert bound == {
+        "Tienda Madrid Centro (TPV)": ["MAD-CENTRO"],
+        "Taquillas Correos": ["LOCKER-ATOCHA", "LOCKER-SANTS"],
+    }
 
     # Deterministic: what was received is what the seeded plan says, line for line.
     plan = inventory_demo.stock_plan(inventory_demo._demo_variants(), random.Random(inventory_demo.SEED))
@@ -141,3 +182,31 @@ def test_inventory_demo_is_idempotent_and_realistic() -> None:
         assert sorted(received.values_list("variant_id", "on_hand_delta")) == sorted(
             (variant.pk, quantity) for variant, quantity in lines
         ), code
+
+
+def printed_secrets(output: str) -> dict[str, str]:
+    """load_demo's "  password of almacen: <secret>" lines, by label."""
+    return dict(re.findall(r"^  ((?:password|token) of [^:]+): (\S+)$", output, flags=re.MULTILINE))
+
+
+def test_outside_the_embedded_default_the_demo_logins_are_random_and_printed_once(settings: Any) -> None:
+    settings.DEMO_KNOWN_CREDENTIALS = False  # as everywhere but `make run`
+    first, again = StringIO(), StringIO()
+
+    call_command("load_demo", stdout=first)
+    call_command("load_demo", stdout=again)
+
+    secrets = printed_secrets(first.getvalue())
+    users = get_user_model().objects
+    for username, known in inventory_demo.KNOWN_LOGINS:
+        user = users.get(username=username)
+        secret = secrets[f"password of {username}"]
+        assert not user.check_password(known), username
+        assert user.check_password(secret), username
+        assert first.getvalue().count(secret) == 1
+    lockers = ChannelClient.objects.get(token_digest=token_digest(secrets["token of Taquillas Correos"]))
+    assert lockers.locations.count() == 2  # bound whatever its token
+    # Shown only when made: the second run creates and prints none.
+    assert printed_secrets(again.getvalue()) == {}
+    assert "demo-locker-token" not in first.getvalue()
+    assert known_credentials_found() == []

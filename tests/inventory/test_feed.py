@@ -6,11 +6,14 @@ from typing import Any
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from inventory.feed import START, FeedCursor, stock_changes_after
-from inventory.services import stock_receive
-from tests.factories import LocationFactory, VariantFactory, stock_receive_for
+from config.roles import Role
+from inventory.feed import FEED_PAGE, START, FeedCursor, stock_changes_after
+from inventory.models import Location
+from inventory.services import StockLine, stock_receive, stock_reserve
+from tests.factories import LocationFactory, VariantFactory, staff_with_role, stock_receive_for
 
 CHANGES = "/api/v1/inventory/changes/"
 
@@ -59,6 +62,54 @@ def test_polling_again_from_the_cursor_gets_only_new_changes(api: APIClient) -> 
     assert [c["on_hand_change"] for c in first] == [3]
     assert [c["on_hand_change"] for c in second] == [2]
     assert second[0]["on_hand"] == 5
+
+
+def order_reserved_at_the_store() -> None:
+    """Three T-shirts received, one of them reserved for the order ORDER-1234 (committed)."""
+    store, variant = LocationFactory.create(code="MAD"), VariantFactory.create(sku="TEE")
+    stock_receive(location=store, lines=[(variant, 3)], reference="ALB-1")
+    stock_reserve(lines=[StockLine(store, variant, 1)], reference="ORDER-1234")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_channels_do_not_see_order_numbers_in_the_feed(api: APIClient) -> None:
+    # Every channel reads the feed: one channel's order numbers are not another's business.
+    order_reserved_at_the_store()
+
+    changes, _ = poll_all(api, expect=2)
+
+    assert [(c["kind"], c["reserved_change"], c["reference"]) for c in changes] == [
+        ("receipt", 0, ""),
+        ("reservation", 1, ""),
+    ]
+    assert "ORDER-1234" not in str(changes)
+
+
+def staff_feed(user: Any, expect: int) -> list[str]:
+    staff = APIClient()
+    staff.force_login(user)
+    changes, _ = poll_all(staff, expect=expect)
+    return [c["reference"] for c in changes]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_managers_see_the_references_in_the_feed(staff_user: Any) -> None:
+    order_reserved_at_the_store()
+
+    assert staff_feed(staff_user, expect=2) == ["ALB-1", "ORDER-1234"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_store_staff_see_the_references_of_their_store_only() -> None:
+    order_reserved_at_the_store()  # at MAD
+    barcelona = LocationFactory.create(code="BCN")
+    stock_receive(location=barcelona, lines=[(VariantFactory.create(sku="BOOT"), 2)], reference="ALB-BCN")
+
+    madrid_staff = staff_with_role(Role.STORE_STAFF, Location.objects.get(code="MAD"))
+    barcelona_staff = staff_with_role(Role.STORE_STAFF, barcelona)
+
+    assert staff_feed(madrid_staff, expect=3) == ["ALB-1", "ORDER-1234", ""]
+    assert staff_feed(barcelona_staff, expect=3) == ["", "", "ALB-BCN"]
 
 
 @pytest.mark.django_db
@@ -129,3 +180,22 @@ def test_an_uncommitted_change_is_not_shown_yet() -> None:
 def test_cursors_order_by_transaction_then_movement() -> None:
     assert FeedCursor(5, 1) > FeedCursor(4, 99)
     assert str(FeedCursor.parse("12-34")) == "12-34"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_feed_queries_do_not_grow_with_changes(staff_user: Any) -> None:
+    store = LocationFactory.create(code="MAD")
+    staff = APIClient()
+    staff.force_login(staff_user)
+
+    def queries_for_whole_feed(expect: int) -> int:
+        poll_all(staff, limit=FEED_PAGE, expect=expect)  # every change is settled and shown
+        with CaptureQueriesContext(connection) as queries:
+            assert len(staff.get(CHANGES, {"after": "0-0"}).json()["changes"]) == expect
+        return len(queries)
+
+    stock_receive(location=store, lines=[(VariantFactory.create(), 1)])
+    few = queries_for_whole_feed(expect=1)
+    stock_receive(location=store, lines=[(VariantFactory.create(), 1) for _n in range(20)])
+
+    assert queries_for_whole_feed(expect=21) == few

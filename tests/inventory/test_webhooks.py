@@ -9,7 +9,7 @@ from django.db import transaction
 from config.deliveries import webhook_subscription_create
 from config.models import OutboundDelivery, WebhookSubscription
 from inventory.feed import STOCK_CHANGED
-from inventory.services import stock_receive
+from inventory.services import StockLine, stock_receive, stock_reserve
 from inventory.tasks import stock_changes_dispatch
 from tests.celery_worker import eager_off, running_worker, wait_until
 from tests.factories import LocationFactory, VariantFactory, channel_client
@@ -47,6 +47,21 @@ def test_a_stock_change_is_pushed_signed_to_subscribers(receiver: Receiver) -> N
     request = receiver.requests[0]
     assert request.headers["X-Event"] == STOCK_CHANGED
     assert verifies(secret=subscription.secret, body=request.body, header=request.headers["X-Signature-256"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_subscribers_do_not_get_order_numbers(receiver: Receiver) -> None:
+    # Subscribers are channels: another channel's order number must not reach them.
+    subscribe(receiver.url)
+    store, variant = LocationFactory.create(code="MAD"), VariantFactory.create(sku="TEE-M")
+    stock_receive(location=store, lines=[(variant, 3)], reference="ALB-1")
+    stock_reserve(lines=[StockLine(store, variant, 1)], reference="ORDER-1234")
+
+    changes = dispatched_until_received(receiver, count=2)
+
+    assert [(c["reserved_change"], c["reference"]) for c in changes] == [(0, ""), (1, "")]
+    assert all(b"ORDER-1234" not in request.body for request in receiver.requests)
+    assert all("ORDER-1234" not in json.dumps(d.body) for d in OutboundDelivery.objects.all())
 
 
 @pytest.mark.django_db(transaction=True)
