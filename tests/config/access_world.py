@@ -166,7 +166,8 @@ def world_create() -> World:
         "web": Customer.objects.get(contact_points__normalised_value="ana@example.com"),
         "mkt": Customer.objects.get(contact_points__normalised_value="luis@example.com"),
     }
-    assert pickup_x.invoice is not None and mkt_order.invoice is not None
+    assert pickup_x.invoice is not None
+    assert mkt_order.invoice is not None
     segment = Segment.objects.create(name="Sevilla", rules={"city": ["Sevilla"]})
     return World(
         store_x=store_x,

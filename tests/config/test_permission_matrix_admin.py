@@ -1,4 +1,4 @@
-"""The permission matrix of the admin: every page × every kind of caller, in one table.
+"""The permission matrix of the admin: every page by every kind of caller, in one table.
 
 A page of the admin answers (GET):
 - `ok`    the page (200)
@@ -121,7 +121,7 @@ def test_the_admin_answers_as_the_matrix_says() -> None:
     wrong, actual = [], []
     for name, expected in ROWS:
         url = url_for(name, objects)
-        got = {role: cell(world, role, lambda caller: caller.get(url)) for role in ROLES}
+        got = {role: cell(world, role, lambda caller, url=url: caller.get(url)) for role in ROLES}
         guests = {got[role] for role in GUESTS}
         actual.append(
             f"{name:<49} {'/'.join(sorted(guests)):<5} " + " ".join(f"{got[role]:<4}" for role in STAFF_ROLES)

@@ -1,4 +1,4 @@
-"""The permission matrix of the API: every operation × every kind of caller, in one table.
+"""The permission matrix of the API: every operation by every kind of caller, in one table.
 
 Read a row as "this request, made by each of these callers, answers...":
 - `ok`    it got past access (200/201, or 400/409 when the rules judge the body or the state)
