@@ -1,11 +1,14 @@
 """Orders in the admin: the order book, read-only; every change goes through orders.services.
 
 Staff act as the store (`Actor(channel="store", user=request.user)`), so the services' checks
-apply: a store employee works the orders of their own locations only. Reads are scoped the
-same way (selectors.order_list_for_staff): store staff see the orders picked up at or sourced
-from their locations, managers see all. Nothing on an order is edited in a form: it moves on
-through the actions and the counter page ("Today's pickups"), each one a service call that
-either happens whole or leaves the order as it was, with the reason shown.
+apply (orders.services.access): a store employee works the orders of their own locations only,
+ships only what their locations supply, and cancels only with `cancel_order`. Reads are scoped the
+same way as in the API (selectors.order_list_for_staff): staff see whole the orders picked up at
+their locations or placed by them, and in the picking view those their locations only supply (no
+customer, contact, payment, history or notifications); staff reaching every order see all.
+Nothing on an order is edited in a form: it moves on through the actions and the counter page
+("Today's pickups"), each one a service call that either happens whole or leaves the order as it
+was, with the reason shown.
 """
 
 from collections.abc import Callable, Iterable
@@ -35,6 +38,7 @@ from orders import selectors, services
 from orders.codes import pickup_code_parse
 from orders.exceptions import OrderNotPaid
 from orders.models import (
+    FulfilmentType,
     Order,
     OrderLine,
     OrderNotification,
@@ -46,6 +50,7 @@ from orders.models import (
 
 NOT_YOURS = _("You do not work at this order's pickup location.")
 HAND_OVER_PERMISSION = "orders.hand_over_order"
+CANCEL_PERMISSION = "orders.cancel_order"
 # What a till takes at the counter.
 TILL_METHODS = (PaymentMethod.CASH, PaymentMethod.CARD_AT_TILL)
 CHANGE_FORM_ACTION = f"{admin.ActionLocation.CHANGE_FORM.value}-action"
@@ -59,7 +64,7 @@ def store_actor(request: HttpRequest) -> services.Actor:
 def refusal_text(exc: Exception, *, at_the_counter: bool = False) -> str:
     """Why a service said no, as staff read it."""
     if isinstance(exc, PermissionDenied):
-        return str(NOT_YOURS)
+        return str(exc) or str(NOT_YOURS)
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
     if isinstance(exc, OrderNotPaid) and at_the_counter:
@@ -181,6 +186,19 @@ class OrderLineInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("source", "transfer")
 
 
+class PickingLineInline(ReadOnlyInline):
+    """A supplier's lines only: what to pick, from where. No prices."""
+
+    model = OrderLine
+    fields = ("position", "sku", "description", "quantity", "source", "transfer", "arrived_at")
+    readonly_fields = fields
+    verbose_name_plural = _("lines to pick")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderLine]:
+        locations = selectors.staff_location_ids(user=request.user)
+        return super().get_queryset(request).filter(source__in=locations).select_related("source", "transfer")
+
+
 class PaymentInline(ReadOnlyInline):
     model = Payment
     fk_name = "order"
@@ -215,7 +233,7 @@ class OrderAdmin(FormPageMixin, admin.ModelAdmin):
     list_display = (
         "number",
         "channel",
-        "customer",
+        "customer_column",
         "status",
         "fulfilment_type",
         "pickup_location",
@@ -271,12 +289,46 @@ class OrderAdmin(FormPageMixin, admin.ModelAdmin):
         ),
         (_("Cancellation"), {"fields": ("cancelled_at", "cancel_reason")}),
     )
+    # What staff of a location that only supplies an order see: what to pick and where it goes.
+    picking_fieldsets = (
+        (None, {"fields": ("number", "status", "channel", "placed_at")}),
+        (
+            _("Fulfilment"),
+            {
+                "fields": (
+                    "fulfilment_type",
+                    "pickup_location",
+                    "parcel_label",
+                    "ready_date",
+                    "ready_at",
+                    "carrier",
+                    "tracking_number",
+                    "shipped_at",
+                    "delivered_at",
+                )
+            },
+        ),
+    )
     inlines = (OrderLineInline, PaymentInline, StatusChangeInline, NotificationInline)
+    picking_inlines = (PickingLineInline,)
     actions = ("make_ready", "receive_transfers", "mark_delivered", "cancel_orders")
     change_list_template = "orders/admin/order/change_list.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
+        # Annotated with each order's view for this user (`staff_view`): the list and the page read it.
         return selectors.order_list_for_staff(user=request.user)
+
+    def picking_only(self, request: HttpRequest, obj: Order | None) -> bool:
+        return obj is not None and selectors.order_staff_view(obj, user=request.user) == selectors.PICKING_VIEW
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.picking_fieldsets if self.picking_only(request, obj) else super().get_fieldsets(request, obj)
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> Any:
+        return self.picking_inlines if self.picking_only(request, obj) else super().get_inlines(request, obj)
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm(CANCEL_PERMISSION))
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
@@ -285,9 +337,12 @@ class OrderAdmin(FormPageMixin, admin.ModelAdmin):
         if not term:
             return queryset, False
         # A number typed without its dash still finds the order.
-        matches = selectors.order_search_q(term) | Q(number=order_number_normalise(term))
-        # Identities are many per customer: matched in a subquery, so no order comes twice.
-        return queryset.filter(pk__in=Order.objects.filter(matches).values("pk")), False
+        by_number = Q(number__iexact=term) | Q(number=order_number_normalise(term))
+        # Identities are many per customer: matched in a subquery, so no order comes twice. Only
+        # among orders seen whole: a supplier's staff must not learn whose an order is by searching.
+        by_customer = Q(pk__in=Order.objects.filter(selectors.order_search_q(term)).values("pk"))
+        found = queryset.filter(by_number) | selectors.order_list_seen_whole(queryset).filter(by_customer)
+        return found, False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return flatten_fieldsets(self.get_fieldsets(request, obj))
@@ -309,6 +364,18 @@ class OrderAdmin(FormPageMixin, admin.ModelAdmin):
         ]
 
     # --- Read-only fields
+
+    @admin.display(description=_("customer"), ordering="customer__name")
+    def customer_column(self, order: Order) -> str:
+        # The changelist reads the view from the queryset's annotation: no query per row.
+        if getattr(order, "staff_view", selectors.FULL_VIEW) == selectors.PICKING_VIEW:
+            return "—"
+        return str(order.customer)
+
+    @admin.display(description=_("ship to"))
+    def parcel_label(self, order: Order) -> str:
+        """The parcel's label for a shipped order; nothing of the customer otherwise."""
+        return self.shipping_address(order) if order.fulfilment_type == FulfilmentType.SHIP else "—"
 
     @admin.display(description=_("total"))
     def total_with_currency(self, order: Order) -> str:
@@ -410,7 +477,7 @@ class OrderAdmin(FormPageMixin, admin.ModelAdmin):
 
     @admin.action(
         description=_("Cancel: stock back on sale, money back, credit note"),
-        permissions=["change"],
+        permissions=["cancel"],
         location=BOTH_LOCATIONS,
     )
     def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
@@ -593,7 +660,8 @@ class OrderNotificationAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OrderNotification]:
-        visible = selectors.order_list_for_staff(user=request.user).values("pk")
+        # Messages carry the customer's contact: only for orders seen whole, never a supplier's.
+        visible = selectors.order_list_for_staff(user=request.user, full_view_only=True).values("pk")
         return super().get_queryset(request).filter(order__in=visible).select_related("order")
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -20,7 +20,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -70,6 +69,7 @@ SEED = 20261126
 MADRID, BARCELONA, VALENCIA = inventory_demo.MADRID, inventory_demo.BARCELONA, inventory_demo.VALENCIA
 ATOCHA, SANTS = "LOCKER-ATOCHA", "LOCKER-SANTS"
 STORE_EMPLOYEE = "tienda.madrid"  # works at Madrid Gran Vía (inventory demo)
+WAREHOUSE_EMPLOYEE = "almacen"  # works at the Getafe warehouse (inventory demo)
 MANAGER = "encargado"  # works every location (inventory demo)
 
 # The channels the platform demo has no client for: their integrations, as the orders see them.
@@ -78,18 +78,6 @@ ORDER_CHANNEL_CLIENTS = (
     ("WhatsApp Business", Channel.WHATSAPP),
     ("Marketplace Amazon.es", Channel.MARKETPLACE),
     ("Centralita (call centre)", Channel.CALL_CENTER),
-)
-
-# Store staff work the counter; managers everything orders has.
-STORE_STAFF_PERMISSIONS = (
-    "view_order",
-    "change_order",
-    "hand_over_order",
-    "view_orderline",
-    "view_payment",
-    "view_orderstatuschange",
-    "view_ordernotification",
-    "view_storecreditentry",
 )
 
 # Where a shipped parcel goes in each customer's city: (street, postal code).
@@ -367,16 +355,6 @@ def _clients_load() -> tuple[dict[str, ChannelClient], int]:
     return clients, created
 
 
-def _permissions_load() -> None:
-    permissions = Permission.objects.filter(content_type__app_label="orders")
-    staff = Group.objects.filter(name=inventory_demo.STORE_STAFF_GROUP).first()
-    if staff is not None:
-        staff.permissions.add(*permissions.filter(codename__in=STORE_STAFF_PERMISSIONS))
-    managers = Group.objects.filter(name=inventory_demo.MANAGERS_GROUP).first()
-    if managers is not None:
-        managers.permissions.add(*permissions)
-
-
 # --- The orders, through the services ---------------------------------------------------------
 
 
@@ -386,6 +364,7 @@ class Context:
     locations: dict[str, Any]
     picker: VariantPicker
     employee: Any
+    warehouse_employee: Any
     manager: Any
 
     def actor(self, channel: str) -> Actor:
@@ -394,9 +373,15 @@ class Context:
     def staff_at(self, location_code: str) -> Actor:
         """Store staff at the counter: the Madrid employee in Madrid, the manager elsewhere."""
         user = self.employee if location_code == MADRID and self.employee else self.manager
-        if user is None:
-            return self.actor(Channel.STORE)
-        return Actor(channel=Channel.STORE, user=user)
+        return self._staff(user)
+
+    def shipper(self) -> Actor:
+        """The parcels leave the warehouse: its employee ships them (the manager if there is none)."""
+        return self._staff(self.warehouse_employee or self.manager)
+
+    def _staff(self, user: Any) -> Actor:
+        # Without the inventory demo's people, the platform itself does the step.
+        return Actor(channel=Channel.STORE, user=user) if user is not None else Actor(channel=Channel.STORE)
 
 
 def _pay(order: Order, spec: OrderSpec, actor: Actor) -> Order:
@@ -415,9 +400,10 @@ def _step(order: Order, step: str, spec: OrderSpec, context: Context, actor: Act
     if step == "ready":
         return order_make_ready(order=order, actor=counter)
     if step == "ship":
-        return order_ship(order=order, actor=actor, carrier="SEUR", tracking_number=f"SEUR{order.pk:08d}ES")
+        return order_ship(order=order, actor=context.shipper(), carrier="SEUR", tracking_number=f"SEUR{order.pk:08d}ES")
     if step == "deliver":
-        return order_deliver(order=order, actor=actor)
+        # The carrier's report, entered where the parcel left.
+        return order_deliver(order=order, actor=context.shipper())
     if step == "transfer_ship":
         for line in order.lines.filter(transfer__isnull=False).select_related("transfer"):
             if line.transfer is not None and line.transfer.status == "requested":
@@ -432,6 +418,7 @@ def _step(order: Order, step: str, spec: OrderSpec, context: Context, actor: Act
         return order_hand_over(order=order, actor=counter, code=code)
     if step == "redeem":
         code = pickup_code(number=order.number, secret=order.pickup_secret)
+        # The locker client is bound to both locker banks (inventory demo): it says which one scanned.
         return order_pickup_redeem(code=code, location_code=spec.pickup, actor=context.actor(Channel.LOCKER))
     if step == "cancel":
         by = counter if spec.channel == Channel.STORE else actor
@@ -480,12 +467,14 @@ def _order_load(spec: OrderSpec, index: int, context: Context) -> Order:
 def _orders_load(clients: dict[str, ChannelClient]) -> None:
     if Order.objects.filter(idempotency_key=MARKER_KEY).exists():
         return
-    users = {user.username: user for user in get_user_model().objects.filter(username__in=(STORE_EMPLOYEE, MANAGER))}
+    usernames = (STORE_EMPLOYEE, WAREHOUSE_EMPLOYEE, MANAGER)
+    users = {user.username: user for user in get_user_model().objects.filter(username__in=usernames)}
     context = Context(
         clients=clients,
         locations={location.code: location for location in Location.objects.all()},
         picker=VariantPicker(random.Random(SEED)),
         employee=users.get(STORE_EMPLOYEE),
+        warehouse_employee=users.get(WAREHOUSE_EMPLOYEE),
         manager=users.get(MANAGER),
     )
     # The customer who spends store credit on an order was granted it first.
@@ -517,7 +506,6 @@ def load() -> dict[str, int]:
     """Load the demo orders; returns what was created, by label."""
     before = [model._default_manager.count() for model, _label in COUNTED]
     clients, clients_created = _clients_load()
-    _permissions_load()
     _orders_load(clients)
     created = {
         _(label): model._default_manager.count() - count for (model, label), count in zip(COUNTED, before, strict=True)

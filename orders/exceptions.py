@@ -46,3 +46,10 @@ class InvalidPickupCode(ApplicationError):
 
 class PickupCodeUsed(ConflictError):
     code = "pickup_code_used"
+
+
+class LocationNotBound(ApplicationError):
+    """A device acted for a location it is not bound to (`Location.channel_clients`)."""
+
+    code = "location_not_bound"
+    status_code: ClassVar[int] = 403

@@ -1,10 +1,22 @@
-"""Reads of the order book for the API, the admin and other apps (support finds work here)."""
+"""Reads of the order book for the API, the admin and other apps (support finds work here).
 
+Who sees which orders (issue 15):
+- A channel client sees every order when it reaches every customer (`ChannelClient.reaches_all`),
+  otherwise only the orders it placed (`Order.client`). Another's order is simply not there: the
+  API answers 404, exactly as for a missing number. Reporting a payment never widens this.
+- Staff who reach every order (superusers, `orders.view_all_orders`, `inventory.manage_all_locations`)
+  see every order whole. Other staff see, whole, the orders picked up at their locations and those
+  they placed themselves; and the orders their locations only supply (a line's source) in the
+  picking view: what to pick and where it goes, never who the customer is, how they paid, nor the
+  pickup code (with it anyone could open a locker unattended). `order_staff_view` says which.
+"""
+
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, CharField, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from config.models import ChannelClient
@@ -13,16 +25,25 @@ from inventory.selectors import location_list_for_user
 from orders.codes import tracking_token_matches
 from orders.models import OPEN_STATUSES, Order, OrderLine, OrderStatus, OrderStatusChange, PaymentMode
 
-
-def order_list(*, client: ChannelClient | None = None) -> QuerySet[Order]:
-    """Orders a caller may see: staff all of them; a channel client the orders it placed."""
-    orders = Order.objects.select_related("customer", "pickup_location", "invoice")
-    return orders if client is None else orders.filter(client=client)
+OrderView = Literal["full", "picking"]
+FULL_VIEW: OrderView = "full"
+PICKING_VIEW: OrderView = "picking"
 
 
-def order_detail_list(*, client: ChannelClient | None = None) -> QuerySet[Order]:
-    """As `order_list`, with lines, payments and history loaded in a fixed number of queries."""
-    return order_list(client=client).prefetch_related(
+def order_list() -> QuerySet[Order]:
+    """Every order, with what a row shows loaded. Callers narrow it to what the caller reaches."""
+    return Order.objects.select_related("customer", "pickup_location", "invoice")
+
+
+def order_list_for_client(*, client: ChannelClient) -> QuerySet[Order]:
+    """The orders a channel client reaches: all of them for a first party reaching everyone, else its own."""
+    orders = order_list()
+    return orders if client.reaches_all else orders.filter(client=client)
+
+
+def order_detail_list(orders: QuerySet[Order] | None = None) -> QuerySet[Order]:
+    """These orders (every order by default) with lines, payments and history, in a fixed number of queries."""
+    return (order_list() if orders is None else orders).prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.select_related("source", "transfer")),
         "payments",
         Prefetch("history", queryset=OrderStatusChange.objects.order_by("id")),
@@ -30,16 +51,77 @@ def order_detail_list(*, client: ChannelClient | None = None) -> QuerySet[Order]
     )
 
 
-def order_list_for_staff(*, user: Any) -> QuerySet[Order]:
-    """Store staff see the orders picked up at or sourced from their locations; managers all."""
-    locations = location_list_for_user(user=user)
-    if user.is_superuser or user.has_perm("inventory.manage_all_locations"):
-        return order_list()
+def staff_reaches_all_orders(user: Any) -> bool:
+    """Superusers, customer service and accounts (`view_all_orders`) and managers of every location."""
+    return bool(
+        user.is_superuser or user.has_perm("orders.view_all_orders") or user.has_perm("inventory.manage_all_locations")
+    )
+
+
+def staff_location_ids(*, user: Any) -> set[int]:
+    """The locations a staff member works at (`Location.staff`); every one for managers."""
+    return set(location_list_for_user(user=user).values_list("pk", flat=True))
+
+
+def staff_works_at(*, user: Any, location_ids: Iterable[int]) -> bool:
+    """The staff member works the orders of every one of these locations (staff reaching every order do)."""
+    if staff_reaches_all_orders(user):
+        return True
+    wanted = set(location_ids)
+    return bool(wanted) and wanted <= staff_location_ids(user=user)
+
+
+def order_list_for_staff(*, user: Any, full_view_only: bool = False) -> QuerySet[Order]:
+    """The orders a staff member reaches, each annotated with `staff_view`: "full" or "picking".
+
+    One query whatever the number of lines: the orders their locations supply are matched in a
+    subquery on the lines, so no order comes twice and no DISTINCT over whole rows is needed.
+    `full_view_only` leaves out the orders they only supply (what shows contact data: notifications).
+    """
+    if staff_reaches_all_orders(user):
+        return order_list().annotate(staff_view=Value(FULL_VIEW, output_field=CharField()))
+    locations = location_list_for_user(user=user).values("pk")
+    whole = Q(pickup_location__in=locations) | Q(placed_by_user=user)
+    supplied = Q(pk__in=OrderLine.objects.filter(source__in=locations).values("order_id"))
     return (
         order_list()
-        .filter(Q(pickup_location__in=locations) | Q(lines__source__in=locations) | Q(placed_by_user=user))
-        .distinct()
+        .filter(whole if full_view_only else whole | supplied)
+        .annotate(
+            staff_view=Case(When(whole, then=Value(FULL_VIEW)), default=Value(PICKING_VIEW), output_field=CharField())
+        )
     )
+
+
+def order_staff_view(order: Order, *, user: Any) -> OrderView:
+    """Which view of a reached order this staff member gets: "full", or "picking" for a supplier only.
+
+    An order read through `order_list_for_staff` for this user carries the answer already (no query).
+    """
+    annotated = getattr(order, "staff_view", None)
+    if annotated in (FULL_VIEW, PICKING_VIEW):
+        return annotated
+    if staff_reaches_all_orders(user) or (order.placed_by_user_id is not None and order.placed_by_user_id == user.pk):
+        return FULL_VIEW
+    if order.pickup_location_id is not None and order.pickup_location_id in staff_location_ids(user=user):
+        return FULL_VIEW
+    return PICKING_VIEW
+
+
+def order_list_seen_whole(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """Of orders read through `order_list_for_staff`, those seen whole: searching or filtering by
+    customer must not tell a supplier's staff whose an order is. Other querysets are left as they are."""
+    if "staff_view" not in orders.query.annotations:
+        return orders
+    return orders.filter(Q(staff_view=FULL_VIEW))
+
+
+def order_lines_supplied_by(order: Order, *, location_ids: Iterable[int]) -> list[OrderLine]:
+    """The order's lines sourced from these locations: what a supplier's picking view lists.
+
+    Reads the prefetched lines when there are (order_detail_list), so a page costs no query more.
+    """
+    wanted = set(location_ids)
+    return [line for line in order.lines.all() if line.source_id in wanted]
 
 
 def order_search_q(term: str) -> Q:
@@ -105,7 +187,7 @@ def order_ids_payment_overdue(*, now: datetime | None = None, limit: int = 500) 
 
 def pickups_today(*, user: Any) -> QuerySet[Order]:
     """Orders at the staff member's pickup points: ready (waiting, overdue) and arriving today."""
-    # Picked up there, not merely sourced from there (order_list_for_staff shows those too).
+    # Picked up there, not merely sourced from there (order_list_for_staff shows those too, for picking).
     return order_list().filter(
         pickup_location__in=location_list_for_user(user=user),
         fulfilment_type__in=("pickup", "ship_to_store", "locker"),

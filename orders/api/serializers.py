@@ -17,6 +17,7 @@ from orders.models import (
     PaymentMethod,
     PaymentMode,
 )
+from orders.selectors import order_lines_supplied_by
 
 MAX_LINES = 200
 MAX_QUANTITY = 1_000_000
@@ -130,7 +131,16 @@ class HandOverInputSerializer(serializers.Serializer[Any]):
 
 class RedeemInputSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(max_length=200, help_text="The signed code read from the customer's QR.")
-    location = serializers.CharField(max_length=40, help_text="The code of the locker that scanned it.")
+    location = serializers.CharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=(
+            "The code of the locker that scanned it: one of those the credential is bound to. "
+            "May be left out by a credential bound to a single locker."
+        ),
+    )
 
 
 class TrackQuerySerializer(serializers.Serializer[Any]):
@@ -190,9 +200,16 @@ class HistorySerializer(serializers.ModelSerializer[OrderStatusChange]):
         fields = ("event", "status", "channel", "at", "note")
 
 
+VIEW_HELP = (
+    "full: the whole order. picking: staff of a location that only supplies the order see what to pick "
+    "and where it goes, nothing about the customer, the payment or the pickup code."
+)
+
+
 class OrderSerializer(serializers.ModelSerializer[Order]):
     """An order in a list: what it is and where it stands."""
 
+    view = serializers.SerializerMethodField(help_text=VIEW_HELP)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     customer = serializers.IntegerField(source="customer_id", read_only=True)
     pickup_location = serializers.CharField(source="pickup_location.code", default=None, read_only=True)
@@ -202,6 +219,7 @@ class OrderSerializer(serializers.ModelSerializer[Order]):
     class Meta:
         model = Order
         fields: tuple[str, ...] = (
+            "view",
             "number",
             "channel",
             "status",
@@ -217,6 +235,9 @@ class OrderSerializer(serializers.ModelSerializer[Order]):
             "ready_date",
             "placed_at",
         )
+
+    def get_view(self, order: Order) -> str:
+        return "full"
 
 
 class OrderDetailSerializer(OrderSerializer):
@@ -257,18 +278,95 @@ class OrderDetailSerializer(OrderSerializer):
 
     @extend_schema_field(AddressSerializer(allow_null=True))
     def get_shipping_address(self, order: Order) -> dict[str, str] | None:
-        if not order.shipping_street:
-            return None
-        return {
-            "name": order.shipping_name,
-            "street": order.shipping_street,
-            "city": order.shipping_city,
-            "postal_code": order.shipping_postal_code,
-            "country": order.shipping_country,
-        }
+        return shipping_label(order)
 
     def get_tracking_url(self, order: Order) -> str:
         return tracking_url(number=order.number)
+
+
+def shipping_label(order: Order) -> dict[str, str] | None:
+    if not order.shipping_street:
+        return None
+    return {
+        "name": order.shipping_name,
+        "street": order.shipping_street,
+        "city": order.shipping_city,
+        "postal_code": order.shipping_postal_code,
+        "country": order.shipping_country,
+    }
+
+
+class PickingLineSerializer(serializers.ModelSerializer[OrderLine]):
+    """A line to pick: what and how many, from where. No prices."""
+
+    source_location = serializers.CharField(
+        source="source.code", read_only=True, help_text="Code of the location the units come from."
+    )
+    needs_transfer = serializers.SerializerMethodField(help_text="The units travel to the pickup point first.")
+
+    class Meta:
+        model = OrderLine
+        fields = ("position", "sku", "description", "quantity", "source_location", "needs_transfer", "arrived_at")
+
+    def get_needs_transfer(self, line: OrderLine) -> bool:
+        return line.transfer_id is not None
+
+
+class OrderPickingSerializer(serializers.ModelSerializer[Order]):
+    """An order a location only supplies, in a list: what it is, where it stands, where it goes."""
+
+    view = serializers.SerializerMethodField(help_text=VIEW_HELP)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    pickup_location = serializers.CharField(
+        source="pickup_location.code", default=None, read_only=True, help_text="Where the goods go to be picked up."
+    )
+
+    class Meta:
+        model = Order
+        fields: tuple[str, ...] = (
+            "view",
+            "number",
+            "status",
+            "status_label",
+            "fulfilment_type",
+            "pickup_location",
+            "ready_date",
+            "placed_at",
+        )
+
+    def get_view(self, order: Order) -> str:
+        return "picking"
+
+
+class OrderPickingDetailSerializer(OrderPickingSerializer):
+    """What the staff of a supplying location need: their own lines and, for a parcel, its label.
+
+    The lines are those sourced from the locations in the context's `supplier_location_ids`.
+    """
+
+    shipping_address = serializers.SerializerMethodField(help_text="The parcel's label, for shipped orders.")
+    lines = serializers.SerializerMethodField()
+
+    class Meta(OrderPickingSerializer.Meta):
+        fields: tuple[str, ...] = (
+            *OrderPickingSerializer.Meta.fields,
+            "ready_at",
+            "shipped_at",
+            "delivered_at",
+            "carrier",
+            "tracking_number",
+            "shipping_address",
+            "lines",
+        )
+
+    @extend_schema_field(AddressSerializer(allow_null=True))
+    def get_shipping_address(self, order: Order) -> dict[str, str] | None:
+        return shipping_label(order) if order.fulfilment_type == FulfilmentType.SHIP else None
+
+    @extend_schema_field(PickingLineSerializer(many=True))
+    def get_lines(self, order: Order) -> list[Any]:
+        lines = order_lines_supplied_by(order, location_ids=self.context.get("supplier_location_ids", ()))
+        return list(PickingLineSerializer(lines, many=True).data)
 
 
 class PickupCodeSerializer(serializers.Serializer[Any]):

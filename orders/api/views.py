@@ -1,27 +1,29 @@
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any, cast
 
 import django_filters
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from config.api.access import Access
 from config.api.authentication import request_channel, request_channel_client
 from config.channels import Channel
+from config.scopes import Scope
 from customers.services.resolve import customer_resolve
 from orders import codes, selectors, services
 from orders.api import serializers as s
@@ -51,12 +53,13 @@ def request_actor(request: Request) -> Actor:
 
 
 def order_queryset(request: Request, *, detail: bool) -> QuerySet[Order]:
-    """The orders this caller may see: a channel client those it placed; staff those of their locations."""
+    """The orders this caller reaches: a channel client's (orders.selectors), staff's by location."""
     client = request_channel_client(request)
     if client is not None:
-        return selectors.order_detail_list(client=client) if detail else selectors.order_list(client=client)
-    staff = selectors.order_list_for_staff(user=request.user)
-    return selectors.order_detail_list().filter(pk__in=staff.values("pk")) if detail else staff
+        orders = selectors.order_list_for_client(client=client)
+    else:
+        orders = selectors.order_list_for_staff(user=request.user)
+    return selectors.order_detail_list(orders) if detail else orders
 
 
 class OrderFilter(django_filters.FilterSet):
@@ -64,7 +67,7 @@ class OrderFilter(django_filters.FilterSet):
     fulfilment_type = django_filters.ChoiceFilter(choices=FulfilmentType.choices)
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     payment_mode = django_filters.ChoiceFilter(choices=PaymentMode.choices)
-    customer = django_filters.NumberFilter(field_name="customer_id")
+    customer = django_filters.NumberFilter(method="filter_customer", help_text="Customer id.")
     pickup_location = django_filters.CharFilter(field_name="pickup_location__code", help_text="Location code.")
     placed_from = django_filters.DateFilter(field_name="placed_at", lookup_expr="date__gte")
     placed_to = django_filters.DateFilter(field_name="placed_at", lookup_expr="date__lte")
@@ -82,6 +85,10 @@ class OrderFilter(django_filters.FilterSet):
             "placed_to",
         )
 
+    def filter_customer(self, queryset: QuerySet[Order], name: str, value: int) -> QuerySet[Order]:
+        # Staff who only supply an order never learn whose it is, not even by filtering on a customer.
+        return selectors.order_list_seen_whole(queryset).filter(customer_id=value)
+
 
 class IgnoreAcceptNegotiation(BaseContentNegotiation):
     """For the QR image: the image itself bypasses rendering; errors are always JSON."""
@@ -93,9 +100,49 @@ class IgnoreAcceptNegotiation(BaseContentNegotiation):
         return (renderers[0], renderers[0].media_type)
 
 
-class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Order]):
-    """The order book: place, follow, pay and fulfil orders from any channel."""
+_READ = Access(scope=Scope.ORDERS_READ, staff=("orders.view_order",))
+_FULFIL = Access(scope=Scope.ORDERS_FULFIL, staff=("orders.change_order",))
 
+# What staff get depends on the order: the whole of it, or the picking view of a supplier (`view`).
+ORDER_ROWS = PolymorphicProxySerializer(
+    component_name="OrderRowAsSeen",
+    serializers={"full": s.OrderSerializer, "picking": s.OrderPickingSerializer},
+    resource_type_field_name="view",
+    many=True,
+)
+ORDER_DETAIL = PolymorphicProxySerializer(
+    component_name="OrderDetailAsSeen",
+    serializers={"full": s.OrderDetailSerializer, "picking": s.OrderPickingDetailSerializer},
+    resource_type_field_name="view",
+    many=False,
+)
+
+
+class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Order]):
+    """The order book: place, follow, pay and fulfil orders from any channel.
+
+    Access (config.api.access) checks the operation: the credential's scope or the staff member's
+    permission, as in the admin. The order is then looked up among those the caller reaches
+    (orders.selectors): another's is not found. Whether this caller may do this to this order (its
+    location, its binding, who placed it) is the services' rule (orders.services.access).
+    """
+
+    access = {
+        "list": _READ,
+        "retrieve": _READ,
+        "create": Access(scope=Scope.ORDERS_WRITE, staff=("orders.add_order",)),
+        "payments": Access(scope=Scope.ORDERS_WRITE, staff=("orders.add_payment",)),
+        "cancel": Access(scope=Scope.ORDERS_WRITE, staff=("orders.cancel_order",)),
+        "ready": _FULFIL,
+        "transfers_received": _FULFIL,
+        "ship": _FULFIL,
+        "deliver": _FULFIL,
+        "hand_over": Access(scope=Scope.ORDERS_FULFIL, staff=("orders.hand_over_order",)),
+        # A supplier's staff never get the code (404, as for an order they do not reach).
+        "pickup_code": _READ,
+        "pickup_qr": _READ,
+    }
+    _order: Order | None = None  # the order of a detail action, once looked up
     lookup_field = "number"
     lookup_value_regex = "[0-9A-Za-z-]+"
     filterset_class = OrderFilter
@@ -111,22 +158,66 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return s.OrderDetailSerializer if self.action == "retrieve" else s.OrderSerializer
 
     def get_object(self) -> Order:
-        # Numbers are read over the phone and typed in any case.
-        self.kwargs[self.lookup_field] = self.kwargs[self.lookup_field].upper()
-        return super().get_object()
+        # Read once per request: staff have it looked up before their permissions (check_permissions).
+        if self._order is None:
+            # Numbers are read over the phone and typed in any case.
+            self.kwargs[self.lookup_field] = self.kwargs[self.lookup_field].upper()
+            self._order = super().get_object()
+        return self._order
+
+    def check_permissions(self, request: Request) -> None:
+        # As in the admin, an order outside a staff member's reach does not exist for them, whatever
+        # they ask to do with it: 404 before being told what they may not do (403). A credential is
+        # told first that it lacks the scope, which says nothing about any order.
+        staff = request_channel_client(request) is None and getattr(request.user, "is_staff", False)
+        if staff and self.detail and self.lookup_field in self.kwargs:
+            self.get_object()
+        super().check_permissions(request)
+
+    def caller_view(self, order: Order) -> selectors.OrderView:
+        """The whole order, or the picking view for staff whose locations only supply it."""
+        if request_channel_client(self.request) is not None:
+            return selectors.FULL_VIEW
+        return selectors.order_staff_view(order, user=self.request.user)
+
+    @cached_property
+    def supplier_location_ids(self) -> set[int]:
+        """The staff member's locations, read once per request: which lines a picking view lists."""
+        return selectors.staff_location_ids(user=self.request.user)
+
+    def render(self, order: Order, *, detail: bool) -> Any:
+        context = dict(self.get_serializer_context())
+        if self.caller_view(order) == selectors.PICKING_VIEW:
+            if detail:
+                context["supplier_location_ids"] = self.supplier_location_ids
+                return s.OrderPickingDetailSerializer(order, context=context).data
+            return s.OrderPickingSerializer(order, context=context).data
+        serializer = s.OrderDetailSerializer if detail else s.OrderSerializer
+        return serializer(order, context=context).data
 
     def detail_response(self, order: Order, *, status_code: int = status.HTTP_200_OK) -> Response:
-        # The caller was allowed this order (found in its scope, or just placed by it): re-read it whole.
-        fresh = selectors.order_detail_list().get(pk=order.pk)
-        return Response(s.OrderDetailSerializer(fresh, context=self.get_serializer_context()).data, status=status_code)
+        # Re-read whole, through the caller's reach: found in it, or just placed by the caller.
+        fresh = order_queryset(self.request, detail=True).get(pk=order.pk)
+        return Response(self.render(fresh, detail=True), status=status_code)
 
-    @extend_schema(summary="List orders", description="A channel client sees the orders it placed; staff theirs.")
+    @extend_schema(
+        summary="List orders",
+        description=(
+            "A channel client sees every order if it reaches every customer, else the orders it placed. Staff "
+            "see the orders of their locations; those their locations only supply come in the picking view."
+        ),
+        responses={200: ORDER_ROWS},
+    )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
+        orders = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(orders)
+        if page is None:
+            return Response([self.render(order, detail=False) for order in orders])
+        return self.get_paginated_response([self.render(order, detail=False) for order in page])
 
-    @extend_schema(summary="One order with its lines, payments and history", responses={200: s.OrderDetailSerializer})
+    @extend_schema(summary="One order with its lines, payments and history", responses={200: ORDER_DETAIL})
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().retrieve(request, *args, **kwargs)
+        return Response(self.render(self.get_object(), detail=True))
 
     @extend_schema(
         summary="Place an order",
@@ -178,7 +269,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         shipping, billing = values["shipping_address"], values["billing"] or {}
         # One use case: a refused order leaves no trace, not even a customer resolved for it.
         with transaction.atomic():
-            customer = customer_resolve(identities=identities, channel=actor.channel, name=name).customer
+            # A customer new to the shop is brought by the credential placing the order: within its reach.
+            customer = customer_resolve(
+                identities=identities, channel=actor.channel, name=name, client=actor.client
+            ).customer
             placement = services.order_place(
                 actor=actor,
                 idempotency_key=key,
@@ -210,10 +304,13 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         ),
         request=s.PaymentInputSerializer,
         responses={
-            201: s.OrderDetailSerializer,
+            201: ORDER_DETAIL,
             **_errors(
                 e400="invalid; invalid_payment; payment_exceeds_due; duplicate_capture.",
-                e403="payment_method_not_allowed: the channel may not take this method.",
+                e403=(
+                    "payment_method_not_allowed: the channel may not take this method; permission_denied: staff "
+                    "take payments at the order's pickup location."
+                ),
                 e404=NOT_FOUND,
                 e409="order_state (nothing to pay); insufficient_store_credit.",
             ),
@@ -232,8 +329,15 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         description="Before it ships or is handed over: stock back on sale, money refunded, a credit note if invoiced.",
         request=s.CancelInputSerializer,
         responses={
-            200: s.OrderDetailSerializer,
-            **_errors(e403="permission_denied.", e404=NOT_FOUND, e409="order_state."),
+            200: ORDER_DETAIL,
+            **_errors(
+                e403=(
+                    "permission_denied: only the channel that placed the order, a till bound to its pickup "
+                    "location, the pickup location's staff or staff reaching every order cancel it."
+                ),
+                e404=NOT_FOUND,
+                e409="order_state.",
+            ),
         },
     )
     @action(detail=True, methods=["post"])
@@ -249,8 +353,13 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         description="The parcel leaves with a carrier: the sale is committed in inventory.",
         request=s.ShipInputSerializer,
         responses={
-            200: s.OrderDetailSerializer,
-            **_errors(e400="invalid.", e404=NOT_FOUND, e409="order_state; wrong_fulfilment; order_not_paid."),
+            200: ORDER_DETAIL,
+            **_errors(
+                e400="invalid.",
+                e403="permission_denied: not working at, or bound to, every location the lines come from.",
+                e404=NOT_FOUND,
+                e409="order_state; wrong_fulfilment; order_not_paid.",
+            ),
         },
     )
     @action(detail=True, methods=["post"])
@@ -264,7 +373,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         summary="Report a shipped order delivered",
         request=None,
-        responses={200: s.OrderDetailSerializer, **_errors(e404=NOT_FOUND, e409="order_state; wrong_fulfilment.")},
+        responses={200: ORDER_DETAIL, **_errors(e404=NOT_FOUND, e409="order_state; wrong_fulfilment.")},
     )
     @action(detail=True, methods=["post"])
     def deliver(self, request: Request, number: str) -> Response:
@@ -275,9 +384,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         summary="Put a pickup order aside: ready for the customer",
         request=None,
         responses={
-            200: s.OrderDetailSerializer,
+            200: ORDER_DETAIL,
             **_errors(
-                e403="permission_denied: not your location.",
+                e403="permission_denied: not working at, or bound to, the pickup location.",
                 e404=NOT_FOUND,
                 e409="order_state; wrong_fulfilment; order_not_paid; goods_not_arrived.",
             ),
@@ -292,10 +401,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         summary="Hand a pickup order over against its code",
         request=s.HandOverInputSerializer,
         responses={
-            200: s.OrderDetailSerializer,
+            200: ORDER_DETAIL,
             **_errors(
                 e400="invalid_pickup_code.",
-                e403="permission_denied: not your location.",
+                e403="permission_denied: not working at, or bound to, the pickup location.",
                 e404=NOT_FOUND,
                 e409="order_state; wrong_fulfilment; order_not_paid; pickup_code_used.",
             ),
@@ -314,9 +423,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         description="Receives the order's transfers in transit and reserves their units; ready when all is there.",
         request=None,
         responses={
-            200: s.OrderDetailSerializer,
+            200: ORDER_DETAIL,
             **_errors(
-                e403="permission_denied: not your location.",
+                e403="permission_denied: not working at, or bound to, the pickup location.",
                 e404=NOT_FOUND,
                 e409="order_state; wrong_fulfilment; transfer_not_shipped.",
             ),
@@ -329,6 +438,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def pickup_order(self) -> Order:
         order = self.get_object()
+        if self.caller_view(order) == selectors.PICKING_VIEW:
+            raise Http404  # a supplier's staff: as for an order they do not reach
         if order.fulfilment_type not in PICKUP_TYPES or order.status in (OrderStatus.CANCELLED, OrderStatus.PICKED_UP):
             raise OrderStateError(
                 _("This order has no pickup code to show."),
@@ -376,30 +487,28 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return response
 
 
-class IsLockerClient(BasePermission):
-    """Only a locker's own credential opens its doors."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        client = request_channel_client(request)
-        return client is not None and client.channel == Channel.LOCKER
-
-
 class PickupRedeemView(APIView):
-    permission_classes = (IsLockerClient,)
+    """A locker opens its door: only a device credential, only at the lockers it is bound to."""
+
+    access = {"post": Access(scope=Scope.PICKUPS_REDEEM, staff=None)}
 
     @extend_schema(
-        summary="A locker redeems a pickup code (locker clients only)",
+        summary="A locker redeems a pickup code (locker credentials)",
         description=(
             "The locker scans the customer's QR and opens the door when the code is genuine, for this locker, "
-            "for a ready and paid order, and unused. A forged code, another locker's code and an unknown order "
-            "all answer the same 404."
+            "for a ready and paid order, and unused. The locker is one the credential is bound to: `location` "
+            "may be left out by a credential bound to one locker. A forged code, another locker's code and an "
+            "unknown order all answer the same 404."
         ),
         request=s.RedeemInputSerializer,
         responses={
             200: s.RedeemedSerializer,
             **_errors(
-                e400="invalid.",
-                e403="permission_denied: not a locker credential.",
+                e400="invalid; location_required: bound to several lockers, say which.",
+                e403=(
+                    "missing_scope; permission_denied (staff); location_not_bound: not one of the credential's "
+                    "lockers, or bound to none."
+                ),
                 e404="order_not_found.",
                 e409="pickup_code_used; order_state; order_not_paid.",
             ),
@@ -410,7 +519,7 @@ class PickupRedeemView(APIView):
         data.is_valid(raise_exception=True)
         order = services.order_pickup_redeem(
             code=data.validated_data["code"],
-            location_code=data.validated_data["location"],
+            location_code=data.validated_data["location"] or None,
             actor=request_actor(request),
         )
         return Response(s.RedeemedSerializer({"number": order.number, "status": order.status}).data)
@@ -433,7 +542,7 @@ class OrderTrackView(APIView):
     """The customer's public tracking page, behind the order number and a second factor."""
 
     authentication_classes = ()
-    permission_classes = (AllowAny,)
+    access = {"get": Access.anyone()}
     throttle_classes = (OrderTrackingThrottle,)
 
     @extend_schema(

@@ -18,13 +18,13 @@ from inventory.models import Transfer, TransferStatus
 from inventory.services import StockLine, stock_release, transfer_cancel
 from invoicing.services import invoice_credit
 from orders.models import OPEN_STATUSES, Order, OrderStatus, Payment, PaymentKind, PaymentMethod, PaymentMode
+from orders.services.access import order_check_cancels
 from orders.services.common import (
     Actor,
     order_history_add,
     order_locked,
     order_require_status,
     order_timeline_add,
-    staff_check_location,
     stock_rows_lock,
 )
 from orders.services.payments import store_credit_grant
@@ -132,7 +132,8 @@ def _cancel(order: Order, *, actor: Actor, reason: str) -> Order:
         order.credit_note = invoice_credit(
             invoice=order.invoice,  # type: ignore[arg-type]
             reason=reason or _("Order cancelled"),
-            issued_by=actor.client,
+            # For the client the order belongs to, as its invoice: whoever cancels, reach stays put.
+            issued_by=order.client,
             source_reference=order.number,
         )
     order.status, order.cancelled_at, order.cancel_reason = OrderStatus.CANCELLED, timezone.now(), reason[:200]
@@ -148,10 +149,9 @@ def _cancel(order: Order, *, actor: Actor, reason: str) -> Order:
 
 @transaction.atomic
 def order_cancel(*, order: Order, actor: Actor, reason: str = "") -> Order:
-    """Cancel before shipment or hand-over; 409 once the goods have left."""
+    """Cancel before shipment or hand-over; 409 once the goods have left. Who may: `order_check_cancels`."""
     order = order_locked(order)
-    if actor.staff_user is not None and order.pickup_location_id is not None:
-        staff_check_location(actor, order.pickup_location_id)
+    order_check_cancels(order, actor=actor)
     order_require_status(order, *OPEN_STATUSES)
     return _cancel(order, actor=actor, reason=(reason or "").strip())
 

@@ -5,14 +5,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.utils import timezone
 
 from config.models import ChannelClient
 from customers.services.events import customer_event_record
 from inventory.models import StockLevel
-from inventory.selectors import user_may_manage_location
 from orders.exceptions import OrderStateError
 from orders.models import Order, OrderStatusChange
 
@@ -32,7 +30,12 @@ class Actor:
 
 def order_locked(order: Order) -> Order:
     """The order row locked for the rest of the transaction: two channels acting at once queue here."""
-    return Order.objects.select_for_update(of=("self",)).select_related("customer", "pickup_location").get(pk=order.pk)
+    # The placing client comes along: its invoice and credit note are issued for it.
+    return (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("customer", "pickup_location", "client")
+        .get(pk=order.pk)
+    )
 
 
 def stock_rows_lock(keys: Iterable[tuple[int, int]]) -> None:
@@ -66,17 +69,6 @@ def order_require_status(order: Order, *allowed: str) -> None:
             f"The order is {order.get_status_display()}.",
             extra={"status": order.status},
         )
-
-
-def staff_check_location(actor: Actor, location_id: int | None) -> None:
-    """Store staff act only for their own locations (managers for all)."""
-    user = actor.staff_user
-    if (
-        user is not None
-        and location_id is not None
-        and not user_may_manage_location(user=user, location_id=location_id)
-    ):
-        raise PermissionDenied("You do not work at this order's pickup location.")
 
 
 def order_history_add(order: Order, *, event: str, actor: Actor, note: str = "") -> OrderStatusChange:

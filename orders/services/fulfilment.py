@@ -13,11 +13,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from inventory.models import Transfer, TransferStatus
+from inventory.models import Location, Transfer, TransferStatus
+from inventory.selectors import location_ids_bound_to_client
 from inventory.services import StockLine, stock_commit_sale, stock_reserve, transfer_receive
 from orders.codes import pickup_code_matches, pickup_code_parse
 from orders.exceptions import (
     InvalidPickupCode,
+    LocationNotBound,
     OrderInputError,
     OrderNotFound,
     OrderNotPaid,
@@ -25,13 +27,13 @@ from orders.exceptions import (
     PickupCodeUsed,
 )
 from orders.models import FulfilmentType, NotificationKind, Order, OrderLine, OrderStatus, PaymentMode
+from orders.services.access import order_check_fulfils_at_pickup, order_check_ships
 from orders.services.common import (
     Actor,
     order_history_add,
     order_locked,
     order_require_status,
     order_timeline_add,
-    staff_check_location,
     stock_rows_lock,
 )
 from orders.services.notifications import order_notification_due
@@ -109,7 +111,7 @@ def order_make_ready(*, order: Order, actor: Actor) -> Order:
     """Staff put a pickup order aside for the customer, who is then told."""
     order = order_locked(order)
     _require_fulfilment(order, *PICKUP_TYPES)
-    staff_check_location(actor, order.pickup_location_id)
+    order_check_fulfils_at_pickup(order, actor=actor)
     order_require_status(order, OrderStatus.PLACED, OrderStatus.PAID)
     if not _may_wait_ready(order):
         _require_invoiced(order)
@@ -134,6 +136,7 @@ def order_ship(*, order: Order, actor: Actor, carrier: str, tracking_number: str
         )
     order = order_locked(order)
     _require_fulfilment(order, FulfilmentType.SHIP)
+    order_check_ships(order, actor=actor)
     order_require_status(order, OrderStatus.PAID, OrderStatus.PLACED)
     _require_invoiced(order)
     stock_commit_sale(lines=order_stock_lines(order), reference=order.number, channel=actor.channel)
@@ -182,22 +185,54 @@ def order_hand_over(*, order: Order, actor: Actor, code: str) -> Order:
     """Staff at the pickup point check the customer's code and hand the goods over."""
     order = order_locked(order)
     _require_fulfilment(order, *PICKUP_TYPES)
-    staff_check_location(actor, order.pickup_location_id)
+    order_check_fulfils_at_pickup(order, actor=actor)
     return _hand_over(order, actor=actor, code=code)
 
 
+def redeeming_locker(*, actor: Actor, location_code: str | None) -> Location:
+    """Where a locker redeems: one of the locations its credential is bound to, never one it names.
+
+    Without a location, the only one it is bound to; a client bound to several must say which
+    (400); a location it is not bound to, known or not, is refused alike (403 location_not_bound).
+    Staff and the platform itself name the locker.
+    """
+    client = actor.client
+    if client is None:
+        location = Location.objects.filter(code=location_code or "").first()
+        if location is None:
+            raise OrderNotFound(_("No order for this code here."))
+        return location
+    bound = list(Location.objects.filter(pk__in=location_ids_bound_to_client(client=client)).order_by("code"))
+    if not bound:
+        raise LocationNotBound(_("This credential is bound to no locker."))
+    if not location_code:
+        if len(bound) > 1:
+            raise OrderInputError(
+                _("This credential serves several lockers: say which one scanned the code."),
+                code="location_required",
+                fields={"location": [_("One of: %(codes)s.") % {"codes": ", ".join(loc.code for loc in bound)}]},
+            )
+        return bound[0]
+    for location in bound:
+        if location.code == location_code:
+            return location
+    raise LocationNotBound(_("This credential is not bound to the locker %(code)s.") % {"code": location_code})
+
+
 @transaction.atomic
-def order_pickup_redeem(*, code: str, location_code: str, actor: Actor) -> Order:
+def order_pickup_redeem(*, code: str, actor: Actor, location_code: str | None = None) -> Order:
     """A locker (or an automated silo) scans the QR code and opens the door: no staff involved.
 
-    A forged code, a code for another locker and an unknown order all answer the same 404.
+    The locker is one its credential is bound to (`redeeming_locker`). A forged code, a code for
+    another locker and an unknown order all answer the same 404.
     """
+    locker = redeeming_locker(actor=actor, location_code=location_code)
     parsed = pickup_code_parse(code)
     order = Order.objects.filter(number=parsed[0]).first() if parsed else None
     if order is None:
         raise OrderNotFound(_("No order for this code here."))
     order = order_locked(order)
-    if order.fulfilment_type != FulfilmentType.LOCKER or order.pickup_location.code != location_code:  # type: ignore[union-attr]
+    if order.fulfilment_type != FulfilmentType.LOCKER or order.pickup_location_id != locker.pk:
         raise OrderNotFound(_("No order for this code here."))
     return _hand_over(order, actor=actor, code=code)
 
@@ -229,7 +264,7 @@ def order_transfers_receive(*, order: Order, actor: Actor) -> Order:
     """The goods sent to the pickup point arrive: received into its stock, reserved for the order."""
     order = order_locked(order)
     _require_fulfilment(order, FulfilmentType.SHIP_TO_STORE, FulfilmentType.LOCKER)
-    staff_check_location(actor, order.pickup_location_id)
+    order_check_fulfils_at_pickup(order, actor=actor)
     order_require_status(order, OrderStatus.PLACED, OrderStatus.PAID)
     # Locked as inventory locks them (a transfer, then its stock), in one order, statuses current.
     transfers = list(

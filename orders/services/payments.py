@@ -35,6 +35,7 @@ from orders.models import (
     PaymentMode,
     StoreCreditEntry,
 )
+from orders.services.access import order_check_takes_payment
 from orders.services.common import Actor, order_history_add, order_locked, order_require_status, order_timeline_add
 from orders.services.fulfilment import order_ready_when_arrived
 
@@ -84,13 +85,16 @@ def store_credit_spend(
     )
 
 
-def _method_checked(method: str, actor: Actor) -> None:
+def _method_known(method: str) -> None:
     if method not in PaymentMethod.values:
         raise OrderInputError(
             _("Unknown payment method."),
             code="invalid_payment",
             fields={"method": [_("One of: %(choices)s.") % {"choices": ", ".join(PaymentMethod.values)}]},
         )
+
+
+def _method_allowed(method: str, actor: Actor) -> None:
     if method not in settings.ORDER_PAYMENT_METHODS.get(actor.channel, []):
         raise PaymentMethodNotAllowed(
             _("The %(channel)s channel may not take %(method)s payments.")
@@ -135,9 +139,11 @@ def order_payment_add(
     """Record one payment; when the order is covered it is paid and invoiced in the same transaction.
 
     A provider's capture reported twice (same method and reference, same order and amount) is
-    answered with the order as it is: a channel may retry a report safely.
+    answered with the order as it is: a channel may retry a report safely. Staff take payments
+    where `order_check_takes_payment` lets them; an order with nothing to pay says so (409)
+    before the channel is told it may not take the method.
     """
-    _method_checked(method, actor)
+    _method_known(method)
     provider_reference = (provider_reference or "").strip()
     if method in PROVIDER_METHODS and not provider_reference:
         raise OrderInputError(
@@ -147,6 +153,7 @@ def order_payment_add(
         )
     with transaction.atomic():
         order = order_locked(order)
+        order_check_takes_payment(order, actor=actor)
         if provider_reference:
             earlier = Payment.objects.filter(
                 kind=PaymentKind.CAPTURE, method=method, provider_reference=provider_reference
@@ -164,6 +171,7 @@ def order_payment_add(
         )
         if not payable:
             order_require_status(order)  # raises: nothing to pay on a paid or cancelled order
+        _method_allowed(method, actor)
         amount = _amount_checked(order=order, method=method, amount=amount, points=points)
         if method == PaymentMethod.LOYALTY_POINTS:
             loyalty_redeem(customer=order.customer, points=points or 0, reference=order.number, channel=actor.channel)
@@ -280,7 +288,9 @@ def _order_paid(order: Order, *, actor: Actor) -> None:
         currency=order.currency,
         source_reference=order.number,
         customer=order.customer,
-        issued_by=actor.client,
+        # Issued for the client the order belongs to, not whoever reported the payment: reporting a
+        # payment for another channel's order must not put its invoice within the reporter's reach.
+        issued_by=order.client,
     )
     order_history_add(order, event="paid", actor=actor, note=order.invoice.number)
     order_timeline_add(order, kind="order_paid", actor=actor, invoice=order.invoice.number, total=str(order.total))

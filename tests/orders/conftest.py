@@ -1,4 +1,10 @@
-"""A small shop for order tests: a warehouse that ships, two stores, a locker, stock, a seller."""
+"""A small shop for order tests: a warehouse that ships, two stores, a locker, stock, a seller.
+
+Its credentials are bound where they work (`Location.channel_clients`), as the access rules
+want (orders.services.access): the till to the Sol store, the locker client to its locker, and
+the web shop's integration to the central warehouse, whose parcels it ships. The other store has
+no till: what happens there is done by its staff.
+"""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -8,6 +14,7 @@ import pytest
 
 from catalog.models import Variant
 from config.channels import Channel
+from config.roles import Role
 from customers.models import Customer
 from inventory.models import Location
 from invoicing.models import Seller
@@ -22,6 +29,7 @@ from tests.factories import (
     TaxCategoryFactory,
     VariantFactory,
     channel_client,
+    staff_with_role,
     stock_receive_for,
 )
 
@@ -36,11 +44,11 @@ class Shop:
     shirt: Variant  # 19.95, 21 %
     book: Variant  # 10.00, 4 %
     customer: Customer
-    web: Actor
+    web: Actor  # the web shop; also ships the warehouse's parcels (bound to it)
     web_token: str
-    store_actor: Actor
+    store_actor: Actor  # the till of the Sol store (bound to it)
     store_token: str
-    locker_actor: Actor
+    locker_actor: Actor  # the locker's own credential (bound to it)
     locker_token: str
 
 
@@ -66,9 +74,9 @@ def shop(db: Any) -> Shop:
     stock_receive_for(store, shirt, 5)
     customer = CustomerFactory.create(name="Ana García")
     ContactPointFactory.create(customer=customer, kind="email", value="ana@example.com")
-    web_client, web_token = channel_client(Channel.WEB, name="Web shop")
-    store_client, store_token = channel_client(Channel.STORE, name="Till Sol")
-    locker_client, locker_token = channel_client(Channel.LOCKER, name="Lockers")
+    web_client, web_token = channel_client(Channel.WEB, name="Web shop", locations=[warehouse])
+    store_client, store_token = channel_client(Channel.STORE, name="Till Sol", locations=[store])
+    locker_client, locker_token = channel_client(Channel.LOCKER, name="Lockers", locations=[locker])
     return Shop(
         seller=seller,
         warehouse=warehouse,
@@ -120,3 +128,8 @@ def place(
         fingerprint=order_request_fingerprint({"key": key}),
         request=order_request,
     ).order
+
+
+def staff_actor(role: Role, *locations: Location) -> Actor:
+    """A staff member in a role, working at these locations, acting as the store (as in the admin)."""
+    return Actor(channel=Channel.STORE, user=staff_with_role(role, *locations))

@@ -12,12 +12,22 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from catalog.models import Variant
+from config.channels import Channel
+from config.roles import Role
 from customers.models import ContactPoint, Customer
 from inventory.models import StockLevel
 from orders.codes import tracking_url
 from orders.models import Order, OrderStatus, Payment
-from orders.services import order_payment_add
-from tests.factories import CustomerFactory, LocationFactory, UserFactory, VariantFactory, stock_receive_for
+from orders.services import Actor, order_payment_add, order_ship
+from tests.factories import (
+    CustomerFactory,
+    LocationFactory,
+    UserFactory,
+    VariantFactory,
+    channel_client,
+    staff_with_role,
+    stock_receive_for,
+)
 from tests.orders.conftest import Shop, place
 
 ORDERS = "/api/v1/orders/"
@@ -144,7 +154,7 @@ def test_a_pickup_order_names_its_store_by_code(shop: Shop) -> None:
 
 
 def test_staff_place_orders_for_the_store_channel(shop: Shop) -> None:
-    clerk = UserFactory.create(is_staff=True)
+    clerk = staff_with_role(Role.STORE_STAFF, shop.store)
 
     response = post_order(staff_api(clerk), order_body(shop))
 
@@ -295,15 +305,26 @@ def test_anonymous_callers_cannot_place_orders(shop: Shop) -> None:
 # --- Listing ------------------------------------------------------------------------------------
 
 
-def test_a_channel_client_lists_only_the_orders_it_placed(shop: Shop) -> None:
-    first, second = place(shop), place(shop, lines=[(shop.book, 1)])
+def test_a_client_reaching_its_own_lists_only_the_orders_it_placed(shop: Shop) -> None:
+    marketplace, token = channel_client(Channel.MARKETPLACE, name="Marketplace")
+    mine = Actor(channel=Channel.MARKETPLACE, client=marketplace)
+    first, second = place(shop, actor=mine), place(shop, lines=[(shop.book, 1)], actor=mine)
+    place(shop)
     place(shop, actor=shop.store_actor)
 
-    response = api_for(shop.web_token).get(ORDERS)
+    response = api_for(token).get(ORDERS)
 
     assert response.status_code == 200
     assert response.json()["count"] == 2
     assert [row["number"] for row in response.json()["results"]] == [second.number, first.number]
+
+
+def test_a_first_party_client_reaching_everyone_lists_every_order(shop: Shop) -> None:
+    orders = {place(shop).number, place(shop, actor=shop.store_actor).number}
+
+    response = api_for(shop.web_token).get(ORDERS)
+
+    assert {row["number"] for row in response.json()["results"]} == orders
 
 
 def test_anonymous_callers_cannot_list_orders(shop: Shop) -> None:
@@ -368,8 +389,7 @@ def test_the_list_filters_by_customer_placing_date_and_number(shop: Shop) -> Non
 def test_staff_see_the_orders_of_their_locations_only(shop: Shop) -> None:
     at_sol = place(shop, fulfilment="pickup", pickup=shop.store)
     place(shop, fulfilment="pickup", pickup=shop.other_store, lines=[(shop.book, 1)])
-    clerk = UserFactory.create(is_staff=True)
-    shop.store.staff.add(clerk)
+    clerk = staff_with_role(Role.STORE_STAFF, shop.store)
 
     rows = staff_api(clerk).get(ORDERS).json()["results"]
 
@@ -439,8 +459,9 @@ def test_the_detail_finds_a_number_typed_in_lower_case(shop: Shop) -> None:
 
 def test_another_clients_order_is_not_found(shop: Shop) -> None:
     order = place(shop, actor=shop.store_actor)
+    _client, token = channel_client(Channel.MARKETPLACE, name="Marketplace")
 
-    response = api_for(shop.web_token).get(f"{ORDERS}{order.number}/")
+    response = api_for(token).get(f"{ORDERS}{order.number}/")
 
     assert response.status_code == 404
     assert error(response)["code"] == "not_found"
@@ -448,9 +469,14 @@ def test_another_clients_order_is_not_found(shop: Shop) -> None:
 
 def test_another_client_cannot_pay_or_cancel_an_order_it_did_not_place(shop: Shop) -> None:
     order = place(shop)
-    api = api_for(shop.store_token)
+    _client, token = channel_client(Channel.MARKETPLACE, name="Marketplace")
+    api = api_for(token)
 
-    paid = api.post(f"{ORDERS}{order.number}/payments/", {"method": "cash", "amount": "19.95"}, format="json")
+    paid = api.post(
+        f"{ORDERS}{order.number}/payments/",
+        {"method": "card", "amount": "19.95", "provider_reference": "mk-1"},
+        format="json",
+    )
     cancelled = api.post(f"{ORDERS}{order.number}/cancel/", {"reason": "x"}, format="json")
 
     assert (paid.status_code, cancelled.status_code) == (404, 404)
@@ -568,10 +594,9 @@ def test_cancelling_a_paid_order_refunds_and_issues_a_credit_note(shop: Shop) ->
 def test_a_shipped_order_cannot_be_cancelled(shop: Shop) -> None:
     order = place(shop)
     order_payment_add(order=order, actor=shop.web, method="card", amount=order.total, provider_reference="ch_s")
-    api = api_for(shop.web_token)
-    api.post(f"{ORDERS}{order.number}/ship/", {"carrier": "SEUR", "tracking_number": "T1"}, format="json")
+    order_ship(order=order, actor=shop.web, carrier="SEUR", tracking_number="T1")
 
-    response = api.post(f"{ORDERS}{order.number}/cancel/", {}, format="json")
+    response = api_for(shop.web_token).post(f"{ORDERS}{order.number}/cancel/", {}, format="json")
 
     assert response.status_code == 409
     assert error(response)["code"] == "order_state"
@@ -580,7 +605,7 @@ def test_a_shipped_order_cannot_be_cancelled(shop: Shop) -> None:
 def test_a_paid_order_is_shipped_then_delivered(shop: Shop) -> None:
     order = place(shop)
     order_payment_add(order=order, actor=shop.web, method="card", amount=order.total, provider_reference="ch_sd")
-    api = api_for(shop.web_token)
+    api = staff_api(staff_with_role(Role.WAREHOUSE, shop.warehouse))
 
     shipped = api.post(f"{ORDERS}{order.number}/ship/", {"carrier": "SEUR", "tracking_number": "TRK1"}, format="json")
     delivered = api.post(f"{ORDERS}{order.number}/deliver/")
@@ -600,7 +625,7 @@ def test_a_paid_order_is_shipped_then_delivered(shop: Shop) -> None:
 def test_an_unpaid_order_is_not_shipped(shop: Shop) -> None:
     order = place(shop)
 
-    response = api_for(shop.web_token).post(
+    response = staff_api(staff_with_role(Role.WAREHOUSE, shop.warehouse)).post(
         f"{ORDERS}{order.number}/ship/", {"carrier": "SEUR", "tracking_number": "TRK1"}, format="json"
     )
 
@@ -612,7 +637,9 @@ def test_an_unpaid_order_is_not_shipped(shop: Shop) -> None:
 def test_shipping_needs_a_carrier_and_a_tracking_number(shop: Shop) -> None:
     order = place(shop)
 
-    response = api_for(shop.web_token).post(f"{ORDERS}{order.number}/ship/", {"carrier": "SEUR"}, format="json")
+    response = staff_api(staff_with_role(Role.WAREHOUSE, shop.warehouse)).post(
+        f"{ORDERS}{order.number}/ship/", {"carrier": "SEUR"}, format="json"
+    )
 
     assert response.status_code == 400
     assert set(error(response)["fields"]) == {"tracking_number"}

@@ -5,12 +5,14 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from config.channels import Channel
+from config.roles import Role
 from inventory.models import StockLevel
 from inventory.services import transfer_ship
 from orders import codes
 from orders.models import Order, OrderStatus
 from orders.services import order_cancel, order_make_ready, order_payment_add, order_transfers_receive
-from tests.factories import LocationFactory, UserFactory
+from tests.factories import LocationFactory, UserFactory, channel_client, staff_with_role
 from tests.orders.conftest import Shop, place
 from tests.orders.test_api import ORDERS, api_for, error, staff_api
 
@@ -19,10 +21,8 @@ REDEEM = "/api/v1/pickups/redeem/"
 
 @pytest.fixture
 def clerk(shop: Shop) -> Any:
-    """Staff of the Sol store."""
-    user = UserFactory.create(is_staff=True)
-    shop.store.staff.add(user)
-    return user
+    """Store staff of the Sol store."""
+    return staff_with_role(Role.STORE_STAFF, shop.store)
 
 
 def paid(order: Order, shop: Shop, reference: str = "ch_p") -> Order:
@@ -35,7 +35,7 @@ def ready_locker_order(shop: Shop) -> Order:
     """A paid locker order whose goods arrived: waiting in the locker."""
     order = paid(place(shop, fulfilment="locker", pickup=shop.locker), shop)
     transfer_ship(transfer=order.lines.get().transfer)  # type: ignore[arg-type]
-    order = order_transfers_receive(order=order, actor=shop.web)
+    order = order_transfers_receive(order=order, actor=shop.locker_actor)
     assert order.status == OrderStatus.READY
     return order
 
@@ -63,8 +63,7 @@ def test_staff_of_the_store_make_a_paid_pickup_order_ready(shop: Shop, clerk: An
 
 def test_staff_of_another_store_do_not_even_see_the_order(shop: Shop) -> None:
     order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
-    stranger = UserFactory.create(is_staff=True)
-    shop.other_store.staff.add(stranger)
+    stranger = staff_with_role(Role.STORE_STAFF, shop.other_store)
 
     response = staff_api(stranger).post(f"{ORDERS}{order.number}/ready/")
 
@@ -74,9 +73,8 @@ def test_staff_of_another_store_do_not_even_see_the_order(shop: Shop) -> None:
 
 def test_staff_who_see_an_order_but_do_not_work_at_its_pickup_point_are_refused(shop: Shop) -> None:
     order = paid(place(shop, fulfilment="pickup", pickup=shop.other_store, lines=[(shop.shirt, 1)]), shop)
-    # Sent from the warehouse: the warehouse's clerk sees the order...
-    clerk = UserFactory.create(is_staff=True)
-    shop.warehouse.staff.add(clerk)
+    # Sent from the warehouse: the warehouse's clerk sees the order (to pick it)...
+    clerk = staff_with_role(Role.WAREHOUSE, shop.warehouse)
     assert order.lines.get().source == shop.warehouse
     assert staff_api(clerk).get(f"{ORDERS}{order.number}/").status_code == 200
 
@@ -127,7 +125,9 @@ def test_hand_over_of_an_unpaid_order_is_refused(shop: Shop, clerk: Any) -> None
 
 
 def test_hand_over_with_a_wrong_code_is_refused(shop: Shop, clerk: Any) -> None:
-    order = order_make_ready(order=paid(place(shop, fulfilment="pickup", pickup=shop.store), shop), actor=shop.web)
+    order = order_make_ready(
+        order=paid(place(shop, fulfilment="pickup", pickup=shop.store), shop), actor=shop.store_actor
+    )
 
     response = staff_api(clerk).post(f"{ORDERS}{order.number}/hand-over/", {"code": "AAAAAAAA"}, format="json")
 
@@ -246,7 +246,8 @@ def test_a_picked_up_order_has_no_pickup_code(shop: Shop) -> None:
 
 def test_another_client_cannot_see_the_pickup_code(shop: Shop) -> None:
     order = place(shop, fulfilment="pickup", pickup=shop.store)
-    api = api_for(shop.store_token)
+    _client, token = channel_client(Channel.MARKETPLACE, name="Marketplace")
+    api = api_for(token)
 
     assert api.get(f"{ORDERS}{order.number}/pickup-code/").status_code == 404
     assert api.get(f"{ORDERS}{order.number}/pickup-qr/").status_code == 404
@@ -302,19 +303,13 @@ def test_a_forged_or_unknown_code_is_not_found(shop: Shop, forge: str) -> None:
 
 def test_a_code_for_another_locker_is_not_found(shop: Shop) -> None:
     order = ready_locker_order(shop)
-    LocationFactory.create(code="locker-sol", kind="locker")
+    sol = LocationFactory.create(code="locker-sol", kind="locker")
+    _client, token = channel_client(Channel.LOCKER, name="Lockers Sol", locations=[sol])
 
-    response = api_for(shop.locker_token).post(
-        REDEEM, {"code": code_of(order), "location": "locker-sol"}, format="json"
-    )
+    response = api_for(token).post(REDEEM, {"code": code_of(order), "location": "locker-sol"}, format="json")
 
     assert response.status_code == 404
-    assert (
-        response.json()
-        == api_for(shop.locker_token)
-        .post(REDEEM, {"code": "forged", "location": "locker-atocha"}, format="json")
-        .json()
-    )
+    assert response.json() == api_for(token).post(REDEEM, {"code": "forged"}, format="json").json()
     assert status_of(order) == OrderStatus.READY
 
 

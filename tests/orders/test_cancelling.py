@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from catalog.models import Variant
 from config.channels import Channel
+from config.roles import Role
 from customers.models import LoyaltyAccount, LoyaltyEntryKind
 from customers.services.loyalty import loyalty_adjust
 from inventory.models import Location, StockLevel, Transfer, TransferStatus
@@ -30,8 +31,8 @@ from orders.services import (
     store_credit_balance,
     store_credit_grant,
 )
-from tests.factories import UserFactory
-from tests.orders.conftest import Shop, place
+from tests.factories import UserFactory, VariantFactory, stock_receive_for
+from tests.orders.conftest import Shop, place, staff_actor
 
 
 def level(location: Location, variant: Variant) -> tuple[int, int]:
@@ -240,6 +241,111 @@ def test_staff_of_another_store_cannot_cancel_its_pickups(shop: Shop) -> None:
 
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PLACED
     assert level(shop.store, shop.shirt) == (5, 1)
+
+
+# --- Who cancels (orders.services.access) -------------------------------------------------------
+
+
+def status_of(order: Order) -> str:
+    return Order.objects.values_list("status", flat=True).get(pk=order.pk)
+
+
+def test_the_pickup_stores_manager_cancels(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.store)
+
+    order_cancel(order=order, actor=staff_actor(Role.STORE_MANAGER, shop.store))
+
+    assert status_of(order) == OrderStatus.CANCELLED
+
+
+def test_the_pickup_stores_staff_without_the_cancel_permission_cannot_cancel(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.store)
+
+    with pytest.raises(PermissionDenied):
+        order_cancel(order=order, actor=staff_actor(Role.STORE_STAFF, shop.store))
+
+    assert status_of(order) == OrderStatus.PLACED
+
+
+def test_a_supplying_stores_manager_cannot_cancel(shop: Shop) -> None:
+    hat = VariantFactory.create()
+    stock_receive_for(shop.store, hat, 2)
+    order = place(shop, fulfilment="pickup", pickup=shop.other_store, lines=[(hat, 1)])
+    assert order.lines.get().source == shop.store
+
+    with pytest.raises(PermissionDenied):
+        order_cancel(order=order, actor=staff_actor(Role.STORE_MANAGER, shop.store))
+
+    assert status_of(order) == OrderStatus.PLACED
+
+
+def test_store_managers_cannot_cancel_a_parcel_shipped_home(shop: Shop) -> None:
+    order = place(shop)
+
+    with pytest.raises(PermissionDenied):
+        order_cancel(order=order, actor=staff_actor(Role.STORE_MANAGER, shop.warehouse))
+
+    assert status_of(order) == OrderStatus.PLACED
+
+
+def test_customer_service_cancels_any_order(shop: Shop) -> None:
+    order = place(shop)
+
+    order_cancel(order=order, actor=staff_actor(Role.AGENT))
+
+    assert status_of(order) == OrderStatus.CANCELLED
+
+
+def test_staff_reaching_every_order_without_the_cancel_permission_cannot_cancel(shop: Shop) -> None:
+    order = place(shop)
+
+    with pytest.raises(PermissionDenied):
+        order_cancel(order=order, actor=staff_actor(Role.ACCOUNTANT))
+
+    assert status_of(order) == OrderStatus.PLACED
+
+
+def test_the_channel_that_placed_the_order_cancels_it(shop: Shop) -> None:
+    order = place(shop, actor=shop.store_actor)
+
+    order_cancel(order=order, actor=shop.store_actor)
+
+    assert status_of(order) == OrderStatus.CANCELLED
+
+
+def test_another_channel_cannot_cancel_an_order_it_did_not_place(shop: Shop) -> None:
+    order = place(shop, actor=shop.store_actor)
+
+    with pytest.raises(PermissionDenied):
+        order_cancel(order=order, actor=shop.web)
+
+    assert status_of(order) == OrderStatus.PLACED
+
+
+def test_the_till_of_the_pickup_store_cancels_an_order_placed_online(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.store)
+
+    order_cancel(order=order, actor=shop.store_actor)
+
+    assert status_of(order) == OrderStatus.CANCELLED
+
+
+def test_a_till_of_another_store_cannot_cancel_an_order_placed_online(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.other_store, lines=[(shop.book, 1)])
+
+    with pytest.raises(PermissionDenied):
+        order_cancel(order=order, actor=shop.store_actor)
+
+    assert status_of(order) == OrderStatus.PLACED
+
+
+def test_the_credit_note_is_issued_for_the_client_the_order_belongs_to(shop: Shop) -> None:
+    order = card(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+
+    order = order_cancel(order=order, actor=shop.store_actor)  # the till of the pickup store cancels
+
+    assert order.credit_note is not None
+    assert order.credit_note.issued_by == shop.web.client
 
 
 # --- Too late ----------------------------------------------------------------------------------

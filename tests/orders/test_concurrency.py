@@ -377,7 +377,7 @@ def test_receiving_transfers_of_crossing_orders_at_once_does_not_deadlock(shop: 
     for transfer in Transfer.objects.all():
         transfer_ship(transfer=transfer)
 
-    results = run_at_once([partial(order_transfers_receive, order=order, actor=shop.web) for order in orders])
+    results = run_at_once([partial(order_transfers_receive, order=order, actor=shop.locker_actor) for order in orders])
 
     assert raised(results) == []
     assert (level(shop.locker, x), level(shop.locker, y)) == ((17, 16), (17, 16))

@@ -77,7 +77,7 @@ def test_locker_order_is_redeemed_by_the_locker(shop: Shop) -> None:
     order = place(shop, fulfilment="locker", pickup=shop.locker)
     order = order_payment_add(order=order, actor=shop.web, method="paypal", amount=order.total, provider_reference="pp")
     transfer_ship(transfer=order.lines.get().transfer)  # type: ignore[arg-type]
-    order = order_transfers_receive(order=order, actor=shop.web)
+    order = order_transfers_receive(order=order, actor=shop.locker_actor)  # the courier's drop, reported
     assert order.status == OrderStatus.READY
     code = pickup_code(number=order.number, secret=order.pickup_secret)
     order = order_pickup_redeem(code=code, location_code=shop.locker.code, actor=shop.locker_actor)

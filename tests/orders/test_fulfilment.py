@@ -10,12 +10,14 @@ from django.utils import timezone
 
 from catalog.models import Variant
 from config.channels import Channel
+from config.roles import Role
 from inventory.exceptions import TransferStateError
 from inventory.models import Location, MovementKind, StockLevel, StockMovement, Transfer, TransferStatus
 from inventory.services import transfer_receive, transfer_ship
 from orders.codes import pickup_code, pickup_short_code
 from orders.exceptions import (
     InvalidPickupCode,
+    LocationNotBound,
     OrderInputError,
     OrderNotFound,
     OrderNotPaid,
@@ -34,8 +36,8 @@ from orders.services import (
     order_transfers_receive,
 )
 from orders.services.fulfilment import orders_transfers_settle_due
-from tests.factories import LocationFactory, UserFactory, stock_receive_for
-from tests.orders.conftest import Shop, place
+from tests.factories import LocationFactory, UserFactory, channel_client, stock_receive_for
+from tests.orders.conftest import Shop, place, staff_actor
 
 
 def level(location: Location, variant: Variant) -> tuple[int, int]:
@@ -53,9 +55,11 @@ def code_of(order: Order) -> str:
     return pickup_code(number=order.number, secret=order.pickup_secret)
 
 
-def staff_at(location: Location) -> Actor:
+def staff_at(*locations: Location) -> Actor:
+    """Staff working at these locations; the services' rules look at where they work, not their role."""
     user = UserFactory.create(is_staff=True)
-    location.staff.add(user)
+    for location in locations:
+        location.staff.add(user)
     return Actor(channel=Channel.STORE, user=user)
 
 
@@ -157,7 +161,7 @@ def test_shipping_commits_the_sale_at_every_source(shop: Shop) -> None:
     stock_receive_for(north, shop.shirt, 10)
     order = paid(place(shop, lines=[(shop.shirt, 53), (shop.book, 2)]), shop)
 
-    order = order_ship(order=order, actor=shop.web, carrier="SEUR", tracking_number="TRK-1")
+    order = order_ship(order=order, actor=staff_actor(Role.MANAGER), carrier="SEUR", tracking_number="TRK-1")
 
     assert (level(shop.warehouse, shop.shirt), level(north, shop.shirt), level(shop.warehouse, shop.book)) == (
         (0, 0),
@@ -168,6 +172,54 @@ def test_shipping_commits_the_sale_at_every_source(shop: Shop) -> None:
     assert sorted(sales.values_list("location_id", "on_hand_delta")) == sorted(
         [(shop.warehouse.pk, -50), (north.pk, -3), (shop.warehouse.pk, -2)]
     )
+
+
+def test_staff_of_the_only_source_ship_the_parcel(shop: Shop) -> None:
+    order = paid(place(shop), shop)
+
+    order = order_ship(order=order, actor=staff_at(shop.warehouse), carrier="SEUR", tracking_number="T1")
+
+    assert order.status == OrderStatus.SHIPPED
+
+
+def test_staff_of_one_of_two_sources_cannot_ship_the_parcel(shop: Shop) -> None:
+    north = LocationFactory.create(code="wh-north", kind="warehouse", can_ship=True, is_pickup_point=False)
+    stock_receive_for(north, shop.shirt, 10)
+    order = paid(place(shop, lines=[(shop.shirt, 53)]), shop)
+    assert set(order.lines.values_list("source__code", flat=True)) == {"wh-central", "wh-north"}
+
+    for actor in (staff_at(shop.warehouse), staff_at(north)):
+        with pytest.raises(PermissionDenied):
+            order_ship(order=order, actor=actor, carrier="SEUR", tracking_number="T1")
+
+    order = order_ship(order=order, actor=staff_at(shop.warehouse, north), carrier="SEUR", tracking_number="T1")
+    assert order.status == OrderStatus.SHIPPED
+
+
+def test_staff_of_a_location_that_supplies_nothing_cannot_ship(shop: Shop) -> None:
+    order = paid(place(shop), shop)
+
+    with pytest.raises(PermissionDenied):
+        order_ship(order=order, actor=staff_at(shop.store), carrier="SEUR", tracking_number="T1")
+
+    assert state(order)[0] == OrderStatus.PAID
+
+
+def test_a_channel_bound_to_the_source_ships(shop: Shop) -> None:
+    order = paid(place(shop), shop)
+
+    order = order_ship(order=order, actor=shop.web, carrier="SEUR", tracking_number="T1")  # bound to the warehouse
+
+    assert order.status == OrderStatus.SHIPPED
+
+
+def test_a_channel_not_bound_to_the_source_cannot_ship(shop: Shop) -> None:
+    order = paid(place(shop, actor=shop.store_actor), shop)
+
+    with pytest.raises(PermissionDenied):
+        order_ship(order=order, actor=shop.store_actor, carrier="SEUR", tracking_number="T1")
+
+    assert state(order)[0] == OrderStatus.PAID
 
 
 def test_shipping_records_the_carrier_tracking_and_time(shop: Shop) -> None:
@@ -310,7 +362,9 @@ def test_an_order_paid_after_its_goods_arrived_is_ready_at_once(shop: Shop, fulf
         shop, fulfilment="locker" if fulfilment == "locker" else "pickup", pickup=pickup, lines=[(shop.book, 1)]
     )
     shipped_in_transit(order)
-    order = order_transfers_receive(order=order, actor=shop.web)
+    order = order_transfers_receive(
+        order=order, actor=shop.locker_actor if fulfilment == "locker" else shop.store_actor
+    )
 
     order = paid(order, shop)
 
@@ -478,6 +532,52 @@ def test_staff_of_another_store_cannot_receive_its_transfers(shop: Shop) -> None
     assert level(shop.store, shop.book) == (0, 0)
 
 
+def test_the_till_of_the_pickup_store_makes_the_order_ready(shop: Shop) -> None:
+    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+
+    order = order_make_ready(order=order, actor=shop.store_actor)
+
+    assert order.status == OrderStatus.READY
+
+
+def test_a_channel_not_bound_to_the_pickup_store_cannot_make_the_order_ready(shop: Shop) -> None:
+    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+
+    with pytest.raises(PermissionDenied):
+        order_make_ready(order=order, actor=shop.web)  # it placed the order, but it is no store
+
+    assert state(order)[0] == OrderStatus.PAID
+
+
+def test_a_till_of_another_store_cannot_hand_the_order_over(shop: Shop) -> None:
+    order = ready_pickup(shop)
+    till, _token = channel_client(Channel.STORE, name="Till Diagonal", locations=[shop.other_store])
+    before = state(order)
+
+    with pytest.raises(PermissionDenied):
+        order_hand_over(order=order, actor=Actor(channel=Channel.STORE, client=till), code=code_of(order))
+
+    assert state(order) == before
+
+
+def test_a_till_of_another_store_cannot_receive_its_transfers(shop: Shop) -> None:
+    order = paid(place(shop, fulfilment="pickup", pickup=shop.other_store, lines=[(shop.book, 1)]), shop)
+    shipped_in_transit(order)
+
+    with pytest.raises(PermissionDenied):
+        order_transfers_receive(order=order, actor=shop.store_actor)
+
+    assert level(shop.other_store, shop.book) == (0, 0)
+
+
+def test_staff_reaching_every_order_act_for_every_store(shop: Shop) -> None:
+    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+
+    order = order_make_ready(order=order, actor=staff_actor(Role.AGENT))
+
+    assert order.status == OrderStatus.READY
+
+
 def test_a_manager_may_act_for_every_store(shop: Shop) -> None:
     manager = UserFactory.create(is_staff=True, is_superuser=True)
     order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
@@ -493,7 +593,8 @@ def test_a_manager_may_act_for_every_store(shop: Shop) -> None:
 def ready_locker(shop: Shop) -> Order:
     order = paid(place(shop, fulfilment="locker", pickup=shop.locker), shop)
     shipped_in_transit(order)
-    order = order_transfers_receive(order=order, actor=shop.web)
+    # The locker bank's system reports the courier's drop: it is bound to this locker.
+    order = order_transfers_receive(order=order, actor=shop.locker_actor)
     assert order.status == OrderStatus.READY
     return order
 
@@ -511,10 +612,13 @@ def test_the_locker_redeems_the_code_and_the_sale_is_committed_there(shop: Shop)
 def test_another_locker_cannot_redeem_the_code(shop: Shop) -> None:
     order = ready_locker(shop)
     other = LocationFactory.create(code="locker-sol", kind="locker")
+    other_client, _token = channel_client(Channel.LOCKER, name="Lockers Sol", locations=[other])
     before = state(order)
 
     with pytest.raises(OrderNotFound):
-        order_pickup_redeem(code=code_of(order), location_code=other.code, actor=shop.locker_actor)
+        order_pickup_redeem(
+            code=code_of(order), location_code=other.code, actor=Actor(channel=Channel.LOCKER, client=other_client)
+        )
 
     assert state(order) == before
 
@@ -535,6 +639,55 @@ def test_a_code_that_is_not_genuine_is_not_found(shop: Shop, code: str) -> None:
     assert state(order)[0] == OrderStatus.READY
 
 
+def test_a_locker_bound_to_one_locker_redeems_there_without_naming_it(shop: Shop) -> None:
+    order = ready_locker(shop)
+
+    order = order_pickup_redeem(code=code_of(order), actor=shop.locker_actor)
+
+    assert order.status == OrderStatus.PICKED_UP
+
+
+def test_a_locker_bound_to_several_lockers_must_name_the_one_that_scanned(shop: Shop) -> None:
+    order = ready_locker(shop)
+    sants = LocationFactory.create(code="locker-sants", kind="locker")
+    assert shop.locker_actor.client is not None
+    sants.channel_clients.add(shop.locker_actor.client)
+
+    with pytest.raises(OrderInputError) as refused:
+        order_pickup_redeem(code=code_of(order), actor=shop.locker_actor)
+
+    assert refused.value.code == "location_required"
+    assert state(order)[0] == OrderStatus.READY
+    order = order_pickup_redeem(code=code_of(order), location_code=shop.locker.code, actor=shop.locker_actor)
+    assert order.status == OrderStatus.PICKED_UP
+
+
+def test_a_locker_cannot_redeem_at_a_locker_it_is_not_bound_to(shop: Shop) -> None:
+    order = ready_locker(shop)
+    other_client, _token = channel_client(Channel.LOCKER, name="Lockers Sants")
+    LocationFactory.create(code="locker-sants", kind="locker").channel_clients.add(other_client)
+    before = state(order)
+
+    with pytest.raises(LocationNotBound):
+        order_pickup_redeem(
+            code=code_of(order),
+            location_code=shop.locker.code,
+            actor=Actor(channel=Channel.LOCKER, client=other_client),
+        )
+
+    assert state(order) == before
+
+
+def test_a_locker_bound_nowhere_cannot_redeem(shop: Shop) -> None:
+    order = ready_locker(shop)
+    loose, _token = channel_client(Channel.LOCKER, name="Lockers nowhere")
+
+    with pytest.raises(LocationNotBound):
+        order_pickup_redeem(code=code_of(order), actor=Actor(channel=Channel.LOCKER, client=loose))
+
+    assert state(order)[0] == OrderStatus.READY
+
+
 def test_a_locker_code_is_used_once(shop: Shop) -> None:
     order = ready_locker(shop)
     order_pickup_redeem(code=code_of(order), location_code=shop.locker.code, actor=shop.locker_actor)
@@ -547,13 +700,13 @@ def test_a_store_pickup_code_does_not_open_a_locker(shop: Shop) -> None:
     order = ready_pickup(shop)
 
     with pytest.raises(OrderNotFound):
-        order_pickup_redeem(code=code_of(order), location_code=shop.store.code, actor=shop.locker_actor)
+        order_pickup_redeem(code=code_of(order), location_code=shop.locker.code, actor=shop.locker_actor)
 
 
 def test_an_unreceived_transfer_cannot_be_received_twice_by_inventory(shop: Shop) -> None:
     order = paid(place(shop, fulfilment="locker", pickup=shop.locker), shop)
     shipped_in_transit(order)
-    order_transfers_receive(order=order, actor=shop.web)
+    order_transfers_receive(order=order, actor=shop.locker_actor)
 
     with pytest.raises(TransferStateError):
         transfer_receive(transfer=order.lines.get().transfer)  # type: ignore[arg-type]

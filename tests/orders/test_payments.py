@@ -4,10 +4,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from config.channels import Channel
+from config.roles import Role
 from customers.exceptions import InsufficientPoints
 from customers.models import LoyaltyAccount, LoyaltyEntry, LoyaltyEntryKind
 from customers.services.loyalty import loyalty_adjust, loyalty_points_value
@@ -22,8 +24,8 @@ from orders.services import (
     store_credit_balance,
     store_credit_grant,
 )
-from tests.factories import VariantFactory, stock_receive_for
-from tests.orders.conftest import Shop, place
+from tests.factories import VariantFactory, staff_with_role, stock_receive_for
+from tests.orders.conftest import Shop, place, staff_actor
 
 
 def points(shop: Shop) -> int:
@@ -436,6 +438,79 @@ def test_paying_a_paid_order_is_refused(shop: Shop) -> None:
         pay(order, shop.web, "card", "1.00", provider_reference="c-2")
 
     assert Payment.objects.count() == 1
+
+
+def test_a_paid_order_says_nothing_is_due_before_judging_the_method(shop: Shop) -> None:
+    order = place(shop)
+    pay(order, shop.web, "card", order.total, provider_reference="c-1")
+
+    with pytest.raises(OrderStateError):
+        pay(order, shop.web, "cash", "1.00")
+
+
+# --- Who reports a payment, and for whom the invoice is issued ----------------------------------
+
+
+def test_the_invoice_is_issued_for_the_client_the_order_belongs_to_not_the_payer(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.store, payment_mode="at_pickup")
+
+    order = pay(order, shop.store_actor, "cash", order.total)  # paid at the till, placed online
+
+    assert order.invoice is not None
+    assert order.invoice.issued_by == shop.web.client
+
+
+def test_an_order_placed_by_staff_is_invoiced_for_no_client(shop: Shop) -> None:
+    clerk = staff_with_role(Role.STORE_STAFF, shop.store)
+    order = place(shop, actor=Actor(channel=Channel.STORE, user=clerk))
+
+    order = pay(order, shop.web, "card", order.total, provider_reference="c-1")
+
+    assert order.invoice is not None
+    assert order.invoice.issued_by is None
+
+
+def test_store_staff_take_payments_for_orders_picked_up_at_their_store(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.store, payment_mode="at_pickup")
+
+    order = pay(order, staff_actor(Role.STORE_STAFF, shop.store), "cash", order.total)
+
+    assert order.is_paid
+
+
+def test_store_staff_take_no_payment_for_orders_picked_up_elsewhere(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.store, payment_mode="at_pickup")
+
+    with pytest.raises(PermissionDenied):
+        pay(order, staff_actor(Role.STORE_STAFF, shop.other_store), "cash", order.total)
+
+    assert unchanged(order)[1] == Decimal(0)
+
+
+def test_store_staff_take_payment_for_a_parcel_they_placed_at_the_counter(shop: Shop) -> None:
+    clerk = staff_actor(Role.STORE_STAFF, shop.store)
+    order = place(shop, actor=clerk)  # shipped home from the warehouse
+
+    order = pay(order, clerk, "cash", order.total)
+
+    assert order.is_paid
+
+
+def test_store_staff_take_no_payment_for_a_parcel_placed_online(shop: Shop) -> None:
+    order = place(shop)
+
+    with pytest.raises(PermissionDenied):
+        pay(order, staff_actor(Role.STORE_STAFF, shop.store), "cash", order.total)
+
+    assert unchanged(order)[1] == Decimal(0)
+
+
+def test_staff_reaching_every_order_take_payments_for_any_order(shop: Shop) -> None:
+    order = place(shop)
+
+    order = pay(order, staff_actor(Role.MANAGER), "card_at_till", order.total)
+
+    assert order.is_paid
 
 
 # --- Cost --------------------------------------------------------------------------------------
