@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from catalog.models import Variant
 from inventory.exceptions import OutOfStock, StockRuleBroken, TransferStateError
@@ -79,7 +80,7 @@ def _check_access(user: Any, location_ids: Iterable[int]) -> None:
         return
     for location_id in set(location_ids):
         if not user_may_manage_location(user=user, location_id=location_id):
-            raise PermissionDenied("You do not manage this location's stock.")
+            raise PermissionDenied(_("You do not manage this location's stock."))
 
 
 def _merge(lines: Iterable[StockLine]) -> dict[tuple[int, int], int]:

@@ -182,6 +182,8 @@ class Order(models.Model):
             ("hand_over_order", _("Can hand orders over to customers")),
             ("cancel_order", _("Can cancel orders")),
             ("view_all_orders", _("Can see and work the orders of every location")),
+            # The code opens a locker unattended: read by who re-sends it, never by who checks it.
+            ("view_pickup_code", _("Can read pickup codes to send them to customers")),
         ]
 
     def __str__(self) -> str:

@@ -22,6 +22,7 @@ _SERVICE = (
     "view_order",
     "add_order",
     "view_all_orders",
+    "view_pickup_code",  # to send a customer the code again
     "cancel_order",
     "view_orderline",
     "view_payment",

@@ -40,7 +40,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        # A service's refusal says why (not your location, not bound here): the caller is told.
+        exc = exceptions.PermissionDenied(str(exc) or None)
 
     if not isinstance(exc, exceptions.APIException):
         return None  # a 500: Django's handler500 renders it in the same shape

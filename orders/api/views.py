@@ -118,6 +118,9 @@ ORDER_DETAIL = PolymorphicProxySerializer(
 )
 
 
+_PICKUP_CODE = Access(scope=Scope.ORDERS_READ, staff=("orders.view_order", "orders.view_pickup_code"))
+
+
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Order]):
     """The order book: place, follow, pay and fulfil orders from any channel.
 
@@ -138,9 +141,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         "ship": _FULFIL,
         "deliver": _FULFIL,
         "hand_over": Access(scope=Scope.ORDERS_FULFIL, staff=("orders.hand_over_order",)),
-        # A supplier's staff never get the code (404, as for an order they do not reach).
-        "pickup_code": _READ,
-        "pickup_qr": _READ,
+        # Staff who re-send codes to customers read them; the counter checks codes, it never reads
+        # them. A supplier's staff never get the code (404, as for an order they do not reach).
+        "pickup_code": _PICKUP_CODE,
+        "pickup_qr": _PICKUP_CODE,
     }
     _order: Order | None = None  # the order of a detail action, once looked up
     lookup_field = "number"

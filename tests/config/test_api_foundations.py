@@ -219,3 +219,16 @@ def test_openapi_schema_generates_without_warnings() -> None:
     out, err = StringIO(), StringIO()
     call_command("spectacular", "--validate", "--fail-on-warn", stdout=out, stderr=err)
     assert "/api/v1/customers/resolve/" in out.getvalue()
+
+
+def test_a_services_refusal_tells_why(rf: Any) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    from config.api.errors import exception_handler
+
+    response = exception_handler(PermissionDenied("You do not work at this order's pickup location."), {})
+
+    assert response is not None
+    assert response.status_code == 403
+    assert response.data["error"]["code"] == "permission_denied"
+    assert response.data["error"]["message"] == "You do not work at this order's pickup location."

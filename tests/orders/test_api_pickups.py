@@ -177,9 +177,21 @@ def test_the_placing_client_gets_the_pickup_code_and_qr_links(shop: Shop) -> Non
     assert body["qr_png_url"] == f"http://testserver{ORDERS}{order.number}/pickup-qr/?image=png"
 
 
-def test_staff_of_the_store_get_the_pickup_code(shop: Shop, clerk: Any) -> None:
+def test_staff_of_the_store_check_codes_but_do_not_read_them(shop: Shop, clerk: Any) -> None:
     order = place(shop, fulfilment="pickup", pickup=shop.store)
-    assert staff_api(clerk).get(f"{ORDERS}{order.number}/pickup-code/").json()["code"] == code_of(order)
+
+    response = staff_api(clerk).get(f"{ORDERS}{order.number}/pickup-code/")
+
+    assert response.status_code == 403
+    assert "code" not in response.json()
+
+
+def test_an_accountant_does_not_read_pickup_codes(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.store)
+
+    response = staff_api(staff_with_role(Role.ACCOUNTANT)).get(f"{ORDERS}{order.number}/pickup-qr/")
+
+    assert response.status_code == 403
 
 
 @pytest.mark.parametrize(
