@@ -90,6 +90,18 @@ class CustomerAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # customers come from channels through resolve, which de-duplicates them
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # "Delete" here means the erase action (GDPR: anonymised, fiscal records kept). No page
+        # or bulk action removes the row itself, with the history of everything it bought.
+        return obj is None and super().has_delete_permission(request)
+
+    def get_actions(
+        self, request: HttpRequest, action_location: Any = admin.ActionLocation.CHANGE_LIST
+    ) -> dict[str, Any]:
+        actions = super().get_actions(request, action_location)
+        actions.pop("delete_selected", None)
+        return actions
+
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change, **kwargs)
 

@@ -274,3 +274,15 @@ def test_category_filter_includes_descendants(admin_client: Any) -> None:
 
     assert "Abrigo largo" in page
     assert "Portátil" not in page
+
+
+def test_importing_the_catalogue_needs_the_change_permission(client: Any) -> None:
+    from config.roles import Role
+    from tests.factories import staff_with_role
+
+    client.force_login(staff_with_role(Role.STORE_STAFF))
+    assert client.get("/admin/catalog/product/import/").status_code == 403
+    assert client.get("/admin/catalog/product/export/").status_code == 200
+
+    client.force_login(staff_with_role(Role.MANAGER))
+    assert client.get("/admin/catalog/product/import/").status_code == 200

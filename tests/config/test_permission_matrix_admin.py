@@ -21,9 +21,11 @@ from django.apps import apps
 from django.db.models import Model
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from inventory.models import CycleCount, LowStockAlert, StockLevel, StockMovement, Transfer
+from inventory.models import CycleCount, LowStockAlert, StockLevel, StockMovement, Transfer, TransferLeadTime
 from inventory.services import cycle_count_create, low_stock_threshold_set
+from invoicing.delivery import invoice_render
 from tests.config.access_world import ROLES, STAFF_ROLES, World, cell, world_create
+from tests.factories import PromotionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +35,170 @@ COLUMNS = ("guest", *STAFF_ROLES)
 # fmt: off
 MATRIX = """
 url name                                          guest stX  stY  wh   agt  acc  mgr  su
+admin:app_list                                    login ok   ok   ok   ok   ok   ok   ok
+admin:auth_group_add                              login 403  403  403  403  403  403  ok
+admin:auth_group_change                           login 403  403  403  403  403  403  ok
+admin:auth_group_changelist                       login 403  403  403  403  403  403  ok
+admin:auth_group_delete                           login 403  403  403  403  403  403  ok
+admin:auth_group_history                          login 403  403  403  403  403  403  ok
+admin:auth_user_add                               login 403  403  403  403  403  403  ok
+admin:auth_user_change                            login 403  403  403  403  403  403  ok
+admin:auth_user_changelist                        login 403  403  403  403  403  403  ok
+admin:auth_user_delete                            login 403  403  403  403  403  403  ok
+admin:auth_user_history                           login 403  403  403  403  403  403  ok
+admin:auth_user_password_change                   login 403  403  403  403  403  403  ok
+admin:autocomplete                                login 403  403  403  403  403  403  403
+admin:catalog_category_add                        login 403  403  403  403  403  ok   ok
+admin:catalog_category_change                     login ok   ok   ok   ok   ok   ok   ok
+admin:catalog_category_changelist                 login ok   ok   ok   ok   ok   ok   ok
+admin:catalog_category_delete                     login 403  403  403  403  403  ok   ok
+admin:catalog_category_history                    login ok   ok   ok   ok   ok   ok   ok
+admin:catalog_product_add                         login 403  403  403  403  403  ok   ok
+admin:catalog_product_change                      login ok   ok   ok   ok   ok   ok   ok
+admin:catalog_product_changelist                  login ok   ok   ok   ok   ok   ok   ok
+admin:catalog_product_delete                      login 403  403  403  403  403  ok   ok
+admin:catalog_product_export                      login ok   ok   ok   ok   ok   ok   ok
+admin:catalog_product_history                     login ok   ok   ok   ok   ok   ok   ok
+admin:catalog_product_import                      login 403  403  403  403  403  ok   ok
+admin:catalog_product_process_import              login 405  405  405  405  405  405  405
+admin:catalog_promotion_add                       login 403  403  403  403  403  ok   ok
+admin:catalog_promotion_change                    login ok   ok   ok   ok   ok   ok   ok
+admin:catalog_promotion_changelist                login ok   ok   ok   ok   ok   ok   ok
+admin:catalog_promotion_delete                    login 403  403  403  403  403  ok   ok
+admin:catalog_promotion_history                   login ok   ok   ok   ok   ok   ok   ok
+admin:catalog_taxcategory_add                     login 403  403  403  403  403  ok   ok
+admin:catalog_taxcategory_change                  login ok   ok   ok   ok   ok   ok   ok
+admin:catalog_taxcategory_changelist              login ok   ok   ok   ok   ok   ok   ok
+admin:catalog_taxcategory_delete                  login 403  403  403  403  403  ok   ok
+admin:catalog_taxcategory_history                 login ok   ok   ok   ok   ok   ok   ok
+admin:catalog_variant_add                         login 403  403  403  403  403  ok   ok
+admin:catalog_variant_change                      login ok   ok   ok   ok   ok   ok   ok
+admin:catalog_variant_changelist                  login ok   ok   ok   ok   ok   ok   ok
+admin:catalog_variant_delete                      login 403  403  403  403  403  ok   ok
+admin:catalog_variant_history                     login ok   ok   ok   ok   ok   ok   ok
+admin:catch_all                                   login 404  404  404  404  404  404  404
+admin:config_channelclient_add                    login 403  403  403  403  403  403  ok
+admin:config_channelclient_change                 login 403  403  403  403  403  ok   ok
+admin:config_channelclient_changelist             login 403  403  403  403  403  ok   ok
+admin:config_channelclient_delete                 login 403  403  403  403  403  403  ok
+admin:config_channelclient_history                login 403  403  403  403  403  ok   ok
+admin:config_outbounddelivery_add                 login 403  403  403  403  403  403  403
+admin:config_outbounddelivery_change              login 403  403  403  403  403  gone gone
+admin:config_outbounddelivery_changelist          login 403  403  403  403  403  ok   ok
+admin:config_outbounddelivery_delete              login 403  403  403  403  403  403  gone
+admin:config_outbounddelivery_history             login gone gone gone gone gone gone gone
+admin:config_webhooksubscription_add              login 403  403  403  403  403  403  ok
+admin:config_webhooksubscription_change           login 403  403  403  403  403  gone gone
+admin:config_webhooksubscription_changelist       login 403  403  403  403  403  ok   ok
+admin:config_webhooksubscription_delete           login 403  403  403  403  403  403  gone
+admin:config_webhooksubscription_history          login gone gone gone gone gone gone gone
+admin:customers_customer_add                      login 403  403  403  403  403  403  403
+admin:customers_customer_change                   login 403  403  403  ok   403  ok   ok
+admin:customers_customer_changelist               login 403  403  403  ok   403  ok   ok
+admin:customers_customer_delete                   login 403  403  403  403  403  403  403
+admin:customers_customer_history                  login 403  403  403  ok   403  ok   ok
+admin:customers_customermerge_add                 login 403  403  403  403  403  403  403
+admin:customers_customermerge_change              login 403  403  403  403  403  gone gone
+admin:customers_customermerge_changelist          login 403  403  403  403  403  ok   ok
+admin:customers_customermerge_delete              login 403  403  403  403  403  403  gone
+admin:customers_customermerge_history             login gone gone gone gone gone gone gone
+admin:customers_duplicatecandidate_add            login 403  403  403  403  403  403  403
+admin:customers_duplicatecandidate_change         login 403  403  403  403  403  gone gone
+admin:customers_duplicatecandidate_changelist     login 403  403  403  403  403  ok   ok
+admin:customers_duplicatecandidate_delete         login 403  403  403  403  403  403  gone
+admin:customers_duplicatecandidate_history        login gone gone gone gone gone gone gone
+admin:customers_loyaltyaccount_add                login 403  403  403  403  403  403  403
+admin:customers_loyaltyaccount_change             login 403  403  403  ok   403  ok   ok
+admin:customers_loyaltyaccount_changelist         login 403  403  403  ok   403  ok   ok
+admin:customers_loyaltyaccount_delete             login 403  403  403  403  403  403  ok
+admin:customers_loyaltyaccount_history            login 403  403  403  ok   403  ok   ok
+admin:customers_segment_add                       login 403  403  403  403  403  ok   ok
+admin:customers_segment_change                    login 403  403  403  ok   403  ok   ok
+admin:customers_segment_changelist                login 403  403  403  ok   403  ok   ok
+admin:customers_segment_delete                    login 403  403  403  403  403  ok   ok
+admin:customers_segment_history                   login 403  403  403  ok   403  ok   ok
+admin:index                                       login ok   ok   ok   ok   ok   ok   ok
+admin:inventory_cyclecount_add                    login ok   ok   ok   403  403  ok   ok
+admin:inventory_cyclecount_change                 login ok   gone gone 403  403  ok   ok
+admin:inventory_cyclecount_changelist             login ok   ok   ok   403  403  ok   ok
+admin:inventory_cyclecount_delete                 login 403  403  403  403  403  403  403
+admin:inventory_cyclecount_history                login ok   gone gone gone gone ok   ok
+admin:inventory_location_add                      login 403  403  403  403  403  ok   ok
+admin:inventory_location_change                   login ok   gone gone gone gone ok   ok
+admin:inventory_location_changelist               login ok   ok   ok   ok   ok   ok   ok
+admin:inventory_location_delete                   login 403  403  403  403  403  403  ok
+admin:inventory_location_history                  login ok   gone gone gone gone ok   ok
+admin:inventory_lowstockalert_add                 login 403  403  403  403  403  403  403
+admin:inventory_lowstockalert_change              login ok   gone gone 403  403  ok   ok
+admin:inventory_lowstockalert_changelist          login ok   ok   ok   403  403  ok   ok
+admin:inventory_lowstockalert_delete              login 403  403  403  403  403  403  403
+admin:inventory_lowstockalert_history             login ok   gone gone gone gone ok   ok
+admin:inventory_stocklevel_add                    login 403  403  403  403  403  403  403
+admin:inventory_stocklevel_adjust                 login ok   ok   ok   403  403  ok   ok
+admin:inventory_stocklevel_change                 login ok   gone gone gone 403  ok   ok
+admin:inventory_stocklevel_changelist             login ok   ok   ok   ok   403  ok   ok
+admin:inventory_stocklevel_delete                 login 403  403  403  403  403  403  403
+admin:inventory_stocklevel_history                login ok   gone gone gone gone ok   ok
+admin:inventory_stocklevel_threshold              login ok   ok   ok   403  403  ok   ok
+admin:inventory_stockmovement_add                 login 403  403  403  403  403  403  403
+admin:inventory_stockmovement_change              login ok   gone gone 403  403  ok   ok
+admin:inventory_stockmovement_changelist          login ok   ok   ok   403  403  ok   ok
+admin:inventory_stockmovement_delete              login 403  403  403  403  403  403  403
+admin:inventory_stockmovement_history             login ok   gone gone gone gone ok   ok
+admin:inventory_transfer_add                      login ok   ok   ok   403  403  ok   ok
+admin:inventory_transfer_change                   login gone gone ok   403  403  ok   ok
+admin:inventory_transfer_changelist               login ok   ok   ok   403  403  ok   ok
+admin:inventory_transfer_delete                   login 403  403  403  403  403  403  403
+admin:inventory_transfer_history                  login gone gone ok   gone gone ok   ok
+admin:inventory_transferleadtime_add              login 403  403  403  403  403  ok   ok
+admin:inventory_transferleadtime_change           login ok   ok   ok   403  403  ok   ok
+admin:inventory_transferleadtime_changelist       login ok   ok   ok   403  403  ok   ok
+admin:inventory_transferleadtime_delete           login 403  403  403  403  403  ok   ok
+admin:inventory_transferleadtime_history          login ok   ok   ok   403  403  ok   ok
+admin:invoicing_billingrecord_add                 login 403  403  403  403  403  403  403
+admin:invoicing_billingrecord_change              login 403  403  403  403  ok   ok   ok
+admin:invoicing_billingrecord_changelist          login 403  403  403  403  ok   ok   ok
+admin:invoicing_billingrecord_delete              login 403  403  403  403  403  403  403
+admin:invoicing_billingrecord_history             login 403  403  403  403  ok   ok   ok
+admin:invoicing_invoice_add                       login 403  403  403  403  403  403  403
+admin:invoicing_invoice_change                    login 403  403  403  ok   ok   ok   ok
+admin:invoicing_invoice_changelist                login 403  403  403  ok   ok   ok   ok
+admin:invoicing_invoice_delete                    login 403  403  403  403  403  403  403
+admin:invoicing_invoice_download                  login 403  403  403  ok   ok   ok   ok
+admin:invoicing_invoice_history                   login 403  403  403  ok   ok   ok   ok
+admin:invoicing_invoiceseries_add                 login 403  403  403  403  403  ok   ok
+admin:invoicing_invoiceseries_change              login 403  403  403  403  ok   ok   ok
+admin:invoicing_invoiceseries_changelist          login 403  403  403  403  ok   ok   ok
+admin:invoicing_invoiceseries_delete              login 403  403  403  403  403  403  ok
+admin:invoicing_invoiceseries_history             login 403  403  403  403  ok   ok   ok
+admin:invoicing_seller_add                        login 403  403  403  403  403  ok   ok
+admin:invoicing_seller_change                     login 403  403  403  403  ok   ok   ok
+admin:invoicing_seller_changelist                 login 403  403  403  403  ok   ok   ok
+admin:invoicing_seller_delete                     login 403  403  403  403  403  403  ok
+admin:invoicing_seller_history                    login 403  403  403  403  ok   ok   ok
+admin:javascript-catalog                          ok   ok   ok   ok   ok   ok   ok   ok
+admin:jsi18n                                      login ok   ok   ok   ok   ok   ok   ok
+admin:login                                       ok   gone gone gone gone gone gone gone
+admin:logout                                      gone 405  405  405  405  405  405  405
+admin:orders_order_add                            login 403  403  403  403  403  403  403
+admin:orders_order_change                         login ok   gone gone ok   ok   ok   ok
+admin:orders_order_changelist                     login ok   ok   ok   ok   ok   ok   ok
+admin:orders_order_delete                         login 403  403  403  403  403  403  403
+admin:orders_order_history                        login ok   gone gone ok   ok   ok   ok
+admin:orders_order_pickups                        login ok   ok   ok   ok   ok   ok   ok
+admin:orders_ordernotification_add                login 403  403  403  403  403  403  403
+admin:orders_ordernotification_change             login ok   gone 403  ok   403  ok   ok
+admin:orders_ordernotification_changelist         login ok   ok   403  ok   403  ok   ok
+admin:orders_ordernotification_delete             login 403  403  403  403  403  403  403
+admin:orders_ordernotification_history            login ok   gone gone ok   403  ok   ok
+admin:orders_storecreditentry_add                 login 403  403  403  403  403  403  403
+admin:orders_storecreditentry_change              login gone gone 403  gone gone gone gone
+admin:orders_storecreditentry_changelist          login ok   ok   403  ok   ok   ok   ok
+admin:orders_storecreditentry_delete              login 403  403  403  403  403  403  403
+admin:orders_storecreditentry_history             login gone gone gone gone gone gone gone
+admin:password_change                             login ok   ok   ok   ok   ok   ok   ok
+admin:password_change_done                        login ok   ok   ok   ok   ok   ok   ok
+admin:view_on_site                                login 404  404  404  404  404  404  404
 """
 # fmt: on
 
@@ -65,7 +231,8 @@ def admin_url_names() -> set[str]:
                     namespace + (f"{pattern.namespace}:" if pattern.namespace else ""),
                 )
             elif isinstance(pattern, URLPattern) and (prefix + str(pattern.pattern)).startswith("admin/"):
-                names.add(namespace + (pattern.name or ""))
+                # The admin's last pattern, unnamed, answers every other address under /admin/.
+                names.add(namespace + (pattern.name or "catch_all"))
 
     walk(get_resolver(), "", "")
     return names
@@ -80,6 +247,9 @@ def objects_of(world: World) -> dict[str, Model]:
     x = world.store_x
     cycle_count_create(location=x, lines=[(world.shirt, 4)])
     low_stock_threshold_set(location=x, variant=world.shirt, threshold=100)
+    invoice_render(invoice_id=world.invoices["web"].pk)  # its PDF, for the download page
+    PromotionFactory.create(variants=[world.shirt])
+    TransferLeadTime.objects.create(source=world.warehouse, destination=x, days=2)
     chosen: dict[str, Model] = {
         "orders_order": world.orders["pickup_x"],
         "inventory_stocklevel": StockLevel.objects.get(location=x, variant=world.shirt),
@@ -103,6 +273,10 @@ def objects_of(world: World) -> dict[str, Model]:
 
 def url_for(name: str, objects: dict[str, Model]) -> str:
     short = name.removeprefix("admin:")
+    if short in ("password_change", "password_change_done"):
+        return reverse(name)
+    if short == "catch_all":
+        return "/admin/no-such-page/"
     if short == "app_list":
         return reverse(name, kwargs={"app_label": "orders"})
     if short == "view_on_site":

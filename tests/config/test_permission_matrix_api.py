@@ -88,7 +88,7 @@ v1:order-ship                     POST    ship_w        401  403 403 403 403 404
 v1:order-deliver                  POST    ship_w        401  403 403 403 403 404 404 ok  403 403 ok  ok
 v1:order-pickup-code              GET     pickup_x      401  ok  404 403 403 403 404 404 ok  403 ok  ok
 v1:order-pickup-qr                GET     pickup_x      401  ok  404 403 403 403 404 404 ok  403 ok  ok
-v1:order-pickup-code              GET     locker_a      401  ok  404 403 403 404 404 404 ok  403 ok  ok
+v1:order-pickup-code              GET     locker_a      401  ok  404 403 403 404 404 403 ok  403 ok  ok
 v1:pickup-redeem                  POST    code-a        401  403 403 ok  404 403 403 403 403 403 403 403
 v1:pickup-redeem                  POST    code-a-at-a   401  403 403 ok  403 403 403 403 403 403 403 403
 v1:order-track                    GET     pickup_x      ok   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok

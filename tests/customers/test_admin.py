@@ -200,3 +200,16 @@ def test_segment_members_export_is_not_offered_to_staff_who_may_not_read_custome
     )
 
     assert not response["Content-Type"].startswith("text/csv")
+
+
+def test_no_page_deletes_a_customer_row_erasing_is_the_way(client: Client) -> None:
+    ana = CustomerFactory.create(name="Ana")
+    client.force_login(staff_with_role(Role.TEAM_LEAD))
+
+    page = client.get(f"/admin/customers/customer/{ana.pk}/delete/")
+    changelist = client.get(CHANGELIST)
+
+    assert page.status_code == 403
+    assert "delete_selected" not in changelist.content.decode()
+    assert 'value="erase"' in changelist.content.decode()
+    assert Customer.objects.filter(pk=ana.pk).exists()
