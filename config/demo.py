@@ -6,17 +6,16 @@ and passwords, printed once by `load_demo` (config.security refuses the known on
 """
 
 import secrets
-from importlib import import_module
 from types import ModuleType
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from config.channels import Channel
+from config.discovery import project_app_modules
 from config.models import ChannelClient, token_digest
 from config.scopes import Reach
 from config.services import channel_client_create
@@ -42,20 +41,8 @@ credentials_created: list[tuple[str, str]] = []
 
 
 def demo_modules() -> list[ModuleType]:
-    """Each project app's `demo` module, in INSTALLED_APPS order (the layers, lowest first).
-
-    Found by name, as Django's admin finds admin modules: config names no domain app.
-    """
-    modules = []
-    for app in apps.get_app_configs():
-        if not (settings.BASE_DIR / app.name.replace(".", "/")).is_dir():
-            continue
-        try:
-            modules.append(import_module(f"{app.name}.demo"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app.name}.demo":
-                raise
-    return modules
+    """Each project app's `demo` module, lowest layer first."""
+    return project_app_modules("demo")
 
 
 def demo_secret(known: str) -> str:

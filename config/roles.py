@@ -11,14 +11,13 @@ Where staff may act (their locations) is separate: `Location.staff` in inventory
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from importlib import import_module
 from types import ModuleType
 
-from django.apps import apps
-from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
+
+from config.discovery import project_app_modules
 
 
 class Role(models.TextChoices):
@@ -34,17 +33,8 @@ class Role(models.TextChoices):
 
 
 def role_modules() -> list[ModuleType]:
-    """Each project app's `roles` module, found by name (config names no domain app)."""
-    modules = []
-    for app in apps.get_app_configs():
-        if not (settings.BASE_DIR / app.name.replace(".", "/")).is_dir():
-            continue
-        try:
-            modules.append(import_module(f"{app.name}.roles"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app.name}.roles":
-                raise
-    return modules
+    """Each project app's `roles` module (config's own included)."""
+    return project_app_modules("roles")
 
 
 def role_permissions() -> dict[str, set[tuple[str, str]]]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from catalog.models import Variant
@@ -186,21 +187,57 @@ def world_create() -> World:
     )
 
 
+# --- Every page of the project, by name
+
+
+def url_names() -> dict[str, str]:
+    """Every URL pattern of the project: {name: its path pattern}.
+
+    Unnamed patterns are named after their place: the admin's last pattern (`admin:catch_all`)
+    answers every other address under /admin/.
+    """
+    names: dict[str, str] = {}
+
+    def walk(resolver: URLResolver, prefix: str, namespace: str) -> None:
+        for pattern in resolver.url_patterns:
+            path = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern, path, namespace + (f"{pattern.namespace}:" if pattern.namespace else ""))
+            elif isinstance(pattern, URLPattern):
+                names.setdefault(namespace + (pattern.name or "catch_all"), path)
+
+    walk(get_resolver(), "", "")
+    return names
+
+
+def admin_url_names() -> set[str]:
+    return {name for name, path in url_names().items() if path.startswith("admin/")}
+
+
+def site_url_names() -> set[str]:
+    """The API and every other page that is not the admin's."""
+    return {name for name, path in url_names().items() if not path.startswith("admin/")}
+
+
 # --- Answers, as the matrix writes them
 
 LOGIN_REDIRECT = re.compile(r"/admin/login/")
 
 
 def answer_of(response: Any) -> str:
-    """The cell a response fills: its status, or `login` for the admin's redirect to sign in.
+    """The cell a response fills: its status, or what a redirect means.
 
     `ok` is any answer that got past access: a 2xx, or a 400/409 saying what was wrong with
     the request or the order's state (the matrix sends bodies that the rules then judge).
+    `login` is the admin's redirect to sign in, `gone` its redirect to its index when the
+    object is not among those this person may see, `moved` any other redirect.
     """
     status = int(response.status_code)
     if status in (301, 302):
         location = response.headers.get("Location", "")
-        return "login" if LOGIN_REDIRECT.search(location) else "gone"
+        if LOGIN_REDIRECT.search(location):
+            return "login"
+        return "gone" if location == "/admin/" else "moved"
     if status in (200, 201, 204, 400, 409):
         return "ok"
     return str(status)

@@ -7,7 +7,6 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError
 from django.test import Client
-from rest_framework.test import APIClient
 
 from config.api.access import Access, access_rule
 from config.channels import FIRST_PARTY_CHANNELS, Channel
@@ -16,17 +15,12 @@ from config.models import ChannelClient
 from config.roles import Role
 from config.scopes import DEFAULT_SCOPES, Reach, Scope
 from config.services import channel_client_access_set, channel_client_create
+from tests.api import token_api
 from tests.factories import UserFactory, channel_client, staff_with_role
 
 pytestmark = pytest.mark.django_db
 
 PRODUCTS = "/api/v1/products/"
-
-
-def authed(token: str) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return api
 
 
 # --- Defaults per channel kind
@@ -81,7 +75,7 @@ def test_create_channel_client_command_takes_scopes_and_reach() -> None:
     )
     client = ChannelClient.objects.get(name="Partner app")
     assert (client.scopes, client.reach) == (["catalog:read", "orders:write"], Reach.OWN)
-    assert authed(out.getvalue().strip()).get(PRODUCTS).status_code == 200
+    assert token_api(out.getvalue().strip()).get(PRODUCTS).status_code == 200
 
 
 def test_create_channel_client_command_refuses_an_unknown_scope() -> None:
@@ -115,7 +109,7 @@ def test_the_database_refuses_every_customer_for_a_third_party() -> None:
 
 def test_access_set_changes_scopes_at_the_next_request() -> None:
     client, token = channel_client(Channel.WEB)
-    api = authed(token)
+    api = token_api(token)
     assert api.get(PRODUCTS).status_code == 200
 
     channel_client_access_set(client=client, scopes=[Scope.ORDERS_READ], reach=Reach.ALL)
@@ -140,7 +134,7 @@ def test_access_set_refuses_unknown_scopes_and_changes_nothing() -> None:
 
 def test_a_missing_scope_is_a_403_naming_it() -> None:
     _client, token = channel_client(Channel.WEB, scopes=[Scope.ORDERS_READ])
-    response = authed(token).get(PRODUCTS)
+    response = token_api(token).get(PRODUCTS)
     assert response.status_code == 403
     error = response.json()["error"]
     assert (error["code"], error["scope"]) == ("missing_scope", "catalog:read")
@@ -149,7 +143,7 @@ def test_a_missing_scope_is_a_403_naming_it() -> None:
 
 def test_a_credential_on_a_staff_only_operation_is_403() -> None:
     _client, token = channel_client(Channel.WEB)
-    response = authed(token).get("/api/v1/invoices/export/?date_from=2026-01-01&date_to=2026-12-31")
+    response = token_api(token).get("/api/v1/invoices/export/?date_from=2026-01-01&date_to=2026-12-31")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
 
@@ -172,7 +166,7 @@ def test_anonymous_callers_are_401(client: Client) -> None:
 
 def test_options_reveals_nothing() -> None:
     _client, token = channel_client(Channel.WEB)
-    assert authed(token).options(PRODUCTS).status_code == 405
+    assert token_api(token).options(PRODUCTS).status_code == 405
 
 
 def test_an_undeclared_operation_is_refused() -> None:

@@ -14,15 +14,10 @@ from config.exceptions import ApplicationError
 from config.models import ChannelClient, token_digest
 from config.roles import Role
 from config.services import channel_client_create, channel_client_rotate_token
+from tests.api import token_api
 from tests.factories import staff_with_role
 
 pytestmark = pytest.mark.django_db
-
-
-def authed(token: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
 
 
 def assert_error_shape(body: dict[str, Any], code: str) -> None:
@@ -53,7 +48,7 @@ def test_create_channel_client_command_prints_a_working_token() -> None:
     token = out.getvalue().strip()
     client = ChannelClient.objects.get(name="Web shop")
     assert client.channel == Channel.WEB
-    assert authed(token).get("/api/v1/products/").status_code == 200
+    assert token_api(token).get("/api/v1/products/").status_code == 200
 
 
 def test_token_is_stored_only_as_a_digest() -> None:
@@ -92,7 +87,7 @@ def test_missing_token_is_401_with_the_error_shape(anonymous_api: APIClient) -> 
 
 
 def test_wrong_token_is_401(db: Any) -> None:
-    response = authed("not-a-token").get("/api/v1/products/")
+    response = token_api("not-a-token").get("/api/v1/products/")
     assert response.status_code == 401
     assert_error_shape(response.json(), "invalid_token")
 
@@ -100,7 +95,7 @@ def test_wrong_token_is_401(db: Any) -> None:
 def test_inactive_client_is_refused() -> None:
     client, token = channel_client_create(name="Old app", channel=Channel.APP)
     ChannelClient.objects.filter(pk=client.pk).update(is_active=False)
-    assert authed(token).get("/api/v1/products/").status_code == 401
+    assert token_api(token).get("/api/v1/products/").status_code == 401
 
 
 def test_bearer_keyword_works_too() -> None:
@@ -113,8 +108,8 @@ def test_bearer_keyword_works_too() -> None:
 def test_rotated_token_replaces_the_old_one() -> None:
     client, old = channel_client_create(name="Till 2", channel=Channel.STORE)
     new = channel_client_rotate_token(client=client)
-    assert authed(old).get("/api/v1/products/").status_code == 401
-    assert authed(new).get("/api/v1/products/").status_code == 200
+    assert token_api(old).get("/api/v1/products/").status_code == 401
+    assert token_api(new).get("/api/v1/products/").status_code == 200
 
 
 def test_unknown_api_path_is_404_with_the_error_shape(api: APIClient) -> None:
@@ -150,7 +145,7 @@ def test_application_errors_map_to_their_status_and_code(rf: Any) -> None:
 def test_throttle_rate_is_per_client() -> None:
     _, slow = channel_client_create(name="Slow social bot", channel=Channel.SOCIAL, throttle_rate="3/min")
     _, fast = channel_client_create(name="Web shop", channel=Channel.WEB)
-    slow_api, fast_api = authed(slow), authed(fast)
+    slow_api, fast_api = token_api(slow), token_api(fast)
     assert [slow_api.get("/api/v1/categories/").status_code for _ in range(3)] == [200, 200, 200]
     throttled = slow_api.get("/api/v1/categories/")
     assert throttled.status_code == 429
@@ -207,11 +202,11 @@ def test_deactivated_clients_lose_access_at_once() -> None:
     from config.services import channel_clients_deactivate
 
     client, token = channel_client_create(name="Lost till", channel=Channel.STORE)
-    assert authed(token).get("/api/v1/products/").status_code == 200
+    assert token_api(token).get("/api/v1/products/").status_code == 200
 
     assert channel_clients_deactivate(clients=[client]) == 1
 
-    assert authed(token).get("/api/v1/products/").status_code == 401
+    assert token_api(token).get("/api/v1/products/").status_code == 401
 
 
 def test_openapi_schema_generates_without_warnings() -> None:

@@ -13,29 +13,23 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
-from rest_framework.test import APIClient
 
 from config import demo
 from config.channels import Channel
 from config.models import ChannelClient, token_digest
 from config.security import known_credentials_found
 from config.services import channel_client_create
+from tests.api import token_api
 from tests.config.test_settings import PRODUCTION_ENV, run_python, settings_values
 
 KNOWN_TOKEN = "demo-web-token"
-
-
-def authed(token: str) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return api
 
 
 @pytest.mark.django_db
 def test_a_known_demo_token_is_refused_outside_the_embedded_default() -> None:
     channel_client_create(name="Tienda web", channel=Channel.WEB, token=KNOWN_TOKEN)
 
-    response = authed(KNOWN_TOKEN).get("/api/v1/products/")
+    response = token_api(KNOWN_TOKEN).get("/api/v1/products/")
 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_token"
@@ -46,7 +40,7 @@ def test_the_embedded_default_accepts_its_known_demo_token(settings: Any) -> Non
     settings.DEMO_KNOWN_CREDENTIALS = True
     channel_client_create(name="Tienda web", channel=Channel.WEB, token=KNOWN_TOKEN)
 
-    assert authed(KNOWN_TOKEN).get("/api/v1/products/").status_code == 200
+    assert token_api(KNOWN_TOKEN).get("/api/v1/products/").status_code == 200
 
 
 @pytest.mark.django_db
@@ -61,7 +55,7 @@ def test_outside_the_embedded_default_the_demo_makes_random_credentials() -> Non
     # What was made is printed once, and it works.
     printed = dict(demo.credentials_created)
     assert admin.check_password(printed[f"password of {demo.ADMIN_USERNAME}"])
-    assert authed(printed["token of Tienda web"]).get("/api/v1/products/").status_code == 200
+    assert token_api(printed["token of Tienda web"]).get("/api/v1/products/").status_code == 200
     assert known_credentials_found() == []
 
 

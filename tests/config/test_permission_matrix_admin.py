@@ -3,7 +3,8 @@
 A page of the admin answers (GET):
 - `ok`    the page (200)
 - `login` a redirect to sign in: nobody, and every channel credential (tokens do not open the admin)
-- `gone`  a redirect because the object is not among those this person may see (another store's)
+- `gone`  a redirect to the admin's index: the object is not among those this person may see
+- `moved` any other redirect (signing in again, signed in already)
 - `403`   signed in, but the page needs a permission this role does not have
 - `405`   the page takes no GET (logout is a POST)
 
@@ -19,12 +20,12 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.db.models import Model
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 
 from inventory.models import CycleCount, LowStockAlert, StockLevel, StockMovement, Transfer, TransferLeadTime
 from inventory.services import cycle_count_create, low_stock_threshold_set
 from invoicing.delivery import invoice_render
-from tests.config.access_world import ROLES, STAFF_ROLES, World, cell, world_create
+from tests.config.access_world import ROLES, STAFF_ROLES, World, admin_url_names, cell, world_create
 from tests.factories import PromotionFactory
 
 pytestmark = pytest.mark.django_db
@@ -217,25 +218,6 @@ def parse(table: str) -> list[tuple[str, dict[str, str]]]:
 
 
 ROWS = parse(MATRIX)
-
-
-def admin_url_names() -> set[str]:
-    names: set[str] = set()
-
-    def walk(resolver: URLResolver, prefix: str, namespace: str) -> None:
-        for pattern in resolver.url_patterns:
-            if isinstance(pattern, URLResolver):
-                walk(
-                    pattern,
-                    prefix + str(pattern.pattern),
-                    namespace + (f"{pattern.namespace}:" if pattern.namespace else ""),
-                )
-            elif isinstance(pattern, URLPattern) and (prefix + str(pattern.pattern)).startswith("admin/"):
-                # The admin's last pattern, unnamed, answers every other address under /admin/.
-                names.add(namespace + (pattern.name or "catch_all"))
-
-    walk(get_resolver(), "", "")
-    return names
 
 
 def test_every_admin_url_has_a_row() -> None:

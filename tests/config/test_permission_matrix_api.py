@@ -1,4 +1,4 @@
-"""The permission matrix of the API: every operation by every kind of caller, in one table.
+"""The permission matrix of the API and the site: every operation by every kind of caller, in one table.
 
 Read a row as "this request, made by each of these callers, answers...":
 - `ok`    it got past access (200/201, or 400/409 when the rules judge the body or the state)
@@ -15,17 +15,18 @@ Objects: the orders `pickup_x` (web, picked up at store X, paid), `ship_w` (web,
 warehouse), `locker_a` (web, locker A, goods on their way), `mkt` (the marketplace's, shipped from
 the warehouse); the customers `web` and `mkt` brought by each; their invoices.
 
-A URL of the API without a row fails `test_every_api_url_has_a_row`.
+The site's other pages (health check, language switch) have their rows here too: a page of the
+project outside the admin without a row fails `test_every_page_outside_the_admin_has_a_row`.
 """
 
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 
 from orders.codes import pickup_code
-from tests.config.access_world import ROLES, World, cell, world_create
+from tests.config.access_world import ROLES, World, cell, site_url_names, world_create
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +93,8 @@ v1:order-pickup-code              GET     locker_a      401  ok  404 403 403 404
 v1:pickup-redeem                  POST    code-a        401  403 403 ok  404 403 403 403 403 403 403 403
 v1:pickup-redeem                  POST    code-a-at-a   401  403 403 ok  403 403 403 403 403 403 403 403
 v1:order-track                    GET     pickup_x      ok   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok
+healthz                           GET     -             ok   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok
+set_language                      POST    language      moved moved moved moved moved moved moved moved moved moved moved moved
 """
 # fmt: on
 
@@ -112,27 +115,12 @@ def parse(table: str) -> list[tuple[str, str, str, dict[str, str]]]:
 ROWS = parse(MATRIX)
 
 
-def api_url_names() -> set[str]:
-    """Every named URL of the API (and its schema and docs)."""
-    names: set[str] = set()
-
-    def walk(resolver: URLResolver, prefix: str, namespace: str) -> None:
-        for pattern in resolver.url_patterns:
-            if isinstance(pattern, URLResolver):
-                walk(
-                    pattern,
-                    prefix + str(pattern.pattern),
-                    namespace + (f"{pattern.namespace}:" if pattern.namespace else ""),
-                )
-            elif isinstance(pattern, URLPattern) and (prefix + str(pattern.pattern)).startswith("api/"):
-                names.add(namespace + (pattern.name or ""))
-
-    walk(get_resolver(), "", "")
-    return names
+def test_every_page_outside_the_admin_has_a_row() -> None:
+    assert site_url_names() - {name for name, *_ in ROWS} == set()
 
 
-def test_every_api_url_has_a_row() -> None:
-    assert api_url_names() - {name for name, *_ in ROWS} == set()
+def test_the_table_names_only_real_urls() -> None:
+    assert {name for name, *_ in ROWS} - site_url_names() == set()
 
 
 def request_for(world: World, name: str, method: str, obj: str) -> Callable[[Any], Any]:
@@ -191,6 +179,8 @@ def request_for(world: World, name: str, method: str, obj: str) -> Callable[[Any
         body = {"code": pickup_code(number=order.number, secret=order.pickup_secret)}
         if obj == "code-a-at-a":
             body["location"] = world.locker_a.code
+    if obj == "language":
+        body = {"language": "es", "next": "/admin/"}
     if name == "v1:order-track":
         query = "?email=ana@example.com"
     if name == "v1:customer-detail" and method == "PATCH":

@@ -18,6 +18,7 @@ from config.roles import Role
 from config.scopes import Scope
 from customers import selectors
 from customers.models import BroughtCustomer, Consent, Customer, Segment
+from tests.api import staff_api, token_api
 from tests.factories import (
     ContactPointFactory,
     CustomerEventFactory,
@@ -40,18 +41,6 @@ CONSENT = {"channel": "email", "purpose": "marketing", "granted": True, "source"
 def detail(customer: Customer | int, action: str = "") -> str:
     pk = customer if isinstance(customer, int) else customer.pk
     return f"{CUSTOMERS}{pk}/{action + '/' if action else ''}"
-
-
-def token_api(token: str) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return api
-
-
-def staff_api(user: Any) -> APIClient:
-    api = APIClient()
-    api.force_login(user)
-    return api
 
 
 def assert_missing_scope(response: Any, scope: Scope) -> None:

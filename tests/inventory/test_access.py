@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from config.channels import Channel
 from config.roles import Role
 from inventory.models import Location, StockLevel
+from tests.api import staff_api, token_api
 from tests.factories import (
     LocationFactory,
     UserFactory,
@@ -59,18 +60,6 @@ def on_hand_at_the_store(places: Places) -> int:
     return StockLevel.objects.get(location=places.store, variant__sku="TEE-M").on_hand
 
 
-def token_api(token: str) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return api
-
-
-def session_api(user: Any) -> APIClient:
-    api = APIClient()
-    api.force_login(user)
-    return api
-
-
 # Every kind of caller, by name: channel credentials (their channel's default scopes) and staff.
 CALLERS: dict[str, Callable[[Places], APIClient]] = {
     "anonymous": lambda places: APIClient(),
@@ -79,14 +68,14 @@ CALLERS: dict[str, Callable[[Places], APIClient]] = {
     "till": lambda places: token_api(channel_client(Channel.STORE, locations=[places.store])[1]),
     "locker": lambda places: token_api(channel_client(Channel.LOCKER, locations=[places.locker])[1]),
     "newsletter": lambda places: token_api(channel_client(Channel.EMAIL)[1]),
-    "store_staff": lambda places: session_api(staff_with_role(Role.STORE_STAFF, places.store)),
-    "other_store_staff": lambda places: session_api(staff_with_role(Role.STORE_STAFF, places.other_store)),
-    "warehouse_staff": lambda places: session_api(staff_with_role(Role.WAREHOUSE, places.warehouse)),
-    "agent": lambda places: session_api(staff_with_role(Role.AGENT)),
-    "accountant": lambda places: session_api(staff_with_role(Role.ACCOUNTANT)),
-    "manager": lambda places: session_api(staff_with_role(Role.MANAGER)),
-    "staff_without_role": lambda places: session_api(UserFactory.create(is_staff=True)),
-    "signed_in_customer": lambda places: session_api(UserFactory.create(is_staff=False)),
+    "store_staff": lambda places: staff_api(staff_with_role(Role.STORE_STAFF, places.store)),
+    "other_store_staff": lambda places: staff_api(staff_with_role(Role.STORE_STAFF, places.other_store)),
+    "warehouse_staff": lambda places: staff_api(staff_with_role(Role.WAREHOUSE, places.warehouse)),
+    "agent": lambda places: staff_api(staff_with_role(Role.AGENT)),
+    "accountant": lambda places: staff_api(staff_with_role(Role.ACCOUNTANT)),
+    "manager": lambda places: staff_api(staff_with_role(Role.MANAGER)),
+    "staff_without_role": lambda places: staff_api(UserFactory.create(is_staff=True)),
+    "signed_in_customer": lambda places: staff_api(UserFactory.create(is_staff=False)),
 }
 
 

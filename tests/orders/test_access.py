@@ -23,6 +23,7 @@ from inventory.services import transfer_ship
 from orders import codes
 from orders.models import Order, OrderStatus
 from orders.services import Actor, order_make_ready, order_payment_add, order_ship, order_transfers_receive
+from tests.api import staff_api, token_api
 from tests.factories import (
     LocationFactory,
     VariantFactory,
@@ -32,7 +33,7 @@ from tests.factories import (
 )
 from tests.orders.conftest import Shop, place
 from tests.orders.test_admin import staff_of
-from tests.orders.test_api import ORDERS, api_for, error, order_body, post_order, staff_api
+from tests.orders.test_api import ORDERS, error, order_body, post_order
 
 REDEEM = "/api/v1/pickups/redeem/"
 CONTACT_KEYS = {"customer", "email", "phone", "customer_name", "payments", "history", "total", "invoice"}
@@ -81,7 +82,7 @@ def status_of(order: Order) -> str:
 def client_api(channel: str, *locations: Location, **fields: Any) -> tuple[Any, Any]:
     """A new credential of this channel (bound to these locations) and an API client carrying it."""
     client, token = channel_client(channel, locations=locations, **fields)
-    return client, api_for(token)
+    return client, token_api(token)
 
 
 def missing_order_body(api: Any, path: str = "", method: str = "get") -> Any:
@@ -200,7 +201,7 @@ def test_finding_4_filtering_by_customer_does_not_tell_a_supplier_whose_an_order
 def test_finding_5_the_web_shop_cannot_make_its_own_pickup_ready(shop: Shop) -> None:
     order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
 
-    response = api_for(shop.web_token).post(f"{ORDERS}{order.number}/ready/")
+    response = token_api(shop.web_token).post(f"{ORDERS}{order.number}/ready/")
 
     assert response.status_code == 403
     assert (error(response)["code"], error(response)["scope"]) == ("missing_scope", "orders:fulfil")
@@ -210,7 +211,7 @@ def test_finding_5_the_web_shop_cannot_make_its_own_pickup_ready(shop: Shop) -> 
 def test_finding_5_the_web_shop_cannot_hand_its_own_pickup_over(shop: Shop) -> None:
     order = ready_at_store(shop)
 
-    response = api_for(shop.web_token).post(
+    response = token_api(shop.web_token).post(
         f"{ORDERS}{order.number}/hand-over/", {"code": code_of(order)}, format="json"
     )
 
@@ -237,7 +238,7 @@ def test_finding_5_a_locker_credential_cannot_redeem_at_a_locker_it_is_not_bound
     sants_client, _token = channel_client(Channel.LOCKER, name="Lockers Sants", locations=[sants])
     order_transfers_receive(order=order, actor=Actor(channel=Channel.LOCKER, client=sants_client))
 
-    response = api_for(shop.locker_token).post(
+    response = token_api(shop.locker_token).post(
         REDEEM, {"code": code_of(order), "location": "locker-sants"}, format="json"
     )
 
@@ -270,14 +271,14 @@ def test_a_first_party_client_narrowed_to_its_own_does_not_see_other_orders(shop
 def test_a_first_party_client_reaching_everyone_reads_every_order(shop: Shop) -> None:
     order = place(shop, actor=shop.store_actor)
 
-    response = api_for(shop.web_token).get(f"{ORDERS}{order.number}/")
+    response = token_api(shop.web_token).get(f"{ORDERS}{order.number}/")
 
     assert response.status_code == 200
     assert response.json()["view"] == "full"
 
 
 def test_a_credential_without_the_read_scope_cannot_list_orders(shop: Shop) -> None:
-    response = api_for(shop.locker_token).get(ORDERS)
+    response = token_api(shop.locker_token).get(ORDERS)
 
     assert response.status_code == 403
     assert (error(response)["code"], error(response)["scope"]) == ("missing_scope", "orders:read")
@@ -349,7 +350,7 @@ def test_a_known_customer_ordering_through_a_third_party_is_not_brought_by_it(sh
 
 
 def test_a_credential_without_the_write_scope_cannot_place_orders(shop: Shop) -> None:
-    response = post_order(api_for(shop.locker_token), order_body(shop))
+    response = post_order(token_api(shop.locker_token), order_body(shop))
 
     assert response.status_code == 403
     assert error(response)["scope"] == "orders:write"
@@ -450,7 +451,7 @@ def test_a_client_reaching_an_order_it_did_not_place_cannot_cancel_it(shop: Shop
     marketplace, _token = channel_client(Channel.MARKETPLACE, name="Marketplace")
     order = place(shop, actor=Actor(channel=Channel.MARKETPLACE, client=marketplace))
 
-    response = api_for(shop.web_token).post(f"{ORDERS}{order.number}/cancel/", {}, format="json")
+    response = token_api(shop.web_token).post(f"{ORDERS}{order.number}/cancel/", {}, format="json")
 
     assert response.status_code == 403
     assert status_of(order) == OrderStatus.PLACED
@@ -459,7 +460,7 @@ def test_a_client_reaching_an_order_it_did_not_place_cannot_cancel_it(shop: Shop
 def test_the_till_of_the_pickup_store_cancels_an_order_placed_online(shop: Shop) -> None:
     order = place(shop, fulfilment="pickup", pickup=shop.store)
 
-    response = api_for(shop.store_token).post(f"{ORDERS}{order.number}/cancel/", {}, format="json")
+    response = token_api(shop.store_token).post(f"{ORDERS}{order.number}/cancel/", {}, format="json")
 
     assert response.status_code == 200
     assert status_of(order) == OrderStatus.CANCELLED
@@ -480,7 +481,7 @@ def test_the_till_of_another_store_cannot_cancel_an_order_placed_online(shop: Sh
 
 def test_the_till_bound_to_the_store_makes_a_pickup_ready_and_hands_it_over(shop: Shop) -> None:
     order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
-    api = api_for(shop.store_token)
+    api = token_api(shop.store_token)
 
     ready = api.post(f"{ORDERS}{order.number}/ready/")
     handed = api.post(f"{ORDERS}{order.number}/hand-over/", {"code": code_of(order)}, format="json")
@@ -513,7 +514,7 @@ def test_the_till_bound_to_the_store_receives_the_goods_sent_there(shop: Shop) -
     order = paid(place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 1)]), shop)
     transfer_ship(transfer=order.lines.get().transfer)  # type: ignore[arg-type]
 
-    response = api_for(shop.store_token).post(f"{ORDERS}{order.number}/transfers-received/")
+    response = token_api(shop.store_token).post(f"{ORDERS}{order.number}/transfers-received/")
 
     assert response.status_code == 200
     assert response.json()["status"] == "ready"
@@ -583,7 +584,7 @@ def test_a_credential_bound_to_every_source_ships(shop: Shop) -> None:
 def test_a_credential_not_bound_to_every_source_cannot_ship(shop: Shop) -> None:
     order = paid(place(shop), shop)
 
-    response = api_for(shop.store_token).post(
+    response = token_api(shop.store_token).post(
         f"{ORDERS}{order.number}/ship/", {"carrier": "SEUR", "tracking_number": "T1"}, format="json"
     )
 
@@ -594,7 +595,7 @@ def test_a_credential_not_bound_to_every_source_cannot_ship(shop: Shop) -> None:
 def test_a_credential_without_the_fulfil_scope_cannot_ship(shop: Shop) -> None:
     order = paid(place(shop), shop)
 
-    response = api_for(shop.web_token).post(
+    response = token_api(shop.web_token).post(
         f"{ORDERS}{order.number}/ship/", {"carrier": "SEUR", "tracking_number": "T1"}, format="json"
     )
 
@@ -630,7 +631,7 @@ def test_staff_without_the_change_permission_cannot_report_a_delivery(shop: Shop
 def test_a_credential_without_the_read_scope_cannot_read_the_pickup_code(shop: Shop) -> None:
     order = place(shop, fulfilment="locker", pickup=shop.locker)
 
-    response = api_for(shop.locker_token).get(f"{ORDERS}{order.number}/pickup-code/")
+    response = token_api(shop.locker_token).get(f"{ORDERS}{order.number}/pickup-code/")
 
     assert response.status_code == 403
 
@@ -659,7 +660,7 @@ def ready_in_locker(shop: Shop, locker: Location | None = None) -> Order:
 def test_a_locker_bound_to_one_locker_redeems_without_naming_it(shop: Shop) -> None:
     order = ready_in_locker(shop)
 
-    response = api_for(shop.locker_token).post(REDEEM, {"code": code_of(order)}, format="json")
+    response = token_api(shop.locker_token).post(REDEEM, {"code": code_of(order)}, format="json")
 
     assert response.status_code == 200
     assert status_of(order) == OrderStatus.PICKED_UP
@@ -692,7 +693,7 @@ def test_a_locker_bound_to_nothing_cannot_redeem(shop: Shop) -> None:
 
 def test_an_unknown_locker_is_refused_like_one_not_bound(shop: Shop) -> None:
     order = ready_in_locker(shop)
-    api = api_for(shop.locker_token)
+    api = token_api(shop.locker_token)
 
     unknown = api.post(REDEEM, {"code": code_of(order), "location": "nowhere"}, format="json")
 

@@ -19,6 +19,7 @@ from inventory.models import StockLevel
 from orders.codes import tracking_url
 from orders.models import Order, OrderStatus, Payment
 from orders.services import Actor, order_payment_add, order_ship
+from tests.api import staff_api, token_api
 from tests.factories import (
     CustomerFactory,
     LocationFactory,
@@ -35,18 +36,6 @@ NUMBER_RE = re.compile(r"^[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$")
 
 
 # --- Helpers (the other API test modules import them) ------------------------------------------
-
-
-def api_for(token: str) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return api
-
-
-def staff_api(user: Any) -> APIClient:
-    api = APIClient()
-    api.force_login(user)
-    return api
 
 
 def order_body(shop: Shop, **overrides: Any) -> dict[str, Any]:
@@ -101,7 +90,7 @@ def error(response: Any) -> dict[str, Any]:
 
 
 def test_placing_an_order_answers_201_with_the_priced_and_reserved_order(shop: Shop) -> None:
-    response = post_order(api_for(shop.web_token), order_body(shop))
+    response = post_order(token_api(shop.web_token), order_body(shop))
 
     assert response.status_code == 201
     body = response.json()
@@ -123,7 +112,7 @@ def test_placing_an_order_answers_201_with_the_priced_and_reserved_order(shop: S
 def test_without_identities_the_email_and_phone_resolve_the_customer(shop: Shop) -> None:
     body = order_body(shop, customer={"identities": [], "name": ""}, email="ANA@example.com")
 
-    response = post_order(api_for(shop.web_token), body)
+    response = post_order(token_api(shop.web_token), body)
 
     assert response.status_code == 201
     assert response.json()["customer"] == shop.customer.pk
@@ -133,7 +122,7 @@ def test_without_identities_the_email_and_phone_resolve_the_customer(shop: Shop)
 def test_unknown_identities_make_a_new_customer(shop: Shop) -> None:
     body = order_body(shop, customer={"identities": [{"kind": "email", "value": "new@example.com"}], "name": "Eva"})
 
-    response = post_order(api_for(shop.web_token), body)
+    response = post_order(token_api(shop.web_token), body)
 
     assert response.status_code == 201
     customer = Customer.objects.get(pk=response.json()["customer"])
@@ -144,7 +133,7 @@ def test_unknown_identities_make_a_new_customer(shop: Shop) -> None:
 def test_a_pickup_order_names_its_store_by_code(shop: Shop) -> None:
     body = order_body(shop, fulfilment_type="pickup", pickup_location="madrid-sol", shipping_address=None)
 
-    response = post_order(api_for(shop.web_token), body)
+    response = post_order(token_api(shop.web_token), body)
 
     assert response.status_code == 201
     assert response.json()["fulfilment_type"] == "pickup"
@@ -167,7 +156,7 @@ def test_invoicing_details_are_kept_for_a_full_invoice(shop: Shop) -> None:
     billing = {"tax_id": "12345678z", "name": "Ana García", "street": "Calle Sol 1", "city": "Madrid"}
     billing |= {"postal_code": "28013", "country": "ES"}
 
-    response = post_order(api_for(shop.web_token), order_body(shop, billing=billing))
+    response = post_order(token_api(shop.web_token), order_body(shop, billing=billing))
 
     assert response.status_code == 201
     order = Order.objects.get(number=response.json()["number"])
@@ -178,7 +167,7 @@ def test_an_invalid_tax_id_is_refused(shop: Shop) -> None:
     billing = {"tax_id": "12345678A", "name": "Ana", "street": "Calle Sol 1", "city": "Madrid", "postal_code": "28013"}
     before = snapshot()
 
-    response = post_order(api_for(shop.web_token), order_body(shop, billing={**billing, "country": "ES"}))
+    response = post_order(token_api(shop.web_token), order_body(shop, billing={**billing, "country": "ES"}))
 
     assert response.status_code == 400
     assert "billing_tax_id" in error(response)["fields"]
@@ -188,7 +177,7 @@ def test_an_invalid_tax_id_is_refused(shop: Shop) -> None:
 def test_placing_without_an_idempotency_key_is_refused(shop: Shop) -> None:
     before = snapshot()
 
-    response = post_order(api_for(shop.web_token), order_body(shop), key=None)
+    response = post_order(token_api(shop.web_token), order_body(shop), key=None)
 
     assert response.status_code == 400
     assert error(response)["code"] == "idempotency_key_required"
@@ -240,7 +229,7 @@ def test_bad_orders_are_refused_and_change_nothing(shop: Shop, change: dict[str,
         line["sku"] = shop.shirt.sku if line["sku"] == "SHIRT" else line["sku"]
     before = snapshot()
 
-    response = post_order(api_for(shop.web_token), body)
+    response = post_order(token_api(shop.web_token), body)
 
     assert response.status_code == 400
     assert error(response)["code"] == code
@@ -262,7 +251,7 @@ def test_prices_sent_by_a_client_are_refused(shop: Shop, where: str, key: str) -
         field = key
     before = snapshot()
 
-    response = post_order(api_for(shop.web_token), body)
+    response = post_order(token_api(shop.web_token), body)
 
     assert response.status_code == 400
     assert error(response)["fields"][field] == ["Prices are set by the shop; do not send them."]
@@ -273,7 +262,7 @@ def test_out_of_stock_answers_409_listing_the_lines_and_changes_nothing(shop: Sh
     body = order_body(shop, lines=[{"sku": shop.shirt.sku, "quantity": 1}, {"sku": shop.book.sku, "quantity": 51}])
     before = snapshot()
 
-    response = post_order(api_for(shop.web_token), body)
+    response = post_order(token_api(shop.web_token), body)
 
     assert response.status_code == 409
     assert error(response)["code"] == "out_of_stock"
@@ -289,7 +278,7 @@ def test_a_refused_order_leaves_no_new_customer_behind(shop: Shop) -> None:
     )
     before = snapshot()
 
-    assert post_order(api_for(shop.web_token), body).status_code == 400
+    assert post_order(token_api(shop.web_token), body).status_code == 400
     assert snapshot() == before
 
 
@@ -312,7 +301,7 @@ def test_a_client_reaching_its_own_lists_only_the_orders_it_placed(shop: Shop) -
     place(shop)
     place(shop, actor=shop.store_actor)
 
-    response = api_for(token).get(ORDERS)
+    response = token_api(token).get(ORDERS)
 
     assert response.status_code == 200
     assert response.json()["count"] == 2
@@ -322,7 +311,7 @@ def test_a_client_reaching_its_own_lists_only_the_orders_it_placed(shop: Shop) -
 def test_a_first_party_client_reaching_everyone_lists_every_order(shop: Shop) -> None:
     orders = {place(shop).number, place(shop, actor=shop.store_actor).number}
 
-    response = api_for(shop.web_token).get(ORDERS)
+    response = token_api(shop.web_token).get(ORDERS)
 
     assert {row["number"] for row in response.json()["results"]} == orders
 
@@ -336,7 +325,7 @@ def test_the_list_is_paginated(shop: Shop) -> None:
     for _ in range(3):
         place(shop)
 
-    body = api_for(shop.web_token).get(ORDERS, {"page_size": 2}).json()
+    body = token_api(shop.web_token).get(ORDERS, {"page_size": 2}).json()
 
     assert body["count"] == 3
     assert len(body["results"]) == 2
@@ -364,7 +353,7 @@ def test_the_list_filters(shop: Shop, query: dict[str, str], expected: list[str]
         "pickup": place(shop, fulfilment="pickup", pickup=shop.store, payment_mode="at_pickup"),
     }
 
-    rows = api_for(shop.web_token).get(ORDERS, query).json()["results"]
+    rows = token_api(shop.web_token).get(ORDERS, query).json()["results"]
 
     assert [row["number"] for row in rows] == [orders[name].number for name in expected]
 
@@ -373,7 +362,7 @@ def test_the_list_filters_by_customer_placing_date_and_number(shop: Shop) -> Non
     mine, other = place(shop), place(shop, email="otra@example.com")
     other_customer = CustomerFactory.create(name="Otra")
     Order.objects.filter(pk=other.pk).update(customer=other_customer, placed_at=timezone.now() - timedelta(days=10))
-    api = api_for(shop.web_token)
+    api = token_api(shop.web_token)
     today = timezone.localdate().isoformat()
 
     def numbers(query: dict[str, Any]) -> list[str]:
@@ -411,7 +400,7 @@ def test_the_detail_shows_lines_payments_history_documents_and_tracking(shop: Sh
     order = place(shop, lines=[(shop.shirt, 2), (shop.book, 1)])
     order_payment_add(order=order, actor=shop.web, method="card", amount=order.total, provider_reference="ch_d")
 
-    response = api_for(shop.web_token).get(f"{ORDERS}{order.number}/")
+    response = token_api(shop.web_token).get(f"{ORDERS}{order.number}/")
 
     assert response.status_code == 200
     body = response.json()
@@ -454,14 +443,14 @@ def test_the_detail_shows_lines_payments_history_documents_and_tracking(shop: Sh
 
 def test_the_detail_finds_a_number_typed_in_lower_case(shop: Shop) -> None:
     order = place(shop)
-    assert api_for(shop.web_token).get(f"{ORDERS}{order.number.lower()}/").status_code == 200
+    assert token_api(shop.web_token).get(f"{ORDERS}{order.number.lower()}/").status_code == 200
 
 
 def test_another_clients_order_is_not_found(shop: Shop) -> None:
     order = place(shop, actor=shop.store_actor)
     _client, token = channel_client(Channel.MARKETPLACE, name="Marketplace")
 
-    response = api_for(token).get(f"{ORDERS}{order.number}/")
+    response = token_api(token).get(f"{ORDERS}{order.number}/")
 
     assert response.status_code == 404
     assert error(response)["code"] == "not_found"
@@ -470,7 +459,7 @@ def test_another_clients_order_is_not_found(shop: Shop) -> None:
 def test_another_client_cannot_pay_or_cancel_an_order_it_did_not_place(shop: Shop) -> None:
     order = place(shop)
     _client, token = channel_client(Channel.MARKETPLACE, name="Marketplace")
-    api = api_for(token)
+    api = token_api(token)
 
     paid = api.post(
         f"{ORDERS}{order.number}/payments/",
@@ -495,7 +484,7 @@ def test_anonymous_callers_cannot_read_an_order(shop: Shop) -> None:
 def test_a_payment_covering_the_total_pays_and_invoices_the_order(shop: Shop) -> None:
     order = place(shop)
 
-    response = api_for(shop.web_token).post(
+    response = token_api(shop.web_token).post(
         f"{ORDERS}{order.number}/payments/",
         {"method": "card", "amount": "19.95", "provider_reference": "ch_1"},
         format="json",
@@ -513,7 +502,7 @@ def test_a_part_payment_leaves_the_rest_due(shop: Shop) -> None:
     order = place(shop)
     order_payment_add(order=order, actor=shop.web, method="card", amount=Decimal("5.00"), provider_reference="a")
 
-    response = api_for(shop.web_token).post(
+    response = token_api(shop.web_token).post(
         f"{ORDERS}{order.number}/payments/",
         {"method": "paypal", "amount": "4.95", "provider_reference": "pp_1"},
         format="json",
@@ -527,7 +516,7 @@ def test_paying_more_than_is_due_is_refused_and_changes_nothing(shop: Shop) -> N
     order = place(shop)
     before = snapshot()
 
-    response = api_for(shop.web_token).post(
+    response = token_api(shop.web_token).post(
         f"{ORDERS}{order.number}/payments/",
         {"method": "card", "amount": "19.96", "provider_reference": "ch_x"},
         format="json",
@@ -545,7 +534,7 @@ def test_a_channel_cannot_take_a_payment_method_it_may_not_use(shop: Shop) -> No
     order = place(shop)
     before = snapshot()
 
-    response = api_for(shop.web_token).post(
+    response = token_api(shop.web_token).post(
         f"{ORDERS}{order.number}/payments/", {"method": "cash", "amount": "19.95"}, format="json"
     )
 
@@ -557,7 +546,7 @@ def test_a_channel_cannot_take_a_payment_method_it_may_not_use(shop: Shop) -> No
 def test_a_payment_with_an_unknown_method_is_refused(shop: Shop) -> None:
     order = place(shop)
 
-    response = api_for(shop.web_token).post(
+    response = token_api(shop.web_token).post(
         f"{ORDERS}{order.number}/payments/", {"method": "iou", "amount": "19.95"}, format="json"
     )
 
@@ -570,7 +559,7 @@ def test_cancelling_gives_the_stock_back(shop: Shop) -> None:
     order = place(shop, lines=[(shop.shirt, 3)])
     assert reserved(shop.warehouse, shop.shirt) == 3
 
-    response = api_for(shop.web_token).post(
+    response = token_api(shop.web_token).post(
         f"{ORDERS}{order.number}/cancel/", {"reason": "changed my mind"}, format="json"
     )
 
@@ -584,7 +573,7 @@ def test_cancelling_a_paid_order_refunds_and_issues_a_credit_note(shop: Shop) ->
     order = place(shop)
     order_payment_add(order=order, actor=shop.web, method="card", amount=order.total, provider_reference="ch_c")
 
-    body = api_for(shop.web_token).post(f"{ORDERS}{order.number}/cancel/", {}, format="json").json()
+    body = token_api(shop.web_token).post(f"{ORDERS}{order.number}/cancel/", {}, format="json").json()
 
     assert body["refunded_amount"] == "19.95"
     assert body["credit_note"]
@@ -596,7 +585,7 @@ def test_a_shipped_order_cannot_be_cancelled(shop: Shop) -> None:
     order_payment_add(order=order, actor=shop.web, method="card", amount=order.total, provider_reference="ch_s")
     order_ship(order=order, actor=shop.web, carrier="SEUR", tracking_number="T1")
 
-    response = api_for(shop.web_token).post(f"{ORDERS}{order.number}/cancel/", {}, format="json")
+    response = token_api(shop.web_token).post(f"{ORDERS}{order.number}/cancel/", {}, format="json")
 
     assert response.status_code == 409
     assert error(response)["code"] == "order_state"
@@ -657,7 +646,7 @@ def _variants_in_stock(shop: Shop, count: int) -> list[Variant]:
 
 def test_placing_50_lines_takes_the_same_queries_as_1_line(shop: Shop, django_assert_max_num_queries: Any) -> None:
     variants = _variants_in_stock(shop, 51)
-    api = api_for(shop.web_token)
+    api = token_api(shop.web_token)
     post_order(api, order_body(shop), key="warm-up")  # the first request loads caches (content types...)
 
     with CaptureQueriesContext(connection) as one:
@@ -684,7 +673,7 @@ def test_the_detail_of_50_lines_takes_the_same_queries_as_1_line(
         order_payment_add(
             order=order, actor=shop.web, method="card", amount=order.total, provider_reference=order.number
         )
-    api = api_for(shop.web_token)
+    api = token_api(shop.web_token)
     api.get(f"{ORDERS}{small.number}/")
 
     with CaptureQueriesContext(connection) as one:
@@ -699,7 +688,7 @@ def test_the_detail_of_50_lines_takes_the_same_queries_as_1_line(
 
 
 def test_the_list_of_20_orders_takes_the_same_queries_as_1(shop: Shop, django_assert_max_num_queries: Any) -> None:
-    api = api_for(shop.web_token)
+    api = token_api(shop.web_token)
     place(shop, fulfilment="pickup", pickup=shop.store)
     api.get(ORDERS)
     with CaptureQueriesContext(connection) as one:

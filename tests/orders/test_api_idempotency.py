@@ -9,9 +9,10 @@ from rest_framework.test import APIClient
 from customers.models import Customer
 from inventory.models import MovementKind, StockLevel, StockMovement
 from orders.models import Order
+from tests.api import token_api
 from tests.concurrency import raised, run_at_once
 from tests.orders.conftest import Shop
-from tests.orders.test_api import api_for, error, order_body, post_order, snapshot
+from tests.orders.test_api import error, order_body, post_order, snapshot
 
 
 def reservations(shop: Shop) -> tuple[int, int]:
@@ -22,7 +23,7 @@ def reservations(shop: Shop) -> tuple[int, int]:
 
 
 def test_a_replay_with_the_same_key_and_body_answers_200_with_the_same_order(shop: Shop) -> None:
-    api = api_for(shop.web_token)
+    api = token_api(shop.web_token)
     first = post_order(api, order_body(shop), key="retry-me")
 
     again = post_order(api, order_body(shop), key="retry-me")
@@ -34,7 +35,7 @@ def test_a_replay_with_the_same_key_and_body_answers_200_with_the_same_order(sho
 
 
 def test_the_same_key_with_another_body_is_refused(shop: Shop) -> None:
-    api = api_for(shop.web_token)
+    api = token_api(shop.web_token)
     first = post_order(api, order_body(shop), key="retry-me")
     before = snapshot()
 
@@ -47,7 +48,7 @@ def test_the_same_key_with_another_body_is_refused(shop: Shop) -> None:
 
 
 def test_another_key_with_the_same_body_is_another_order(shop: Shop) -> None:
-    api = api_for(shop.web_token)
+    api = token_api(shop.web_token)
 
     first, second = post_order(api, order_body(shop), key="a"), post_order(api, order_body(shop), key="b")
 
@@ -57,9 +58,9 @@ def test_another_key_with_the_same_body_is_another_order(shop: Shop) -> None:
 
 
 def test_keys_belong_to_each_channel_client(shop: Shop) -> None:
-    web = post_order(api_for(shop.web_token), order_body(shop), key="same-key")
+    web = post_order(token_api(shop.web_token), order_body(shop), key="same-key")
 
-    app = post_order(api_for(shop.store_token), order_body(shop), key="same-key")
+    app = post_order(token_api(shop.store_token), order_body(shop), key="same-key")
 
     assert (web.status_code, app.status_code) == (201, 201)
     assert web.json()["number"] != app.json()["number"]
@@ -68,7 +69,7 @@ def test_keys_belong_to_each_channel_client(shop: Shop) -> None:
 def test_a_key_longer_than_100_characters_is_refused(shop: Shop) -> None:
     before = snapshot()
 
-    response = post_order(api_for(shop.web_token), order_body(shop), key="k" * 101)
+    response = post_order(token_api(shop.web_token), order_body(shop), key="k" * 101)
 
     assert response.status_code == 400
     assert error(response)["code"] == "idempotency_key_required"

@@ -12,9 +12,10 @@ from inventory.services import transfer_ship
 from orders import codes
 from orders.models import Order, OrderStatus
 from orders.services import order_cancel, order_make_ready, order_payment_add, order_transfers_receive
+from tests.api import staff_api, token_api
 from tests.factories import LocationFactory, UserFactory, channel_client, staff_with_role
 from tests.orders.conftest import Shop, place
-from tests.orders.test_api import ORDERS, api_for, error, staff_api
+from tests.orders.test_api import ORDERS, error
 
 REDEEM = "/api/v1/pickups/redeem/"
 
@@ -167,7 +168,7 @@ def test_goods_not_yet_sent_cannot_be_received(shop: Shop, clerk: Any) -> None:
 def test_the_placing_client_gets_the_pickup_code_and_qr_links(shop: Shop) -> None:
     order = place(shop, fulfilment="pickup", pickup=shop.store)
 
-    response = api_for(shop.web_token).get(f"{ORDERS}{order.number}/pickup-code/")
+    response = token_api(shop.web_token).get(f"{ORDERS}{order.number}/pickup-code/")
 
     assert response.status_code == 200
     body = response.json()
@@ -200,7 +201,7 @@ def test_an_accountant_does_not_read_pickup_codes(shop: Shop) -> None:
 def test_the_pickup_qr_is_an_image_of_the_code(shop: Shop, image: str, media_type: str, start: bytes) -> None:
     order = place(shop, fulfilment="locker", pickup=shop.locker)
 
-    response = api_for(shop.web_token).get(f"{ORDERS}{order.number}/pickup-qr/", {"image": image})
+    response = token_api(shop.web_token).get(f"{ORDERS}{order.number}/pickup-qr/", {"image": image})
 
     assert response.status_code == 200
     assert response["Content-Type"] == media_type
@@ -211,7 +212,7 @@ def test_the_pickup_qr_is_an_image_of_the_code(shop: Shop, image: str, media_typ
 def test_the_pickup_qr_is_served_to_a_client_asking_for_an_image(shop: Shop) -> None:
     order = place(shop, fulfilment="pickup", pickup=shop.store)
 
-    response = api_for(shop.web_token).get(f"{ORDERS}{order.number}/pickup-qr/?image=png", HTTP_ACCEPT="image/png")
+    response = token_api(shop.web_token).get(f"{ORDERS}{order.number}/pickup-qr/?image=png", HTTP_ACCEPT="image/png")
 
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
@@ -220,7 +221,7 @@ def test_the_pickup_qr_is_served_to_a_client_asking_for_an_image(shop: Shop) -> 
 def test_the_pickup_qr_refuses_an_unknown_image_kind(shop: Shop) -> None:
     order = place(shop, fulfilment="pickup", pickup=shop.store)
 
-    response = api_for(shop.web_token).get(f"{ORDERS}{order.number}/pickup-qr/", {"image": "gif"})
+    response = token_api(shop.web_token).get(f"{ORDERS}{order.number}/pickup-qr/", {"image": "gif"})
 
     assert response.status_code == 400
     assert "image" in error(response)["fields"]
@@ -228,7 +229,7 @@ def test_the_pickup_qr_refuses_an_unknown_image_kind(shop: Shop) -> None:
 
 def test_a_shipped_order_has_no_pickup_code(shop: Shop) -> None:
     order = place(shop)
-    api = api_for(shop.web_token)
+    api = token_api(shop.web_token)
 
     code = api.get(f"{ORDERS}{order.number}/pickup-code/")
     qr = api.get(f"{ORDERS}{order.number}/pickup-qr/")
@@ -240,7 +241,7 @@ def test_a_shipped_order_has_no_pickup_code(shop: Shop) -> None:
 def test_a_cancelled_order_has_no_pickup_code(shop: Shop) -> None:
     order = order_cancel(order=place(shop, fulfilment="pickup", pickup=shop.store), actor=shop.web)
 
-    response = api_for(shop.web_token).get(f"{ORDERS}{order.number}/pickup-code/")
+    response = token_api(shop.web_token).get(f"{ORDERS}{order.number}/pickup-code/")
 
     assert response.status_code == 409
     assert "code" not in response.json()
@@ -248,9 +249,9 @@ def test_a_cancelled_order_has_no_pickup_code(shop: Shop) -> None:
 
 def test_a_picked_up_order_has_no_pickup_code(shop: Shop) -> None:
     order = ready_locker_order(shop)
-    api_for(shop.locker_token).post(REDEEM, {"code": code_of(order), "location": "locker-atocha"}, format="json")
+    token_api(shop.locker_token).post(REDEEM, {"code": code_of(order), "location": "locker-atocha"}, format="json")
 
-    response = api_for(shop.web_token).get(f"{ORDERS}{order.number}/pickup-qr/?image=png")
+    response = token_api(shop.web_token).get(f"{ORDERS}{order.number}/pickup-qr/?image=png")
 
     assert response.status_code == 409
     assert response["Content-Type"] == "application/json"
@@ -259,7 +260,7 @@ def test_a_picked_up_order_has_no_pickup_code(shop: Shop) -> None:
 def test_another_client_cannot_see_the_pickup_code(shop: Shop) -> None:
     order = place(shop, fulfilment="pickup", pickup=shop.store)
     _client, token = channel_client(Channel.MARKETPLACE, name="Marketplace")
-    api = api_for(token)
+    api = token_api(token)
 
     assert api.get(f"{ORDERS}{order.number}/pickup-code/").status_code == 404
     assert api.get(f"{ORDERS}{order.number}/pickup-qr/").status_code == 404
@@ -276,7 +277,7 @@ def test_anonymous_callers_cannot_see_the_pickup_code(shop: Shop) -> None:
 def test_the_locker_redeems_the_code_and_the_order_is_picked_up(shop: Shop) -> None:
     order = ready_locker_order(shop)
 
-    response = api_for(shop.locker_token).post(
+    response = token_api(shop.locker_token).post(
         REDEEM, {"code": code_of(order), "location": "locker-atocha"}, format="json"
     )
 
@@ -287,7 +288,7 @@ def test_the_locker_redeems_the_code_and_the_order_is_picked_up(shop: Shop) -> N
 
 def test_a_used_code_is_refused_the_second_time(shop: Shop) -> None:
     order = ready_locker_order(shop)
-    api = api_for(shop.locker_token)
+    api = token_api(shop.locker_token)
     body = {"code": code_of(order), "location": "locker-atocha"}
     assert api.post(REDEEM, body, format="json").status_code == 200
 
@@ -306,7 +307,7 @@ def test_a_forged_or_unknown_code_is_not_found(shop: Shop, forge: str) -> None:
         "unknown-order": codes.pickup_code(number="ZZZZ-ZZZZ", secret=order.pickup_secret),
     }[forge]
 
-    response = api_for(shop.locker_token).post(REDEEM, {"code": code, "location": "locker-atocha"}, format="json")
+    response = token_api(shop.locker_token).post(REDEEM, {"code": code, "location": "locker-atocha"}, format="json")
 
     assert response.status_code == 404
     assert error(response)["code"] == "order_not_found"
@@ -318,10 +319,10 @@ def test_a_code_for_another_locker_is_not_found(shop: Shop) -> None:
     sol = LocationFactory.create(code="locker-sol", kind="locker")
     _client, token = channel_client(Channel.LOCKER, name="Lockers Sol", locations=[sol])
 
-    response = api_for(token).post(REDEEM, {"code": code_of(order), "location": "locker-sol"}, format="json")
+    response = token_api(token).post(REDEEM, {"code": code_of(order), "location": "locker-sol"}, format="json")
 
     assert response.status_code == 404
-    assert response.json() == api_for(token).post(REDEEM, {"code": "forged"}, format="json").json()
+    assert response.json() == token_api(token).post(REDEEM, {"code": "forged"}, format="json").json()
     assert status_of(order) == OrderStatus.READY
 
 
@@ -329,8 +330,8 @@ def test_a_code_for_another_locker_is_not_found(shop: Shop) -> None:
 def test_only_a_locker_may_redeem_codes(shop: Shop, who: str) -> None:
     order = ready_locker_order(shop)
     api = {
-        "web": lambda: api_for(shop.web_token),
-        "store": lambda: api_for(shop.store_token),
+        "web": lambda: token_api(shop.web_token),
+        "store": lambda: token_api(shop.store_token),
         "staff": lambda: staff_api(UserFactory.create(is_staff=True, is_superuser=True)),
     }[who]()
 

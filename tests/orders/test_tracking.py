@@ -10,8 +10,9 @@ from rest_framework.test import APIClient
 from orders.codes import tracking_token, tracking_url
 from orders.models import Order
 from orders.services import order_payment_add, order_ship
+from tests.api import token_api
 from tests.orders.conftest import Shop, place
-from tests.orders.test_api import ORDERS, api_for
+from tests.orders.test_api import ORDERS
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +54,7 @@ def test_the_token_from_the_emails_opens_it(shipped: Order) -> None:
 
 
 def test_the_tracking_url_in_the_order_detail_works(shop: Shop, shipped: Order) -> None:
-    url = api_for(shop.web_token).get(f"{ORDERS}{shipped.number}/").json()["tracking_url"]
+    url = token_api(shop.web_token).get(f"{ORDERS}{shipped.number}/").json()["tracking_url"]
     assert url == tracking_url(number=shipped.number)
 
     parts = urlsplit(url)
