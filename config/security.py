@@ -2,14 +2,17 @@
 
 `make run` prints `demo-web-token` and `admin`/`admin` so that anyone can try the product on
 their laptop. Anywhere else those are everybody's secrets: the demo makes random ones instead,
-the API refuses the known tokens, and the production profile refuses to start while a known
-token or password is in its database.
+the API refuses the known tokens, the sign-in refuses the known passwords, and the server
+(`config.wsgi`, `config.asgi`: gunicorn, runserver) refuses to start while a known token or
+password is in its database.
 """
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
@@ -26,6 +29,23 @@ def token_is_known_demo(token: str) -> bool:
     return not settings.DEMO_KNOWN_CREDENTIALS and token_digest(token) in KNOWN_TOKEN_DIGESTS
 
 
+def known_logins() -> list[tuple[str, str]]:
+    """Every demo module's (username, password) pairs whose password is public."""
+    return [pair for module in demo_modules() for pair in getattr(module, "KNOWN_LOGINS", ())]
+
+
+class KnownPasswordRefusingBackend(ModelBackend):
+    """Django's sign-in, except a demo login with its public password outside the embedded default."""
+
+    def authenticate(
+        self, request: Any, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> Any:
+        if not settings.DEMO_KNOWN_CREDENTIALS and (username, password) in known_logins():
+            logger.warning("Refused the demo's known password for %s.", username)
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
 def known_credentials_found() -> list[str]:
     """Active channel clients holding a demo token and users whose password is a demo one."""
     found = [
@@ -35,17 +55,16 @@ def known_credentials_found() -> list[str]:
         .values_list("name", flat=True)
     ]
     users = get_user_model().objects
-    for module in demo_modules():
-        for username, password in getattr(module, "KNOWN_LOGINS", ()):
-            user = users.filter(username=username, is_active=True).first()
-            if user is not None and user.check_password(password):
-                found.append(f"user {username!r}")
+    for username, password in known_logins():
+        user = users.filter(username=username, is_active=True).first()
+        if user is not None and user.check_password(password):
+            found.append(f"user {username!r}")
     return found
 
 
 def known_credentials_refuse() -> None:
-    """Stop the production process while a known credential would let anyone in."""
-    if settings.DEMO_KNOWN_CREDENTIALS or not settings.REFUSE_KNOWN_CREDENTIALS:
+    """Stop the server while a known credential would let anyone in (outside the embedded default)."""
+    if settings.DEMO_KNOWN_CREDENTIALS:
         return
     try:
         found = known_credentials_found()

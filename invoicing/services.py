@@ -430,11 +430,12 @@ def invoice_credit(
         )
 
 
-def invoice_ticket_exchange(*, ticket: Invoice, buyer: Buyer, issued_by: ChannelClient | None = None) -> Invoice:
+def invoice_ticket_exchange(*, ticket: Invoice, buyer: Buyer) -> Invoice:
     """Exchange a simplified invoice for a full one once the customer gives a tax id (Spanish practice).
 
     The full invoice references the ticket; a ticket is replaced at most once (locked here,
-    and the database's one-to-one link refuses a second).
+    and the database's one-to-one link refuses a second). It is issued for the client the
+    ticket was for, whoever asks: the channel of the sale keeps reaching its documents.
     """
     buyer = _buyer_checked(buyer, full=True)
     with transaction.atomic():
@@ -472,7 +473,7 @@ def invoice_ticket_exchange(*, ticket: Invoice, buyer: Buyer, issued_by: Channel
             currency=ticket.currency,
             prices_include_tax=ticket.prices_include_tax,
             customer=ticket.customer,
-            issued_by=issued_by or ticket.issued_by,
+            issued_by=ticket.issued_by,
             source_reference=ticket.source_reference,
             paid_amount=ticket.paid_amount,
             replaces=ticket,

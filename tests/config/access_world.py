@@ -25,6 +25,7 @@ from customers.models import Customer, Segment
 from inventory.models import Location
 from invoicing.models import Invoice
 from orders.models import Order
+from tests.api import token_api
 from tests.factories import (
     LocationFactory,
     SellerFactory,
@@ -70,20 +71,14 @@ class World:
         return self.callers[role]
 
 
-def _api(token: str) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return api
-
-
 def _place(token: str, key: str, body: dict[str, Any]) -> Order:
-    response = _api(token).post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    response = token_api(token).post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
     assert response.status_code == 201, response.content
     return Order.objects.get(number=response.json()["number"])
 
 
 def _pay(token: str, order: Order) -> Order:
-    response = _api(token).post(
+    response = token_api(token).post(
         f"/api/v1/orders/{order.number}/payments/",
         {"method": "card", "amount": str(order.total), "provider_reference": f"cap-{order.number}"},
         format="json",

@@ -76,6 +76,31 @@ def test_known_credentials_are_found_by_token_and_by_password() -> None:
     assert known_credentials_found() == ["channel client 'Copied web shop'", "user 'admin'"]
 
 
+@pytest.mark.django_db
+def test_a_known_demo_password_does_not_sign_in_outside_the_embedded_default(client: Any) -> None:
+    get_user_model().objects.create_superuser(username="admin", email="a@example.com", password="admin")
+
+    assert not client.login(username="admin", password="admin")
+    response = client.post("/admin/login/?next=/admin/", {"username": "admin", "password": "admin"})
+    assert response.status_code == 200  # the form again
+    assert client.get("/admin/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_embedded_default_signs_in_with_its_known_password(client: Any, settings: Any) -> None:
+    settings.DEMO_KNOWN_CREDENTIALS = True
+    get_user_model().objects.create_superuser(username="admin", email="a@example.com", password="admin")
+
+    assert client.login(username="admin", password="admin")
+
+
+@pytest.mark.django_db
+def test_another_password_of_a_demo_login_signs_in(client: Any) -> None:
+    get_user_model().objects.create_superuser(username="admin", email="a@example.com", password="a-long-secret-9")
+
+    assert client.login(username="admin", password="a-long-secret-9")
+
+
 def test_the_local_profile_on_postgresql_has_no_known_credentials() -> None:
     on_postgres = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/retail", "DEBUG": "0"}
     assert settings_values(on_postgres, "settings.DEMO_KNOWN_CREDENTIALS") == [False]
@@ -89,6 +114,18 @@ def production_start(database: str) -> Any:
     """Import the production WSGI application, as gunicorn does, against this database."""
     env = PRODUCTION_ENV | {"DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}"}
     return run_python("import config.wsgi", env)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_local_profile_on_postgresql_refuses_to_start_with_a_known_token() -> None:
+    # `make serve`: the local settings against PostgreSQL, DEBUG off (finding 8's setting).
+    channel_client_create(name="Tienda web", channel=Channel.WEB, token=KNOWN_TOKEN)
+    database_url = f"postgres://postgres@127.0.0.1:5432/{connection.settings_dict['NAME']}"
+
+    result = run_python("import config.wsgi", {"DATABASE_URL": database_url, "DEBUG": "0"})
+
+    assert result.returncode != 0
+    assert "Refusing to start" in result.stderr
 
 
 @pytest.mark.django_db(transaction=True)

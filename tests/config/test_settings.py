@@ -163,3 +163,11 @@ def test_unknown_django_env_is_refused() -> None:
     result = manage("check", env={"DJANGO_ENV": "staging"})
     assert result.returncode != 0
     assert "DJANGO_ENV='staging'" in result.stderr
+
+
+def test_production_trusts_one_proxy_and_the_embedded_default_none(tmp_path: Path) -> None:
+    assert settings_values(PRODUCTION_ENV, "settings.REST_FRAMEWORK['NUM_PROXIES']") == [1]
+    assert settings_values(PRODUCTION_ENV | {"API_TRUSTED_PROXIES": "2"}, "settings.REST_FRAMEWORK['NUM_PROXIES']") == [
+        2
+    ]
+    assert settings_values({"DATA_DIR": str(tmp_path)}, "settings.REST_FRAMEWORK['NUM_PROXIES']") == [0]

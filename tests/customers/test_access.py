@@ -17,7 +17,7 @@ from config.channels import Channel
 from config.roles import Role
 from config.scopes import Scope
 from customers import selectors
-from customers.models import BroughtCustomer, Consent, Customer, Segment
+from customers.models import BroughtCustomer, Consent, ContactPoint, Customer, Segment
 from tests.api import staff_api, token_api
 from tests.factories import (
     ContactPointFactory,
@@ -431,7 +431,7 @@ def test_resolving_a_new_identity_brings_the_customer_and_shows_the_profile(
     assert api.get(detail(luis)).status_code == 200
 
 
-def test_resolving_another_clients_customer_answers_its_id_without_the_profile(
+def test_resolving_another_clients_customer_answers_neither_its_id_nor_its_profile(
     marketplace: tuple[Any, APIClient], ana: Customer
 ) -> None:
     _, api = marketplace
@@ -439,8 +439,21 @@ def test_resolving_another_clients_customer_answers_its_id_without_the_profile(
     response = api.post(RESOLVE, {"identities": [{"kind": "email", "value": "ana@example.com"}]})
 
     assert response.status_code == 200, response.content
-    assert response.json() == {"created": False, "customer_id": ana.pk, "customer": None}
+    assert response.json() == {"created": False, "customer_id": None, "customer": None}
     assert "Sevilla" not in response.content.decode()
+
+
+def test_resolving_another_clients_customer_adds_nothing_to_her_profile(
+    marketplace: tuple[Any, APIClient], ana: Customer
+) -> None:
+    _, api = marketplace
+    identities = [{"kind": "email", "value": "ana@example.com"}, {"kind": "phone", "value": "+34 699 000 111"}]
+
+    api.post(RESOLVE, {"identities": identities, "name": "Someone Else"})
+
+    ana.refresh_from_db()
+    assert list(ana.contact_points.values_list("kind", flat=True)) == ["email"]
+    assert not ContactPoint.objects.filter(normalised_value="+34699000111").exists()
 
 
 def test_resolving_another_clients_customer_does_not_widen_reach(

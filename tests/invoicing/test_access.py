@@ -303,3 +303,16 @@ def test_a_full_invoice_staff_exchange_for_a_ticket_stays_with_the_tickets_clien
     full = invoice_ticket_exchange(ticket=ticket, buyer=Buyer(**COMPANY))
 
     assert full.issued_by == marketplace[0]
+
+
+def test_a_ticket_another_channel_exchanges_stays_with_the_tickets_client(
+    marketplace: tuple[Any, str], web_client: tuple[Any, str]
+) -> None:
+    ticket = invoice_issue_for(issued_by=marketplace[0])
+
+    response = api_as(token=web_client[1]).post(f"/api/v1/invoices/{ticket.pk}/exchange/", COMPANY)
+
+    assert response.status_code == 201, response.content
+    full = Invoice.objects.get(pk=response.json()["id"])
+    assert full.issued_by == marketplace[0]
+    assert api_as(token=marketplace[1]).get(f"/api/v1/invoices/{full.pk}/").status_code == 200
