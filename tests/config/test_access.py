@@ -7,6 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError
 from django.test import Client
+from rest_framework.response import Response
+from rest_framework.test import APIRequestFactory, force_authenticate
+from rest_framework.views import APIView
 
 from config.api.access import Access, access_rule
 from config.channels import FIRST_PARTY_CHANNELS, Channel
@@ -256,3 +259,22 @@ def test_a_new_client_in_the_admin_gets_its_channels_defaults(admin_client: Clie
 def admin_client(client: Client, admin_user: Any) -> Client:
     client.force_login(admin_user)
     return client
+
+
+class Undeclared(APIView):
+    """A view someone added without saying who may call it."""
+
+    def get(self, request: Any) -> Response:
+        return Response({"secret": "anyone?"})
+
+
+def test_a_view_without_a_declaration_refuses_everyone_who_is_not_anonymous() -> None:
+    _client, token = channel_client(Channel.WEB)
+    factory = APIRequestFactory()
+    as_client = factory.get("/undeclared/", HTTP_AUTHORIZATION=f"Token {token}")
+    as_manager = factory.get("/undeclared/")
+    force_authenticate(as_manager, user=staff_with_role(Role.MANAGER))
+
+    assert Undeclared.as_view()(as_client).status_code == 403
+    assert Undeclared.as_view()(as_manager).status_code == 403
+    assert Undeclared.as_view()(factory.get("/undeclared/")).status_code == 401
