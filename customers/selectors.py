@@ -44,6 +44,13 @@ def customers_reached(queryset: QuerySet[Customer], *, client: ChannelClient | N
     return queryset.filter(Exists(BroughtCustomer.objects.filter(client=client, customer=OuterRef("pk"))))
 
 
+def customer_reached_by(*, customer: Customer, client: ChannelClient) -> bool:
+    """Whether a channel client reaches this customer (as `customers_reached` narrows): one query at most."""
+    if customer.erased_at is not None:
+        return False
+    return client.reaches_all or BroughtCustomer.objects.filter(client=client, customer=customer).exists()
+
+
 def customer_list_for(*, client: ChannelClient | None = None) -> QuerySet[Customer]:
     """The profiles a caller reaches: staff (`client=None`) every one, a channel client its reach."""
     return customers_reached(customer_list(), client=client)

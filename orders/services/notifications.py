@@ -7,11 +7,14 @@ webhook (`order.notification`) of that channel's integration. Only the integrati
 placed the order carries its messages; a message without a pickup code may also go to a
 first-party client reaching every customer (the retailer's own app). A third party or a
 device that did not place the order never gets one, whatever the preferred channel says:
-a client that reaches the customer may set it to its own channel. When no integration may
-carry it, or the customer has no identity it could use, e-mail to the order's address is
-the fallback; with no e-mail address either the row ends `unreachable`. Each message sent goes
-on the customer's timeline (`notification_sent`). These messages are transactional: they go
-whatever the marketing consents say (consents govern marketing only).
+a client that reaches the customer may set it to its own channel. An integration is told no
+more of the customer than it reaches: a client that did not bring her (and does not reach
+every customer) gets the e-mail and phone given with the order, not her other identities nor
+her id. When no integration may carry it, or the customer has no identity it could use,
+e-mail to the order's address is the fallback; with no e-mail address either the row ends
+`unreachable`. Each message sent goes on the customer's timeline (`notification_sent`). These
+messages are transactional: they go whatever the marketing consents say (consents govern
+marketing only).
 
 Sending is idempotent: the row is claimed with a lease and an attempt counted before
 anything is sent, so a replayed task, or a second worker, finds it taken. A failed attempt
@@ -48,6 +51,7 @@ from config.deliveries import delivery_backoff, delivery_enqueue
 from config.models import WebhookSubscription
 from config.selectors import webhook_subscriptions_active
 from customers.identities import HANDLE_KINDS, IdentityKind
+from customers.selectors import customer_reached_by
 from customers.services.events import customer_event_record
 from orders.codes import pickup_code, pickup_qr, pickup_short_code, tracking_url
 from orders.models import NotificationKind, NotificationStatus, Order, OrderNotification, PaymentMode
@@ -226,26 +230,46 @@ def order_notification_email(notification: OrderNotification, message: Message) 
 
 
 @dataclass(frozen=True)
+class Integration:
+    """A channel integration carrying the message, and the identities of the customer it is told."""
+
+    subscription: WebhookSubscription
+    identities: list[dict[str, str]]
+    reaches_customer: bool  # it may know who she is (her id), not only the contact given with the order
+
+
+@dataclass(frozen=True)
 class Route:
-    """Where a notification goes: a channel ("" when there is no way) and, for a webhook, the integration."""
+    """Where a notification goes: a channel ("" when there is no way) and, for a webhook, the integrations."""
 
     channel: str
-    subscriptions: list[WebhookSubscription] = field(default_factory=list)
-    identities: list[dict[str, str]] = field(default_factory=list)
+    integrations: list[Integration] = field(default_factory=list)
 
 
-def _identities(order: Order, channel: str) -> list[dict[str, str]]:
-    """The customer's identities the channel's integration can use (empty: it cannot reach them)."""
+def _identities(order: Order, channel: str, *, whole: bool) -> list[dict[str, str]]:
+    """The identities the channel's integration can use (empty: it cannot reach the customer).
+
+    `whole`: the customer's identities, for a client that reaches her; otherwise only the e-mail
+    and phone given with the order (the client had them already), never her other identities.
+    """
     kinds = CHANNEL_IDENTITY_KINDS.get(channel)
-    found = [
-        {"kind": kind, "value": value}
-        for kind, value in order.customer.contact_points.order_by("kind", "id").values_list("kind", "normalised_value")
-        if kinds is None or kind in kinds
-    ]
-    # The phone given with the order counts too (it may not be one of the customer's identities).
+    found = (
+        [
+            {"kind": kind, "value": value}
+            for kind, value in order.customer.contact_points.order_by("kind", "id").values_list(
+                "kind", "normalised_value"
+            )
+            if kinds is None or kind in kinds
+        ]
+        if whole
+        else []
+    )
+    # What was given with the order counts too (it may not be one of the customer's identities).
     known = {identity["value"] for identity in found}
-    if order.phone and order.phone not in known and (kinds is None or IdentityKind.PHONE in kinds):
-        found.append({"kind": IdentityKind.PHONE, "value": order.phone})
+    for kind, value in ((IdentityKind.EMAIL, order.email), (IdentityKind.PHONE, order.phone)):
+        if value and value not in known and (kinds is None or kind in kinds):
+            found.append({"kind": kind, "value": value})
+            known.add(value)
     return found
 
 
@@ -269,33 +293,36 @@ def order_notification_route(order: Order, *, with_pickup_code: bool) -> Route:
         return Route(channel="")
     preferred = order.customer.preferred_contact_channel
     if preferred and preferred != Channel.EMAIL:
-        identities = _identities(order, preferred)
-        subscriptions = (
-            [
-                subscription
-                for subscription in webhook_subscriptions_active(event=NOTIFICATION_EVENT).filter(
-                    client__channel=preferred
-                )
-                if _may_carry(subscription, order, with_pickup_code=with_pickup_code)
-            ]
-            if identities
-            else []
-        )
-        if subscriptions:
-            return Route(channel=preferred, subscriptions=subscriptions, identities=identities)
+        integrations = []
+        identities: dict[bool, list[dict[str, str]]] = {}  # read once per kind of client
+        for subscription in webhook_subscriptions_active(event=NOTIFICATION_EVENT).filter(client__channel=preferred):
+            if not _may_carry(subscription, order, with_pickup_code=with_pickup_code):
+                continue
+            reached = customer_reached_by(customer=order.customer, client=subscription.client)
+            if reached not in identities:
+                identities[reached] = _identities(order, preferred, whole=reached)
+            if identities[reached]:
+                integrations.append(Integration(subscription, identities[reached], reaches_customer=reached))
+        if integrations:
+            return Route(channel=preferred, integrations=integrations)
     if order.email:
         return Route(channel=Channel.EMAIL)
     return Route(channel="")
 
 
-def _webhook_body(notification: OrderNotification, message: Message, route: Route) -> dict[str, Any]:
-    """What the channel's integration gets: who, the texts to send, and the pickup code for a QR."""
+def _webhook_body(
+    notification: OrderNotification, message: Message, channel: str, integration: Integration
+) -> dict[str, Any]:
+    """What the channel's integration gets: who, the texts to send, and the pickup code for a QR.
+
+    Who, as far as it reaches: the customer's id only for a client that reaches her.
+    """
     order = notification.order
     body: dict[str, Any] = {
         "event": NOTIFICATION_EVENT,
         "notification": notification.pk,  # the receiver's key against repeats
         "kind": notification.kind,
-        "channel": route.channel,
+        "channel": channel,
         "language": message.language,
         "order": {
             "number": order.number,
@@ -309,9 +336,9 @@ def _webhook_body(notification: OrderNotification, message: Message, route: Rout
             "tracking_url": message.link,
         },
         "recipient": {
-            "customer": order.customer_id,
+            "customer": order.customer_id if integration.reaches_customer else None,
             "name": order.customer_name,
-            "identities": route.identities,
+            "identities": integration.identities,
         },
         "subject": message.subject,
         "text": message.text,
@@ -384,16 +411,15 @@ def _settle(notification: OrderNotification, message: Message, route: Route) -> 
             # Our lease ran out and another attempt took the row: it records (and sends) its own.
             logger.warning("Order notification %s was taken over by another attempt.", notification.pk)
             return False
-        if route.subscriptions:
-            body = _webhook_body(notification, message, route)
-            for subscription in route.subscriptions:
-                delivery_enqueue(
-                    target_url=subscription.url,
-                    secret=subscription.secret,
-                    event=NOTIFICATION_EVENT,
-                    body=body,
-                    subscription=subscription,
-                )
+        for integration in route.integrations:
+            subscription = integration.subscription
+            delivery_enqueue(
+                target_url=subscription.url,
+                secret=subscription.secret,
+                event=NOTIFICATION_EVENT,
+                body=_webhook_body(notification, message, route.channel, integration),
+                subscription=subscription,
+            )
         if sent:
             order = notification.order
             customer_event_record(

@@ -23,7 +23,7 @@ from config.channels import Channel
 from config.deliveries import webhook_subscription_create
 from config.models import DeliveryStatus, OutboundDelivery, WebhookSubscription
 from config.scopes import Reach
-from customers.models import ConsentPurpose, Customer, CustomerEvent
+from customers.models import BroughtCustomer, ConsentPurpose, Customer, CustomerEvent
 from customers.services.consents import consent_record
 from orders.codes import pickup_code, pickup_code_parse, pickup_qr, pickup_short_code
 from orders.models import NotificationKind, NotificationStatus, Order, OrderNotification
@@ -310,6 +310,7 @@ def test_an_order_placed_through_whatsapp_is_notified_through_the_whatsapp_integ
 
 def test_the_whatsapp_integration_gets_only_the_identities_whatsapp_can_use(shop: Shop) -> None:
     hook = integration()
+    BroughtCustomer.objects.create(client=hook.client, customer=shop.customer)  # it reaches her
     prefers(shop.customer, Channel.WHATSAPP)
     ContactPointFactory.create(customer=shop.customer, kind="whatsapp", value="+34600000002")
     order = place(shop, phone="", actor=placed_through(hook))
@@ -349,6 +350,86 @@ def test_the_whatsapp_message_is_posted_signed_to_the_integration_after_commit(
     assert request.headers["X-Event"] == NOTIFICATION_EVENT
     assert json.loads(request.body)["order"]["number"] == order.number
     assert OutboundDelivery.objects.get().status == DeliveryStatus.DELIVERED
+
+
+# What the integration learns of the customer: no more than it reaches (issue 15). A client that
+# did not bring her gets the contact given with the order, not her other identities nor her id.
+
+
+def test_an_integration_that_did_not_bring_the_customer_gets_only_the_contact_given_with_the_order(
+    shop: Shop,
+) -> None:
+    hook = integration()
+    prefers(shop.customer, Channel.WHATSAPP)
+    ContactPointFactory.create(customer=shop.customer, kind="whatsapp", value="+34600000002")
+    ContactPointFactory.create(customer=shop.customer, kind="phone", value="+34600000003")
+    order = place(shop, actor=placed_through(hook))  # a customer the shop knew: not brought by it
+
+    assert send(order) is True
+
+    [delivery] = OutboundDelivery.objects.all()
+    assert delivery.body["recipient"]["identities"] == [{"kind": "phone", "value": order.phone}]
+    assert delivery.body["recipient"]["customer"] is None
+
+
+def test_a_marketplace_that_did_not_bring_the_customer_gets_only_the_email_and_phone_given_with_the_order(
+    shop: Shop,
+) -> None:
+    hook = integration(MARKETPLACE_URL, channel=Channel.MARKETPLACE)  # a channel that takes any identity
+    prefers(shop.customer, Channel.MARKETPLACE)
+    ContactPointFactory.create(customer=shop.customer, kind="instagram", value="ana.garcia")
+    order = place(shop, actor=placed_through(hook), email="pedidos-ana@example.com")
+
+    send(order)
+
+    [delivery] = OutboundDelivery.objects.all()
+    assert delivery.body["recipient"]["identities"] == [
+        {"kind": "email", "value": "pedidos-ana@example.com"},
+        {"kind": "phone", "value": order.phone},
+    ]
+    assert delivery.body["recipient"]["customer"] is None
+
+
+def test_an_integration_that_did_not_bring_a_customer_without_contact_on_the_order_emails_nothing_to_it(
+    shop: Shop,
+) -> None:
+    hook = integration()
+    prefers(shop.customer, Channel.WHATSAPP)
+    ContactPointFactory.create(customer=shop.customer, kind="whatsapp", value="+34600000002")
+    order = place(shop, phone="", actor=placed_through(hook))
+
+    send(order)
+
+    assert not OutboundDelivery.objects.exists()
+    assert [message.to for message in mail.outbox] == [["ana@example.com"]]
+
+
+def test_an_integration_that_brought_the_customer_gets_her_identities_and_id(shop: Shop) -> None:
+    hook = integration()
+    BroughtCustomer.objects.create(client=hook.client, customer=shop.customer)
+    prefers(shop.customer, Channel.WHATSAPP)
+    ContactPointFactory.create(customer=shop.customer, kind="whatsapp", value="+34600000002")
+    order = place(shop, actor=placed_through(hook))
+
+    send(order)
+
+    [delivery] = OutboundDelivery.objects.all()
+    assert delivery.body["recipient"]["identities"] == [
+        {"kind": "whatsapp", "value": "+34600000002"},
+        {"kind": "phone", "value": order.phone},
+    ]
+    assert delivery.body["recipient"]["customer"] == shop.customer.pk
+
+
+def test_the_app_reaching_every_customer_gets_her_identities_and_id(shop: Shop) -> None:
+    app_integration(shop)
+    order = place(shop)  # placed by the web shop
+
+    send(order)
+
+    [delivery] = OutboundDelivery.objects.all()
+    assert delivery.body["recipient"]["identities"] == [{"kind": "app_device", "value": "device-ana-1"}]
+    assert delivery.body["recipient"]["customer"] == shop.customer.pk
 
 
 def test_a_whatsapp_customer_without_an_integration_is_emailed(shop: Shop) -> None:
