@@ -34,6 +34,7 @@ from config.exceptions import ApplicationError
 from customers.models import Customer
 from customers.selectors import customer_search_q
 from inventory.admin import BOTH_LOCATIONS, FormPageMixin, LocationFilter, service_error_text, user_locations
+from inventory.selectors import location_ids_for_user
 from orders import selectors, services
 from orders.codes import pickup_code_parse
 from orders.exceptions import OrderNotPaid
@@ -47,10 +48,12 @@ from orders.models import (
     PaymentMethod,
     StoreCreditEntry,
 )
+from orders.services.access import CANCEL_PERMISSION
 
 NOT_YOURS = _("You do not work at this order's pickup location.")
 HAND_OVER_PERMISSION = "orders.hand_over_order"
-CANCEL_PERMISSION = "orders.cancel_order"
+# Taking money at the till needs what recording a payment needs through the API.
+PAYMENT_PERMISSION = "orders.add_payment"
 # What a till takes at the counter.
 TILL_METHODS = (PaymentMethod.CASH, PaymentMethod.CARD_AT_TILL)
 CHANGE_FORM_ACTION = f"{admin.ActionLocation.CHANGE_FORM.value}-action"
@@ -87,6 +90,11 @@ def order_number_normalise(value: str) -> str:
     if len(number) == 8 and "-" not in number:
         number = f"{number[:4]}-{number[4:]}"
     return number
+
+
+def _picking_row(order: Order) -> bool:
+    """A changelist row in the picking view (read through selectors.order_list_for_staff)."""
+    return getattr(order, "staff_view", selectors.FULL_VIEW) == selectors.PICKING_VIEW
 
 
 # --- Filters ----------------------------------------------------------------------------------
@@ -195,7 +203,7 @@ class PickingLineInline(ReadOnlyInline):
     verbose_name_plural = _("lines to pick")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OrderLine]:
-        locations = selectors.staff_location_ids(user=request.user)
+        locations = location_ids_for_user(user=request.user)
         return super().get_queryset(request).filter(source__in=locations).select_related("source", "transfer")
 
 
@@ -237,8 +245,8 @@ class OrderAdmin(FormPageMixin, admin.ModelAdmin):
         "status",
         "fulfilment_type",
         "pickup_location",
-        "total",
-        "paid_amount",
+        "total_column",
+        "paid_column",
         "placed_at",
     )
     list_filter = ("status", "channel", "fulfilment_type", "payment_mode", PickupLocationFilter)
@@ -365,12 +373,20 @@ class OrderAdmin(FormPageMixin, admin.ModelAdmin):
 
     # --- Read-only fields
 
+    # The changelist reads each row's view from the queryset's annotation (`staff_view`): no query
+    # per row. A supplier's staff learn neither whose an order is nor what it cost.
+
     @admin.display(description=_("customer"), ordering="customer__name")
     def customer_column(self, order: Order) -> str:
-        # The changelist reads the view from the queryset's annotation: no query per row.
-        if getattr(order, "staff_view", selectors.FULL_VIEW) == selectors.PICKING_VIEW:
-            return "—"
-        return str(order.customer)
+        return "—" if _picking_row(order) else str(order.customer)
+
+    @admin.display(description=_("total"), ordering="total")
+    def total_column(self, order: Order) -> Decimal | str:
+        return "—" if _picking_row(order) else order.total
+
+    @admin.display(description=_("paid"), ordering="paid_amount")
+    def paid_column(self, order: Order) -> Decimal | str:
+        return "—" if _picking_row(order) else order.paid_amount
 
     @admin.display(description=_("ship to"))
     def parcel_label(self, order: Order) -> str:
@@ -504,12 +520,15 @@ class OrderAdmin(FormPageMixin, admin.ModelAdmin):
             submit_label=str(_("Cancel the orders")),
             cancel_url=self.changelist_url(),
             intro=str(_("Paid orders are refunded the way they were paid and get a credit note. These orders:")),
-            objects=[
-                f"{order.number} · {order.customer_name} · {order.get_status_display()} · {order.total} {order.currency}"
-                for order in orders
-            ],
+            objects=[self._cancel_line(request, order) for order in orders],
             hidden=hidden,
         )
+
+    def _cancel_line(self, request: HttpRequest, order: Order) -> str:
+        """An order as the cancel page lists it: whose and how much only for an order seen whole."""
+        if selectors.order_staff_view(order, user=request.user) == selectors.PICKING_VIEW:
+            return f"{order.number} · {order.get_status_display()}"
+        return f"{order.number} · {order.customer_name} · {order.get_status_display()} · {order.total} {order.currency}"
 
     # --- Today's pickups: the counter
 
@@ -544,7 +563,7 @@ class OrderAdmin(FormPageMixin, admin.ModelAdmin):
         """One POST of the pickups page; the outcome is a message and the page is shown again."""
         commands: dict[str, tuple[type[forms.Form], Callable[[HttpRequest, Order, dict[str, Any]], str], str]] = {
             "hand_over": (HandOverForm, self._hand_over, HAND_OVER_PERMISSION),
-            "pay": (TillPaymentForm, self._take_payment, HAND_OVER_PERMISSION),
+            "pay": (TillPaymentForm, self._take_payment, PAYMENT_PERMISSION),
             "make_ready": (OrderCommandForm, self._make_ready, "orders.change_order"),
             "receive": (OrderCommandForm, self._receive, "orders.change_order"),
         }

@@ -2,6 +2,8 @@
 
 Where they may do it is separate: store and warehouse staff work the orders of the locations
 they are bound to; `view_all_orders` (customer service, accounts, managers) reaches every order.
+The store-credit ledger is every customer's money: customer service, accounts and managers read
+it, not the counter (a till spends a customer's credit through the order, never browses it).
 """
 
 from config.roles import Role
@@ -16,7 +18,6 @@ _COUNTER = (
     "add_payment",  # paying at the till
     "view_orderstatuschange",
     "view_ordernotification",
-    "view_storecreditentry",
 )
 _SERVICE = (
     "view_order",

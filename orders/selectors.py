@@ -9,6 +9,9 @@ Who sees which orders (issue 15):
   they placed themselves; and the orders their locations only supply (a line's source) in the
   picking view: what to pick and where it goes, never who the customer is, how they paid, nor the
   pickup code (with it anyone could open a locker unattended). `order_staff_view` says which.
+- The pickup code itself goes to fewer still (`order_pickup_code_visible`): the channel client that
+  placed the order, and staff who re-send codes and see the order whole. A till reaching every order
+  checks codes at its counter; it never reads one.
 """
 
 from collections.abc import Iterable
@@ -21,13 +24,14 @@ from django.utils import timezone
 
 from config.models import ChannelClient
 from customers.identities import IdentityKind, identity_normalise
-from inventory.selectors import location_list_for_user
+from inventory.selectors import location_ids_for_user, location_list_for_user
 from orders.codes import tracking_token_matches
 from orders.models import OPEN_STATUSES, Order, OrderLine, OrderStatus, OrderStatusChange, PaymentMode
 
 OrderView = Literal["full", "picking"]
 FULL_VIEW: OrderView = "full"
 PICKING_VIEW: OrderView = "picking"
+PICKUP_CODE_PERMISSION = "orders.view_pickup_code"
 
 
 def order_list() -> QuerySet[Order]:
@@ -58,17 +62,12 @@ def staff_reaches_all_orders(user: Any) -> bool:
     )
 
 
-def staff_location_ids(*, user: Any) -> set[int]:
-    """The locations a staff member works at (`Location.staff`); every one for managers."""
-    return set(location_list_for_user(user=user).values_list("pk", flat=True))
-
-
 def staff_works_at(*, user: Any, location_ids: Iterable[int]) -> bool:
     """The staff member works the orders of every one of these locations (staff reaching every order do)."""
     if staff_reaches_all_orders(user):
         return True
     wanted = set(location_ids)
-    return bool(wanted) and wanted <= staff_location_ids(user=user)
+    return bool(wanted) and wanted <= location_ids_for_user(user=user)
 
 
 def order_list_for_staff(*, user: Any, full_view_only: bool = False) -> QuerySet[Order]:
@@ -102,9 +101,24 @@ def order_staff_view(order: Order, *, user: Any) -> OrderView:
         return annotated
     if staff_reaches_all_orders(user) or (order.placed_by_user_id is not None and order.placed_by_user_id == user.pk):
         return FULL_VIEW
-    if order.pickup_location_id is not None and order.pickup_location_id in staff_location_ids(user=user):
+    if order.pickup_location_id is not None and order.pickup_location_id in location_ids_for_user(user=user):
         return FULL_VIEW
     return PICKING_VIEW
+
+
+def order_pickup_code_visible(order: Order, *, client: ChannelClient | None, user: Any) -> bool:
+    """Whether the caller may read this reached order's pickup code (or its QR).
+
+    Whoever holds the code collects the goods, at a counter or at a locker with nobody there. A
+    channel client reads only the codes of the orders it placed (to show the customer): reaching an
+    order is not enough. Staff read it with `view_pickup_code` (to re-send it) on an order they see
+    whole, never as its supplier. The caller is refused as if the order were not there.
+    """
+    if client is not None:
+        return order.client_id is not None and order.client_id == client.pk
+    if user is None or not user.has_perm(PICKUP_CODE_PERMISSION):
+        return False
+    return order_staff_view(order, user=user) == FULL_VIEW
 
 
 def order_list_seen_whole(orders: QuerySet[Order]) -> QuerySet[Order]:

@@ -25,6 +25,7 @@ from config.api.authentication import request_channel, request_channel_client
 from config.channels import Channel
 from config.scopes import Scope
 from customers.services.resolve import customer_resolve
+from inventory.selectors import location_ids_for_user
 from orders import codes, selectors, services
 from orders.api import serializers as s
 from orders.exceptions import OrderInputError, OrderNotFound, OrderStateError
@@ -118,7 +119,7 @@ ORDER_DETAIL = PolymorphicProxySerializer(
 )
 
 
-_PICKUP_CODE = Access(scope=Scope.ORDERS_READ, staff=("orders.view_order", "orders.view_pickup_code"))
+_PICKUP_CODE = Access(scope=Scope.ORDERS_READ, staff=("orders.view_order", selectors.PICKUP_CODE_PERMISSION))
 
 
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Order]):
@@ -142,7 +143,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         "deliver": _FULFIL,
         "hand_over": Access(scope=Scope.ORDERS_FULFIL, staff=("orders.hand_over_order",)),
         # Staff who re-send codes to customers read them; the counter checks codes, it never reads
-        # them. A supplier's staff never get the code (404, as for an order they do not reach).
+        # them. A supplier's staff, and a client that did not place the order, never get the code
+        # (404, as for an order they do not reach: selectors.order_pickup_code_visible).
         "pickup_code": _PICKUP_CODE,
         "pickup_qr": _PICKUP_CODE,
     }
@@ -187,7 +189,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @cached_property
     def supplier_location_ids(self) -> set[int]:
         """The staff member's locations, read once per request: which lines a picking view lists."""
-        return selectors.staff_location_ids(user=self.request.user)
+        return location_ids_for_user(user=self.request.user)
 
     def render(self, order: Order, *, detail: bool) -> Any:
         context = dict(self.get_serializer_context())
@@ -304,7 +306,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         description=(
             "A capture the channel's provider made (card, PayPal, store card: with its reference), money at the "
             "till, store credit or loyalty points. When the payments cover the total the order is paid and "
-            "invoiced at once. A capture reported twice is answered with the order as it is."
+            "invoiced at once. A capture reported twice is answered with the order as it is. A credential "
+            "records payments for the orders it placed, or as a till bound to the order's pickup location."
         ),
         request=s.PaymentInputSerializer,
         responses={
@@ -312,8 +315,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             **_errors(
                 e400="invalid; invalid_payment; payment_exceeds_due; duplicate_capture.",
                 e403=(
-                    "payment_method_not_allowed: the channel may not take this method; permission_denied: staff "
-                    "take payments at the order's pickup location."
+                    "payment_method_not_allowed: the channel may not take this method; permission_denied: a "
+                    "credential records payments for the orders it placed or as the till of the pickup location, "
+                    "staff at the order's pickup location."
                 ),
                 e404=NOT_FOUND,
                 e409="order_state (nothing to pay); insufficient_store_credit.",
@@ -376,8 +380,22 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         summary="Report a shipped order delivered",
+        description=(
+            "The carrier's report, through the channel that placed the order or a credential bound to every "
+            "location the parcel left from, or by staff working at all of them."
+        ),
         request=None,
-        responses={200: ORDER_DETAIL, **_errors(e404=NOT_FOUND, e409="order_state; wrong_fulfilment.")},
+        responses={
+            200: ORDER_DETAIL,
+            **_errors(
+                e403=(
+                    "permission_denied: neither the channel that placed the order, nor working at, or bound to, "
+                    "every location the lines come from."
+                ),
+                e404=NOT_FOUND,
+                e409="order_state; wrong_fulfilment.",
+            ),
+        },
     )
     @action(detail=True, methods=["post"])
     def deliver(self, request: Request, number: str) -> Response:
@@ -442,8 +460,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def pickup_order(self) -> Order:
         order = self.get_object()
-        if self.caller_view(order) == selectors.PICKING_VIEW:
-            raise Http404  # a supplier's staff: as for an order they do not reach
+        client = request_channel_client(self.request)
+        if not selectors.order_pickup_code_visible(order, client=client, user=self.request.user):
+            raise Http404  # as for an order they do not reach
         if order.fulfilment_type not in PICKUP_TYPES or order.status in (OrderStatus.CANCELLED, OrderStatus.PICKED_UP):
             raise OrderStateError(
                 _("This order has no pickup code to show."),
@@ -453,6 +472,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         summary="The pickup code for the customer's QR",
+        description=(
+            "Only for the channel that placed the order, and staff who re-send codes and see the order whole: "
+            "for anyone else the order is not found."
+        ),
         responses={
             200: s.PickupCodeSerializer,
             **_errors(e404=NOT_FOUND, e409="order_state: not a pickup order, or cancelled or picked up."),

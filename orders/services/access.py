@@ -8,15 +8,20 @@ otherwise). These rules then say whether this caller may do this to this order; 
 - Fulfilment at the pickup point (ready, goods received, hand-over) belongs to the staff of the
   pickup location, or to a device or till bound to it (`Location.channel_clients`): a web shop is
   no store, whatever its token may do elsewhere.
-- A parcel is shipped by whoever works, or is bound to, every location its lines come from.
+- A parcel is shipped by whoever works, or is bound to, every location its lines come from. Its
+  delivery is reported by them too, or by the channel that placed the order (the carrier reports
+  through the shop's integration).
 - Cancelling belongs to the store responsible (its staff with `cancel_order`), to staff reaching
   every order with `cancel_order`, or to the channel responsible: the client that placed the
   order, or a till bound to its pickup location.
-- Staff take payments at their pickup locations, for orders they placed, or everywhere when they
-  reach every order.
+- Payments are recorded by the channel responsible too: a client for the orders it placed, or as
+  the till of the pickup location where the customer pays. Reaching an order (a first party
+  reaches every one) is not enough. Staff take payments at their pickup locations, for orders
+  they placed, or everywhere when they reach every order.
 
-Staff reaching every order (orders.selectors.staff_reaches_all_orders) work every location. An
-actor with neither client nor staff member is the platform itself (the sweepers): no rule applies.
+Staff reaching every order (orders.selectors.staff_reaches_all_orders) work every location:
+`staff_works_at` says so for them, whatever the locations asked about. An actor with neither client nor staff member is the platform
+itself (the sweepers): no rule applies.
 """
 
 from collections.abc import Iterable
@@ -27,7 +32,7 @@ from django.utils.translation import gettext as _
 from config.models import ChannelClient
 from inventory.selectors import location_ids_bound_to_client
 from orders.models import Order
-from orders.selectors import staff_reaches_all_orders, staff_works_at
+from orders.selectors import staff_works_at
 from orders.services.common import Actor
 
 CANCEL_PERMISSION = "orders.cancel_order"
@@ -39,9 +44,27 @@ def client_bound_to(*, client: ChannelClient, location_ids: Iterable[int]) -> bo
     return bool(wanted) and wanted <= location_ids_bound_to_client(client=client)
 
 
+def _pickup_ids(order: Order) -> list[int]:
+    return [order.pickup_location_id] if order.pickup_location_id is not None else []
+
+
+def _source_ids(order: Order) -> set[int]:
+    """Where the order's lines come from (one query)."""
+    return set(order.lines.values_list("source_id", flat=True))
+
+
+def _placed_by(order: Order, client: ChannelClient) -> bool:
+    return order.client_id is not None and order.client_id == client.pk
+
+
+def _client_responsible(order: Order, client: ChannelClient) -> bool:
+    """The channel that placed the order, or a till bound to its pickup location."""
+    return _placed_by(order, client) or client_bound_to(client=client, location_ids=_pickup_ids(order))
+
+
 def order_check_fulfils_at_pickup(order: Order, *, actor: Actor) -> None:
     """Ready, goods received, hand-over: the pickup location's staff, or a device or till bound to it."""
-    location_ids = [order.pickup_location_id] if order.pickup_location_id is not None else []
+    location_ids = _pickup_ids(order)
     user = actor.staff_user
     if user is not None and not staff_works_at(user=user, location_ids=location_ids):
         raise PermissionDenied(_("You do not work at this order's pickup location."))
@@ -54,13 +77,24 @@ def order_check_ships(order: Order, *, actor: Actor) -> None:
     user, client = actor.staff_user, actor.client
     if user is None and client is None:
         return
-    if user is not None and staff_reaches_all_orders(user):
-        return
-    sources = set(order.lines.values_list("source_id", flat=True))
+    sources = _source_ids(order)
     if user is not None and not staff_works_at(user=user, location_ids=sources):
         raise PermissionDenied(_("Only the location every line of this order comes from ships it."))
     if client is not None and not client_bound_to(client=client, location_ids=sources):
         raise PermissionDenied(_("This credential is not bound to every location this order's lines come from."))
+
+
+def order_check_delivers(order: Order, *, actor: Actor) -> None:
+    """The delivery is reported by the channel that placed the order, or by whoever ships from every source."""
+    user, client = actor.staff_user, actor.client
+    if user is not None and not staff_works_at(user=user, location_ids=_source_ids(order)):
+        raise PermissionDenied(_("Only the location every line of this order comes from reports its delivery."))
+    if client is not None and not (
+        _placed_by(order, client) or client_bound_to(client=client, location_ids=_source_ids(order))
+    ):
+        raise PermissionDenied(
+            _("Only the channel that placed the order, or one bound to every location it left from, reports it.")
+        )
 
 
 def order_check_cancels(order: Order, *, actor: Actor) -> None:
@@ -69,31 +103,25 @@ def order_check_cancels(order: Order, *, actor: Actor) -> None:
     if user is not None:
         if not user.has_perm(CANCEL_PERMISSION):
             raise PermissionDenied(_("You may not cancel orders."))
-        at_pickup = order.pickup_location_id is not None and staff_works_at(
-            user=user, location_ids=[order.pickup_location_id]
-        )
-        if not (at_pickup or staff_reaches_all_orders(user)):
+        if not staff_works_at(user=user, location_ids=_pickup_ids(order)):
             raise PermissionDenied(_("Only the store where the order is picked up, or customer service, cancels it."))
     client = actor.client
-    if client is not None:
-        placed_it = order.client_id is not None and order.client_id == client.pk
-        at_pickup = order.pickup_location_id is not None and client_bound_to(
-            client=client, location_ids=[order.pickup_location_id]
+    if client is not None and not _client_responsible(order, client):
+        raise PermissionDenied(
+            _("Only the channel that placed the order, or the store where it is picked up, cancels it.")
         )
-        if not (placed_it or at_pickup):
-            raise PermissionDenied(
-                _("Only the channel that placed the order, or the store where it is picked up, cancels it.")
-            )
 
 
 def order_check_takes_payment(order: Order, *, actor: Actor) -> None:
-    """Staff take payments at the order's pickup location, for orders they placed, or anywhere if they reach all."""
+    """The channel that placed the order or the till where it is picked up; staff at the pickup location,
+    for orders they placed, or anywhere if they reach every order."""
     user = actor.staff_user
-    if user is None:
-        return
-    if order.placed_by_user_id is not None and order.placed_by_user_id == user.pk:
-        return
-    location_ids = [order.pickup_location_id] if order.pickup_location_id is not None else []
-    if staff_reaches_all_orders(user) or staff_works_at(user=user, location_ids=location_ids):
-        return
-    raise PermissionDenied(_("Payments are taken at the order's pickup location."))
+    if user is not None:
+        placed_it = order.placed_by_user_id is not None and order.placed_by_user_id == user.pk
+        if not (placed_it or staff_works_at(user=user, location_ids=_pickup_ids(order))):
+            raise PermissionDenied(_("Payments are taken at the order's pickup location."))
+    client = actor.client
+    if client is not None and not _client_responsible(order, client):
+        raise PermissionDenied(
+            _("Only the channel that placed the order, or the till where it is picked up, records its payments.")
+        )

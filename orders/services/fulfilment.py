@@ -27,7 +27,7 @@ from orders.exceptions import (
     PickupCodeUsed,
 )
 from orders.models import FulfilmentType, NotificationKind, Order, OrderLine, OrderStatus, PaymentMode
-from orders.services.access import order_check_fulfils_at_pickup, order_check_ships
+from orders.services.access import order_check_delivers, order_check_fulfils_at_pickup, order_check_ships
 from orders.services.common import (
     Actor,
     order_history_add,
@@ -151,9 +151,10 @@ def order_ship(*, order: Order, actor: Actor, carrier: str, tracking_number: str
 
 @transaction.atomic
 def order_deliver(*, order: Order, actor: Actor) -> Order:
-    """The carrier (or its integration) reports the delivery."""
+    """The carrier reports the delivery: through the channel that placed the order, or where the parcel left."""
     order = order_locked(order)
     _require_fulfilment(order, FulfilmentType.SHIP)
+    order_check_delivers(order, actor=actor)
     order_require_status(order, OrderStatus.SHIPPED)
     order.status, order.delivered_at = OrderStatus.DELIVERED, timezone.now()
     order.save(update_fields=["status", "delivered_at"])

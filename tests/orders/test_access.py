@@ -413,6 +413,29 @@ def test_paying_another_clients_order_is_not_found(shop: Shop) -> None:
     assert status_of(order) == OrderStatus.PLACED
 
 
+def test_a_till_reaching_every_order_cannot_record_a_payment_for_a_parcel_placed_online(shop: Shop) -> None:
+    # It sees the order (a first party reaches every one), but the customer pays nothing at its counter.
+    order = place(shop)
+
+    response = token_api(shop.store_token).post(
+        f"{ORDERS}{order.number}/payments/", {"method": "card_at_till", "amount": "19.95"}, format="json"
+    )
+
+    assert response.status_code == 403
+    assert status_of(order) == OrderStatus.PLACED
+
+
+def test_the_till_of_the_pickup_store_records_the_payment_at_the_counter(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.store, payment_mode="at_pickup")
+
+    response = token_api(shop.store_token).post(
+        f"{ORDERS}{order.number}/payments/", {"method": "cash", "amount": "19.95"}, format="json"
+    )
+
+    assert response.status_code == 201
+    assert status_of(order) == OrderStatus.PAID
+
+
 # --- Cancelling ---------------------------------------------------------------------------------
 
 
@@ -605,7 +628,9 @@ def test_a_credential_without_the_fulfil_scope_cannot_ship(shop: Shop) -> None:
 
 def test_a_client_with_the_fulfil_scope_reports_its_own_parcel_delivered(shop: Shop) -> None:
     marketplace, api = client_api(Channel.MARKETPLACE, scopes=["orders:read", "orders:fulfil"])
-    order = paid(place(shop, actor=Actor(channel=Channel.MARKETPLACE, client=marketplace)), shop)
+    through_it = Actor(channel=Channel.MARKETPLACE, client=marketplace)
+    order = place(shop, actor=through_it)
+    order_payment_add(order=order, actor=through_it, method="card", amount=order.total, provider_reference="mkt-1")
     order_ship(order=order, actor=shop.web, carrier="SEUR", tracking_number="T1")
     someone_elses = order_ship(order=paid(place(shop), shop), actor=shop.web, carrier="SEUR", tracking_number="T2")
 
@@ -614,6 +639,34 @@ def test_a_client_with_the_fulfil_scope_reports_its_own_parcel_delivered(shop: S
 
     assert (mine.status_code, theirs.status_code) == (200, 404)
     assert status_of(someone_elses) == OrderStatus.SHIPPED
+
+
+def test_a_till_with_the_fulfil_scope_cannot_report_delivered_a_parcel_it_neither_placed_nor_sent(
+    shop: Shop,
+) -> None:
+    order = order_ship(order=paid(place(shop), shop), actor=shop.web, carrier="SEUR", tracking_number="T1")
+
+    response = token_api(shop.store_token).post(f"{ORDERS}{order.number}/deliver/")
+
+    assert response.status_code == 403
+    assert status_of(order) == OrderStatus.SHIPPED
+
+
+def test_staff_who_placed_a_parcel_cannot_report_it_delivered_unless_they_work_where_it_left(shop: Shop) -> None:
+    clerk = staff_with_role(Role.STORE_STAFF, shop.store)
+    order = place(shop, actor=Actor(channel=Channel.STORE, user=clerk))  # sent from the warehouse
+    order = order_payment_add(
+        order=order, actor=Actor(channel=Channel.STORE, user=clerk), method="cash", amount=order.total
+    )
+    order_ship(order=order, actor=shop.web, carrier="SEUR", tracking_number="T1")
+
+    response = staff_api(clerk).post(f"{ORDERS}{order.number}/deliver/")
+    by_the_warehouse = staff_api(staff_with_role(Role.WAREHOUSE, shop.warehouse)).post(
+        f"{ORDERS}{order.number}/deliver/"
+    )
+
+    assert (response.status_code, by_the_warehouse.status_code) == (403, 200)
+    assert status_of(order) == OrderStatus.DELIVERED
 
 
 def test_staff_without_the_change_permission_cannot_report_a_delivery(shop: Shop) -> None:

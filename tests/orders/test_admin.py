@@ -465,6 +465,67 @@ def test_the_cancel_action_refuses_an_order_the_store_only_supplies(store_manage
     assert any(text.startswith(order.number) for text in messages_of(response)), messages_of(response)
 
 
+# A supplier's staff see what to pick, never whose the order is nor what it cost (the picking view).
+SUPPLIED_ORDER_SECRETS = ("Ana García", "12.00", "12,00")  # the customer; the hat's total and paid amount
+
+
+def test_a_supplying_store_managers_cancel_page_does_not_name_the_customer_nor_the_total(
+    store_manager_client: Client, shop: Shop
+) -> None:
+    order = sourced_from_store_for_other_store(shop)
+
+    response = store_manager_client.post(ORDERS, {"action": "cancel_orders", "_selected_action": [order.pk]})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert order.number in html
+    for hidden in SUPPLIED_ORDER_SECRETS:
+        assert hidden not in html, hidden
+
+
+def test_the_pickup_store_managers_cancel_page_names_the_customer_and_the_total(
+    store_manager_client: Client, shop: Shop
+) -> None:
+    order = paid(shop, place(shop, fulfilment="pickup", pickup=shop.store))
+
+    html = store_manager_client.post(
+        ORDERS, {"action": "cancel_orders", "_selected_action": [order.pk]}
+    ).content.decode()
+
+    assert f"{order.number} · Ana García · " in html
+    assert f"{order.total} {order.currency}" in html
+
+
+def test_a_supplying_store_managers_changelist_shows_neither_the_customer_nor_the_amounts(
+    store_manager_client: Client, shop: Shop
+) -> None:
+    order = sourced_from_store_for_other_store(shop)
+
+    response = store_manager_client.get(ORDERS)
+
+    assert listed(response) == {order.number}
+    html = response.content.decode()
+    for hidden in SUPPLIED_ORDER_SECRETS:
+        assert hidden not in html, hidden
+
+
+def test_the_changelist_shows_the_amounts_of_an_order_seen_whole(store_client: Client, shop: Shop) -> None:
+    supplied = sourced_from_store_for_other_store(shop)
+    here = paid(shop, place(shop, fulfilment="pickup", pickup=shop.store))
+
+    rows = {order.number: order for order in store_client.get(ORDERS).context["cl"].result_list}
+
+    admin_of_orders = OrderAdmin(Order, site)
+    assert (admin_of_orders.total_column(rows[here.number]), admin_of_orders.paid_column(rows[here.number])) == (
+        here.total,
+        here.paid_amount,
+    )
+    assert (
+        admin_of_orders.total_column(rows[supplied.number]),
+        admin_of_orders.paid_column(rows[supplied.number]),
+    ) == ("—", "—")
+
+
 def test_cancel_action_refuses_a_shipped_order_and_leaves_it(admin_client: Client, shop: Shop) -> None:
     order = order_ship(order=paid(shop, place(shop)), actor=shop.web, carrier="SEUR", tracking_number="T2")
 
@@ -622,6 +683,29 @@ def test_handing_over_needs_the_permission(client: Client, shop: Shop) -> None:
     assert refresh(order).status == OrderStatus.READY
 
 
+def test_the_till_payment_needs_the_payment_permission(client: Client, shop: Shop) -> None:
+    # As through the API (orders.add_payment): handing goods over is not taking money.
+    client.force_login(staff_of(shop.store, permissions=("view_order", "change_order", "hand_over_order")))
+    order = ready_unpaid_at_store(shop)
+
+    response = client.post(PICKUPS, {"op": "pay", "number": order.number, "method": "cash", "amount": "19.95"})
+
+    assert response.status_code == 403
+    assert not refresh(order).is_paid
+
+
+def test_staff_with_the_payment_permission_take_the_payment_at_the_till(client: Client, shop: Shop) -> None:
+    client.force_login(staff_of(shop.store, permissions=("view_order", "add_payment")))
+    order = ready_unpaid_at_store(shop)
+
+    response = client.post(
+        PICKUPS, {"op": "pay", "number": order.number, "method": "cash", "amount": "19.95"}, follow=True
+    )
+
+    assert refresh(order).is_paid
+    assert any(text.startswith(f"{order.number} is paid") for text in messages_of(response))
+
+
 def test_the_pickups_page_needs_the_view_permission(client: Client, shop: Shop) -> None:
     client.force_login(staff_of(shop.store, permissions=()))
 
@@ -695,6 +779,30 @@ def test_store_credit_is_found_by_the_customers_identity(admin_client: Client, s
     assert [entry.pk for entry in response.context["cl"].result_list] == [anas.pk]
     assert admin_client.get("/admin/orders/storecreditentry/add/").status_code == 403
     assert StoreCreditEntry.objects.count() == 2
+
+
+STORE_CREDIT = "/admin/orders/storecreditentry/"
+
+
+@pytest.mark.parametrize("role", [Role.STORE_STAFF, Role.STORE_MANAGER])
+def test_store_staff_do_not_browse_the_store_credit_ledger(client: Client, shop: Shop, role: Role) -> None:
+    entry = store_credit_grant(customer=shop.customer, amount=Decimal("5.00"), reference="G-1", reason="goodwill")
+    client.force_login(staff_with_role(role, shop.store, username="tienda"))
+
+    assert client.get(STORE_CREDIT).status_code == 403
+    assert client.get(f"{STORE_CREDIT}{entry.pk}/change/").status_code == 403
+
+
+@pytest.mark.parametrize("role", [Role.AGENT, Role.TEAM_LEAD, Role.ACCOUNTANT, Role.MANAGER])
+def test_customer_service_accounts_and_managers_browse_the_store_credit_ledger(
+    client: Client, shop: Shop, role: Role
+) -> None:
+    entry = store_credit_grant(customer=shop.customer, amount=Decimal("5.00"), reference="G-1", reason="goodwill")
+    client.force_login(staff_with_role(role, username="servicio"))
+
+    response = client.get(STORE_CREDIT)
+
+    assert [row.pk for row in response.context["cl"].result_list] == [entry.pk]
 
 
 def test_notifications_are_filtered_by_status_and_kind(admin_client: Client, shop: Shop) -> None:

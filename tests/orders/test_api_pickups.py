@@ -266,6 +266,29 @@ def test_another_client_cannot_see_the_pickup_code(shop: Shop) -> None:
     assert api.get(f"{ORDERS}{order.number}/pickup-qr/").status_code == 404
 
 
+def test_a_till_reaching_every_order_does_not_read_the_pickup_code_of_an_order_it_did_not_place(shop: Shop) -> None:
+    # Placed online, picked up at the till's own store: the till checks the customer's code, it
+    # never reads it (whoever holds the code collects the goods).
+    order = place(shop, fulfilment="pickup", pickup=shop.store)
+    api = token_api(shop.store_token)
+    assert api.get(f"{ORDERS}{order.number}/").status_code == 200  # it reaches the order
+
+    code = api.get(f"{ORDERS}{order.number}/pickup-code/")
+    qr = api.get(f"{ORDERS}{order.number}/pickup-qr/")
+
+    assert (code.status_code, qr.status_code) == (404, 404)
+    assert code.json() == qr.json() == api.get(f"{ORDERS}ZZZZ-ZZZZ/pickup-code/").json()
+
+
+def test_a_till_reads_the_pickup_code_of_an_order_it_placed(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.store, actor=shop.store_actor)
+
+    response = token_api(shop.store_token).get(f"{ORDERS}{order.number}/pickup-code/")
+
+    assert response.status_code == 200
+    assert response.json()["code"] == code_of(order)
+
+
 def test_anonymous_callers_cannot_see_the_pickup_code(shop: Shop) -> None:
     order = place(shop, fulfilment="pickup", pickup=shop.store)
     assert APIClient().get(f"{ORDERS}{order.number}/pickup-code/").status_code == 401

@@ -214,7 +214,8 @@ def test_a_channel_bound_to_the_source_ships(shop: Shop) -> None:
 
 
 def test_a_channel_not_bound_to_the_source_cannot_ship(shop: Shop) -> None:
-    order = paid(place(shop, actor=shop.store_actor), shop)
+    order = place(shop, actor=shop.store_actor)
+    order = order_payment_add(order=order, actor=shop.store_actor, method="cash", amount=order.total)
 
     with pytest.raises(PermissionDenied):
         order_ship(order=order, actor=shop.store_actor, carrier="SEUR", tracking_number="T1")
@@ -287,6 +288,86 @@ def test_delivery_sets_the_delivered_time(shop: Shop) -> None:
     assert order.delivered_at is not None
     assert order.delivered_at >= order.shipped_at  # type: ignore[operator]
     assert order.notifications.filter(kind="delivered").exists()
+
+
+# Who reports a parcel delivered: the channel that placed it or one bound to every location it left
+# from; staff who work every one of them (or reach every order); the platform itself.
+
+
+def shipped(shop: Shop, order: Order) -> Order:
+    """Sent from the warehouse by its staff."""
+    return order_ship(order=order, actor=staff_at(shop.warehouse), carrier="SEUR", tracking_number="T1")
+
+
+def test_a_till_cannot_report_delivered_a_parcel_it_neither_placed_nor_sent(shop: Shop) -> None:
+    order = shipped(shop, paid(place(shop), shop))  # placed online, sent from the warehouse
+
+    with pytest.raises(PermissionDenied):
+        order_deliver(order=order, actor=shop.store_actor)
+
+    assert state(order)[0] == OrderStatus.SHIPPED
+
+
+def test_the_channel_that_placed_the_parcel_reports_it_delivered(shop: Shop) -> None:
+    order = place(shop, actor=shop.store_actor)  # sold at the till, sent from the warehouse
+    order = shipped(shop, order_payment_add(order=order, actor=shop.store_actor, method="cash", amount=order.total))
+
+    order = order_deliver(order=order, actor=shop.store_actor)
+
+    assert order.status == OrderStatus.DELIVERED
+
+
+def test_a_channel_bound_to_the_source_reports_the_delivery(shop: Shop) -> None:
+    carrier, _token = channel_client(Channel.STORE, name="Warehouse dock", locations=[shop.warehouse])
+    order = shipped(shop, paid(place(shop), shop))
+
+    order = order_deliver(order=order, actor=Actor(channel=Channel.STORE, client=carrier))
+
+    assert order.status == OrderStatus.DELIVERED
+
+
+def test_staff_who_do_not_work_at_the_source_cannot_report_a_delivery(shop: Shop) -> None:
+    order = shipped(shop, paid(place(shop), shop))
+
+    with pytest.raises(PermissionDenied):
+        order_deliver(order=order, actor=staff_at(shop.store))
+
+    assert state(order)[0] == OrderStatus.SHIPPED
+
+
+def test_staff_who_placed_a_parcel_but_do_not_work_at_its_source_cannot_report_it_delivered(shop: Shop) -> None:
+    clerk = staff_actor(Role.STORE_STAFF, shop.store)
+    order = place(shop, actor=clerk)
+    order = shipped(shop, order_payment_add(order=order, actor=clerk, method="cash", amount=order.total))
+
+    with pytest.raises(PermissionDenied):
+        order_deliver(order=order, actor=clerk)
+
+    assert state(order)[0] == OrderStatus.SHIPPED
+
+
+def test_staff_of_the_source_report_the_delivery(shop: Shop) -> None:
+    order = shipped(shop, paid(place(shop), shop))
+
+    order = order_deliver(order=order, actor=staff_at(shop.warehouse))
+
+    assert order.status == OrderStatus.DELIVERED
+
+
+def test_staff_reaching_every_order_report_any_delivery(shop: Shop) -> None:
+    order = shipped(shop, paid(place(shop), shop))
+
+    order = order_deliver(order=order, actor=staff_actor(Role.MANAGER))
+
+    assert order.status == OrderStatus.DELIVERED
+
+
+def test_the_platform_itself_reports_a_delivery(shop: Shop) -> None:
+    order = shipped(shop, paid(place(shop), shop))
+
+    order = order_deliver(order=order, actor=Actor(channel=Channel.WEB))
+
+    assert order.status == OrderStatus.DELIVERED
 
 
 # --- Ready for pickup and transfers ----------------------------------------------------------------

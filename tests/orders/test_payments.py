@@ -24,7 +24,7 @@ from orders.services import (
     store_credit_balance,
     store_credit_grant,
 )
-from tests.factories import VariantFactory, staff_with_role, stock_receive_for
+from tests.factories import VariantFactory, channel_client, staff_with_role, stock_receive_for
 from tests.orders.conftest import Shop, place, staff_actor
 
 
@@ -110,7 +110,7 @@ def test_the_web_shop_cannot_take_till_payments(shop: Shop, method: str) -> None
 
 
 def test_a_locker_takes_no_payment(shop: Shop) -> None:
-    order = place(shop)
+    order = place(shop, fulfilment="locker", pickup=shop.locker)  # at its own locker: the method is refused
 
     with pytest.raises(PaymentMethodNotAllowed):
         pay(order, shop.locker_actor, "card", order.total, provider_reference="lk-1")
@@ -461,10 +461,10 @@ def test_the_invoice_is_issued_for_the_client_the_order_belongs_to_not_the_payer
 
 
 def test_an_order_placed_by_staff_is_invoiced_for_no_client(shop: Shop) -> None:
-    clerk = staff_with_role(Role.STORE_STAFF, shop.store)
-    order = place(shop, actor=Actor(channel=Channel.STORE, user=clerk))
+    clerk = Actor(channel=Channel.STORE, user=staff_with_role(Role.STORE_STAFF, shop.store))
+    order = place(shop, actor=clerk)
 
-    order = pay(order, shop.web, "card", order.total, provider_reference="c-1")
+    order = pay(order, clerk, "card_at_till", order.total)
 
     assert order.invoice is not None
     assert order.invoice.issued_by is None
@@ -509,6 +509,54 @@ def test_staff_reaching_every_order_take_payments_for_any_order(shop: Shop) -> N
     order = place(shop)
 
     order = pay(order, staff_actor(Role.MANAGER), "card_at_till", order.total)
+
+    assert order.is_paid
+
+
+# A channel credential records payments for the orders it placed, or as the till where the customer
+# pays at pickup; reaching an order (a first party reaches every one) is not enough.
+
+
+def test_a_till_records_no_payment_for_an_order_picked_up_at_another_store(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.other_store, payment_mode="at_pickup")
+
+    with pytest.raises(PermissionDenied):
+        pay(order, shop.store_actor, "cash", order.total)
+
+    assert unchanged(order)[1] == Decimal(0)
+
+
+def test_a_till_records_no_payment_for_a_parcel_placed_online(shop: Shop) -> None:
+    order = place(shop)
+
+    with pytest.raises(PermissionDenied):
+        pay(order, shop.store_actor, "card_at_till", order.total)
+
+    assert unchanged(order)[1] == Decimal(0)
+
+
+def test_a_client_reaching_every_order_records_no_payment_for_an_order_it_did_not_place(shop: Shop) -> None:
+    app, _token = channel_client(Channel.APP, name="App")
+    order = place(shop)
+
+    with pytest.raises(PermissionDenied):
+        pay(order, Actor(channel=Channel.APP, client=app), "card", order.total, provider_reference="app-1")
+
+    assert unchanged(order)[1] == Decimal(0)
+
+
+def test_the_till_of_the_pickup_store_records_the_payment_of_an_order_placed_online(shop: Shop) -> None:
+    order = place(shop, fulfilment="pickup", pickup=shop.store, payment_mode="at_pickup")
+
+    order = pay(order, shop.store_actor, "cash", order.total)
+
+    assert order.is_paid
+
+
+def test_a_till_records_the_payment_of_a_parcel_it_placed(shop: Shop) -> None:
+    order = place(shop, actor=shop.store_actor)  # sold at the counter, shipped home from the warehouse
+
+    order = pay(order, shop.store_actor, "card_at_till", order.total)
 
     assert order.is_paid
 
