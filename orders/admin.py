@@ -553,6 +553,7 @@ class OrderAdmin(FormPageMixin, admin.ModelAdmin):
                 ("waiting", _("Not ready yet"), groups["waiting"]),
             ],
             "may_hand_over": request.user.has_perm(HAND_OVER_PERMISSION),
+            "may_take_payment": request.user.has_perm(PAYMENT_PERMISSION),
             "may_change": self.has_change_permission(request),
             "hand_over_form": HandOverForm(),
             "till_methods": [(method.value, method.label) for method in TILL_METHODS],

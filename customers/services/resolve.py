@@ -18,6 +18,7 @@ from customers.models import (
     DuplicateReason,
     DuplicateStatus,
 )
+from customers.selectors import customer_reached_by
 
 RESOLVE_ATTEMPTS = 3
 
@@ -112,7 +113,7 @@ def _resolve_once(*, identities: list[Identity], name: str, channel: str, client
         duplicates = [owner for pk, owner in owners.items() if pk != best_id]
         duplicate_candidates_record(customer=customer, others=duplicates, reason=DuplicateReason.IDENTITY_CONFLICT)
 
-    if not created and client is not None and not _client_reaches(client, customer):
+    if not created and client is not None and not customer_reached_by(customer=customer, client=client):
         # Another channel's customer: this client may refer to them (its order is theirs), but
         # adds nothing to their profile: no identity of its own, no name.
         return Resolution(customer=customer, created=False, possible_duplicates=duplicates, reached=False)
@@ -127,10 +128,6 @@ def _resolve_once(*, identities: list[Identity], name: str, channel: str, client
         customer.name = name
         customer.save(update_fields=["name", "updated_at"])
     return Resolution(customer=customer, created=created, possible_duplicates=duplicates)
-
-
-def _client_reaches(client: ChannelClient, customer: Customer) -> bool:
-    return client.reaches_all or BroughtCustomer.objects.filter(client=client, customer=customer).exists()
 
 
 def _is_deadlock(exc: OperationalError) -> bool:

@@ -694,6 +694,17 @@ def test_the_till_payment_needs_the_payment_permission(client: Client, shop: Sho
     assert not refresh(order).is_paid
 
 
+def test_the_pickups_page_offers_the_till_only_to_who_may_take_payments(client: Client, shop: Shop) -> None:
+    order = ready_unpaid_at_store(shop)
+    client.force_login(staff_of(shop.store, permissions=("view_order", "change_order", "hand_over_order")))
+
+    page = client.get(PICKUPS).content.decode()
+
+    assert order.number in page
+    assert 'value="pay"' not in page
+    assert "You may not take payments." in page
+
+
 def test_staff_with_the_payment_permission_take_the_payment_at_the_till(client: Client, shop: Shop) -> None:
     client.force_login(staff_of(shop.store, permissions=("view_order", "add_payment")))
     order = ready_unpaid_at_store(shop)
