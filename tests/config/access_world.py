@@ -23,9 +23,10 @@ from config.models import ChannelClient
 from config.roles import Role
 from customers.models import Customer, Segment
 from inventory.models import Location
+from invoicing.delivery import invoice_render
 from invoicing.models import Invoice
 from orders.models import Order
-from tests.api import token_api
+from tests.api import staff_api, token_api
 from tests.factories import (
     LocationFactory,
     SellerFactory,
@@ -37,8 +38,8 @@ from tests.factories import (
 )
 
 # The roles of the matrix, in the order of its columns.
-ROLES = ("anon", "web", "mkt", "lkA", "lkB", "stX", "stY", "wh", "agt", "acc", "mgr", "su")
-CLIENT_ROLES = ("web", "mkt", "lkA", "lkB")
+ROLES = ("anon", "web", "mkt", "lkA", "lkB", "tlX", "stX", "stY", "wh", "agt", "acc", "mgr", "su")
+CLIENT_ROLES = ("web", "mkt", "lkA", "lkB", "tlX")
 STAFF_ROLES = ("stX", "stY", "wh", "agt", "acc", "mgr", "su")
 
 
@@ -105,8 +106,9 @@ def world_create() -> World:
     mkt, mkt_token = channel_client(Channel.MARKETPLACE, name="Marketplace")
     lka, lka_token = channel_client(Channel.LOCKER, name="Lockers Atocha", locations=[locker_a])
     lkb, lkb_token = channel_client(Channel.LOCKER, name="Lockers Sants", locations=[locker_b])
-    clients = {"web": web, "mkt": mkt, "lkA": lka, "lkB": lkb}
-    tokens = {"web": web_token, "mkt": mkt_token, "lkA": lka_token, "lkB": lkb_token}
+    tlx, tlx_token = channel_client(Channel.STORE, name="Till Sol", locations=[store_x])
+    clients = {"web": web, "mkt": mkt, "lkA": lka, "lkB": lkb, "tlX": tlx}
+    tokens = {"web": web_token, "mkt": mkt_token, "lkA": lka_token, "lkB": lkb_token, "tlX": tlx_token}
 
     users = {
         "stX": staff_with_role(Role.STORE_STAFF, store_x, username="staff-x"),
@@ -133,6 +135,25 @@ def world_create() -> World:
             "w-pickup",
             {"email": "ana@example.com", "lines": line, "fulfilment_type": "pickup", "pickup_location": store_x.code},
         ),
+    )
+    # Ready on the shelf at store X: the hand-over's rules run (then the code is judged).
+    ready = staff_api(users["stX"]).post(f"/api/v1/orders/{pickup_x.number}/ready/")
+    assert ready.status_code == 200, ready.content
+    pickup_x.refresh_from_db()
+    # Paid, not put aside yet: making it ready runs the rules.
+    paid_x = _pay(
+        web_token,
+        _place(
+            web_token,
+            "w-paid",
+            {"email": "ana@example.com", "lines": line, "fulfilment_type": "pickup", "pickup_location": store_x.code},
+        ),
+    )
+    # Placed, not paid yet: the payment's rules run.
+    unpaid_x = _place(
+        web_token,
+        "w-unpaid",
+        {"email": "ana@example.com", "lines": line, "fulfilment_type": "pickup", "pickup_location": store_x.code},
     )
     ship_w = _pay(
         web_token,
@@ -164,6 +185,7 @@ def world_create() -> World:
     }
     assert pickup_x.invoice is not None
     assert mkt_order.invoice is not None
+    invoice_render(invoice_id=pickup_x.invoice.pk)  # its PDF and XML, for the downloads
     segment = Segment.objects.create(name="Sevilla", rules={"city": ["Sevilla"]})
     return World(
         store_x=store_x,
@@ -176,7 +198,14 @@ def world_create() -> World:
         tokens=tokens,
         users=users,
         customers=customers,
-        orders={"pickup_x": pickup_x, "ship_w": ship_w, "locker_a": locker_order, "mkt": mkt_order},
+        orders={
+            "pickup_x": pickup_x,
+            "paid_x": paid_x,
+            "unpaid_x": unpaid_x,
+            "ship_w": ship_w,
+            "locker_a": locker_order,
+            "mkt": mkt_order,
+        },
         invoices={"web": pickup_x.invoice, "mkt": mkt_order.invoice},
         segment=segment,
     )
@@ -220,10 +249,8 @@ LOGIN_REDIRECT = re.compile(r"/admin/login/")
 
 
 def answer_of(response: Any) -> str:
-    """The cell a response fills: its status, or what a redirect means.
+    """The cell a response fills: `ok` for a 2xx, the status otherwise, or what a redirect means.
 
-    `ok` is any answer that got past access: a 2xx, or a 400/409 saying what was wrong with
-    the request or the order's state (the matrix sends bodies that the rules then judge).
     `login` is the admin's redirect to sign in, `gone` its redirect to its index when the
     object is not among those this person may see, `moved` any other redirect.
     """
@@ -233,7 +260,7 @@ def answer_of(response: Any) -> str:
         if LOGIN_REDIRECT.search(location):
             return "login"
         return "gone" if location == "/admin/" else "moved"
-    if status in (200, 201, 204, 400, 409):
+    if 200 <= status < 300:
         return "ok"
     return str(status)
 

@@ -1,17 +1,21 @@
 """The permission matrix of the API and the site: every operation by every kind of caller, in one table.
 
 Read a row as "this request, made by each of these callers, answers...":
-- `ok`    it got past access (200/201, or 400/409 when the rules judge the body or the state)
+- `ok`    done (2xx)
+- `400`, `409`  past every access rule, then the body or the order's state was judged (the objects
+          are in the state where the rules run: `pickup_x` is paid and ready, so a hand-over with a
+          wrong code is a 400 only for who may hand it over)
 - `401`   no credential; `403` refused (missing scope, permission, binding); `404` not found —
           another's object answers exactly like a missing one
-- `405`   the method is not offered
+- `moved` a redirect (the language switch)
 
 Callers (columns): anon = nobody; web = the web shop (first party, reaches every customer);
 mkt = a marketplace (third party, its own customers and orders); lkA/lkB = locker clients bound
-to lockers A and B; stX/stY = store staff of stores X and Y; wh = warehouse staff; agt =
+to lockers A and B; tlX = the till of store X (first party, `orders:fulfil`, bound to X); stX/stY = store staff of stores X and Y; wh = warehouse staff; agt =
 customer-service agent; acc = accountant; mgr = manager; su = superuser.
 
-Objects: the orders `pickup_x` (web, picked up at store X, paid), `ship_w` (web, shipped from the
+Objects: the orders `pickup_x` (web, picked up at store X, paid and ready), `paid_x` (the same,
+not put aside yet), `unpaid_x` (web, at store X, not paid yet), `ship_w` (web, shipped from the
 warehouse), `locker_a` (web, locker A, goods on their way), `mkt` (the marketplace's, shipped from
 the warehouse); the customers `web` and `mkt` brought by each; their invoices.
 
@@ -32,69 +36,69 @@ pytestmark = pytest.mark.django_db
 
 # fmt: off
 MATRIX = """
-url name                          method  object        anon web mkt lkA lkB stX stY wh  agt acc mgr su
-v1:api-root                       GET     -             ok   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok
-api-schema                        GET     -             ok   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok
-api-docs                          GET     -             ok   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok
-v1:product-list                   GET     -             401  ok  ok  403 403 ok  ok  ok  ok  ok  ok  ok
-v1:product-detail                 GET     product       401  ok  ok  403 403 ok  ok  ok  ok  ok  ok  ok
-v1:variant-detail                 GET     variant       401  ok  ok  403 403 ok  ok  ok  ok  ok  ok  ok
-v1:category-list                  GET     -             401  ok  ok  403 403 ok  ok  ok  ok  ok  ok  ok
-v1:category-detail                GET     category      401  ok  ok  403 403 ok  ok  ok  ok  ok  ok  ok
-v1:customer-resolve               POST    identities    401  ok  ok  403 403 403 403 403 ok  403 ok  ok
-v1:customer-lookup                GET     web-email     401  ok  404 403 403 403 403 403 ok  403 ok  ok
-v1:customer-lookup                GET     mkt-email     401  ok  ok  403 403 403 403 403 ok  403 ok  ok
-v1:customer-detail                GET     cust-web      401  ok  404 403 403 403 403 403 ok  403 ok  ok
-v1:customer-detail                GET     cust-mkt      401  ok  ok  403 403 403 403 403 ok  403 ok  ok
-v1:customer-detail                PATCH   cust-web      401  ok  404 403 403 403 403 403 ok  403 ok  ok
-v1:customer-detail                PATCH   cust-mkt      401  ok  ok  403 403 403 403 403 ok  403 ok  ok
-v1:customer-consents              GET     cust-web      401  ok  404 403 403 403 403 403 ok  403 ok  ok
-v1:customer-consents              POST    cust-web      401  ok  404 403 403 403 403 403 ok  403 ok  ok
-v1:customer-consents              POST    cust-mkt      401  ok  ok  403 403 403 403 403 ok  403 ok  ok
-v1:customer-recently-viewed       GET     cust-web      401  ok  404 403 403 403 403 403 ok  403 ok  ok
-v1:customer-recent-searches       GET     cust-web      401  ok  404 403 403 403 403 403 ok  403 ok  ok
-v1:customer-loyalty               GET     cust-web      401  ok  404 403 403 403 403 403 ok  403 ok  ok
-v1:customer-timeline              GET     cust-web      401  403 403 403 403 403 403 403 ok  403 ok  ok
-v1:customer-export                GET     cust-web      401  403 403 403 403 403 403 403 403 403 ok  ok
-v1:event-list                     POST    events        401  ok  ok  403 403 403 403 403 403 403 403 403
-v1:segment-list                   GET     -             401  ok  403 403 403 403 403 403 ok  403 ok  ok
-v1:segment-detail                 GET     segment       401  ok  403 403 403 403 403 403 ok  403 ok  ok
-v1:segment-members                GET     segment       401  ok  403 403 403 403 403 403 ok  403 ok  ok
-v1:inventory-availability         GET     sku           401  ok  ok  403 403 ok  ok  ok  ok  403 ok  ok
-v1:inventory-changes              GET     -             401  ok  ok  403 403 ok  ok  ok  403 403 ok  ok
-v1:location-list                  GET     -             401  ok  ok  403 403 ok  ok  ok  ok  ok  ok  ok
-v1:location-detail                GET     location      401  ok  ok  403 403 ok  ok  ok  ok  ok  ok  ok
-v1:stock-level-list               GET     -             401  403 403 403 403 ok  ok  ok  ok  403 ok  ok
-v1:inventory-adjustments          POST    adjust-x      401  403 403 403 403 ok  403 403 403 403 ok  ok
-v1:inventory-receipts             POST    receive-x     401  403 403 403 403 ok  403 403 403 403 ok  ok
-v1:invoice-list                   GET     -             401  ok  ok  403 403 403 403 403 ok  ok  ok  ok
-v1:invoice-detail                 GET     inv-web       401  ok  404 403 403 403 403 403 ok  ok  ok  ok
-v1:invoice-detail                 GET     inv-mkt       401  ok  ok  403 403 403 403 403 ok  ok  ok  ok
-v1:invoice-pdf                    GET     inv-web       401  ok  404 403 403 403 403 403 ok  ok  ok  ok
-v1:invoice-xml                    GET     inv-web       401  ok  404 403 403 403 403 403 ok  ok  ok  ok
-v1:invoice-exchange               POST    inv-web       401  ok  403 403 403 403 403 403 403 ok  ok  ok
-v1:invoice-export                 GET     dates         401  403 403 403 403 403 403 403 403 ok  ok  ok
-v1:order-list                     GET     -             401  ok  ok  403 403 ok  ok  ok  ok  ok  ok  ok
-v1:order-detail                   GET     pickup_x      401  ok  404 403 403 ok  404 404 ok  ok  ok  ok
-v1:order-detail                   GET     ship_w        401  ok  404 403 403 404 404 ok  ok  ok  ok  ok
-v1:order-detail                   GET     mkt           401  ok  ok  403 403 404 404 ok  ok  ok  ok  ok
-v1:order-list                     POST    new-order     401  ok  ok  403 403 ok  ok  403 ok  403 ok  ok
-v1:order-payments                 POST    pickup_x      401  ok  404 403 403 ok  404 404 403 403 ok  ok
-v1:order-cancel                   POST    pickup_x      401  ok  404 403 403 403 404 404 ok  403 ok  ok
-v1:order-cancel                   POST    mkt           401  403 ok  403 403 404 404 403 ok  403 ok  ok
-v1:order-ready                    POST    pickup_x      401  403 403 403 403 ok  404 404 403 403 ok  ok
-v1:order-hand-over                POST    pickup_x      401  403 403 403 403 ok  404 404 403 403 ok  ok
-v1:order-transfers-received       POST    locker_a      401  403 403 403 403 404 404 403 403 403 ok  ok
-v1:order-ship                     POST    ship_w        401  403 403 403 403 404 404 ok  403 403 ok  ok
-v1:order-deliver                  POST    ship_w        401  403 403 403 403 404 404 ok  403 403 ok  ok
-v1:order-pickup-code              GET     pickup_x      401  ok  404 403 403 403 404 404 ok  403 ok  ok
-v1:order-pickup-qr                GET     pickup_x      401  ok  404 403 403 403 404 404 ok  403 ok  ok
-v1:order-pickup-code              GET     locker_a      401  ok  404 403 403 404 404 403 ok  403 ok  ok
-v1:pickup-redeem                  POST    code-a        401  403 403 ok  404 403 403 403 403 403 403 403
-v1:pickup-redeem                  POST    code-a-at-a   401  403 403 ok  403 403 403 403 403 403 403 403
-v1:order-track                    GET     pickup_x      ok   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok
-healthz                           GET     -             ok   ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok
-set_language                      POST    language      moved moved moved moved moved moved moved moved moved moved moved moved
+url name                      method object      anon  web   mkt   lkA   lkB   tlX   stX   stY   wh    agt   acc   mgr   su
+v1:api-root                   GET    -           ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok
+api-schema                    GET    -           ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok
+api-docs                      GET    -           ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok
+v1:product-list               GET    -           401   ok    ok    403   403   ok    ok    ok    ok    ok    ok    ok    ok
+v1:product-detail             GET    product     401   ok    ok    403   403   ok    ok    ok    ok    ok    ok    ok    ok
+v1:variant-detail             GET    variant     401   ok    ok    403   403   ok    ok    ok    ok    ok    ok    ok    ok
+v1:category-list              GET    -           401   ok    ok    403   403   ok    ok    ok    ok    ok    ok    ok    ok
+v1:category-detail            GET    category    401   ok    ok    403   403   ok    ok    ok    ok    ok    ok    ok    ok
+v1:customer-resolve           POST   identities  401   ok    ok    403   403   ok    403   403   403   ok    403   ok    ok
+v1:customer-lookup            GET    web-email   401   ok    404   403   403   ok    403   403   403   ok    403   ok    ok
+v1:customer-lookup            GET    mkt-email   401   ok    ok    403   403   ok    403   403   403   ok    403   ok    ok
+v1:customer-detail            GET    cust-web    401   ok    404   403   403   ok    403   403   403   ok    403   ok    ok
+v1:customer-detail            GET    cust-mkt    401   ok    ok    403   403   ok    403   403   403   ok    403   ok    ok
+v1:customer-detail            PATCH  cust-web    401   ok    404   403   403   ok    403   403   403   ok    403   ok    ok
+v1:customer-detail            PATCH  cust-mkt    401   ok    ok    403   403   ok    403   403   403   ok    403   ok    ok
+v1:customer-consents          GET    cust-web    401   ok    404   403   403   ok    403   403   403   ok    403   ok    ok
+v1:customer-consents          POST   cust-web    401   ok    404   403   403   ok    403   403   403   ok    403   ok    ok
+v1:customer-consents          POST   cust-mkt    401   ok    ok    403   403   ok    403   403   403   ok    403   ok    ok
+v1:customer-recently-viewed   GET    cust-web    401   ok    404   403   403   ok    403   403   403   ok    403   ok    ok
+v1:customer-recent-searches   GET    cust-web    401   ok    404   403   403   ok    403   403   403   ok    403   ok    ok
+v1:customer-loyalty           GET    cust-web    401   ok    404   403   403   ok    403   403   403   ok    403   ok    ok
+v1:customer-timeline          GET    cust-web    401   403   403   403   403   403   403   403   403   ok    403   ok    ok
+v1:customer-export            GET    cust-web    401   403   403   403   403   403   403   403   403   403   403   ok    ok
+v1:event-list                 POST   events      401   ok    ok    403   403   ok    403   403   403   403   403   403   403
+v1:segment-list               GET    -           401   ok    403   403   403   403   403   403   403   ok    403   ok    ok
+v1:segment-detail             GET    segment     401   ok    403   403   403   403   403   403   403   ok    403   ok    ok
+v1:segment-members            GET    segment     401   ok    403   403   403   403   403   403   403   ok    403   ok    ok
+v1:inventory-availability     GET    sku         401   ok    ok    403   403   ok    ok    ok    ok    ok    403   ok    ok
+v1:inventory-changes          GET    -           401   ok    ok    403   403   ok    ok    ok    ok    403   403   ok    ok
+v1:location-list              GET    -           401   ok    ok    403   403   ok    ok    ok    ok    ok    ok    ok    ok
+v1:location-detail            GET    location    401   ok    ok    403   403   ok    ok    ok    ok    ok    ok    ok    ok
+v1:stock-level-list           GET    -           401   403   403   403   403   403   ok    ok    ok    ok    403   ok    ok
+v1:inventory-adjustments      POST   adjust-x    401   403   403   403   403   403   ok    403   403   403   403   ok    ok
+v1:inventory-receipts         POST   receive-x   401   403   403   403   403   403   ok    403   403   403   403   ok    ok
+v1:invoice-list               GET    -           401   ok    ok    403   403   ok    403   403   403   ok    ok    ok    ok
+v1:invoice-detail             GET    inv-web     401   ok    404   403   403   ok    403   403   403   ok    ok    ok    ok
+v1:invoice-detail             GET    inv-mkt     401   ok    ok    403   403   ok    403   403   403   ok    ok    ok    ok
+v1:invoice-pdf                GET    inv-web     401   ok    404   403   403   ok    403   403   403   ok    ok    ok    ok
+v1:invoice-xml                GET    inv-web     401   409   404   403   403   409   403   403   403   409   409   409   409
+v1:invoice-exchange           POST   inv-web     401   ok    403   403   403   ok    403   403   403   403   ok    ok    ok
+v1:invoice-export             GET    dates       401   403   403   403   403   403   403   403   403   403   ok    ok    ok
+v1:order-list                 GET    -           401   ok    ok    403   403   ok    ok    ok    ok    ok    ok    ok    ok
+v1:order-detail               GET    pickup_x    401   ok    404   403   403   ok    ok    404   404   ok    ok    ok    ok
+v1:order-detail               GET    ship_w      401   ok    404   403   403   ok    404   404   ok    ok    ok    ok    ok
+v1:order-detail               GET    mkt         401   ok    ok    403   403   ok    404   404   ok    ok    ok    ok    ok
+v1:order-list                 POST   new-order   401   ok    ok    403   403   ok    ok    ok    403   ok    403   ok    ok
+v1:order-payments             POST   unpaid_x    401   ok    404   403   403   ok    ok    404   404   403   403   ok    ok
+v1:order-cancel               POST   pickup_x    401   ok    404   403   403   ok    403   404   404   ok    403   ok    ok
+v1:order-cancel               POST   mkt         401   403   ok    403   403   403   404   404   403   ok    403   ok    ok
+v1:order-ready                POST   paid_x      401   403   403   403   403   ok    ok    404   404   403   403   ok    ok
+v1:order-hand-over            POST   pickup_x    401   403   403   403   403   400   400   404   404   403   403   400   400
+v1:order-transfers-received   POST   locker_a    401   403   403   403   403   403   404   404   403   403   403   409   409
+v1:order-ship                 POST   ship_w      401   403   403   403   403   403   404   404   ok    403   403   ok    ok
+v1:order-deliver              POST   ship_w      401   403   403   403   403   403   404   404   409   403   403   409   409
+v1:order-pickup-code          GET    pickup_x    401   ok    404   403   403   404   403   404   404   ok    403   ok    ok
+v1:order-pickup-qr            GET    pickup_x    401   ok    404   403   403   404   403   404   404   ok    403   ok    ok
+v1:order-pickup-code          GET    locker_a    401   ok    404   403   403   404   404   404   403   ok    403   ok    ok
+v1:pickup-redeem              POST   code-a      401   403   403   409   404   403   403   403   403   403   403   403   403
+v1:pickup-redeem              POST   code-a-at-a 401   403   403   409   403   403   403   403   403   403   403   403   403
+v1:order-track                GET    pickup_x    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok
+healthz                       GET    -           ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok
+set_language                  POST   language    moved moved moved moved moved moved moved moved moved moved moved moved moved
 """
 # fmt: on
 
@@ -157,7 +161,8 @@ def request_for(world: World, name: str, method: str, obj: str) -> Callable[[Any
     elif obj == "identities":
         body = {"identities": [{"kind": "email", "value": "new@example.com"}]}
     elif obj == "events":
-        body = {"events": []}
+        event = {"kind": "search", "query": "camiseta", "occurred_at": "2026-12-01T10:00:00Z"}
+        body = {"events": [{**event, "identity": {"kind": "email", "value": "ana@example.com"}}]}
     elif obj == "adjust-x":
         body = {"location": world.store_x.code, "sku": world.shirt.sku, "quantity": 1, "reason": "found"}
     elif obj == "receive-x":
@@ -188,7 +193,7 @@ def request_for(world: World, name: str, method: str, obj: str) -> Callable[[Any
     if name == "v1:customer-consents" and method == "POST":
         body = {"channel": "email", "purpose": "marketing", "granted": True, "source": "matrix"}
     if name == "v1:order-payments":
-        body = {"method": "cash", "amount": "1.00"}
+        body = {"method": "card", "amount": "1.00", "provider_reference": "matrix-capture"}
     if name == "v1:order-cancel":
         body = {"reason": "matrix"}
     if name == "v1:order-hand-over":
