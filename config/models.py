@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.channels import FIRST_PARTY_CHANNELS, Channel, ChannelKind, channel_kind
-from config.scopes import Reach, Scope, scopes_unknown
+from config.scopes import Reach, Scope, access_problems
 
 THROTTLE_RATE_RE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
 
@@ -76,15 +76,9 @@ class ChannelClient(models.Model):
         return f"{self.name} ({self.get_channel_display()})"
 
     def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
-        if not isinstance(self.scopes, list) or not all(isinstance(scope, str) for scope in self.scopes):
-            errors["scopes"] = [str(_("A list of scopes."))]
-        elif unknown := scopes_unknown(self.scopes):
-            errors["scopes"] = [str(_("Unknown scopes: %(scopes)s.") % {"scopes": ", ".join(unknown)})]
-        if self.reach == Reach.ALL and self.channel not in FIRST_PARTY_CHANNELS:
-            errors["reach"] = [str(_("Only the retailer's own channels may reach every customer."))]
-        if errors:
-            raise ValidationError(errors)
+        problems = access_problems(channel=self.channel, scopes=self.scopes, reach=self.reach)
+        if problems:
+            raise ValidationError(problems)
 
     @property
     def kind(self) -> ChannelKind:

@@ -75,3 +75,17 @@ def default_reach(channel: str) -> str:
 
 def scopes_unknown(scopes: Iterable[str]) -> list[str]:
     return sorted(set(scopes) - set(Scope.values))
+
+
+def access_problems(*, channel: str, scopes: object, reach: str) -> dict[str, list[str]]:
+    """What is wrong with these scopes and this reach for a credential of this channel, by field."""
+    problems: dict[str, list[str]] = {}
+    if not isinstance(scopes, list | tuple | set) or not all(isinstance(scope, str) for scope in scopes):
+        problems["scopes"] = [str(_("A list of scopes."))]
+    elif unknown := scopes_unknown(scopes):
+        problems["scopes"] = [str(_("Unknown scopes: %(scopes)s.") % {"scopes": ", ".join(unknown)})]
+    if reach not in Reach.values:
+        problems["reach"] = [str(_("Choose one of %(values)s.") % {"values": ", ".join(Reach.values)})]
+    elif reach == Reach.ALL and channel not in FIRST_PARTY_CHANNELS:
+        problems["reach"] = [str(_("Only the retailer's own channels may reach every customer."))]
+    return problems

@@ -3,12 +3,11 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import gettext as _
 
-from config.channels import FIRST_PARTY_CHANNELS, Channel
+from config.channels import Channel
 from config.exceptions import ApplicationError
 from config.models import ChannelClient, token_digest, validate_throttle_rate
-from config.scopes import Reach, default_reach, default_scopes, scopes_unknown
+from config.scopes import Reach, access_problems, default_reach, default_scopes
 
 
 def _new_token() -> str:
@@ -18,25 +17,13 @@ def _new_token() -> str:
 def _access_check(*, channel: str, scopes: Iterable[str], reach: str) -> list[str]:
     """The scopes, sorted and de-duplicated, once they and the reach suit the channel."""
     scopes = sorted(set(scopes))
-    unknown = scopes_unknown(scopes)
-    if unknown:
-        raise ApplicationError(
-            _("Unknown scopes: %(scopes)s.") % {"scopes": ", ".join(unknown)},
-            code="unknown_scope",
-            fields={"scopes": [_("Unknown: %(scopes)s.") % {"scopes": ", ".join(unknown)}]},
-        )
-    if reach not in Reach.values:
-        raise ApplicationError(
-            _("Unknown reach %(reach)r.") % {"reach": reach},
-            code="unknown_reach",
-            fields={"reach": [_("Choose one of %(values)s.") % {"values": ", ".join(Reach.values)}]},
-        )
-    if reach == Reach.ALL and channel not in FIRST_PARTY_CHANNELS:
-        raise ApplicationError(
-            _("Only the retailer's own channels may reach every customer."),
-            code="reach_not_allowed",
-            fields={"reach": [_("A third party or a device reaches only what it brought.")]},
-        )
+    problems = access_problems(channel=channel, scopes=scopes, reach=reach)
+    if problems:
+        if "scopes" in problems:
+            code = "unknown_scope"
+        else:
+            code = "reach_not_allowed" if reach in Reach.values else "unknown_reach"
+        raise ApplicationError(next(iter(problems.values()))[0], code=code, fields=problems)
     return scopes
 
 

@@ -25,6 +25,15 @@ def location_ids_for_user(*, user: Any) -> set[int]:
     return set(location_list_for_user(user=user).values_list("pk", flat=True))
 
 
+def feed_reference_location_ids(*, client: ChannelClient | None, user: Any) -> set[int]:
+    """Where the change feed shows a movement's reference (an order number, a delivery note).
+
+    Every channel reads the feed: another channel's order numbers are not its business, so a
+    client sees none. Staff see those of the locations they work at, as in the admin's history.
+    """
+    return set() if client is not None else location_ids_for_user(user=user)
+
+
 def user_may_manage_location(*, user: Any, location_id: int) -> bool:
     return location_list_for_user(user=user).filter(pk=location_id).exists()
 

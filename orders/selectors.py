@@ -99,11 +99,9 @@ def order_staff_view(order: Order, *, user: Any) -> OrderView:
     annotated = getattr(order, "staff_view", None)
     if annotated in (FULL_VIEW, PICKING_VIEW):
         return annotated
-    if staff_reaches_all_orders(user) or (order.placed_by_user_id is not None and order.placed_by_user_id == user.pk):
-        return FULL_VIEW
-    if order.pickup_location_id is not None and order.pickup_location_id in location_ids_for_user(user=user):
-        return FULL_VIEW
-    return PICKING_VIEW
+    # Otherwise asked of the list itself (one query): the rule is written once, in SQL.
+    found = order_list_for_staff(user=user).filter(pk=order.pk).first()
+    return FULL_VIEW if getattr(found, "staff_view", None) == FULL_VIEW else PICKING_VIEW
 
 
 def order_pickup_code_visible(order: Order, *, client: ChannelClient | None, user: Any) -> bool:

@@ -93,10 +93,7 @@ class StockChangesView(APIView):
             limit = max(1, min(int(request.query_params.get("limit", FEED_PAGE)), FEED_PAGE))
         except ValueError:
             raise ValidationError({"limit": ["A whole number."]}) from None
-        # Every channel reads the feed: another channel's order numbers are not its business.
-        # Staff see the references of the locations they work at, as in the admin's history.
-        client = request_channel_client(request)
-        references_at = set() if client else selectors.location_ids_for_user(user=request.user)
+        references_at = selectors.feed_reference_location_ids(client=request_channel_client(request), user=request.user)
         changes, cursor = stock_changes_after(after=after, limit=limit, references_at=references_at)
         body = {"changes": changes, "next": str(cursor), "has_more": len(changes) == limit}
         return Response(s.StockChangesSerializer(body).data)

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from config.channels import Channel
 from config.roles import Role
 from orders.models import Order
-from orders.selectors import order_list_for_staff, order_pickup_code_visible
+from orders.selectors import order_list_for_staff, order_pickup_code_visible, order_staff_view
 from orders.services import Actor
 from tests.factories import VariantFactory, channel_client, staff_with_role, stock_receive_for
 from tests.orders.conftest import Shop, place
@@ -88,3 +88,15 @@ def test_staff_of_the_pickup_store_with_the_permission_read_the_pickup_code(shop
     manager = with_pickup_code_permission(staff_with_role(Role.STORE_MANAGER, shop.store))
 
     assert order_pickup_code_visible(order, client=None, user=manager) is True
+
+
+def test_an_order_read_outside_the_staff_list_gets_the_view_the_list_gives(shop: Shop) -> None:
+    supplied = supplied_by_store(shop)
+    picked_up_here = place(shop, fulfilment="pickup", pickup=shop.store)
+    supplier = staff_with_role(Role.STORE_STAFF, shop.store)
+    listed = {order.pk: order.staff_view for order in order_list_for_staff(user=supplier)}  # type: ignore[attr-defined]
+
+    for order in (supplied, picked_up_here):
+        plain = Order.objects.get(pk=order.pk)  # no annotation: asked of the list
+        assert order_staff_view(plain, user=supplier) == listed[order.pk]
+    assert (listed[supplied.pk], listed[picked_up_here.pk]) == ("picking", "full")
