@@ -10,6 +10,7 @@ from config.channels import Channel
 from config.roles import Role
 from tests.factories import CategoryTree, category_tree_create, channel_client, staff_with_role
 from tests.receivers import receiver  # noqa: F401 (a shared fixture)
+from tests.scenarios import shop  # noqa: F401 (a shared fixture: the scenario every app's tests may use)
 
 
 @pytest.fixture(autouse=True)

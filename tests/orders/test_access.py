@@ -31,9 +31,9 @@ from tests.factories import (
     staff_with_role,
     stock_receive_for,
 )
-from tests.orders.conftest import Shop, place
 from tests.orders.test_admin import staff_of
 from tests.orders.test_api import ORDERS, error, order_body, post_order
+from tests.scenarios import Shop, pay, place, ship
 
 REDEEM = "/api/v1/pickups/redeem/"
 CONTACT_KEYS = {"customer", "email", "phone", "customer_name", "payments", "history", "total", "invoice"}
@@ -54,21 +54,15 @@ def outlet(shop: Shop) -> Location:
     return LocationFactory.create(code="outlet-getafe", name="Outlet Getafe", kind="store", can_ship=True)
 
 
-def paid(order: Order, shop: Shop) -> Order:
-    return order_payment_add(
-        order=order, actor=shop.web, method="card", amount=order.amount_due, provider_reference=f"p-{order.number}"
-    )
-
-
 def ready_at_store(shop: Shop) -> Order:
     return order_make_ready(
-        order=paid(place(shop, fulfilment="pickup", pickup=shop.store), shop), actor=shop.store_actor
+        order=pay(shop, place(shop, fulfilment="pickup", pickup=shop.store)), actor=shop.store_actor
     )
 
 
 def locker_order_supplied_by_store(shop: Shop) -> Order:
     """Picked up at the locker, its goods sent from the Sol store."""
-    return paid(place(shop, fulfilment="locker", pickup=shop.locker, lines=[(only_at(shop.store), 1)]), shop)
+    return pay(shop, place(shop, fulfilment="locker", pickup=shop.locker, lines=[(only_at(shop.store), 1)]))
 
 
 def code_of(order: Order) -> str:
@@ -122,7 +116,7 @@ def test_finding_4_staff_of_a_supplying_store_cannot_read_the_pickup_code(shop: 
 
 def test_finding_4_staff_of_a_supplying_store_cannot_cancel_a_ship_order_it_supplies(shop: Shop) -> None:
     supplier = outlet(shop)
-    order = paid(place(shop, lines=[(only_at(supplier), 1)]), shop)
+    order = pay(shop, place(shop, lines=[(only_at(supplier), 1)]))
     api = staff_api(staff_with_role(Role.STORE_MANAGER, supplier))  # even with cancel_order
 
     response = api.post(f"{ORDERS}{order.number}/cancel/", {"reason": "x"}, format="json")
@@ -133,7 +127,7 @@ def test_finding_4_staff_of_a_supplying_store_cannot_cancel_a_ship_order_it_supp
 
 def test_finding_4_staff_of_a_store_supplying_part_of_a_parcel_cannot_ship_it(shop: Shop) -> None:
     supplier = outlet(shop)
-    order = paid(place(shop, lines=[(only_at(supplier), 1), (shop.book, 1)]), shop)
+    order = pay(shop, place(shop, lines=[(only_at(supplier), 1), (shop.book, 1)]))
     body = {"carrier": "SEUR", "tracking_number": "T1"}
 
     by_outlet = staff_api(staff_with_role(Role.STORE_STAFF, supplier)).post(
@@ -149,7 +143,7 @@ def test_finding_4_staff_of_a_store_supplying_part_of_a_parcel_cannot_ship_it(sh
 
 def test_finding_4_the_picking_view_shows_what_to_pick_and_nothing_of_the_customer(shop: Shop) -> None:
     supplier = outlet(shop)
-    order = paid(place(shop, lines=[(only_at(supplier), 2), (shop.book, 1)]), shop)
+    order = pay(shop, place(shop, lines=[(only_at(supplier), 2), (shop.book, 1)]))
 
     body = staff_api(staff_with_role(Role.STORE_STAFF, supplier)).get(f"{ORDERS}{order.number}/").json()
 
@@ -199,7 +193,7 @@ def test_finding_4_filtering_by_customer_does_not_tell_a_supplier_whose_an_order
 
 
 def test_finding_5_the_web_shop_cannot_make_its_own_pickup_ready(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     response = token_api(shop.web_token).post(f"{ORDERS}{order.number}/ready/")
 
@@ -221,7 +215,7 @@ def test_finding_5_the_web_shop_cannot_hand_its_own_pickup_over(shop: Shop) -> N
 
 
 def test_finding_5_a_credential_with_the_fulfil_scope_is_no_store_where_it_is_not_bound(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
     _client, api = client_api(Channel.WEB, scopes=["orders:read", "orders:fulfil"])
 
     response = api.post(f"{ORDERS}{order.number}/ready/")
@@ -233,7 +227,7 @@ def test_finding_5_a_credential_with_the_fulfil_scope_is_no_store_where_it_is_no
 
 def test_finding_5_a_locker_credential_cannot_redeem_at_a_locker_it_is_not_bound_to(shop: Shop) -> None:
     sants = LocationFactory.create(code="locker-sants", kind="locker")
-    order = paid(place(shop, fulfilment="locker", pickup=sants), shop)
+    order = pay(shop, place(shop, fulfilment="locker", pickup=sants))
     transfer_ship(transfer=order.lines.get().transfer)  # type: ignore[arg-type]
     sants_client, _token = channel_client(Channel.LOCKER, name="Lockers Sants", locations=[sants])
     order_transfers_receive(order=order, actor=Actor(channel=Channel.LOCKER, client=sants_client))
@@ -440,7 +434,7 @@ def test_the_till_of_the_pickup_store_records_the_payment_at_the_counter(shop: S
 
 
 def test_a_store_manager_cancels_an_order_picked_up_at_their_store(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     response = staff_api(staff_with_role(Role.STORE_MANAGER, shop.store)).post(
         f"{ORDERS}{order.number}/cancel/", {"reason": "no vendrá"}, format="json"
@@ -451,7 +445,7 @@ def test_a_store_manager_cancels_an_order_picked_up_at_their_store(shop: Shop) -
 
 
 def test_store_staff_without_the_cancel_permission_cannot_cancel(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     response = staff_api(staff_with_role(Role.STORE_STAFF, shop.store)).post(
         f"{ORDERS}{order.number}/cancel/", {}, format="json"
@@ -463,7 +457,7 @@ def test_store_staff_without_the_cancel_permission_cannot_cancel(shop: Shop) -> 
 
 @pytest.mark.parametrize(("role", "answer"), [(Role.AGENT, 200), (Role.ACCOUNTANT, 403)])
 def test_staff_reaching_every_order_cancel_only_with_the_permission(shop: Shop, role: Role, answer: int) -> None:
-    order = paid(place(shop), shop)
+    order = pay(shop, place(shop))
 
     response = staff_api(staff_with_role(role)).post(f"{ORDERS}{order.number}/cancel/", {}, format="json")
 
@@ -503,7 +497,7 @@ def test_the_till_of_another_store_cannot_cancel_an_order_placed_online(shop: Sh
 
 
 def test_the_till_bound_to_the_store_makes_a_pickup_ready_and_hands_it_over(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
     api = token_api(shop.store_token)
 
     ready = api.post(f"{ORDERS}{order.number}/ready/")
@@ -514,7 +508,7 @@ def test_the_till_bound_to_the_store_makes_a_pickup_ready_and_hands_it_over(shop
 
 
 def test_a_till_bound_to_another_store_cannot_make_the_pickup_ready(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
     _client, api = client_api(Channel.STORE, shop.other_store)
 
     response = api.post(f"{ORDERS}{order.number}/ready/")
@@ -534,7 +528,7 @@ def test_a_till_bound_to_another_store_cannot_hand_the_pickup_over(shop: Shop) -
 
 
 def test_the_till_bound_to_the_store_receives_the_goods_sent_there(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 1)]), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 1)]))
     transfer_ship(transfer=order.lines.get().transfer)  # type: ignore[arg-type]
 
     response = token_api(shop.store_token).post(f"{ORDERS}{order.number}/transfers-received/")
@@ -544,7 +538,7 @@ def test_the_till_bound_to_the_store_receives_the_goods_sent_there(shop: Shop) -
 
 
 def test_staff_without_the_change_permission_cannot_make_an_order_ready(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
     agent = staff_with_role(Role.AGENT)
 
     response = staff_api(agent).post(f"{ORDERS}{order.number}/ready/")
@@ -569,7 +563,7 @@ def test_staff_of_a_supplying_store_cannot_receive_the_goods_at_the_locker(shop:
 
 
 def test_warehouse_staff_ship_what_the_warehouse_supplies_and_see_the_picking_view(shop: Shop) -> None:
-    order = paid(place(shop), shop)
+    order = pay(shop, place(shop))
 
     response = staff_api(staff_with_role(Role.WAREHOUSE, shop.warehouse)).post(
         f"{ORDERS}{order.number}/ship/", {"carrier": "SEUR", "tracking_number": "T1"}, format="json"
@@ -585,7 +579,7 @@ def test_warehouse_staff_ship_what_the_warehouse_supplies_and_see_the_picking_vi
 
 
 def test_staff_of_a_store_that_supplies_nothing_do_not_see_a_parcel(shop: Shop) -> None:
-    order = paid(place(shop), shop)
+    order = pay(shop, place(shop))
 
     response = staff_api(staff_with_role(Role.STORE_STAFF, shop.store)).post(
         f"{ORDERS}{order.number}/ship/", {"carrier": "SEUR", "tracking_number": "T1"}, format="json"
@@ -595,7 +589,7 @@ def test_staff_of_a_store_that_supplies_nothing_do_not_see_a_parcel(shop: Shop) 
 
 
 def test_a_credential_bound_to_every_source_ships(shop: Shop) -> None:
-    order = paid(place(shop), shop)
+    order = pay(shop, place(shop))
     _client, api = client_api(Channel.STORE, shop.warehouse, name="Almacén (SGA)")
 
     response = api.post(f"{ORDERS}{order.number}/ship/", {"carrier": "SEUR", "tracking_number": "T1"}, format="json")
@@ -605,7 +599,7 @@ def test_a_credential_bound_to_every_source_ships(shop: Shop) -> None:
 
 
 def test_a_credential_not_bound_to_every_source_cannot_ship(shop: Shop) -> None:
-    order = paid(place(shop), shop)
+    order = pay(shop, place(shop))
 
     response = token_api(shop.store_token).post(
         f"{ORDERS}{order.number}/ship/", {"carrier": "SEUR", "tracking_number": "T1"}, format="json"
@@ -616,7 +610,7 @@ def test_a_credential_not_bound_to_every_source_cannot_ship(shop: Shop) -> None:
 
 
 def test_a_credential_without_the_fulfil_scope_cannot_ship(shop: Shop) -> None:
-    order = paid(place(shop), shop)
+    order = pay(shop, place(shop))
 
     response = token_api(shop.web_token).post(
         f"{ORDERS}{order.number}/ship/", {"carrier": "SEUR", "tracking_number": "T1"}, format="json"
@@ -632,7 +626,7 @@ def test_a_client_with_the_fulfil_scope_reports_its_own_parcel_delivered(shop: S
     order = place(shop, actor=through_it)
     order_payment_add(order=order, actor=through_it, method="card", amount=order.total, provider_reference="mkt-1")
     order_ship(order=order, actor=shop.web, carrier="SEUR", tracking_number="T1")
-    someone_elses = order_ship(order=paid(place(shop), shop), actor=shop.web, carrier="SEUR", tracking_number="T2")
+    someone_elses = ship(shop, pay(shop, place(shop)), tracking_number="T2")
 
     mine = api.post(f"{ORDERS}{order.number}/deliver/")
     theirs = api.post(f"{ORDERS}{someone_elses.number}/deliver/")
@@ -644,7 +638,7 @@ def test_a_client_with_the_fulfil_scope_reports_its_own_parcel_delivered(shop: S
 def test_a_till_with_the_fulfil_scope_cannot_report_delivered_a_parcel_it_neither_placed_nor_sent(
     shop: Shop,
 ) -> None:
-    order = order_ship(order=paid(place(shop), shop), actor=shop.web, carrier="SEUR", tracking_number="T1")
+    order = ship(shop, pay(shop, place(shop)))
 
     response = token_api(shop.store_token).post(f"{ORDERS}{order.number}/deliver/")
 
@@ -670,7 +664,7 @@ def test_staff_who_placed_a_parcel_cannot_report_it_delivered_unless_they_work_w
 
 
 def test_staff_without_the_change_permission_cannot_report_a_delivery(shop: Shop) -> None:
-    order = order_ship(order=paid(place(shop), shop), actor=shop.web, carrier="SEUR", tracking_number="T1")
+    order = ship(shop, pay(shop, place(shop)))
 
     response = staff_api(staff_with_role(Role.ACCOUNTANT)).post(f"{ORDERS}{order.number}/deliver/")
 
@@ -703,7 +697,7 @@ def test_staff_reaching_every_order_read_the_pickup_code(shop: Shop, role: Role)
 
 def ready_in_locker(shop: Shop, locker: Location | None = None) -> Order:
     locker = locker or shop.locker
-    order = paid(place(shop, fulfilment="locker", pickup=locker), shop)
+    order = pay(shop, place(shop, fulfilment="locker", pickup=locker))
     transfer_ship(transfer=order.lines.get().transfer)  # type: ignore[arg-type]
     order = order_transfers_receive(order=order, actor=Actor(channel=Channel.LOCKER))
     assert order.status == OrderStatus.READY

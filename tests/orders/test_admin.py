@@ -32,7 +32,6 @@ from orders.services import (
     order_payment_add,
     order_place,
     order_request_fingerprint,
-    order_ship,
     order_transfers_receive,
     store_credit_grant,
 )
@@ -44,7 +43,7 @@ from tests.factories import (
     staff_with_role,
     stock_receive_for,
 )
-from tests.orders.conftest import ADDRESS, Shop, place, staff_actor
+from tests.scenarios import ADDRESS, Shop, pay, place, ship, staff_actor
 
 pytestmark = pytest.mark.django_db
 
@@ -89,16 +88,10 @@ def level(location: Location, variant: Variant) -> tuple[int, int]:
     return stock.on_hand, stock.reserved
 
 
-def paid(shop: Shop, order: Order) -> Order:
-    return order_payment_add(
-        order=order, actor=shop.web, method="card", amount=order.amount_due, provider_reference=f"ch-{order.number}"
-    )
-
-
 def ready_at_store(shop: Shop, **kwargs: Any) -> Order:
     """Paid online, put aside at the store: waiting for the customer."""
     return order_make_ready(
-        order=paid(shop, place(shop, fulfilment="pickup", pickup=shop.store, **kwargs)), actor=shop.store_actor
+        order=pay(shop, place(shop, fulfilment="pickup", pickup=shop.store, **kwargs)), actor=shop.store_actor
     )
 
 
@@ -115,7 +108,7 @@ def received_at_other_store(shop: Shop, order: Order) -> Order:
 
 def ready_at_other_store(shop: Shop) -> Order:
     """Sent from the warehouse to the other store and received there."""
-    order = paid(shop, place(shop, lines=[(shop.book, 1)], fulfilment="pickup", pickup=shop.other_store))
+    order = pay(shop, place(shop, lines=[(shop.book, 1)], fulfilment="pickup", pickup=shop.other_store))
     transfer_ship(transfer=transfer_of(order))
     return received_at_other_store(shop, order)
 
@@ -124,7 +117,7 @@ def sourced_from_store_for_other_store(shop: Shop) -> Order:
     """Picked up at the other store, its goods sent from the store: the store's staff see it, but do not hand it over."""
     hat = VariantFactory.create(price=Decimal("12.00"))
     stock_receive_for(shop.store, hat, 3)
-    order = paid(shop, place(shop, lines=[(hat, 1)], fulfilment="pickup", pickup=shop.other_store))
+    order = pay(shop, place(shop, lines=[(hat, 1)], fulfilment="pickup", pickup=shop.other_store))
     transfer_ship(transfer=transfer_of(order))
     return received_at_other_store(shop, order)
 
@@ -223,7 +216,7 @@ def test_an_order_matching_several_identities_is_listed_once(admin_client: Clien
 )
 def test_changelist_filters(admin_client: Client, shop: Shop, query: dict[str, str], expected: str) -> None:
     orders = {
-        "shipped_order": paid(shop, place(shop)),
+        "shipped_order": pay(shop, place(shop)),
         "pickup_order": place(
             shop, fulfilment="pickup", pickup=shop.store, payment_mode="at_pickup", actor=shop.store_actor
         ),
@@ -277,7 +270,7 @@ def test_a_supplying_stores_staff_see_the_order_page_without_the_customer(store_
 
 
 def test_the_pickup_stores_staff_see_the_order_page_whole(store_client: Client, shop: Shop) -> None:
-    order = paid(shop, place(shop, fulfilment="pickup", pickup=shop.store))
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     html = store_client.get(f"{ORDERS}{order.pk}/change/").content.decode()
 
@@ -326,7 +319,7 @@ def test_store_staff_filter_offers_only_their_pickup_points(store_client: Client
 
 
 def test_an_order_page_is_read_only_and_orders_cannot_be_added_or_deleted(admin_client: Client, shop: Shop) -> None:
-    order = paid(shop, place(shop, lines=[(shop.shirt, 2), (shop.book, 1)]))
+    order = pay(shop, place(shop, lines=[(shop.shirt, 2), (shop.book, 1)]))
 
     page = admin_client.get(f"{ORDERS}{order.pk}/change/")
 
@@ -339,7 +332,7 @@ def test_an_order_page_is_read_only_and_orders_cannot_be_added_or_deleted(admin_
     assert shop.book.sku in html
     assert order.invoice is not None
     assert order.invoice.number in html
-    assert "ch-" in html  # the payment's capture reference
+    assert f"card-{order.number}" in html  # the payment's capture reference
     assert admin_client.post(f"{ORDERS}{order.pk}/change/", {"status": "cancelled"}).status_code == 403
     assert refresh(order).status == OrderStatus.PAID
     assert admin_client.get(f"{ORDERS}add/").status_code == 403
@@ -358,7 +351,7 @@ def act(client: Client, action: str, *orders: Order, **data: Any) -> Any:
 
 
 def test_make_ready_action_puts_a_paid_pickup_order_aside(store_client: Client, shop: Shop) -> None:
-    order = paid(shop, place(shop, fulfilment="pickup", pickup=shop.store))
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     response = act(store_client, "make_ready", order)
 
@@ -383,7 +376,7 @@ def test_make_ready_action_refuses_an_unpaid_order_and_leaves_it(store_client: C
 def test_make_ready_action_refuses_an_order_picked_up_at_another_location(store_client: Client, shop: Shop) -> None:
     hat = VariantFactory.create()
     stock_receive_for(shop.store, hat, 3)
-    order = paid(shop, place(shop, lines=[(hat, 1)], fulfilment="pickup", pickup=shop.other_store))
+    order = pay(shop, place(shop, lines=[(hat, 1)], fulfilment="pickup", pickup=shop.other_store))
     transfer_ship(transfer=transfer_of(order))
 
     response = act(store_client, "make_ready", order)
@@ -393,7 +386,7 @@ def test_make_ready_action_refuses_an_order_picked_up_at_another_location(store_
 
 
 def test_receive_transfers_action_readies_an_order_when_its_goods_arrive(store_client: Client, shop: Shop) -> None:
-    order = paid(shop, place(shop, lines=[(shop.book, 2)], fulfilment="pickup", pickup=shop.store))
+    order = pay(shop, place(shop, lines=[(shop.book, 2)], fulfilment="pickup", pickup=shop.store))
     assert order.fulfilment_type == "ship_to_store"
 
     refused = act(store_client, "receive_transfers", order)
@@ -409,8 +402,8 @@ def test_receive_transfers_action_readies_an_order_when_its_goods_arrive(store_c
 
 
 def test_mark_delivered_action_closes_a_shipped_order(admin_client: Client, shop: Shop) -> None:
-    shipped = order_ship(order=paid(shop, place(shop)), actor=shop.web, carrier="SEUR", tracking_number="T1")
-    not_shipped = paid(shop, place(shop))
+    shipped = ship(shop, pay(shop, place(shop)))
+    not_shipped = pay(shop, place(shop))
 
     response = act(admin_client, "mark_delivered", shipped, not_shipped)
 
@@ -421,7 +414,7 @@ def test_mark_delivered_action_closes_a_shipped_order(admin_client: Client, shop
 
 
 def test_cancel_action_asks_for_a_reason_first(store_manager_client: Client, shop: Shop) -> None:
-    order = paid(shop, place(shop, fulfilment="pickup", pickup=shop.store))
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     response = store_manager_client.post(ORDERS, {"action": "cancel_orders", "_selected_action": [order.pk]})
 
@@ -431,7 +424,7 @@ def test_cancel_action_asks_for_a_reason_first(store_manager_client: Client, sho
 
 
 def test_cancel_action_cancels_refunds_and_credits_with_the_reason(store_manager_client: Client, shop: Shop) -> None:
-    order = paid(shop, place(shop, fulfilment="pickup", pickup=shop.store))
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     response = act(store_manager_client, "cancel_orders", order, apply="1", reason="Customer changed their mind")
 
@@ -447,7 +440,7 @@ def test_cancel_action_cancels_refunds_and_credits_with_the_reason(store_manager
 
 
 def test_the_cancel_action_needs_the_cancel_permission(store_client: Client, shop: Shop) -> None:
-    order = paid(shop, place(shop, fulfilment="pickup", pickup=shop.store))
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     changelist = store_client.get(ORDERS)
     act(store_client, "cancel_orders", order, apply="1", reason="no")
@@ -486,7 +479,7 @@ def test_a_supplying_store_managers_cancel_page_does_not_name_the_customer_nor_t
 def test_the_pickup_store_managers_cancel_page_names_the_customer_and_the_total(
     store_manager_client: Client, shop: Shop
 ) -> None:
-    order = paid(shop, place(shop, fulfilment="pickup", pickup=shop.store))
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     html = store_manager_client.post(
         ORDERS, {"action": "cancel_orders", "_selected_action": [order.pk]}
@@ -511,7 +504,7 @@ def test_a_supplying_store_managers_changelist_shows_neither_the_customer_nor_th
 
 def test_the_changelist_shows_the_amounts_of_an_order_seen_whole(store_client: Client, shop: Shop) -> None:
     supplied = sourced_from_store_for_other_store(shop)
-    here = paid(shop, place(shop, fulfilment="pickup", pickup=shop.store))
+    here = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     rows = {order.number: order for order in store_client.get(ORDERS).context["cl"].result_list}
 
@@ -527,7 +520,7 @@ def test_the_changelist_shows_the_amounts_of_an_order_seen_whole(store_client: C
 
 
 def test_cancel_action_refuses_a_shipped_order_and_leaves_it(admin_client: Client, shop: Shop) -> None:
-    order = order_ship(order=paid(shop, place(shop)), actor=shop.web, carrier="SEUR", tracking_number="T2")
+    order = ship(shop, pay(shop, place(shop)), tracking_number="T2")
 
     response = act(admin_client, "cancel_orders", order, apply="1", reason="Too late")
 
@@ -733,7 +726,7 @@ def test_the_pickups_page_groups_ready_waiting_and_overdue(store_client: Client,
     overdue = ready_unpaid_at_store(shop)
     Order.objects.filter(pk=overdue.pk).update(payment_due_by=timezone.now() - timedelta(hours=1))
     waiting = place(shop, fulfilment="pickup", pickup=shop.store, payment_mode="at_pickup")
-    arriving = paid(shop, place(shop, lines=[(shop.book, 1)], fulfilment="pickup", pickup=shop.store))
+    arriving = pay(shop, place(shop, lines=[(shop.book, 1)], fulfilment="pickup", pickup=shop.store))
     picked_up = ready_at_store(shop)
     hand_over(store_client, picked_up, code_of(picked_up))
 
@@ -770,7 +763,7 @@ def test_the_pickups_page_asks_for_payment_before_the_hand_over(store_client: Cl
 
 
 def test_the_pickups_page_puts_a_waiting_order_aside(store_client: Client, shop: Shop) -> None:
-    order = paid(shop, place(shop, fulfilment="pickup", pickup=shop.store))
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     response = store_client.post(PICKUPS, {"op": "make_ready", "number": order.number}, follow=True)
 
@@ -859,13 +852,13 @@ def test_the_changelist_costs_the_same_queries_with_more_orders(
 def test_the_order_page_costs_the_same_queries_with_more_lines(
     admin_client: Client, shop: Shop, django_assert_max_num_queries: Any
 ) -> None:
-    small = paid(shop, place(shop))
+    small = pay(shop, place(shop))
     big_lines = [(VariantFactory.create(), 1) for _n in range(6)]
     for variant, _quantity in big_lines:
         stock_receive_for(shop.warehouse, variant, 2)
     big = place(shop, lines=[*big_lines, (shop.book, 1)], fulfilment="pickup", pickup=shop.store)
     order_payment_add(order=big, actor=shop.web, method="card", amount=Decimal("1.00"), provider_reference="p1")
-    big = paid(shop, refresh(big))
+    big = pay(shop, refresh(big))
     for transfer in {line.transfer for line in big.lines.select_related("transfer") if line.transfer}:
         transfer_ship(transfer=transfer)
     order_transfers_receive(order=big, actor=shop.store_actor)
@@ -892,7 +885,7 @@ def test_the_pickups_page_costs_the_same_queries_with_more_orders(
     for _n in range(3):
         ready_at_store(shop)
         ready_unpaid_at_store(shop)
-        paid(shop, place(shop, lines=[(shop.book, 1)], fulfilment="pickup", pickup=shop.store))
+        pay(shop, place(shop, lines=[(shop.book, 1)], fulfilment="pickup", pickup=shop.store))
     with django_assert_max_num_queries(PICKUPS_QUERIES) as many:
         assert sum(map(len, groups_of(store_client.get(PICKUPS)).values())) == 10
     assert len(many.captured_queries) == len(few.captured_queries)

@@ -29,7 +29,7 @@ from tests.factories import (
     staff_with_role,
     stock_receive_for,
 )
-from tests.orders.conftest import Shop, place
+from tests.scenarios import Shop, place
 
 ORDERS = "/api/v1/orders/"
 NUMBER_RE = re.compile(r"^[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$")

@@ -11,8 +11,8 @@ from inventory.models import MovementKind, StockLevel, StockMovement
 from orders.models import Order
 from tests.api import token_api
 from tests.concurrency import raised, run_at_once
-from tests.orders.conftest import Shop
 from tests.orders.test_api import error, order_body, post_order, snapshot
+from tests.scenarios import Shop
 
 
 def reservations(shop: Shop) -> tuple[int, int]:

@@ -11,11 +11,11 @@ from inventory.models import StockLevel
 from inventory.services import transfer_ship
 from orders import codes
 from orders.models import Order, OrderStatus
-from orders.services import order_cancel, order_make_ready, order_payment_add, order_transfers_receive
+from orders.services import order_cancel, order_make_ready, order_transfers_receive
 from tests.api import staff_api, token_api
 from tests.factories import LocationFactory, UserFactory, channel_client, staff_with_role
-from tests.orders.conftest import Shop, place
 from tests.orders.test_api import ORDERS, error
+from tests.scenarios import Shop, pay, place
 
 REDEEM = "/api/v1/pickups/redeem/"
 
@@ -26,15 +26,9 @@ def clerk(shop: Shop) -> Any:
     return staff_with_role(Role.STORE_STAFF, shop.store)
 
 
-def paid(order: Order, shop: Shop, reference: str = "ch_p") -> Order:
-    return order_payment_add(
-        order=order, actor=shop.web, method="card", amount=order.total, provider_reference=reference
-    )
-
-
 def ready_locker_order(shop: Shop) -> Order:
     """A paid locker order whose goods arrived: waiting in the locker."""
-    order = paid(place(shop, fulfilment="locker", pickup=shop.locker), shop)
+    order = pay(shop, place(shop, fulfilment="locker", pickup=shop.locker))
     transfer_ship(transfer=order.lines.get().transfer)  # type: ignore[arg-type]
     order = order_transfers_receive(order=order, actor=shop.locker_actor)
     assert order.status == OrderStatus.READY
@@ -53,7 +47,7 @@ def status_of(order: Order) -> str:
 
 
 def test_staff_of_the_store_make_a_paid_pickup_order_ready(shop: Shop, clerk: Any) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     response = staff_api(clerk).post(f"{ORDERS}{order.number}/ready/")
 
@@ -63,7 +57,7 @@ def test_staff_of_the_store_make_a_paid_pickup_order_ready(shop: Shop, clerk: An
 
 
 def test_staff_of_another_store_do_not_even_see_the_order(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
     stranger = staff_with_role(Role.STORE_STAFF, shop.other_store)
 
     response = staff_api(stranger).post(f"{ORDERS}{order.number}/ready/")
@@ -73,7 +67,7 @@ def test_staff_of_another_store_do_not_even_see_the_order(shop: Shop) -> None:
 
 
 def test_staff_who_see_an_order_but_do_not_work_at_its_pickup_point_are_refused(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.other_store, lines=[(shop.shirt, 1)]), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.other_store, lines=[(shop.shirt, 1)]))
     # Sent from the warehouse: the warehouse's clerk sees the order (to pick it)...
     clerk = staff_with_role(Role.WAREHOUSE, shop.warehouse)
     assert order.lines.get().source == shop.warehouse
@@ -127,7 +121,7 @@ def test_hand_over_of_an_unpaid_order_is_refused(shop: Shop, clerk: Any) -> None
 
 def test_hand_over_with_a_wrong_code_is_refused(shop: Shop, clerk: Any) -> None:
     order = order_make_ready(
-        order=paid(place(shop, fulfilment="pickup", pickup=shop.store), shop), actor=shop.store_actor
+        order=pay(shop, place(shop, fulfilment="pickup", pickup=shop.store)), actor=shop.store_actor
     )
 
     response = staff_api(clerk).post(f"{ORDERS}{order.number}/hand-over/", {"code": "AAAAAAAA"}, format="json")
@@ -138,7 +132,7 @@ def test_hand_over_with_a_wrong_code_is_refused(shop: Shop, clerk: Any) -> None:
 
 
 def test_goods_sent_to_the_store_are_received_and_the_order_is_ready(shop: Shop, clerk: Any) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 2)]), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 2)]))
     assert order.fulfilment_type == "ship_to_store"
     transfer_ship(transfer=order.lines.get().transfer)  # type: ignore[arg-type]
 
@@ -153,7 +147,7 @@ def test_goods_sent_to_the_store_are_received_and_the_order_is_ready(shop: Shop,
 
 
 def test_goods_not_yet_sent_cannot_be_received(shop: Shop, clerk: Any) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 2)]), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 2)]))
 
     response = staff_api(clerk).post(f"{ORDERS}{order.number}/transfers-received/")
 

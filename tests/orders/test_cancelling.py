@@ -32,7 +32,7 @@ from orders.services import (
     store_credit_grant,
 )
 from tests.factories import UserFactory, VariantFactory, stock_receive_for
-from tests.orders.conftest import Shop, place, staff_actor
+from tests.scenarios import Shop, place, staff_actor
 
 
 def level(location: Location, variant: Variant) -> tuple[int, int]:

@@ -20,7 +20,7 @@ from orders.codes import (
 from orders.models import Order, OrderStatus
 from orders.services import Actor, order_make_ready, order_payment_add
 from tests.factories import staff_with_role
-from tests.orders.conftest import Shop, place
+from tests.scenarios import Shop, place
 
 NUMBER = "ABCD-EFGH"
 SECRET = pickup_secret_new()

@@ -40,7 +40,7 @@ from orders.services import (
 )
 from tests.concurrency import raised, run_at_once
 from tests.factories import VariantFactory, stock_receive_for
-from tests.orders.conftest import ADDRESS, Shop, place
+from tests.scenarios import ADDRESS, Shop, place
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,9 +16,9 @@ from customers.models import CustomerEvent
 from inventory.models import StockLevel, TransferStatus
 from orders.models import Order, OrderStatus, OrderStatusChange
 from orders.selectors import order_ids_payment_overdue
-from orders.services import order_cancel, order_expire, order_make_ready, order_payment_add
+from orders.services import order_cancel, order_expire, order_make_ready
 from orders.tasks import orders_expire_sweep
-from tests.orders.conftest import Shop, place
+from tests.scenarios import Shop, pay, place
 
 pytestmark = pytest.mark.django_db
 
@@ -43,12 +43,6 @@ def refreshed(order: Order) -> Order:
 def ready_at_pickup(shop: Shop) -> Order:
     order = place(shop, fulfilment="pickup", pickup=shop.store, payment_mode="at_pickup")
     return order_make_ready(order=order, actor=shop.store_actor)
-
-
-def paid(shop: Shop, order: Order) -> Order:
-    return order_payment_add(
-        order=order, actor=shop.web, method="card", amount=order.total, provider_reference=f"ch-{order.number}"
-    )
 
 
 # Deadlines
@@ -154,7 +148,7 @@ def test_an_order_not_yet_due_is_left_alone(shop: Shop) -> None:
 
 
 def test_a_paid_order_past_its_deadline_is_left_alone(shop: Shop) -> None:
-    order = overdue(paid(shop, place(shop)))
+    order = overdue(pay(shop, place(shop)))
 
     assert orders_expire_sweep() == 0
 
@@ -166,7 +160,7 @@ def test_a_paid_order_past_its_deadline_is_left_alone(shop: Shop) -> None:
 def test_an_order_paid_after_the_sweeper_picked_it_is_not_expired(shop: Shop) -> None:
     order = overdue(place(shop))
     assert order_ids_payment_overdue() == [order.pk]
-    paid(shop, order)
+    pay(shop, order)
 
     assert order_expire(order_id=order.pk) is False
 
@@ -210,7 +204,7 @@ def test_the_sweeper_selects_only_unpaid_open_orders_past_their_deadline(shop: S
     due = overdue(place(shop))
     ready_due = overdue(ready_at_pickup(shop))
     not_yet = place(shop)
-    paid_due = overdue(paid(shop, place(shop)))
+    paid_due = overdue(pay(shop, place(shop)))
     cancelled = order_cancel(order=place(shop), actor=shop.web)
     Order.objects.filter(pk=cancelled.pk).update(payment_due_by=timezone.now() - timedelta(minutes=1))
 

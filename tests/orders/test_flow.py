@@ -18,7 +18,7 @@ from orders.services import (
     order_ship,
     order_transfers_receive,
 )
-from tests.orders.conftest import Shop, place
+from tests.scenarios import Shop, place
 
 
 def _level(location: Any, variant: Any) -> tuple[int, int]:

@@ -37,18 +37,12 @@ from orders.services import (
 )
 from orders.services.fulfilment import orders_transfers_settle_due
 from tests.factories import LocationFactory, UserFactory, channel_client, stock_receive_for
-from tests.orders.conftest import Shop, place, staff_actor
+from tests.scenarios import Shop, pay, place, ship, staff_actor
 
 
 def level(location: Location, variant: Variant) -> tuple[int, int]:
     found = StockLevel.objects.filter(location=location, variant=variant).first()
     return (found.on_hand, found.reserved) if found else (0, 0)
-
-
-def paid(order: Order, shop: Shop) -> Order:
-    return order_payment_add(
-        order=order, actor=shop.web, method="card", amount=order.amount_due, provider_reference=f"cap-{order.number}"
-    )
 
 
 def code_of(order: Order) -> str:
@@ -75,7 +69,7 @@ def shipped_in_transit(order: Order) -> None:
 
 
 def ready_pickup(shop: Shop, **kwargs: Any) -> Order:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store, **kwargs), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store, **kwargs))
     return order_make_ready(order=order, actor=shop.store_actor)
 
 
@@ -159,7 +153,7 @@ def test_a_pay_at_pickup_order_paid_at_the_till_is_handed_over(shop: Shop) -> No
 def test_shipping_commits_the_sale_at_every_source(shop: Shop) -> None:
     north = LocationFactory.create(code="wh-north", kind="warehouse", can_ship=True, is_pickup_point=False)
     stock_receive_for(north, shop.shirt, 10)
-    order = paid(place(shop, lines=[(shop.shirt, 53), (shop.book, 2)]), shop)
+    order = pay(shop, place(shop, lines=[(shop.shirt, 53), (shop.book, 2)]))
 
     order = order_ship(order=order, actor=staff_actor(Role.MANAGER), carrier="SEUR", tracking_number="TRK-1")
 
@@ -175,7 +169,7 @@ def test_shipping_commits_the_sale_at_every_source(shop: Shop) -> None:
 
 
 def test_staff_of_the_only_source_ship_the_parcel(shop: Shop) -> None:
-    order = paid(place(shop), shop)
+    order = pay(shop, place(shop))
 
     order = order_ship(order=order, actor=staff_at(shop.warehouse), carrier="SEUR", tracking_number="T1")
 
@@ -185,7 +179,7 @@ def test_staff_of_the_only_source_ship_the_parcel(shop: Shop) -> None:
 def test_staff_of_one_of_two_sources_cannot_ship_the_parcel(shop: Shop) -> None:
     north = LocationFactory.create(code="wh-north", kind="warehouse", can_ship=True, is_pickup_point=False)
     stock_receive_for(north, shop.shirt, 10)
-    order = paid(place(shop, lines=[(shop.shirt, 53)]), shop)
+    order = pay(shop, place(shop, lines=[(shop.shirt, 53)]))
     assert set(order.lines.values_list("source__code", flat=True)) == {"wh-central", "wh-north"}
 
     for actor in (staff_at(shop.warehouse), staff_at(north)):
@@ -197,7 +191,7 @@ def test_staff_of_one_of_two_sources_cannot_ship_the_parcel(shop: Shop) -> None:
 
 
 def test_staff_of_a_location_that_supplies_nothing_cannot_ship(shop: Shop) -> None:
-    order = paid(place(shop), shop)
+    order = pay(shop, place(shop))
 
     with pytest.raises(PermissionDenied):
         order_ship(order=order, actor=staff_at(shop.store), carrier="SEUR", tracking_number="T1")
@@ -206,7 +200,7 @@ def test_staff_of_a_location_that_supplies_nothing_cannot_ship(shop: Shop) -> No
 
 
 def test_a_channel_bound_to_the_source_ships(shop: Shop) -> None:
-    order = paid(place(shop), shop)
+    order = pay(shop, place(shop))
 
     order = order_ship(order=order, actor=shop.web, carrier="SEUR", tracking_number="T1")  # bound to the warehouse
 
@@ -224,7 +218,7 @@ def test_a_channel_not_bound_to_the_source_cannot_ship(shop: Shop) -> None:
 
 
 def test_shipping_records_the_carrier_tracking_and_time(shop: Shop) -> None:
-    order = paid(place(shop), shop)
+    order = pay(shop, place(shop))
 
     order = order_ship(order=order, actor=shop.web, carrier=" SEUR ", tracking_number=" TRK-1 ")
 
@@ -241,7 +235,7 @@ def test_shipping_records_the_carrier_tracking_and_time(shop: Shop) -> None:
 def test_shipping_needs_a_carrier_and_a_tracking_number(
     shop: Shop, carrier: str, tracking: str, missing: list[str]
 ) -> None:
-    order = paid(place(shop), shop)
+    order = pay(shop, place(shop))
 
     with pytest.raises(OrderInputError) as caught:
         order_ship(order=order, actor=shop.web, carrier=carrier, tracking_number=tracking)
@@ -252,7 +246,7 @@ def test_shipping_needs_a_carrier_and_a_tracking_number(
 
 
 def test_a_shipped_order_cannot_be_shipped_again(shop: Shop) -> None:
-    order = order_ship(order=paid(place(shop), shop), actor=shop.web, carrier="SEUR", tracking_number="T1")
+    order = ship(shop, pay(shop, place(shop)))
 
     with pytest.raises(OrderStateError):
         order_ship(order=order, actor=shop.web, carrier="SEUR", tracking_number="T2")
@@ -261,7 +255,7 @@ def test_a_shipped_order_cannot_be_shipped_again(shop: Shop) -> None:
 
 
 def test_a_pickup_order_cannot_be_shipped(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     with pytest.raises(OrderStateError) as caught:
         order_ship(order=order, actor=shop.web, carrier="SEUR", tracking_number="T1")
@@ -270,7 +264,7 @@ def test_a_pickup_order_cannot_be_shipped(shop: Shop) -> None:
 
 
 def test_an_order_is_delivered_only_after_it_is_shipped(shop: Shop) -> None:
-    order = paid(place(shop), shop)
+    order = pay(shop, place(shop))
 
     with pytest.raises(OrderStateError):
         order_deliver(order=order, actor=shop.web)
@@ -279,7 +273,7 @@ def test_an_order_is_delivered_only_after_it_is_shipped(shop: Shop) -> None:
 
 
 def test_delivery_sets_the_delivered_time(shop: Shop) -> None:
-    order = order_ship(order=paid(place(shop), shop), actor=shop.web, carrier="SEUR", tracking_number="T1")
+    order = ship(shop, pay(shop, place(shop)))
 
     order = order_deliver(order=order, actor=shop.web)
 
@@ -300,7 +294,7 @@ def shipped(shop: Shop, order: Order) -> Order:
 
 
 def test_a_till_cannot_report_delivered_a_parcel_it_neither_placed_nor_sent(shop: Shop) -> None:
-    order = shipped(shop, paid(place(shop), shop))  # placed online, sent from the warehouse
+    order = shipped(shop, pay(shop, place(shop)))  # placed online, sent from the warehouse
 
     with pytest.raises(PermissionDenied):
         order_deliver(order=order, actor=shop.store_actor)
@@ -319,7 +313,7 @@ def test_the_channel_that_placed_the_parcel_reports_it_delivered(shop: Shop) -> 
 
 def test_a_channel_bound_to_the_source_reports_the_delivery(shop: Shop) -> None:
     carrier, _token = channel_client(Channel.STORE, name="Warehouse dock", locations=[shop.warehouse])
-    order = shipped(shop, paid(place(shop), shop))
+    order = shipped(shop, pay(shop, place(shop)))
 
     order = order_deliver(order=order, actor=Actor(channel=Channel.STORE, client=carrier))
 
@@ -327,7 +321,7 @@ def test_a_channel_bound_to_the_source_reports_the_delivery(shop: Shop) -> None:
 
 
 def test_staff_who_do_not_work_at_the_source_cannot_report_a_delivery(shop: Shop) -> None:
-    order = shipped(shop, paid(place(shop), shop))
+    order = shipped(shop, pay(shop, place(shop)))
 
     with pytest.raises(PermissionDenied):
         order_deliver(order=order, actor=staff_at(shop.store))
@@ -347,7 +341,7 @@ def test_staff_who_placed_a_parcel_but_do_not_work_at_its_source_cannot_report_i
 
 
 def test_staff_of_the_source_report_the_delivery(shop: Shop) -> None:
-    order = shipped(shop, paid(place(shop), shop))
+    order = shipped(shop, pay(shop, place(shop)))
 
     order = order_deliver(order=order, actor=staff_at(shop.warehouse))
 
@@ -355,7 +349,7 @@ def test_staff_of_the_source_report_the_delivery(shop: Shop) -> None:
 
 
 def test_staff_reaching_every_order_report_any_delivery(shop: Shop) -> None:
-    order = shipped(shop, paid(place(shop), shop))
+    order = shipped(shop, pay(shop, place(shop)))
 
     order = order_deliver(order=order, actor=staff_actor(Role.MANAGER))
 
@@ -363,7 +357,7 @@ def test_staff_reaching_every_order_report_any_delivery(shop: Shop) -> None:
 
 
 def test_the_platform_itself_reports_a_delivery(shop: Shop) -> None:
-    order = shipped(shop, paid(place(shop), shop))
+    order = shipped(shop, pay(shop, place(shop)))
 
     order = order_deliver(order=order, actor=Actor(channel=Channel.WEB))
 
@@ -374,7 +368,7 @@ def test_the_platform_itself_reports_a_delivery(shop: Shop) -> None:
 
 
 def test_a_paid_pickup_order_is_made_ready_and_the_customer_is_told(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     order = order_make_ready(order=order, actor=shop.store_actor)
 
@@ -385,14 +379,14 @@ def test_a_paid_pickup_order_is_made_ready_and_the_customer_is_told(shop: Shop) 
 
 
 def test_a_shipped_order_cannot_be_made_ready(shop: Shop) -> None:
-    order = paid(place(shop), shop)
+    order = pay(shop, place(shop))
 
     with pytest.raises(OrderStateError):
         order_make_ready(order=order, actor=shop.web)
 
 
 def test_ready_is_refused_while_transfers_have_not_arrived(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 1)]), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 1)]))
     shipped_in_transit(order)
 
     with pytest.raises(OrderStateError) as caught:
@@ -403,7 +397,7 @@ def test_ready_is_refused_while_transfers_have_not_arrived(shop: Shop) -> None:
 
 
 def test_transfers_not_yet_shipped_cannot_be_received(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 1)]), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 1)]))
 
     with pytest.raises(OrderStateError) as caught:
         order_transfers_receive(order=order, actor=shop.store_actor)
@@ -413,7 +407,7 @@ def test_transfers_not_yet_shipped_cannot_be_received(shop: Shop) -> None:
 
 
 def test_received_transfers_are_reserved_at_the_pickup_point_and_the_paid_order_is_ready(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 2), (shop.shirt, 52)]), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 2), (shop.shirt, 52)]))
     shipped_in_transit(order)
     assert (level(shop.warehouse, shop.book), level(shop.warehouse, shop.shirt)) == ((48, 0), (3, 0))
 
@@ -447,7 +441,7 @@ def test_an_order_paid_after_its_goods_arrived_is_ready_at_once(shop: Shop, fulf
         order=order, actor=shop.locker_actor if fulfilment == "locker" else shop.store_actor
     )
 
-    order = paid(order, shop)
+    order = pay(shop, order)
 
     assert order.status == OrderStatus.READY
     assert order.is_paid
@@ -459,13 +453,13 @@ def test_an_order_paid_before_its_goods_arrived_waits_for_them(shop: Shop) -> No
     order = place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 1)])
     shipped_in_transit(order)
 
-    order = paid(order, shop)
+    order = pay(shop, order)
 
     assert order.status == OrderStatus.PAID
 
 
 def test_paying_a_pickup_from_the_shelf_does_not_make_it_ready(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     assert order.status == OrderStatus.PAID  # staff put it aside first
 
@@ -480,7 +474,7 @@ def test_received_transfers_of_a_pay_at_pickup_order_make_it_ready_unpaid(shop: 
 
 
 def test_transfers_received_in_the_inventory_screens_are_settled_by_the_sweeper(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 2)]), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 2)]))
     shipped_in_transit(order)
     transfer_receive(transfer=order.lines.get().transfer)  # type: ignore[arg-type]
     assert level(shop.store, shop.book) == (2, 0)
@@ -494,7 +488,7 @@ def test_transfers_received_in_the_inventory_screens_are_settled_by_the_sweeper(
 
 
 def test_receiving_is_refused_for_a_shipped_order(shop: Shop) -> None:
-    order = paid(place(shop), shop)
+    order = pay(shop, place(shop))
 
     with pytest.raises(OrderStateError):
         order_transfers_receive(order=order, actor=shop.web)
@@ -529,7 +523,7 @@ def test_hand_over_with_the_short_code(shop: Shop, typed: str) -> None:
 
 
 def test_split_pickup_commits_the_sale_where_the_units_are(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.shirt, 52)]), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.shirt, 52)]))
     shipped_in_transit(order)
     order = order_transfers_receive(order=order, actor=shop.store_actor)
 
@@ -569,7 +563,7 @@ def test_a_used_code_is_refused(shop: Shop) -> None:
 
 
 def test_an_order_not_ready_cannot_be_handed_over(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     with pytest.raises(OrderStateError):
         order_hand_over(order=order, actor=shop.store_actor, code=code_of(order))
@@ -595,7 +589,7 @@ def test_staff_of_another_store_cannot_hand_the_order_over(shop: Shop) -> None:
 
 
 def test_staff_of_another_store_cannot_make_an_order_ready(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     with pytest.raises(PermissionDenied):
         order_make_ready(order=order, actor=staff_at(shop.other_store))
@@ -604,7 +598,7 @@ def test_staff_of_another_store_cannot_make_an_order_ready(shop: Shop) -> None:
 
 
 def test_staff_of_another_store_cannot_receive_its_transfers(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 1)]), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 1)]))
     shipped_in_transit(order)
 
     with pytest.raises(PermissionDenied):
@@ -614,7 +608,7 @@ def test_staff_of_another_store_cannot_receive_its_transfers(shop: Shop) -> None
 
 
 def test_the_till_of_the_pickup_store_makes_the_order_ready(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     order = order_make_ready(order=order, actor=shop.store_actor)
 
@@ -622,7 +616,7 @@ def test_the_till_of_the_pickup_store_makes_the_order_ready(shop: Shop) -> None:
 
 
 def test_a_channel_not_bound_to_the_pickup_store_cannot_make_the_order_ready(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     with pytest.raises(PermissionDenied):
         order_make_ready(order=order, actor=shop.web)  # it placed the order, but it is no store
@@ -642,7 +636,7 @@ def test_a_till_of_another_store_cannot_hand_the_order_over(shop: Shop) -> None:
 
 
 def test_a_till_of_another_store_cannot_receive_its_transfers(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.other_store, lines=[(shop.book, 1)]), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.other_store, lines=[(shop.book, 1)]))
     shipped_in_transit(order)
 
     with pytest.raises(PermissionDenied):
@@ -652,7 +646,7 @@ def test_a_till_of_another_store_cannot_receive_its_transfers(shop: Shop) -> Non
 
 
 def test_staff_reaching_every_order_act_for_every_store(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     order = order_make_ready(order=order, actor=staff_actor(Role.AGENT))
 
@@ -661,7 +655,7 @@ def test_staff_reaching_every_order_act_for_every_store(shop: Shop) -> None:
 
 def test_a_manager_may_act_for_every_store(shop: Shop) -> None:
     manager = UserFactory.create(is_staff=True, is_superuser=True)
-    order = paid(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
 
     order = order_make_ready(order=order, actor=Actor(channel=Channel.STORE, user=manager))
 
@@ -672,7 +666,7 @@ def test_a_manager_may_act_for_every_store(shop: Shop) -> None:
 
 
 def ready_locker(shop: Shop) -> Order:
-    order = paid(place(shop, fulfilment="locker", pickup=shop.locker), shop)
+    order = pay(shop, place(shop, fulfilment="locker", pickup=shop.locker))
     shipped_in_transit(order)
     # The locker bank's system reports the courier's drop: it is bound to this locker.
     order = order_transfers_receive(order=order, actor=shop.locker_actor)
@@ -785,7 +779,7 @@ def test_a_store_pickup_code_does_not_open_a_locker(shop: Shop) -> None:
 
 
 def test_an_unreceived_transfer_cannot_be_received_twice_by_inventory(shop: Shop) -> None:
-    order = paid(place(shop, fulfilment="locker", pickup=shop.locker), shop)
+    order = pay(shop, place(shop, fulfilment="locker", pickup=shop.locker))
     shipped_in_transit(order)
     order_transfers_receive(order=order, actor=shop.locker_actor)
 

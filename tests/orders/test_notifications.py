@@ -27,7 +27,7 @@ from customers.models import BroughtCustomer, ConsentPurpose, Customer, Customer
 from customers.services.consents import consent_record
 from orders.codes import pickup_code, pickup_code_parse, pickup_qr, pickup_short_code
 from orders.models import NotificationKind, NotificationStatus, Order, OrderNotification
-from orders.services import Actor, order_deliver, order_make_ready, order_payment_add, order_ship
+from orders.services import Actor, order_make_ready, order_ship
 from orders.services.notifications import (
     NOTIFICATION_EVENT,
     order_notification_due,
@@ -37,8 +37,8 @@ from orders.services.notifications import (
 from orders.tasks import order_notification_send as order_notification_send_task
 from orders.tasks import orders_sweep
 from tests.factories import ContactPointFactory, channel_client
-from tests.orders.conftest import Shop, place
 from tests.receivers import Receiver, verifies
+from tests.scenarios import Shop, deliver, pay, place, ship
 from tests.smtp import closed_port
 
 pytestmark = pytest.mark.django_db
@@ -96,12 +96,6 @@ def prefers(customer: Customer, channel: str) -> None:
     Customer.objects.filter(pk=customer.pk).update(preferred_contact_channel=channel)
 
 
-def paid(shop: Shop, order: Order) -> Order:
-    return order_payment_add(
-        order=order, actor=shop.web, method="card", amount=order.total, provider_reference=f"ch-{order.number}"
-    )
-
-
 def ready_order(shop: Shop, **request: Any) -> Order:
     """Pay at pickup, in the store that has the shirt on its shelf: ready at once."""
     order = place(shop, fulfilment="pickup", pickup=shop.store, payment_mode="at_pickup", **request)
@@ -114,9 +108,9 @@ def order_notified(shop: Shop, kind: str) -> Order:
         return ready_order(shop)
     order = place(shop)
     if kind in (NotificationKind.SHIPPED, NotificationKind.DELIVERED):
-        order = order_ship(order=paid(shop, order), actor=shop.web, carrier="SEUR", tracking_number="TRK1")
+        order = ship(shop, pay(shop, order), tracking_number="TRK1")
     if kind == NotificationKind.DELIVERED:
-        order = order_deliver(order=order, actor=shop.web)
+        order = deliver(shop, order)
     return order
 
 
@@ -797,7 +791,7 @@ def test_placing_emails_only_once_the_order_commits(
 def test_a_rolled_back_shipment_writes_no_notification_and_sends_nothing(
     shop: Shop, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
-    order = paid(shop, place(shop))
+    order = pay(shop, place(shop))
 
     def shipment_that_fails() -> None:
         with transaction.atomic():

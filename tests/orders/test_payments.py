@@ -25,7 +25,7 @@ from orders.services import (
     store_credit_grant,
 )
 from tests.factories import VariantFactory, channel_client, staff_with_role, stock_receive_for
-from tests.orders.conftest import Shop, place, staff_actor
+from tests.scenarios import Shop, place, staff_actor
 
 
 def points(shop: Shop) -> int:

@@ -41,7 +41,7 @@ from tests.factories import (
     channel_client,
     stock_receive_for,
 )
-from tests.orders.conftest import ADDRESS, Shop, place
+from tests.scenarios import ADDRESS, Shop, place
 
 
 def order_request(

@@ -2,7 +2,7 @@
 
 from customers.services.privacy import customer_erase, customer_export
 from orders.services.privacy import ERASED
-from tests.orders.conftest import Shop, place
+from tests.scenarios import Shop, place
 
 
 def test_erasing_a_customer_scrubs_contact_details_from_their_orders(shop: Shop) -> None:

@@ -11,7 +11,7 @@ from orders.models import Order
 from orders.selectors import order_list_for_staff, order_pickup_code_visible, order_staff_view
 from orders.services import Actor
 from tests.factories import VariantFactory, channel_client, staff_with_role, stock_receive_for
-from tests.orders.conftest import Shop, place
+from tests.scenarios import Shop, place
 
 pytestmark = pytest.mark.django_db
 

@@ -9,10 +9,9 @@ from rest_framework.test import APIClient
 
 from orders.codes import tracking_token, tracking_url
 from orders.models import Order
-from orders.services import order_payment_add, order_ship
 from tests.api import token_api
-from tests.orders.conftest import Shop, place
 from tests.orders.test_api import ORDERS
+from tests.scenarios import Shop, pay, place, ship
 
 pytestmark = pytest.mark.django_db
 
@@ -23,9 +22,7 @@ def track(number: str, factor: dict[str, str], client: APIClient | None = None) 
 
 @pytest.fixture
 def shipped(shop: Shop) -> Order:
-    order = place(shop)
-    order = order_payment_add(order=order, actor=shop.web, method="card", amount=order.total, provider_reference="c")
-    return order_ship(order=order, actor=shop.web, carrier="SEUR", tracking_number="TRK-123")
+    return ship(shop, pay(shop, place(shop)), tracking_number="TRK-123")
 
 
 @pytest.mark.parametrize(

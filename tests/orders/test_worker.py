@@ -22,8 +22,8 @@ from orders.services.notifications import NOTIFICATION_EVENT
 from orders.tasks import orders_expire_sweep
 from tests.celery_worker import eager_off, running_worker, wait_until
 from tests.factories import channel_client
-from tests.orders.conftest import Shop, place
 from tests.receivers import Receiver, verifies
+from tests.scenarios import Shop, place
 from tests.smtp import SmtpServer, smtp_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

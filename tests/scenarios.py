@@ -1,4 +1,8 @@
-"""A small shop for order tests: a warehouse that ships, two stores, a locker, stock, a seller.
+"""The shared test scenario: a small shop with a warehouse that ships, two stores, a locker, stock, a seller.
+
+Any app's tests may use it: the `shop` fixture is registered for every test directory by
+tests/conftest.py, and the helpers below walk an order through its life the way a channel
+would (`place`, `pay`, `ship`, `deliver`), calling the services directly.
 
 Its credentials are bound where they work (`Location.channel_clients`), as the access rules
 want (orders.services.access): the till to the Sol store, the locker client to its locker, and
@@ -19,7 +23,16 @@ from customers.models import Customer
 from inventory.models import Location
 from invoicing.models import Seller
 from orders.models import Order
-from orders.services import Actor, LineRequest, OrderRequest, order_place, order_request_fingerprint
+from orders.services import (
+    Actor,
+    LineRequest,
+    OrderRequest,
+    order_deliver,
+    order_payment_add,
+    order_place,
+    order_request_fingerprint,
+    order_ship,
+)
 from orders.services.placing import Address
 from tests.factories import (
     ContactPointFactory,
@@ -128,6 +141,41 @@ def place(
         fingerprint=order_request_fingerprint({"key": key}),
         request=order_request,
     ).order
+
+
+def pay(
+    shop: Shop,
+    order: Order,
+    *,
+    method: str = "card",
+    amount: Decimal | None = None,
+    reference: str | None = None,
+    actor: Actor | None = None,
+) -> Order:
+    """Pay what the order still owes (or `amount`), by card through the web shop unless told otherwise.
+
+    A card (or another provider's method) needs the provider's capture reference: one is made
+    up from the order's number unless given; the till's methods (cash...) take none.
+    """
+    if reference is None:
+        reference = f"{method}-{order.number}" if method in ("card", "paypal", "store_card") else ""
+    return order_payment_add(
+        order=order,
+        actor=actor or shop.web,
+        method=method,
+        amount=order.amount_due if amount is None else amount,
+        provider_reference=reference,
+    )
+
+
+def ship(shop: Shop, order: Order, *, actor: Actor | None = None, tracking_number: str = "T1") -> Order:
+    """Send a paid order to its address, by the web shop (it ships the warehouse's parcels)."""
+    return order_ship(order=order, actor=actor or shop.web, carrier="SEUR", tracking_number=tracking_number)
+
+
+def deliver(shop: Shop, order: Order, *, actor: Actor | None = None) -> Order:
+    """The carrier reports a shipped parcel delivered, through the web shop that placed it."""
+    return order_deliver(order=order, actor=actor or shop.web)
 
 
 def staff_actor(role: Role, *locations: Location) -> Actor:
