@@ -36,7 +36,7 @@ from customers.selectors import customer_search_q
 from inventory.admin import BOTH_LOCATIONS, FormPageMixin, LocationFilter, service_error_text, user_locations
 from inventory.selectors import location_ids_for_user
 from orders import selectors, services
-from orders.codes import pickup_code_parse
+from orders.codes import order_number_normalise, pickup_code_parse
 from orders.exceptions import OrderNotPaid
 from orders.models import (
     FulfilmentType,
@@ -82,14 +82,6 @@ def refusal_text(exc: Exception, *, at_the_counter: bool = False) -> str:
 
 
 REFUSALS = (PermissionDenied, ValidationError, ApplicationError)
-
-
-def order_number_normalise(value: str) -> str:
-    """Numbers as staff type them: lower case, without the dash, with spaces."""
-    number = "".join(value.split()).upper()
-    if len(number) == 8 and "-" not in number:
-        number = f"{number[:4]}-{number[4:]}"
-    return number
 
 
 def _picking_row(order: Order) -> bool:

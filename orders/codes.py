@@ -1,4 +1,4 @@
-"""Signed codes handed to customers: the pickup code (in the QR) and the tracking token.
+"""Codes handed to customers: the order number as typed, the pickup code (in the QR), the tracking token.
 
 The pickup code carries the order number and a 128-bit secret kept on the order, signed
 with the project's key: it cannot be guessed or forged, and it is single use (the order
@@ -18,6 +18,19 @@ from django.core import signing
 
 PICKUP_SALT = "orders.pickup"
 TRACKING_SALT = "orders.tracking"
+
+
+def order_number_normalise(value: str) -> str:
+    """An order number as people type it (read over the phone, copied from an e-mail) in its stored form.
+
+    Any case, spaces anywhere, the dash left out: `abcd 1234` and `abcd1234` are `ABCD-1234`. The
+    admin's search, the API's order lookup and public tracking all read numbers through this one
+    function, so a number found in one is found in the others.
+    """
+    number = "".join((value or "").split()).upper()
+    if len(number) == 8 and "-" not in number:
+        number = f"{number[:4]}-{number[4:]}"
+    return number
 
 
 def pickup_secret_new() -> str:

@@ -25,7 +25,7 @@ from django.utils import timezone
 from config.models import ChannelClient
 from customers.identities import IdentityKind, identity_normalise
 from inventory.selectors import location_ids_for_user, location_list_for_user
-from orders.codes import tracking_token_matches
+from orders.codes import order_number_normalise, tracking_token_matches
 from orders.models import OPEN_STATUSES, Order, OrderLine, OrderStatus, OrderStatusChange, PaymentMode
 
 OrderView = Literal["full", "picking"]
@@ -139,7 +139,7 @@ def order_lines_supplied_by(order: Order, *, location_ids: Iterable[int]) -> lis
 def order_search_q(term: str) -> Q:
     """An order number, or any identity of its customer (e-mail, phone, handle...), or a name."""
     term = term.strip()
-    q = Q(number__iexact=term) | Q(email__iexact=term) | Q(customer_name__icontains=term)
+    q = Q(number=order_number_normalise(term)) | Q(email__iexact=term) | Q(customer_name__icontains=term)
     q |= Q(customer__contact_points__value__iexact=term) | Q(customer__contact_points__normalised_value__iexact=term)
     for kind in (IdentityKind.EMAIL, IdentityKind.PHONE):
         normalised = _normalised_or_none(kind, term)
@@ -158,7 +158,7 @@ def order_track(*, number: str, email: str = "", phone: str = "", token: str = "
     order = (
         Order.objects.select_related("pickup_location")
         .prefetch_related(Prefetch("history", queryset=OrderStatusChange.objects.order_by("id")))
-        .filter(number=number.strip().upper())
+        .filter(number=order_number_normalise(number))
         .first()
     )
     if order is None:

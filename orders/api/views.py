@@ -166,8 +166,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_object(self) -> Order:
         # Read once per request: staff have it looked up before their permissions (check_permissions).
         if self._order is None:
-            # Numbers are read over the phone and typed in any case.
-            self.kwargs[self.lookup_field] = self.kwargs[self.lookup_field].upper()
+            # Numbers are read over the phone and typed in any case, without the dash: as in the admin.
+            self.kwargs[self.lookup_field] = codes.order_number_normalise(self.kwargs[self.lookup_field])
             self._order = super().get_object()
         return self._order
 

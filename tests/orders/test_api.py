@@ -1,6 +1,7 @@
 """The orders API: placing, listing, detail, payments and fulfilment commands; scope, errors, query counts."""
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -441,9 +442,18 @@ def test_the_detail_shows_lines_payments_history_documents_and_tracking(shop: Sh
     assert body["placed_at"]
 
 
-def test_the_detail_finds_a_number_typed_in_lower_case(shop: Shop) -> None:
+@pytest.mark.parametrize(
+    "typed",
+    [str.lower, lambda number: number.replace("-", ""), lambda number: number.replace("-", "").lower()],
+    ids=["lower-case", "without-dash", "lower-case-without-dash"],
+)
+def test_the_detail_finds_a_number_typed_as_the_admin_finds_it(shop: Shop, typed: Callable[[str], str]) -> None:
     order = place(shop)
-    assert token_api(shop.web_token).get(f"{ORDERS}{order.number.lower()}/").status_code == 200
+
+    response = token_api(shop.web_token).get(f"{ORDERS}{typed(order.number)}/")
+
+    assert response.status_code == 200
+    assert response.json()["number"] == order.number
 
 
 def test_another_clients_order_is_not_found(shop: Shop) -> None:

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from config.channels import Channel
 from config.roles import Role
 from orders.codes import (
+    order_number_normalise,
     pickup_code,
     pickup_code_matches,
     pickup_secret_new,
@@ -24,6 +25,20 @@ from tests.scenarios import Shop, place
 
 NUMBER = "ABCD-EFGH"
 SECRET = pickup_secret_new()
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["ABCD-EFGH", "abcd-efgh", "abcdefgh", " abcd efgh ", "AB CD-EF GH", "abcd - efgh"],
+    ids=["stored", "lower-case", "without-dash", "space-for-dash", "spaces-anywhere", "spaced-dash"],
+)
+def test_an_order_number_is_read_in_any_case_with_spaces_or_without_its_dash(typed: str) -> None:
+    assert order_number_normalise(typed) == NUMBER
+
+
+@pytest.mark.parametrize("typed", ["ABCDEFG", "ABCDEFGHJ", "", "   "], ids=["short", "long", "empty", "blank"])
+def test_what_cannot_be_a_number_gets_no_dash_made_up(typed: str) -> None:
+    assert "-" not in order_number_normalise(typed)
 
 
 def test_the_short_code_matches_in_any_case_with_dashes_and_spaces() -> None:

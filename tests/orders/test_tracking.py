@@ -1,5 +1,6 @@
 """Public order tracking: a number and a second factor, no personal data, throttled per address."""
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -60,8 +61,21 @@ def test_the_tracking_url_in_the_order_detail_works(shop: Shop, shipped: Order) 
     assert response.status_code == 200
 
 
-def test_a_number_typed_in_lower_case_is_found(shipped: Order) -> None:
-    assert track(shipped.number.lower(), {"email": "ana@example.com"}).status_code == 200
+@pytest.mark.parametrize(
+    "typed",
+    [
+        str.lower,
+        lambda number: number.replace("-", ""),
+        lambda number: number.replace("-", " ").lower(),
+        lambda number: f" {number[:2]} {number[2:].lower()} ",
+    ],
+    ids=["lower-case", "without-dash", "space-for-dash", "spaces-anywhere"],
+)
+def test_a_number_typed_as_the_admin_finds_it_is_found(shipped: Order, typed: Callable[[str], str]) -> None:
+    response = track(typed(shipped.number), {"email": "ana@example.com"})
+
+    assert response.status_code == 200
+    assert response.json()["number"] == shipped.number
 
 
 def test_the_page_shows_where_the_order_stands(shipped: Order) -> None:
