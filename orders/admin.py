@@ -29,11 +29,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from config.admin_kit import BOTH_LOCATIONS, service_error_text
+from config.admin_kit import ServiceAdminMixin as FormPageMixin
 from config.channels import Channel
 from config.exceptions import ApplicationError
 from customers.models import Customer
 from customers.selectors import customer_search_q
-from inventory.admin import BOTH_LOCATIONS, FormPageMixin, LocationFilter, service_error_text, user_locations
+from inventory.admin.common import LocationFilter, user_locations
 from inventory.selectors import location_ids_for_user
 from orders import selectors, services
 from orders.codes import order_number_normalise, pickup_code_parse
@@ -97,7 +99,7 @@ class PickupLocationFilter(LocationFilter):
 
     title = _("pickup location")
     parameter_name = "pickup_at"
-    location_lookups = ("pickup_location",)
+    paths = ("pickup_location",)
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         rows = user_locations(request).filter(is_pickup_point=True).order_by("code").values_list("pk", "code", "name")

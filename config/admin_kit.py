@@ -1,0 +1,278 @@
+"""The admin kit: what every app's admin shares (DESIGN.md, "What every app shares").
+
+An app's admin lists and shows its rows; every write is a service call. The kit holds the parts
+of that which are the same in every app, so each app's admin says only what is its own:
+
+- Who may do what on a page, as a few mixins instead of a `has_*_permission` override in every
+  class: rows made by services are never added in a form (`NoAddMixin`), ledgers and issued
+  documents are never edited or deleted (`ReadOnlyAdminMixin`), and a page that is read-only
+  while its actions change things keeps the change permission for the actions
+  (`ReadOnlyPageMixin`). `ReadOnlyInline` shows a row's children without a form.
+- `ServiceAdminMixin`: one form page in the admin's look (`form_page`), a form whose valid POST
+  calls one service (`command_page`), an action that asks for a form first
+  (`action_form_page`), and an action that calls a service for each selected row
+  (`run_for_each`). A service's refusal changes nothing and is shown to staff: as a form's
+  errors, or as one message per refused row beside the count of rows done.
+- `IdChoiceFilter`: a list filter offering only the rows this user may see (their locations).
+
+The kit imports no domain app: apps import it, never each other's admin (pyproject.toml's
+import-linter contracts).
+"""
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Model, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from config.exceptions import ApplicationError
+
+# An action offered both on the list and on an object's page.
+BOTH_LOCATIONS = [admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM]
+# The field an action chosen on an object's page comes in (the list's is "action").
+CHANGE_FORM_ACTION = f"{admin.ActionLocation.CHANGE_FORM.value}-action"
+# What a service raises when it says no: shown to staff, nothing changed.
+REFUSALS = (PermissionDenied, ValidationError, ApplicationError)
+FORM_PAGE_TEMPLATE = "admin_kit/form.html"
+
+if TYPE_CHECKING:  # the mixins' super() and self are an admin's; at run time they are plain mixins
+    from django.contrib.admin.options import BaseModelAdmin
+
+    _PermissionsBase = BaseModelAdmin
+    _AdminBase = admin.ModelAdmin
+else:
+    _PermissionsBase = _AdminBase = object
+
+
+# --- Who may do what --------------------------------------------------------------------------
+
+
+class NoAddMixin(_PermissionsBase):
+    """Rows made by services (which check and record what a form would not): no add page."""
+
+    # `obj` for inlines, whose add permission is asked per parent.
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class NoChangeMixin(_PermissionsBase):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class NoDeleteMixin(_PermissionsBase):
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyAdminMixin(NoAddMixin, NoChangeMixin, NoDeleteMixin):
+    """Ledgers and records written only by services: read, never added, edited or deleted here."""
+
+
+class ReadOnlyPageMixin(_PermissionsBase):
+    """An object's page is read-only; the change permission is what runs the actions (and forms)
+    that move the object on through its services."""
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and super().has_change_permission(request)
+
+
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """A row's children shown as a table, without a form."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+
+# --- Filters ----------------------------------------------------------------------------------
+
+
+class IdChoiceFilter(admin.SimpleListFilter):
+    """A filter by one row's id, offering only the rows `options` gives this user;
+    `paths` name the lookups to that row, any of which may match."""
+
+    paths: tuple[str, ...] = ()
+
+    def options(self, request: HttpRequest) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return self.options(request)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        matches = Q()
+        for path in self.paths:
+            matches |= Q(**{path: int(value)})
+        return queryset.filter(matches)
+
+
+# --- Refusals ---------------------------------------------------------------------------------
+
+
+def service_error_text(exc: ApplicationError) -> str:
+    """The service's message and, where it refused some lines (`extra["lines"]`, as stock
+    refusals do), which lines and what is available."""
+    details = [
+        _("%(sku)s at %(location)s: %(requested)s asked, %(available)s available")
+        % {key: line.get(key) for key in ("sku", "location", "requested", "available")}
+        for line in exc.extra.get("lines") or []
+    ]
+    return " ".join([exc.message, "; ".join(str(detail) for detail in details)]).strip()
+
+
+# --- Form pages, command pages, actions -------------------------------------------------------
+
+
+class ServiceAdminMixin(_AdminBase):
+    """An admin whose writes are service calls: form pages, command pages, actions per row."""
+
+    # What staff read when a service refuses for want of permission. None: the service's own words.
+    forbidden_text: Promise | str | None = None
+
+    def refusal_text(self, exc: Exception) -> str:
+        """Why a service said no, as staff read it."""
+        if isinstance(exc, PermissionDenied):
+            return str(self.forbidden_text or exc)
+        if isinstance(exc, ValidationError):
+            return " ".join(exc.messages)
+        if isinstance(exc, ApplicationError):
+            return service_error_text(exc)
+        raise exc
+
+    def form_add_refusal(self, form: forms.Form, exc: Exception) -> None:
+        """A service's refusal as form errors: field errors on their fields, the rest on top."""
+        if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        elif isinstance(exc, ValidationError):
+            form.add_error(None, exc.messages)
+        else:
+            form.add_error(None, self.refusal_text(exc))
+
+    def changelist_url(self) -> str:
+        return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+
+    def form_page(
+        self,
+        request: HttpRequest,
+        form: forms.Form,
+        *,
+        title: str,
+        submit_label: str,
+        cancel_url: str,
+        intro: str = "",
+        objects: Sequence[Any] = (),
+        hidden: Sequence[tuple[str, Any]] = (),
+    ) -> TemplateResponse:
+        """One form, admin-styled, for a command; `objects` lists what it acts on."""
+        for field in form.fields.values():
+            field.label = capfirst(field.label)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "form": form,
+            # AdminForm lays out any form; the stubs ask for a ModelForm.
+            "adminform": helpers.AdminForm(form, [(None, {"fields": list(form.fields)})], {}),  # type: ignore[arg-type]
+            "media": self.media + form.media,
+            "submit_label": submit_label,
+            "cancel_url": cancel_url,
+            "intro": intro,
+            "objects": objects,
+            "hidden": hidden,
+        }
+        return TemplateResponse(request, FORM_PAGE_TEMPLATE, context)
+
+    def command_page(
+        self,
+        request: HttpRequest,
+        form: forms.Form,
+        *,
+        act: Callable[[dict[str, Any]], tuple[str, str]],
+        title: str,
+        submit_label: str,
+    ) -> HttpResponse:
+        """A form whose valid POST calls one service. `act` returns the success message and
+        where to go next; the service's refusals show on the form and nothing changes."""
+        if request.method == "POST" and form.is_valid():
+            try:
+                message, next_url = act(form.cleaned_data)
+            except REFUSALS as exc:
+                self.form_add_refusal(form, exc)
+            else:
+                self.message_user(request, message, messages.SUCCESS)
+                return HttpResponseRedirect(next_url)
+        return self.form_page(request, form, title=title, submit_label=submit_label, cancel_url=self.changelist_url())
+
+    @staticmethod
+    def action_step_form[F: forms.Form](request: HttpRequest, form_class: type[F]) -> F:
+        """An action's form: bound once its page is submitted, empty when the action is chosen."""
+        return form_class(request.POST if "apply" in request.POST else None)
+
+    def action_form_page(
+        self,
+        request: HttpRequest,
+        form: forms.Form,
+        *,
+        action: str,
+        selected: Iterable[Model],
+        rows: Sequence[str],
+        title: str,
+        submit_label: str,
+        intro: str,
+    ) -> TemplateResponse:
+        """The page an action asks its form on; submitting it runs the action on the same rows."""
+        # Asked from an object's page, the answer goes back there.
+        action_field = CHANGE_FORM_ACTION if CHANGE_FORM_ACTION in request.POST else "action"
+        hidden = [(action_field, action), *((helpers.ACTION_CHECKBOX_NAME, obj.pk) for obj in selected)]
+        return self.form_page(
+            request,
+            form,
+            title=title,
+            submit_label=submit_label,
+            cancel_url=self.changelist_url(),
+            intro=intro,
+            objects=rows,
+            hidden=hidden,
+        )
+
+    def run_for_each[T](
+        self,
+        request: HttpRequest,
+        objects: Iterable[T],
+        act: Callable[[T], object],
+        *,
+        label: Callable[[T], str],
+        done: Any = None,
+        refused_level: int = messages.ERROR,
+    ) -> int:
+        """Call the service for each object: each refusal is a message naming the object (`label`)
+        and leaves it as it was; the rest go on. `done`, a text with %(count)d or a function of the
+        count, is the success message when any was done. Returns how many were done."""
+        count = 0
+        for obj in objects:
+            try:
+                act(obj)
+            except REFUSALS as exc:
+                self.message_user(request, f"{label(obj)}: {self.refusal_text(exc)}", refused_level)
+            else:
+                count += 1
+        if count and done is not None:
+            text = done(count) if callable(done) else done % {"count": count}
+            self.message_user(request, text, messages.SUCCESS)
+        return count
