@@ -44,13 +44,15 @@ CHANGE_FORM_ACTION = f"{admin.ActionLocation.CHANGE_FORM.value}-action"
 REFUSALS = (PermissionDenied, ValidationError, ApplicationError)
 FORM_PAGE_TEMPLATE = "admin_kit/form.html"
 
-if TYPE_CHECKING:  # the mixins' super() and self are an admin's; at run time they are plain mixins
+# The base of a mixin for admins: to the type checker an admin (its self and super() are one),
+# at run time a plain class, so that it mixes into any admin.
+if TYPE_CHECKING:
     from django.contrib.admin.options import BaseModelAdmin
 
     _PermissionsBase = BaseModelAdmin
-    _AdminBase = admin.ModelAdmin
+    AdminMixinBase = admin.ModelAdmin
 else:
-    _PermissionsBase = _AdminBase = object
+    _PermissionsBase = AdminMixinBase = object
 
 
 # --- Who may do what --------------------------------------------------------------------------
@@ -138,7 +140,7 @@ def service_error_text(exc: ApplicationError) -> str:
 # --- Form pages, command pages, actions -------------------------------------------------------
 
 
-class ServiceAdminMixin(_AdminBase):
+class ServiceAdminMixin(AdminMixinBase):
     """An admin whose writes are service calls: form pages, command pages, actions per row."""
 
     # What staff read when a service refuses for want of permission. None: the service's own words.
