@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from config.admin_kit import NoAddMixin, NoChangeMixin, ReadOnlyInline, ServiceAdminMixin
 from config.exceptions import ApplicationError
 from customers import selectors, services
 from customers.models import (
@@ -29,31 +30,25 @@ from customers.segments import segment_members, segment_rules_validate
 TIMELINE_ROWS = 50
 
 
-class ContactPointInline(admin.TabularInline):
+class ContactPointInline(ReadOnlyInline):
+    """Identities come through resolve, which normalises and de-duplicates them."""
+
     model = ContactPoint
-    extra = 0
     fields = ("kind", "value", "normalised_value", "channel", "created_at")
     readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # identities come through resolve, which normalises and de-duplicates
 
 
-class ConsentInline(admin.TabularInline):
+class ConsentInline(ReadOnlyInline):
     model = Consent
-    extra = 0
     fields = ("channel", "purpose", "granted", "source", "recorded_at", "recorded_by_channel")
     readonly_fields = fields
-    can_delete = False
     ordering = ("-recorded_at",)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(NoAddMixin, admin.ModelAdmin):
+    """Customers come from channels through resolve, which de-duplicates them: no add page."""
+
     list_display = ("__str__", "identities", "country", "city", "first_seen_channel", "loyalty_points", "created_at")
     list_filter = (
         "first_seen_channel",
@@ -86,9 +81,6 @@ class CustomerAdmin(admin.ModelAdmin):
         if not search_term.strip():
             return queryset, False
         return queryset.filter(selectors.customer_search_q(search_term)), False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # customers come from channels through resolve, which de-duplicates them
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # "Delete" here means the erase action (GDPR: anonymised, fiscal records kept). No page
@@ -180,7 +172,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(DuplicateCandidate)
-class DuplicateCandidateAdmin(admin.ModelAdmin):
+class DuplicateCandidateAdmin(NoAddMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("customer", "other", "reason", "status", "created_at")
     list_filter = ("status", "reason")
     list_select_related = ("customer", "other")
@@ -188,19 +180,15 @@ class DuplicateCandidateAdmin(admin.ModelAdmin):
     actions = ("merge_into_older", "dismiss")
     readonly_fields = ("customer", "other", "reason", "status", "created_at")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
     @admin.action(description=_("Merge: keep the older profile"))
     def merge_into_older(self, request: HttpRequest, queryset: QuerySet[DuplicateCandidate]) -> None:
-        merged = 0
-        for pair in queryset.filter(status=DuplicateStatus.OPEN).select_related("customer", "other"):
-            try:
-                # The pair is stored lower id first: the older profile is `customer`.
-                services.customer_merge(keep=pair.customer, remove=pair.other, merged_by=request.user)
-                merged += 1
-            except ApplicationError as exc:
-                self.message_user(request, f"{pair}: {exc.message}", messages.ERROR)
+        merged = self.run_for_each(
+            request,
+            queryset.filter(status=DuplicateStatus.OPEN).select_related("customer", "other"),
+            # The pair is stored lower id first: the older profile is `customer`.
+            lambda pair: services.customer_merge(keep=pair.customer, remove=pair.other, merged_by=request.user),
+            label=str,
+        )
         self.message_user(request, _("%(count)d pairs merged.") % {"count": merged}, messages.SUCCESS)
 
     @admin.action(description=_("Not the same person"))
@@ -210,41 +198,29 @@ class DuplicateCandidateAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomerMerge)
-class CustomerMergeAdmin(admin.ModelAdmin):
+class CustomerMergeAdmin(NoAddMixin, NoChangeMixin, admin.ModelAdmin):
+    """The record of each merge, written by customer_merge."""
+
     list_display = ("__str__", "customer", "merged_by", "created_at")
     readonly_fields = ("customer", "removed_customer_id", "removed_snapshot", "moved", "merged_by", "created_at")
     list_select_related = ("customer", "merged_by")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class LoyaltyEntryInline(admin.TabularInline):
+class LoyaltyEntryInline(ReadOnlyInline):
     model = LoyaltyEntry
     fk_name = "account"
-    extra = 0
     fields = ("created_at", "kind", "points", "reference", "channel", "reason")
     readonly_fields = fields
-    can_delete = False
     ordering = ("-created_at", "-id")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(LoyaltyAccount)
-class LoyaltyAccountAdmin(admin.ModelAdmin):
+class LoyaltyAccountAdmin(NoAddMixin, admin.ModelAdmin):
     list_display = ("customer", "balance", "last_activity_at")
     list_select_related = ("customer",)
     search_fields = ("customer__name",)
     readonly_fields = ("customer", "balance", "last_activity_at", "created_at")
     inlines = (LoyaltyEntryInline,)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
 
 class SegmentForm(forms.ModelForm):

@@ -21,7 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from config.exceptions import ApplicationError
+from config.admin_kit import NoAddMixin, NoDeleteMixin, ReadOnlyInline, ServiceAdminMixin
 from invoicing import selectors, services
 from invoicing.exports import invoice_export_csv
 from invoicing.models import BillingRecord, Invoice, InvoiceLine, InvoiceSeries, InvoiceTax, Seller
@@ -46,18 +46,6 @@ class InvoiceSeriesAdmin(admin.ModelAdmin):
         return self.readonly_fields
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 class InvoiceLineInline(ReadOnlyInline):
     model = InvoiceLine
     fields = ("position", "sku", "description", "quantity", "unit_price", "discount", "tax_rate", "net_amount")
@@ -72,7 +60,9 @@ class InvoiceTaxInline(ReadOnlyInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(NoAddMixin, NoDeleteMixin, ServiceAdminMixin, admin.ModelAdmin):
+    """Documents are issued by services and never deleted: corrections are credit notes."""
+
     list_display = (
         "number",
         "kind",
@@ -98,12 +88,6 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Invoice | None = None) -> Any:
         return ["downloads", "fingerprint", *(f.name for f in Invoice._meta.fields if f.name != "id")]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("files"))
     def downloads(self, invoice: Invoice) -> str:
@@ -147,34 +131,31 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send the e-mail to the buyer again"))
     def resend_email(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
-        sent = 0
-        for invoice in queryset:
-            try:
-                services.invoice_email_resend(invoice=invoice)
-                sent += 1
-            except ApplicationError as error:
-                self.message_user(request, f"{invoice.number}: {error.message}", messages.WARNING)
-        if sent:
-            self.message_user(
-                request,
-                ngettext("%(count)d e-mail will be sent.", "%(count)d e-mails will be sent.", sent) % {"count": sent},
-                messages.SUCCESS,
-            )
+        self.run_for_each(
+            request,
+            queryset,
+            lambda invoice: services.invoice_email_resend(invoice=invoice),
+            label=lambda invoice: invoice.number,
+            done=lambda sent: (
+                ngettext("%(count)d e-mail will be sent.", "%(count)d e-mails will be sent.", sent) % {"count": sent}
+            ),
+            refused_level=messages.WARNING,
+        )
 
     @admin.action(description=_("Issue a credit note for what remains of each"), permissions=["change"])
     def issue_credit_note(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
-        for invoice in queryset:
-            try:
-                credit = services.invoice_credit(invoice=invoice, reason=str(_("Credited by staff")))
-            except ApplicationError as error:
-                self.message_user(request, f"{invoice.number}: {error.message}", messages.WARNING)
-            else:
-                self.message_user(
-                    request,
-                    _("Credit note %(credit)s issued for %(number)s.")
-                    % {"credit": credit.number, "number": invoice.number},
-                    messages.SUCCESS,
-                )
+        def credit(invoice: Invoice) -> None:
+            note = services.invoice_credit(invoice=invoice, reason=str(_("Credited by staff")))
+            self.message_user(
+                request,
+                _("Credit note %(credit)s issued for %(number)s.") % {"credit": note.number, "number": invoice.number},
+                messages.SUCCESS,
+            )
+
+        # Each note is named as it is issued: no count at the end.
+        self.run_for_each(
+            request, queryset, credit, label=lambda invoice: invoice.number, refused_level=messages.WARNING
+        )
 
     @admin.action(description=_("Export the selected documents for accountants (CSV)"), permissions=["export"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> HttpResponse:
@@ -184,7 +165,9 @@ class InvoiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(BillingRecord)
-class BillingRecordAdmin(admin.ModelAdmin):
+class BillingRecordAdmin(NoAddMixin, NoDeleteMixin, admin.ModelAdmin):
+    """The VeriFactu chain: records are written when documents are issued, never added or deleted here."""
+
     list_display = ("issuer_tax_id", "position", "invoice", "record_type", "fingerprint", "submission_status")
     list_filter = ("record_type", "submission_status", "issuer_tax_id")
     search_fields = ("invoice__number", "fingerprint")
@@ -192,9 +175,3 @@ class BillingRecordAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: BillingRecord | None = None) -> Any:
         return [field.name for field in BillingRecord._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
