@@ -32,7 +32,6 @@ from config.services import channel_client_create
 from customers.identities import PHONE_KINDS, IdentityKind
 from customers.models import ContactPoint, Customer
 from customers.selectors import customer_find_by_identity
-from inventory import demo as inventory_demo
 from inventory.models import Location, LocationKind, StockLevel
 from inventory.services import transfer_ship
 from orders.codes import pickup_code
@@ -66,7 +65,9 @@ from orders.services import (
 )
 
 SEED = 20261126
-MADRID, BARCELONA, VALENCIA = inventory_demo.MADRID, inventory_demo.BARCELONA, inventory_demo.VALENCIA
+# The inventory demo's locations and people, named by their codes and usernames as the rows
+# hold them: a demo builds on the rows of the demos below it, never on their modules.
+MADRID, BARCELONA, VALENCIA, WAREHOUSE = "MAD-CENTRO", "BCN-PORTAL-ANGEL", "VLC-COLON", "ALM-GETAFE"
 ATOCHA, SANTS = "LOCKER-ATOCHA", "LOCKER-SANTS"
 STORE_EMPLOYEE = "tienda.madrid"  # works at Madrid Gran Vía (inventory demo)
 WAREHOUSE_EMPLOYEE = "almacen"  # works at the Getafe warehouse (inventory demo)
@@ -307,8 +308,8 @@ class VariantPicker:
             candidates = [pk for pk, stock in self.stock.items() if stock.get(pickup, 0) >= 2]
         else:
             # Only the warehouse has it: shipped from there, or sent from there to the pickup point.
-            candidates = [pk for pk, stock in self.stock.items() if set(stock) == {inventory_demo.WAREHOUSE}]
-            candidates = [pk for pk in candidates if self.stock[pk][inventory_demo.WAREHOUSE] >= 5]
+            candidates = [pk for pk, stock in self.stock.items() if set(stock) == {WAREHOUSE}]
+            candidates = [pk for pk in candidates if self.stock[pk][WAREHOUSE] >= 5]
         candidates = sorted((pk for pk in candidates if pk not in self.used), key=lambda pk: self.variants[pk].sku)
         if not candidates:
             raise LookupError(f"No demo variant in stock for {where} {pickup}")
