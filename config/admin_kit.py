@@ -13,7 +13,9 @@ of that which are the same in every app, so each app's admin says only what is i
   (`action_form_page`), and an action that calls a service for each selected row
   (`run_for_each`). A service's refusal changes nothing and is shown to staff: as a form's
   errors, or as one message per refused row beside the count of rows done.
-- `IdChoiceFilter`: a list filter offering only the rows this user may see (their locations).
+- Filters and search: `IdChoiceFilter` offers only the rows this user may see (their
+  locations), `QueryChoiceFilter` a few named conditions, `TermSearchMixin` answers the search
+  box with the app's own lookup (identities, order numbers) instead of a LIKE over columns.
 
 The kit imports no domain app: apps import it, never each other's admin (pyproject.toml's
 import-linter contracts).
@@ -96,7 +98,7 @@ class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     show_change_link = False
 
 
-# --- Filters ----------------------------------------------------------------------------------
+# --- Filters and search -----------------------------------------------------------------------
 
 
 class IdChoiceFilter(admin.SimpleListFilter):
@@ -123,6 +125,33 @@ class IdChoiceFilter(admin.SimpleListFilter):
         return queryset.filter(matches)
 
 
+class QueryChoiceFilter(admin.SimpleListFilter):
+    """A filter of a few named conditions: `queries` maps each value to its label and condition."""
+
+    queries: dict[str, tuple[Promise | str, Q]] = {}
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [(value, label) for value, (label, _condition) in self.queries.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        choice = self.queries.get(self.value() or "")
+        return queryset.filter(choice[1]) if choice else queryset
+
+
+class TermSearchMixin(AdminMixinBase):
+    """The search box answered by `search` (the app's own lookup: identities as each kind is
+    normalised, order numbers as staff type them), never twice the same row; empty, it lists all."""
+
+    def search(self, request: HttpRequest, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        term = search_term.strip()
+        return (self.search(request, queryset, term) if term else queryset), False
+
+
 # --- Refusals ---------------------------------------------------------------------------------
 
 
@@ -138,6 +167,11 @@ def service_error_text(exc: ApplicationError) -> str:
 
 
 # --- Form pages, command pages, actions -------------------------------------------------------
+
+
+def form_data(request: HttpRequest) -> Any:
+    """What a command page's form is bound to: the POST, or nothing on the first showing."""
+    return request.POST if request.method == "POST" else None
 
 
 class ServiceAdminMixin(AdminMixinBase):
@@ -220,6 +254,27 @@ class ServiceAdminMixin(AdminMixinBase):
                 self.message_user(request, message, messages.SUCCESS)
                 return HttpResponseRedirect(next_url)
         return self.form_page(request, form, title=title, submit_label=submit_label, cancel_url=self.changelist_url())
+
+    def add_command_page(
+        self,
+        request: HttpRequest,
+        form: forms.Form,
+        *,
+        create: Callable[[dict[str, Any]], tuple[Model, str]],
+        title: str,
+        submit_label: str,
+    ) -> HttpResponse:
+        """The add page of a row that a service makes: a valid POST calls it (`create` returns the
+        row and the success message), logs the addition and goes to the row's page."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+
+        def add(data: dict[str, Any]) -> tuple[str, str]:
+            obj, message = create(data)
+            self.log_addition(request, obj, [{"added": {}}])
+            return message, reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+
+        return self.command_page(request, form, act=add, title=title, submit_label=submit_label)
 
     @staticmethod
     def action_step_form[F: forms.Form](request: HttpRequest, form_class: type[F]) -> F:

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from config.admin_kit import NoAddMixin, NoChangeMixin, ReadOnlyInline, ServiceAdminMixin
+from config.admin_kit import NoAddMixin, NoChangeMixin, ReadOnlyInline, ServiceAdminMixin, TermSearchMixin
 from config.exceptions import ApplicationError
 from customers import selectors, services
 from customers.models import (
@@ -46,7 +46,7 @@ class ConsentInline(ReadOnlyInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(NoAddMixin, admin.ModelAdmin):
+class CustomerAdmin(NoAddMixin, TermSearchMixin, admin.ModelAdmin):
     """Customers come from channels through resolve, which de-duplicates them: no add page."""
 
     list_display = ("__str__", "identities", "country", "city", "first_seen_channel", "loyalty_points", "created_at")
@@ -75,12 +75,8 @@ class CustomerAdmin(NoAddMixin, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Customer]:
         return selectors.customer_list()
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Customer], search_term: str
-    ) -> tuple[QuerySet[Customer], bool]:
-        if not search_term.strip():
-            return queryset, False
-        return queryset.filter(selectors.customer_search_q(search_term)), False
+    def search(self, request: HttpRequest, queryset: QuerySet[Customer], term: str) -> QuerySet[Customer]:
+        return queryset.filter(selectors.customer_search_q(term))
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # "Delete" here means the erase action (GDPR: anonymised, fiscal records kept). No page

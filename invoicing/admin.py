@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext_lazy
 
 from config.admin_kit import NoAddMixin, NoDeleteMixin, ReadOnlyInline, ServiceAdminMixin
 from invoicing import selectors, services
@@ -136,9 +136,7 @@ class InvoiceAdmin(NoAddMixin, NoDeleteMixin, ServiceAdminMixin, admin.ModelAdmi
             queryset,
             lambda invoice: services.invoice_email_resend(invoice=invoice),
             label=lambda invoice: invoice.number,
-            done=lambda sent: (
-                ngettext("%(count)d e-mail will be sent.", "%(count)d e-mails will be sent.", sent) % {"count": sent}
-            ),
+            done=ngettext_lazy("%(count)d e-mail will be sent.", "%(count)d e-mails will be sent.", "count"),
             refused_level=messages.WARNING,
         )
 

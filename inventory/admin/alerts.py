@@ -1,15 +1,13 @@
 """Low-stock alerts: raised and resolved by the stock services, read here."""
 
-from typing import Any
-
 from django.contrib import admin
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from config.admin_kit import ReadOnlyAdminMixin
+from config.admin_kit import QueryChoiceFilter, ReadOnlyAdminMixin
 from inventory.admin.common import LocationFilter, LocationScopedAdmin
 from inventory.models import LowStockAlert
 
@@ -18,19 +16,13 @@ class AlertLocationFilter(LocationFilter):
     paths = ("stock_level__location",)
 
 
-class AlertStateFilter(admin.SimpleListFilter):
+class AlertStateFilter(QueryChoiceFilter):
     title = _("state")
     parameter_name = "state"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("open", _("Open")), ("resolved", _("Resolved"))]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[LowStockAlert]) -> QuerySet[LowStockAlert]:
-        if self.value() == "open":
-            return queryset.filter(resolved_at__isnull=True)
-        if self.value() == "resolved":
-            return queryset.filter(resolved_at__isnull=False)
-        return queryset
+    queries = {
+        "open": (_("Open"), Q(resolved_at__isnull=True)),
+        "resolved": (_("Resolved"), Q(resolved_at__isnull=False)),
+    }
 
 
 @admin.register(LowStockAlert)

@@ -45,6 +45,18 @@ class LocationFilter(IdChoiceFilter):
         return [(str(pk), f"{code} · {name}") for pk, code, name in rows]
 
 
+class LocationSkuColumnsMixin:
+    """List columns of rows with a location and a variant: the location's code, the SKU."""
+
+    @admin.display(description=_("location"), ordering="location__code")
+    def location_code(self, row: Any) -> str:
+        return str(row.location.code)
+
+    @admin.display(description=_("SKU"), ordering="variant__sku")
+    def sku(self, row: Any) -> str:
+        return str(row.variant.sku)
+
+
 class LinesDocumentAdmin(ReadOnlyPageMixin, NoDeleteMixin, LocationScopedAdmin):
     """Transfers and counts: read-only pages with their lines; they move on through actions."""
 

@@ -4,13 +4,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from config.admin_kit import BOTH_LOCATIONS, ReadOnlyInline
+from config.admin_kit import BOTH_LOCATIONS, ReadOnlyInline, form_data
 from inventory import services
 from inventory.admin.common import LinesDocumentAdmin, LocationFilter, user_locations
 from inventory.admin.fields import LinesField, LocationScopedForm
@@ -68,20 +66,16 @@ class CycleCountAdmin(LinesDocumentAdmin):
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
         """Record what was counted on the shelf: services.cycle_count_create. Nothing changes yet."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        form = CycleCountForm(request.POST if request.method == "POST" else None, locations=user_locations(request))
+        form = CycleCountForm(form_data(request), locations=user_locations(request))
 
-        def record_count(data: dict[str, Any]) -> tuple[str, str]:
+        def record_count(data: dict[str, Any]) -> tuple[CycleCount, str]:
             count = services.cycle_count_create(location=data["location"], lines=data["lines"], user=request.user)
-            self.log_addition(request, count, [{"added": {}}])
-            message = _("Count C-%(number)d recorded. Apply it to adjust the stock.") % {"number": count.pk}
-            return message, reverse("admin:inventory_cyclecount_change", args=[count.pk])
+            return count, _("Count C-%(number)d recorded. Apply it to adjust the stock.") % {"number": count.pk}
 
-        return self.command_page(
+        return self.add_command_page(
             request,
             form,
-            act=record_count,
+            create=record_count,
             title=str(_("Record a count")),
             submit_label=str(_("Record")),
         )

@@ -5,15 +5,22 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from config.admin_kit import NoAddMixin, NoDeleteMixin, ReadOnlyAdminMixin, ReadOnlyPageMixin
+from config.admin_kit import (
+    NoAddMixin,
+    NoDeleteMixin,
+    QueryChoiceFilter,
+    ReadOnlyAdminMixin,
+    ReadOnlyPageMixin,
+    form_data,
+)
 from inventory import services
-from inventory.admin.common import LocationFilter, LocationScopedAdmin, user_locations
+from inventory.admin.common import LocationFilter, LocationScopedAdmin, LocationSkuColumnsMixin, user_locations
 from inventory.admin.fields import LocationScopedForm, VariantField
 from inventory.models import Location, StockLevel, StockMovement
 
@@ -51,23 +58,20 @@ class ThresholdForm(LocationScopedForm, ThresholdActionForm):
     field_order = ("location", "variant", "threshold")
 
 
-class StockStatusFilter(admin.SimpleListFilter):
+class StockStatusFilter(QueryChoiceFilter):
     title = _("stock")
     parameter_name = "stock"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("low", _("Low stock (below threshold)")), ("out", _("Out of stock"))]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[StockLevel]) -> QuerySet[StockLevel]:
-        if self.value() == "low":
-            return queryset.filter(low_stock_threshold__isnull=False, available__lt=F("low_stock_threshold"))
-        if self.value() == "out":
-            return queryset.filter(available__lte=0)
-        return queryset
+    queries = {
+        "low": (
+            _("Low stock (below threshold)"),
+            Q(low_stock_threshold__isnull=False, available__lt=F("low_stock_threshold")),
+        ),
+        "out": (_("Out of stock"), Q(available__lte=0)),
+    }
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(NoAddMixin, NoDeleteMixin, ReadOnlyPageMixin, LocationScopedAdmin):
+class StockLevelAdmin(NoAddMixin, NoDeleteMixin, ReadOnlyPageMixin, LocationSkuColumnsMixin, LocationScopedAdmin):
     """Stock arrives through receipts and transfers, each with its movement; a level's page is
     read-only, and changing stock (the actions, the forms) needs the change permission."""
 
@@ -105,14 +109,6 @@ class StockLevelAdmin(NoAddMixin, NoDeleteMixin, ReadOnlyPageMixin, LocationScop
         extra_context = {**(extra_context or {}), "can_adjust": self.has_change_permission(request)}
         return super().changelist_view(request, extra_context)
 
-    @admin.display(description=_("location"), ordering="location__code")
-    def location_code(self, level: StockLevel) -> str:
-        return level.location.code
-
-    @admin.display(description=_("SKU"), ordering="variant__sku")
-    def sku(self, level: StockLevel) -> str:
-        return level.variant.sku
-
     @admin.display(description=_("product"), ordering="variant__product__name")
     def product(self, level: StockLevel) -> str:
         return level.variant.product.name
@@ -149,11 +145,7 @@ class StockLevelAdmin(NoAddMixin, NoDeleteMixin, ReadOnlyPageMixin, LocationScop
     def _command_form(self, request: HttpRequest, form_class: type[LocationScopedForm]) -> forms.Form:
         if not self.has_change_permission(request):
             raise PermissionDenied
-        return form_class(
-            request.POST if request.method == "POST" else None,
-            initial=self._initial(request),
-            locations=user_locations(request),
-        )
+        return form_class(form_data(request), initial=self._initial(request), locations=user_locations(request))
 
     def adjust_view(self, request: HttpRequest) -> HttpResponse:
         """Correct on-hand by a signed number of units, with a reason: services.stock_adjust."""
@@ -227,7 +219,7 @@ class StockLevelAdmin(NoAddMixin, NoDeleteMixin, ReadOnlyPageMixin, LocationScop
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
+class StockMovementAdmin(ReadOnlyAdminMixin, LocationSkuColumnsMixin, LocationScopedAdmin):
     """The ledger is append-only: movements are written by the stock services, never here."""
 
     list_display = (
@@ -264,11 +256,3 @@ class StockMovementAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StockMovement]:
         return super().get_queryset(request).select_related("location", "variant__product", "user")
-
-    @admin.display(description=_("location"), ordering="location__code")
-    def location_code(self, movement: StockMovement) -> str:
-        return movement.location.code
-
-    @admin.display(description=_("SKU"), ordering="variant__sku")
-    def sku(self, movement: StockMovement) -> str:
-        return movement.variant.sku

@@ -5,14 +5,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from config.admin_kit import BOTH_LOCATIONS, ReadOnlyInline
+from config.admin_kit import BOTH_LOCATIONS, ReadOnlyInline, form_data
 from inventory import services
 from inventory.admin.common import LinesDocumentAdmin, LocationFilter, user_locations
 from inventory.admin.fields import LinesField, LocationScopedForm
@@ -94,14 +92,9 @@ class TransferAdmin(LinesDocumentAdmin):
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
         """Request a transfer from one of the user's locations: services.transfer_request."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        form = TransferRequestForm(
-            request.POST if request.method == "POST" else None,
-            locations=user_locations(request).filter(is_active=True),
-        )
+        form = TransferRequestForm(form_data(request), locations=user_locations(request).filter(is_active=True))
 
-        def request_transfer(data: dict[str, Any]) -> tuple[str, str]:
+        def request_transfer(data: dict[str, Any]) -> tuple[Transfer, str]:
             transfer = services.transfer_request(
                 source=data["source"],
                 destination=data["destination"],
@@ -110,17 +103,16 @@ class TransferAdmin(LinesDocumentAdmin):
                 expected_at=data["expected_at"],
                 user=request.user,
             )
-            self.log_addition(request, transfer, [{"added": {}}])
             message = _("Transfer T-%(number)d requested: the goods are reserved at %(source)s.") % {
                 "number": transfer.pk,
                 "source": data["source"].code,
             }
-            return message, reverse("admin:inventory_transfer_change", args=[transfer.pk])
+            return transfer, message
 
-        return self.command_page(
+        return self.add_command_page(
             request,
             form,
-            act=request_transfer,
+            create=request_transfer,
             title=str(_("Request a transfer")),
             submit_label=str(_("Request")),
         )

@@ -9,8 +9,9 @@ from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext_lazy
 
 from config.admin_kit import (
     BOTH_LOCATIONS,
@@ -19,6 +20,7 @@ from config.admin_kit import (
     NoDeleteMixin,
     ReadOnlyInline,
     ReadOnlyPageMixin,
+    TermSearchMixin,
 )
 from inventory.selectors import location_ids_for_user, location_list_for_user
 from orders import selectors, services
@@ -97,7 +99,7 @@ class StatusChangeInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(PickupsCounterMixin, NoAddMixin, NoDeleteMixin, ReadOnlyPageMixin, admin.ModelAdmin):
+class OrderAdmin(PickupsCounterMixin, TermSearchMixin, NoAddMixin, NoDeleteMixin, ReadOnlyPageMixin, admin.ModelAdmin):
     """Orders come from the channels through order_place; an order's page is read-only, and moving
     orders on (the actions) needs the change permission."""
 
@@ -113,7 +115,7 @@ class OrderAdmin(PickupsCounterMixin, NoAddMixin, NoDeleteMixin, ReadOnlyPageMix
         "placed_at",
     )
     list_filter = ("status", "channel", "fulfilment_type", "payment_mode", PickupLocationFilter)
-    # The box; get_search_results looks the term up as a number and as any customer identity.
+    # The box; `search` looks the term up as a number and as any customer identity.
     search_fields = ("number",)
     search_help_text = _("Order number, or the customer's e-mail, phone, social handle, loyalty card or name.")
     list_select_related = ("customer", "pickup_location")
@@ -201,19 +203,13 @@ class OrderAdmin(PickupsCounterMixin, NoAddMixin, NoDeleteMixin, ReadOnlyPageMix
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm(CANCEL_PERMISSION))
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
-    ) -> tuple[QuerySet[Order], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
+    def search(self, request: HttpRequest, queryset: QuerySet[Order], term: str) -> QuerySet[Order]:
         # A number typed without its dash still finds the order.
         by_number = Q(number__iexact=term) | Q(number=order_number_normalise(term))
         # Identities are many per customer: matched in a subquery, so no order comes twice. Only
         # among orders seen whole: a supplier's staff must not learn whose an order is by searching.
         by_customer = Q(pk__in=Order.objects.filter(selectors.order_search_q(term)).values("pk"))
-        found = queryset.filter(by_number) | selectors.order_list_seen_whole(queryset).filter(by_customer)
-        return found, False
+        return queryset.filter(by_number) | selectors.order_list_seen_whole(queryset).filter(by_customer)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return flatten_fieldsets(self.get_fieldsets(request, obj))
@@ -278,7 +274,7 @@ class OrderAdmin(PickupsCounterMixin, NoAddMixin, NoDeleteMixin, ReadOnlyPageMix
         request: HttpRequest,
         orders: QuerySet[Order] | list[Order],
         service: Callable[..., Any],
-        done: Callable[[int], str],
+        done: Promise,
         **arguments: Any,
     ) -> None:
         """One order service on each selected order, oldest first, acting for the store."""
@@ -301,10 +297,7 @@ class OrderAdmin(PickupsCounterMixin, NoAddMixin, NoDeleteMixin, ReadOnlyPageMix
             request,
             queryset,
             services.order_make_ready,
-            lambda count: (
-                ngettext("%(count)d order is ready for pickup.", "%(count)d orders are ready for pickup.", count)
-                % {"count": count}
-            ),
+            ngettext_lazy("%(count)d order is ready for pickup.", "%(count)d orders are ready for pickup.", "count"),
         )
 
     @admin.action(
@@ -317,10 +310,7 @@ class OrderAdmin(PickupsCounterMixin, NoAddMixin, NoDeleteMixin, ReadOnlyPageMix
             request,
             queryset,
             services.order_transfers_receive,
-            lambda count: (
-                ngettext("Goods received for %(count)d order.", "Goods received for %(count)d orders.", count)
-                % {"count": count}
-            ),
+            ngettext_lazy("Goods received for %(count)d order.", "Goods received for %(count)d orders.", "count"),
         )
 
     @admin.action(
@@ -333,9 +323,7 @@ class OrderAdmin(PickupsCounterMixin, NoAddMixin, NoDeleteMixin, ReadOnlyPageMix
             request,
             queryset,
             services.order_deliver,
-            lambda count: (
-                ngettext("%(count)d order delivered.", "%(count)d orders delivered.", count) % {"count": count}
-            ),
+            ngettext_lazy("%(count)d order delivered.", "%(count)d orders delivered.", "count"),
         )
 
     @admin.action(
@@ -351,9 +339,7 @@ class OrderAdmin(PickupsCounterMixin, NoAddMixin, NoDeleteMixin, ReadOnlyPageMix
                 request,
                 orders,
                 services.order_cancel,
-                lambda count: (
-                    ngettext("%(count)d order cancelled.", "%(count)d orders cancelled.", count) % {"count": count}
-                ),
+                ngettext_lazy("%(count)d order cancelled.", "%(count)d orders cancelled.", "count"),
                 reason=form.cleaned_data["reason"],
             )
             return None

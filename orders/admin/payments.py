@@ -5,7 +5,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from config.admin_kit import ReadOnlyAdminMixin, ReadOnlyInline
+from config.admin_kit import ReadOnlyAdminMixin, ReadOnlyInline, TermSearchMixin
 from customers.models import Customer
 from customers.selectors import customer_search_q
 from orders.models import Payment, StoreCreditEntry
@@ -22,7 +22,7 @@ class PaymentInline(ReadOnlyInline):
 
 
 @admin.register(StoreCreditEntry)
-class StoreCreditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class StoreCreditEntryAdmin(ReadOnlyAdminMixin, TermSearchMixin, admin.ModelAdmin):
     """The store-credit ledger, read-only: credit is granted by refunds and spent on orders."""
 
     list_display = ("created_at", "customer", "amount", "currency", "reference", "reason", "channel")
@@ -35,11 +35,8 @@ class StoreCreditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[StoreCreditEntry], search_term: str
-    ) -> tuple[QuerySet[StoreCreditEntry], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
+    def search(
+        self, request: HttpRequest, queryset: QuerySet[StoreCreditEntry], term: str
+    ) -> QuerySet[StoreCreditEntry]:
         customers = Customer.objects.filter(customer_search_q(term)).values("pk")
-        return queryset.filter(Q(customer__in=customers) | Q(reference__iexact=term)), False
+        return queryset.filter(Q(customer__in=customers) | Q(reference__iexact=term))
