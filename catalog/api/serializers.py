@@ -2,7 +2,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -30,7 +29,7 @@ class CategorySerializer(serializers.ModelSerializer[Category]):
         model = Category
         fields = ("id", "name", "slug", "depth", "parent_id")
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True, help_text="Null for a top-level category."))
     def get_parent_id(self, category: Category) -> int | None:
         parents: dict[str, int] = self.context.get("category_ids_by_path", {})
         if category.depth <= 1:
@@ -82,12 +81,17 @@ class VariantSerializer(serializers.ModelSerializer[Variant]):
         prices: dict[int, EffectivePrice] = self.context["prices"]
         return prices[variant.pk]
 
-    @extend_schema_field(OpenApiTypes.DECIMAL)
+    @extend_schema_field(
+        MoneyField(
+            allow_null=True,
+            help_text="Shown crossed out: the regular price under a promotion, else the former price; null if none.",
+        )
+    )
     def get_compare_at_price(self, variant: Variant) -> str | None:
         amount = self._price(variant).compare_at_price
         return None if amount is None else MoneyField().to_representation(amount)
 
-    @extend_schema_field(OpenApiTypes.DECIMAL)
+    @extend_schema_field(MoneyField(help_text="What the customer pays now: promotions applied."))
     def get_effective_price(self, variant: Variant) -> str:
         return MoneyField().to_representation(self._price(variant).amount)
 

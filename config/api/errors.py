@@ -1,12 +1,14 @@
 """The API's one error shape: {"error": {"code": ..., "message": ..., "fields": {...}}}."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
@@ -83,3 +85,53 @@ def handler500(request: HttpRequest) -> Any:
     from django.views.defaults import server_error
 
     return server_error(request)
+
+
+# --- The error shape in the OpenAPI schema
+
+# What some codes add beside code, message and fields (ApplicationError's `extra`).
+ERROR_EXTRAS = {
+    "scope": "missing_scope: the scope the credential lacks.",
+    "lines": "out_of_stock and stock refusals: per line, the SKU, what was asked and what is available.",
+    "status": "order_state, transfer_state: the state the object is in.",
+    "fulfilment_type": "order_state: how the order is fulfilled.",
+    "amount_due": "order_not_paid, payment_exceeds_due: what is left to pay.",
+    "balance": "insufficient_points, insufficient_store_credit: what there is.",
+    "requested": "insufficient_points, insufficient_store_credit: what was asked.",
+    "remaining": "credit_exceeds_remaining: what is left to credit.",
+    "line_id": "credit_exceeds_remaining: the line over its remaining amount.",
+    "order": "idempotency_key_reused: the order the key placed.",
+    "number": "document_issued: the issued document.",
+    "findings": "invalid_e_invoice: what the schema and the EN 16931 rules found.",
+}
+
+# The API's one error shape (error_body), for the schema. Inline: a serializer class cannot
+# declare a field named `fields`.
+ApiErrorSerializer = inline_serializer(
+    name="ApiError",
+    fields={
+        "error": inline_serializer(
+            name="ApiErrorBody",
+            fields={
+                "code": serializers.CharField(help_text="Stable: clients may branch on it."),
+                "message": serializers.CharField(help_text="For people, in the request's language."),
+                "fields": serializers.DictField(
+                    child=serializers.JSONField(),
+                    help_text="Per field, what is wrong with it (code invalid); empty otherwise.",
+                ),
+                **{name: serializers.JSONField(required=False, help_text=text) for name, text in ERROR_EXTRAS.items()},
+            },
+        )
+    },
+)
+
+
+def api_errors(described: Mapping[int, str]) -> dict[int, OpenApiResponse]:
+    """Error responses for an operation's schema: {status: what its codes mean}.
+
+    The statuses every operation shares (401, 403, 404, 429, and 400 for input) are added by
+    config.api.schema; an operation names here the ones its own rules give.
+    """
+    return {
+        status_code: OpenApiResponse(ApiErrorSerializer, description=text) for status_code, text in described.items()
+    }

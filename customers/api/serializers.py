@@ -63,6 +63,25 @@ class CustomerStaffSerializer(CustomerSerializer):
         )
 
 
+STAFF_ONLY = "Staff only."
+
+
+class CustomerAsSeenSerializer(CustomerStaffSerializer):
+    """The profile as its caller sees it, for the schema: staff also get the audit fields.
+
+    The answer is CustomerSerializer's for a channel and CustomerStaffSerializer's for staff; the
+    fields only staff get are declared here, not required.
+    """
+
+    first_seen_channel = serializers.ChoiceField(choices=Channel.choices, required=False, help_text=STAFF_ONLY)
+    notes = serializers.CharField(required=False, allow_blank=True, help_text=STAFF_ONLY)
+    created_at = serializers.DateTimeField(required=False, help_text=STAFF_ONLY)
+    updated_at = serializers.DateTimeField(required=False, help_text=STAFF_ONLY)
+    erased_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text=f"{STAFF_ONLY} When the customer was erased (GDPR)."
+    )
+
+
 class ResolveInputSerializer(serializers.Serializer[Any]):
     identities = serializers.ListField(child=IdentitySerializer(), min_length=1, max_length=20)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -73,7 +92,7 @@ class ResolveOutputSerializer(serializers.Serializer[Any]):
     customer_id = serializers.IntegerField(
         allow_null=True, help_text="Null when the identities belong to a customer the caller does not reach."
     )
-    customer = CustomerSerializer(
+    customer = CustomerAsSeenSerializer(
         allow_null=True, help_text="The profile; null when it belongs to a customer the caller does not reach."
     )
 

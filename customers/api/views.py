@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from catalog.pricing import running_promotions_for_request, variant_prices
 from config.api.access import Access
 from config.api.authentication import request_channel, request_channel_client
+from config.api.errors import api_errors
 from config.exceptions import ApplicationError
 from config.scopes import Scope
 from customers import selectors, services
@@ -24,8 +25,10 @@ READ_PROFILE = Access(scope=Scope.CUSTOMERS_READ, staff=("customers.view_custome
 # Views and searches are events: staff read them as they read the timeline.
 READ_BROWSING = Access(scope=Scope.CUSTOMERS_READ, staff=("customers.view_customer", "customers.view_customerevent"))
 READ_SEGMENTS = Access(scope=Scope.SEGMENTS_READ, staff=("customers.view_segment",))
+LIMIT = OpenApiParameter("limit", int, description="At most 100 (default 20).")
 
 
+@extend_schema_view(retrieve=extend_schema(summary="A customer's profile", responses=s.CustomerAsSeenSerializer))
 class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Customer]):
     """One profile across every channel. Channels see the profiles they reach; staff also see audit fields."""
 
@@ -98,6 +101,10 @@ class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Custome
             OpenApiParameter("kind", str, enum=[k for k, _ in s.IdentityKind.choices]),
             OpenApiParameter("value", str, description="As typed: '612 34 56 78' finds '+34612345678'."),
         ],
+        responses={
+            200: s.CustomerAsSeenSerializer,
+            **api_errors({404: "`not_found`: no customer with this identity among those you reach."}),
+        },
     )
     @action(detail=False, methods=["get"])
     def lookup(self, request: Request) -> Response:
@@ -113,7 +120,11 @@ class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Custome
             raise Http404
         return Response(self.get_serializer(customer).data)
 
-    @extend_schema(summary="Update profile and preferences", request=s.CustomerUpdateSerializer)
+    @extend_schema(
+        summary="Update profile and preferences",
+        request=s.CustomerUpdateSerializer,
+        responses=s.CustomerAsSeenSerializer,
+    )
     def partial_update(self, request: Request, pk: str) -> Response:
         customer = self.get_object()
         data = s.CustomerUpdateSerializer(data=request.data, partial=True)
@@ -121,12 +132,16 @@ class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Custome
         services.customer_update(customer=customer, **data.validated_data)
         return Response(self.customer_out(customer))
 
+    @extend_schema(methods=["GET"], summary="Consents in force", responses=s.ConsentSerializer(many=True))
     @extend_schema(
-        summary="Consents in force, or record one",
+        methods=["POST"],
+        summary="Record a consent",
+        description="Answers with the consents in force, the new one included.",
         request=s.ConsentInputSerializer,
-        responses=s.ConsentSerializer(many=True),
+        responses={201: s.ConsentSerializer(many=True)},
     )
-    @action(detail=True, methods=["get", "post"])
+    # One list, neither paginated nor filtered.
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
     def consents(self, request: Request, pk: str) -> Response:
         customer = self.get_object()
         if request.method == "POST":
@@ -141,10 +156,10 @@ class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Custome
 
     @extend_schema(
         summary="Products recently viewed, on every channel and device",
-        parameters=[OpenApiParameter("limit", int, description="At most 100 (default 20).")],
+        parameters=[LIMIT],
         responses=s.RecentlyViewedSerializer(many=True),
     )
-    @action(detail=True, methods=["get"], url_path="recently-viewed")
+    @action(detail=True, methods=["get"], url_path="recently-viewed", pagination_class=None, filter_backends=[])
     def recently_viewed(self, request: Request, pk: str) -> Response:
         customer = self.get_object()
         viewed = selectors.customer_recently_viewed(customer=customer, limit=self.limit(request))
@@ -153,13 +168,17 @@ class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Custome
         context = {**self.get_serializer_context(), "prices": prices}
         return Response(s.RecentlyViewedSerializer(viewed, many=True, context=context).data)
 
-    @extend_schema(summary="Recent searches", responses=s.RecentSearchSerializer(many=True))
-    @action(detail=True, methods=["get"], url_path="recent-searches")
+    @extend_schema(summary="Recent searches", parameters=[LIMIT], responses=s.RecentSearchSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="recent-searches", pagination_class=None, filter_backends=[])
     def recent_searches(self, request: Request, pk: str) -> Response:
         searches = selectors.customer_recent_searches(customer=self.get_object(), limit=self.limit(request))
         return Response(s.RecentSearchSerializer(searches, many=True).data)
 
-    @extend_schema(summary="Loyalty balance and latest entries", responses=s.LoyaltySerializer)
+    @extend_schema(
+        summary="Loyalty balance and latest entries",
+        parameters=[OpenApiParameter("limit", int, description="Entries: at most 100 (default 20).")],
+        responses=s.LoyaltySerializer,
+    )
     @action(detail=True, methods=["get"])
     def loyalty(self, request: Request, pk: str) -> Response:
         customer = self.get_object()
@@ -174,7 +193,7 @@ class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Custome
         return Response(s.LoyaltySerializer(body).data)
 
     @extend_schema(summary="The whole timeline (staff)", responses=s.CustomerEventSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])  # paginated, not filtered
     def timeline(self, request: Request, pk: str) -> Response:
         events = selectors.customer_timeline(customer=self.get_object())
         page: Any = self.paginate_queryset(events)  # type: ignore[arg-type]
@@ -207,7 +226,7 @@ class EventViewSet(viewsets.GenericViewSet[Any]):
             "per `client_event_id`. Every event gets its own result; a bad one does not drop the others."
         ),
         request=s.EventBatchSerializer,
-        responses=s.EventBatchResultSerializer,
+        responses={200: s.EventBatchResultSerializer},
     )
     def create(self, request: Request) -> Response:
         client = request_channel_client(request)

@@ -3,8 +3,8 @@ from typing import Any
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import F
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -134,7 +134,15 @@ class AdjustmentView(APIView):
     # The service checks the location: another store's stock answers 403.
     access = {"post": Access(scope=None, staff=("inventory.change_stocklevel",))}
 
-    @extend_schema(summary="Adjust stock with a reason (staff)", request=s.AdjustmentSerializer, responses={201: None})
+    @extend_schema(
+        summary="Adjust stock with a reason (staff)",
+        request=s.AdjustmentSerializer,
+        responses={
+            201: inline_serializer(
+                "AdjustmentDone", {"movement_id": serializers.IntegerField(help_text="The ledger's new movement.")}
+            )
+        },
+    )
     def post(self, request: Request) -> Response:
         data = s.AdjustmentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -155,7 +163,16 @@ class ReceiptView(APIView):
     # checks the location.
     access = {"post": Access(scope=None, staff=("inventory.change_stocklevel",))}
 
-    @extend_schema(summary="Receive goods at a location (staff)", request=s.ReceiptSerializer, responses={201: None})
+    @extend_schema(
+        summary="Receive goods at a location (staff)",
+        request=s.ReceiptSerializer,
+        responses={
+            201: inline_serializer(
+                "ReceiptDone",
+                {"movement_ids": serializers.ListField(child=serializers.IntegerField(), help_text="One per line.")},
+            )
+        },
+    )
     def post(self, request: Request) -> Response:
         data = s.ReceiptSerializer(data=request.data)
         data.is_valid(raise_exception=True)

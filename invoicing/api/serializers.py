@@ -51,8 +51,20 @@ class InvoiceSerializer(serializers.ModelSerializer[Invoice]):
     seller = serializers.SerializerMethodField()
     buyer = serializers.SerializerMethodField()
     series = serializers.CharField(source="series.prefix", read_only=True)
-    original_number = serializers.CharField(source="original.number", default=None, read_only=True)
-    replaces_number = serializers.CharField(source="replaces.number", default=None, read_only=True)
+    original_number = serializers.CharField(
+        source="original.number",
+        default=None,
+        allow_null=True,
+        read_only=True,
+        help_text="What a credit note corrects.",
+    )
+    replaces_number = serializers.CharField(
+        source="replaces.number",
+        default=None,
+        allow_null=True,
+        read_only=True,
+        help_text="The simplified invoice a full one replaces.",
+    )
 
     class Meta:
         model = Invoice

@@ -5,7 +5,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from config.api.access import Access
 from config.api.authentication import request_channel_client
+from config.api.errors import api_errors
 from config.exceptions import ConflictError
 from config.scopes import Scope
 from invoicing import exports, selectors, services
@@ -85,7 +86,7 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet[Invoice]):
         summary="The document's PDF (a Factur-X hybrid for full invoices and credit notes)",
         responses={
             (200, "application/pdf"): OpenApiTypes.BINARY,
-            409: OpenApiResponse(description="Not rendered yet."),
+            **api_errors({409: "`not_rendered`: not rendered yet; try again shortly."}),
         },
     )
     @action(detail=True, methods=["get"])
@@ -100,7 +101,7 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet[Invoice]):
         ],
         responses={
             (200, "application/xml"): OpenApiTypes.BINARY,
-            409: OpenApiResponse(description="Not rendered yet."),
+            **api_errors({409: "`not_rendered`: not rendered yet, or this syntax does not apply to the document."}),
         },
     )
     @action(detail=True, methods=["get"])

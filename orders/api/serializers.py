@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema_field, inline_serializer
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from customers.identities import IdentityKind
@@ -212,8 +212,12 @@ class OrderSerializer(serializers.ModelSerializer[Order]):
     view = serializers.SerializerMethodField(help_text=VIEW_HELP)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     customer = serializers.IntegerField(source="customer_id", read_only=True)
-    pickup_location = serializers.CharField(source="pickup_location.code", default=None, read_only=True)
-    invoice = serializers.CharField(source="invoice.number", default=None, read_only=True)
+    pickup_location = serializers.CharField(
+        source="pickup_location.code", default=None, allow_null=True, read_only=True, help_text="Null when shipped."
+    )
+    invoice = serializers.CharField(
+        source="invoice.number", default=None, allow_null=True, read_only=True, help_text="Null until paid."
+    )
     amount_due = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
 
     class Meta:
@@ -243,9 +247,13 @@ class OrderSerializer(serializers.ModelSerializer[Order]):
 class OrderDetailSerializer(OrderSerializer):
     """The whole order: lines, payments, history, documents and where to follow it."""
 
-    pickup_location_name = serializers.CharField(source="pickup_location.name", default=None, read_only=True)
+    pickup_location_name = serializers.CharField(
+        source="pickup_location.name", default=None, allow_null=True, read_only=True
+    )
     shipping_address = serializers.SerializerMethodField()
-    credit_note = serializers.CharField(source="credit_note.number", default=None, read_only=True)
+    credit_note = serializers.CharField(
+        source="credit_note.number", default=None, allow_null=True, read_only=True, help_text="Null unless credited."
+    )
     lines = OrderLineSerializer(many=True, read_only=True)
     payments = PaymentSerializer(many=True, read_only=True)
     history = HistorySerializer(many=True, read_only=True)
@@ -318,7 +326,11 @@ class OrderPickingSerializer(serializers.ModelSerializer[Order]):
     view = serializers.SerializerMethodField(help_text=VIEW_HELP)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     pickup_location = serializers.CharField(
-        source="pickup_location.code", default=None, read_only=True, help_text="Where the goods go to be picked up."
+        source="pickup_location.code",
+        default=None,
+        allow_null=True,
+        read_only=True,
+        help_text="Where the goods go to be picked up; null when shipped.",
     )
 
     class Meta:
@@ -420,20 +432,3 @@ class TrackSerializer(serializers.ModelSerializer[Order]):
     def get_pickup_point(self, order: Order) -> dict[str, str] | None:
         location = order.pickup_location
         return None if location is None else {"name": location.name, "city": location.city}
-
-
-# The API's one error shape (config.api.errors), for the schema. Inline: a serializer class cannot
-# declare a field named `fields`.
-ApiErrorSerializer = inline_serializer(
-    name="ApiError",
-    fields={
-        "error": inline_serializer(
-            name="ApiErrorBody",
-            fields={
-                "code": serializers.CharField(help_text="Stable: clients may branch on it."),
-                "message": serializers.CharField(),
-                "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
-            },
-        )
-    },
-)

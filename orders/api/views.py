@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from config.api.access import Access
 from config.api.authentication import request_channel, request_channel_client
+from config.api.errors import ApiErrorSerializer
 from config.channels import Channel
 from config.scopes import Scope
 from customers.services.resolve import customer_resolve
@@ -39,7 +40,7 @@ QR_MEDIA_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 def _errors(**described: str) -> dict[int, OpenApiResponse]:
     """Error responses for the schema: {status: description listing the codes}."""
     return {
-        int(code.removeprefix("e")): OpenApiResponse(s.ApiErrorSerializer, description=text)
+        int(code.removeprefix("e")): OpenApiResponse(ApiErrorSerializer, description=text)
         for code, text in described.items()
     }
 

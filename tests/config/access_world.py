@@ -265,10 +265,15 @@ def answer_of(response: Any) -> str:
     return str(status)
 
 
-def cell(world: World, role: str, send: Callable[[Client], Any]) -> str:
+def cell_response(world: World, role: str, send: Callable[[Client], Any]) -> Any:
     """One request as one role, rolled back: no cell sees another's changes."""
     caller = world.caller(role)  # signed in outside the rollback, so the session stays
     with transaction.atomic():
         response = send(caller)
         transaction.set_rollback(True)
-    return answer_of(response)
+    return response
+
+
+def cell(world: World, role: str, send: Callable[[Client], Any]) -> str:
+    """The answer to one request as one role, rolled back (`cell_response`)."""
+    return answer_of(cell_response(world, role, send))

@@ -23,14 +23,16 @@ The site's other pages (health check, language switch) have their rows here too:
 project outside the admin without a row fails `test_every_page_outside_the_admin_has_a_row`.
 """
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.urls import reverse
 
 from orders.codes import pickup_code
-from tests.config.access_world import ROLES, World, cell, site_url_names, world_create
+from tests.config.access_world import ROLES, World, answer_of, cell_response, site_url_names, world_create
 
 pytestmark = pytest.mark.django_db
 
@@ -217,12 +219,37 @@ def request_for(world: World, name: str, method: str, obj: str) -> Callable[[Any
     return send
 
 
-def test_the_api_answers_as_the_matrix_says() -> None:
+@dataclass(frozen=True)
+class Walked:
+    """One cell of the matrix as it was answered."""
+
+    name: str
+    method: str
+    obj: str
+    role: str
+    response: Any
+
+
+@functools.cache
+def matrix_walk() -> tuple[Walked, ...]:
+    """Every row's request made by every caller, once per test process.
+
+    Two tests read the same answers: this module their statuses, `test_openapi_contract` their
+    bodies against the OpenAPI schema. The walk's rows are rolled back; the answers are plain data.
+    """
     world = world_create()
+    return tuple(
+        Walked(name, method, obj, role, cell_response(world, role, request_for(world, name, method, obj)))
+        for name, method, obj, _ in ROWS
+        for role in ROLES
+    )
+
+
+def test_the_api_answers_as_the_matrix_says() -> None:
+    answered = {(c.name, c.method, c.obj, c.role): answer_of(c.response) for c in matrix_walk()}
     wrong, actual = [], []
     for name, method, obj, expected in ROWS:
-        send = request_for(world, name, method, obj)
-        got = {role: cell(world, role, send) for role in ROLES}
+        got = {role: answered[name, method, obj, role] for role in ROLES}
         actual.append(f"{name:<33} {method:<7} {obj:<13} " + " ".join(f"{got[role]:<3}" for role in ROLES))
         wrong += [
             f"{name} {method} {obj} as {role}: expected {expected[role]}, got {got[role]}"
