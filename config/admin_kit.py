@@ -32,7 +32,6 @@ from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.functional import Promise
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -50,6 +49,7 @@ FORM_PAGE_TEMPLATE = "admin_kit/form.html"
 # at run time a plain class, so that it mixes into any admin.
 if TYPE_CHECKING:
     from django.contrib.admin.options import BaseModelAdmin
+    from django_stubs_ext import StrOrPromise  # a text or a lazy translation (stubs only, not installed to run)
 
     _PermissionsBase = BaseModelAdmin
     AdminMixinBase = admin.ModelAdmin
@@ -128,7 +128,7 @@ class IdChoiceFilter(admin.SimpleListFilter):
 class QueryChoiceFilter(admin.SimpleListFilter):
     """A filter of a few named conditions: `queries` maps each value to its label and condition."""
 
-    queries: dict[str, tuple[Promise | str, Q]] = {}
+    queries: "dict[str, tuple[StrOrPromise, Q]]" = {}
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         return [(value, label) for value, (label, _condition) in self.queries.items()]
@@ -178,7 +178,7 @@ class ServiceAdminMixin(AdminMixinBase):
     """An admin whose writes are service calls: form pages, command pages, actions per row."""
 
     # What staff read when a service refuses for want of permission. None: the service's own words.
-    forbidden_text: Promise | str | None = None
+    forbidden_text: "StrOrPromise | None" = None
 
     def refusal_text(self, exc: Exception) -> str:
         """Why a service said no, as staff read it."""
@@ -315,12 +315,12 @@ class ServiceAdminMixin(AdminMixinBase):
         act: Callable[[T], object],
         *,
         label: Callable[[T], str],
-        done: Any = None,
+        done: "StrOrPromise | None" = None,
         refused_level: int = messages.ERROR,
     ) -> int:
         """Call the service for each object: each refusal is a message naming the object (`label`)
-        and leaves it as it was; the rest go on. `done`, a text with %(count)d or a function of the
-        count, is the success message when any was done. Returns how many were done."""
+        and leaves it as it was; the rest go on. `done`, a text with %(count)d (ngettext_lazy with
+        "count" for plurals), is the success message when any was done. Returns how many were done."""
         count = 0
         for obj in objects:
             try:
@@ -330,6 +330,5 @@ class ServiceAdminMixin(AdminMixinBase):
             else:
                 count += 1
         if count and done is not None:
-            text = done(count) if callable(done) else done % {"count": count}
-            self.message_user(request, text, messages.SUCCESS)
+            self.message_user(request, done % {"count": count}, messages.SUCCESS)
         return count

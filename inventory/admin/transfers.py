@@ -1,13 +1,12 @@
 """Transfers between locations: requested on a form, then shipped, received or cancelled by actions."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from config.admin_kit import BOTH_LOCATIONS, ReadOnlyInline, form_data
@@ -15,6 +14,9 @@ from inventory import services
 from inventory.admin.common import LinesDocumentAdmin, LocationFilter, user_locations
 from inventory.admin.fields import LinesField, LocationScopedForm
 from inventory.models import Location, Transfer, TransferLeadTime, TransferLine
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class TransferLocationFilter(LocationFilter):
@@ -118,7 +120,7 @@ class TransferAdmin(LinesDocumentAdmin):
         )
 
     def _move_each(
-        self, request: HttpRequest, queryset: QuerySet[Transfer], service: Callable[..., Any], done: Promise
+        self, request: HttpRequest, queryset: QuerySet[Transfer], service: Callable[..., Any], done: "StrOrPromise"
     ) -> None:
         """One of the transfer services on each selected transfer, oldest first."""
         self.run_for_each(

@@ -2,14 +2,13 @@
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -31,6 +30,9 @@ from orders.admin.pickups_counter import PickupsCounterMixin
 from orders.codes import order_number_normalise
 from orders.models import FulfilmentType, Order, OrderLine, OrderStatusChange
 from orders.services.access import CANCEL_PERMISSION
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class PickupLocationFilter(IdChoiceFilter):
@@ -274,7 +276,7 @@ class OrderAdmin(PickupsCounterMixin, TermSearchMixin, NoAddMixin, NoDeleteMixin
         request: HttpRequest,
         orders: QuerySet[Order] | list[Order],
         service: Callable[..., Any],
-        done: Promise,
+        done: "StrOrPromise",
         **arguments: Any,
     ) -> None:
         """One order service on each selected order, oldest first, acting for the store."""
