@@ -1,8 +1,9 @@
 """Every change to stock. One primitive, `_apply`, does them all:
 
-- the rows are locked by one SELECT ... FOR UPDATE in (location, variant) order, so two
-  multi-line operations lock in the same order and cannot deadlock, and the guard is checked
-  on values nobody else can change before the commit: no read-then-write race, no oversell;
+- the rows are locked by one SELECT ... FOR UPDATE in (location, variant) order (inventory.locks,
+  the lock order every app follows), so two multi-line operations lock in the same order and
+  cannot deadlock, and the guard is checked on values nobody else can change before the
+  commit: no read-then-write race, no oversell;
 - every row is then written by one UPDATE: the cost does not grow with the number of lines;
 - the movement ledger is appended in the same transaction; a failed guard rolls back all.
 """
@@ -14,12 +15,13 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import Variant
 from inventory.exceptions import OutOfStock, StockRuleBroken, TransferStateError
+from inventory.locks import LockedLevel, stock_keys_q, stock_levels_lock, transfer_lock
 from inventory.models import (
     CycleCount,
     CycleCountLine,
@@ -90,34 +92,9 @@ def _merge(lines: Iterable[StockLine]) -> dict[tuple[int, int], int]:
     return merged
 
 
-def _levels(
-    keys: Iterable[tuple[int, int]], *, create: bool, watched: set[int] | None = None
-) -> dict[tuple[int, int], int]:
-    """Stock level ids by (location, variant); missing ones are created when asked (race-safe).
-
-    `watched` collects the ids of levels with a low-stock threshold, the only ones to check after.
-    """
-    keys = set(keys)
-    q = _keys_q(keys)
-    rows = StockLevel.objects.filter(q).values_list("pk", "location_id", "variant_id", "low_stock_threshold")
-    found = {(loc, var): pk for pk, loc, var, _threshold in rows}
-    if watched is not None:
-        watched.update(pk for pk, _loc, _var, threshold in rows if threshold is not None)
-    missing = keys - set(found)
-    if missing and create:
-        StockLevel.objects.bulk_create(
-            [StockLevel(location_id=loc, variant_id=var) for loc, var in sorted(missing)], ignore_conflicts=True
-        )
-        found |= {
-            (loc, var): pk
-            for pk, loc, var in StockLevel.objects.filter(q).values_list("pk", "location_id", "variant_id")
-        }
-    return found
-
-
-def _holds(change: _Change, on_hand: int, reserved: int) -> bool:
+def _holds(change: _Change, level: LockedLevel) -> bool:
     """What must still hold after the change (the row is locked: these values are current)."""
-    new_on_hand, new_reserved = on_hand + change.on_hand, reserved + change.reserved
+    new_on_hand, new_reserved = level.on_hand + change.on_hand, level.reserved + change.reserved
     return new_on_hand >= 0 and new_reserved >= 0 and new_reserved <= new_on_hand
 
 
@@ -142,22 +119,11 @@ def _apply(
     one of a single line does. The check constraints stay as the database's own backstop.
     """
     creates = all(c.on_hand >= 0 and c.reserved >= 0 for c in changes)
-    watched: set[int] = set()
-    level_ids = _levels((c.key for c in changes), create=creates, watched=watched)
-    current = {
-        pk: (on_hand, reserved)
-        for pk, on_hand, reserved in StockLevel.objects.select_for_update()
-        .filter(pk__in=level_ids.values())
-        .order_by("location_id", "variant_id")  # one lock order for everyone: no deadlock
-        .values_list("pk", "on_hand", "reserved")
-    }
-    failed = [
-        change
-        for change in changes
-        if change.key not in level_ids or not _holds(change, *current[level_ids[change.key]])
-    ]
+    levels = stock_levels_lock(keys=(c.key for c in changes), create=creates)
+    failed = [change for change in changes if change.key not in levels or not _holds(change, levels[change.key])]
     if failed:
         _raise_for(failed, failure)
+    level_ids = {key: level.pk for key, level in levels.items()}
     on_hand = {level_ids[c.key]: c.on_hand for c in changes if c.on_hand}
     reserved = {level_ids[c.key]: c.reserved for c in changes if c.reserved}
     updates: dict[str, Any] = {"updated_at": timezone.now()}
@@ -181,7 +147,9 @@ def _apply(
         )
         for change in changes
     )
-    if watched:  # most levels have no threshold: no alert work for them
+    # Most levels have no threshold: no alert work for them.
+    watched = {levels[c.key].pk for c in changes if levels[c.key].low_stock_threshold is not None}
+    if watched:
         _low_stock_check(watched)
     transaction.on_commit(_stock_changed)
     return movements
@@ -191,7 +159,7 @@ def _raise_for(failed: list[_Change], failure: type[Exception]) -> None:
     current = {
         (loc, var): (available, sku, code)
         for loc, var, available, sku, code in StockLevel.objects.filter(
-            Q(pk__in=[]) | _keys_q(f.key for f in failed)
+            stock_keys_q(f.key for f in failed)
         ).values_list("location_id", "variant_id", "available", "variant__sku", "location__code")
     }
     skus = dict(Variant.objects.filter(pk__in=[f.variant_id for f in failed]).values_list("pk", "sku"))
@@ -209,17 +177,6 @@ def _raise_for(failed: list[_Change], failure: type[Exception]) -> None:
         "Not enough stock for some lines." if failure is OutOfStock else "The stock rule does not allow this change."
     )
     raise failure(message, extra={"lines": lines})  # type: ignore[call-arg]
-
-
-def _keys_q(keys: Iterable[tuple[int, int]]) -> Q:
-    """(location, variant) pairs as one OR per location: a receipt of 1,500 lines stays a short query."""
-    by_location: dict[int, list[int]] = defaultdict(list)
-    for location_id, variant_id in keys:
-        by_location[location_id].append(variant_id)
-    q = Q(pk__in=[])
-    for location_id, variant_ids in by_location.items():
-        q |= Q(location_id=location_id, variant_id__in=variant_ids)
-    return q
 
 
 def _low_stock_check(level_ids: Iterable[int]) -> None:
@@ -354,7 +311,7 @@ def transfer_request(
 
 
 def _transfer_locked(transfer: Transfer, expected: str) -> Transfer:
-    locked = Transfer.objects.select_for_update().get(pk=transfer.pk)
+    locked = transfer_lock(transfer_id=transfer.pk)
     if locked.status != expected:
         raise TransferStateError(
             f"The transfer is {locked.get_status_display()}, not {TransferStatus(expected).label}.",
@@ -423,17 +380,12 @@ def cycle_count_apply(*, count: CycleCount, user: Any = None) -> list[StockMovem
         raise StockRuleBroken("This count was already applied.", code="count_applied")
     _check_access(user, [count.location_id])
     counted = dict(count.lines.values_list("variant_id", "counted"))
-    levels = {
-        var: (pk, on_hand)
-        for pk, var, on_hand in StockLevel.objects.select_for_update()
-        .filter(location_id=count.location_id, variant_id__in=counted)
-        .order_by("variant_id")
-        .values_list("pk", "variant_id", "on_hand")
-    }
+    levels = stock_levels_lock(keys=((count.location_id, var) for var in counted))
+    shelf = {var: level.on_hand for (_loc, var), level in levels.items()}
     changes = [
-        _Change(count.location_id, var, quantity - levels.get(var, (None, 0))[1], 0)
+        _Change(count.location_id, var, quantity - shelf.get(var, 0), 0)
         for var, quantity in sorted(counted.items())
-        if quantity != levels.get(var, (None, 0))[1]
+        if quantity != shelf.get(var, 0)
     ]
     movements = []
     if changes:
@@ -452,7 +404,7 @@ def low_stock_threshold_set(
     _check_access(user, [location.pk])
     if threshold is not None and threshold < 0:
         raise ValidationError({"threshold": ["Zero or more."]})
-    level_id = _levels([(location.pk, variant.pk)], create=True)[(location.pk, variant.pk)]
+    level_id = stock_levels_lock(keys=[(location.pk, variant.pk)], create=True)[(location.pk, variant.pk)].pk
     StockLevel.objects.filter(pk=level_id).update(low_stock_threshold=threshold)
     _low_stock_check([level_id])
     return StockLevel.objects.get(pk=level_id)

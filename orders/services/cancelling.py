@@ -14,7 +14,8 @@ from config.channels import Channel
 from config.deliveries import delivery_enqueue
 from config.selectors import webhook_subscriptions_active
 from customers.services.loyalty import loyalty_reverse
-from inventory.models import Transfer, TransferStatus
+from inventory.locks import stock_levels_lock, transfers_lock
+from inventory.models import TransferStatus
 from inventory.services import StockLine, stock_release, transfer_cancel
 from invoicing.services import invoice_credit
 from orders.models import OPEN_STATUSES, Order, OrderStatus, Payment, PaymentKind, PaymentMethod, PaymentMode
@@ -25,7 +26,6 @@ from orders.services.common import (
     order_locked,
     order_require_status,
     order_timeline_add,
-    stock_rows_lock,
 )
 from orders.services.payments import store_credit_grant
 
@@ -39,9 +39,7 @@ def _release_stock(order: Order, *, actor: Actor) -> None:
     # then its stock), so their status is current. On its way or received unsettled, a transfer is
     # left alone: its units simply become the destination's stock (never reserved there).
     waiting = {line.transfer_id for line in lines if line.transfer_id is not None and line.arrived_at is None}
-    transfers = list(
-        Transfer.objects.select_for_update().filter(pk__in=waiting, status=TransferStatus.REQUESTED).order_by("pk")
-    )
+    transfers = transfers_lock(ids=waiting, status=TransferStatus.REQUESTED)
     releases: list[StockLine] = []
     for line in lines:
         if line.transfer_id is None:
@@ -50,8 +48,8 @@ def _release_stock(order: Order, *, actor: Actor) -> None:
             releases.append(StockLine(location=order.pickup_location, variant=line.variant, quantity=line.quantity))  # type: ignore[arg-type]
     if len(transfers) + bool(releases) > 1:  # several inventory calls: every row first, in one order
         called_off = {transfer.pk for transfer in transfers}
-        stock_rows_lock(
-            [(release.location.pk, release.variant.pk) for release in releases]
+        stock_levels_lock(
+            keys=[(release.location.pk, release.variant.pk) for release in releases]
             + [(line.source_id, line.variant_id) for line in lines if line.transfer_id in called_off]
         )
     if releases:

@@ -1,16 +1,12 @@
 """What every order service shares: who acts, the locked order row, the history and the timeline."""
 
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
 from django.utils import timezone
 
 from config.models import ChannelClient
 from customers.services.events import customer_event_record
-from inventory.models import StockLevel
 from orders.exceptions import OrderStateError
 from orders.models import Order, OrderStatusChange
 
@@ -35,31 +31,6 @@ def order_locked(order: Order) -> Order:
         Order.objects.select_for_update(of=("self",))
         .select_related("customer", "pickup_location", "client")
         .get(pk=order.pk)
-    )
-
-
-def stock_rows_lock(keys: Iterable[tuple[int, int]]) -> None:
-    """Lock the (location, variant) stock rows an order is about to change, in inventory's lock order.
-
-    Each inventory call locks its own rows sorted, but an order that makes several calls (its own
-    reservation, then one transfer per source; releases, then transfers called off; one receipt per
-    transfer) would lock location by location in its own order: two orders crossing two locations
-    would each hold what the other waits for. Taken here first in one sorted pass, the rows are
-    already held when those calls ask. One query, whatever the number of lines.
-    """
-    by_location: dict[int, set[int]] = defaultdict(set)
-    for location_id, variant_id in keys:
-        by_location[location_id].add(variant_id)
-    if not by_location:
-        return
-    q = Q(pk__in=[])
-    for location_id, variant_ids in by_location.items():
-        q |= Q(location_id=location_id, variant_id__in=sorted(variant_ids))
-    list(
-        StockLevel.objects.select_for_update()
-        .filter(q)
-        .order_by("location_id", "variant_id")
-        .values_list("pk", flat=True)
     )
 
 

@@ -13,7 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from inventory.models import Location, Transfer, TransferStatus
+from inventory.locks import stock_levels_lock, transfers_lock
+from inventory.models import Location, TransferStatus
 from inventory.selectors import location_ids_bound_to_client
 from inventory.services import StockLine, stock_commit_sale, stock_reserve, transfer_receive
 from orders.codes import pickup_code_matches, pickup_code_parse
@@ -34,7 +35,6 @@ from orders.services.common import (
     order_locked,
     order_require_status,
     order_timeline_add,
-    stock_rows_lock,
 )
 from orders.services.notifications import order_notification_due
 
@@ -268,11 +268,7 @@ def order_transfers_receive(*, order: Order, actor: Actor) -> Order:
     order_check_fulfils_at_pickup(order, actor=actor)
     order_require_status(order, OrderStatus.PLACED, OrderStatus.PAID)
     # Locked as inventory locks them (a transfer, then its stock), in one order, statuses current.
-    transfers = list(
-        Transfer.objects.select_for_update()
-        .filter(pk__in=order.lines.filter(arrived_at__isnull=True).values("transfer_id"))
-        .order_by("pk")
-    )
+    transfers = transfers_lock(ids=order.lines.filter(arrived_at__isnull=True).values("transfer_id"))
     waiting = [transfer for transfer in transfers if transfer.status == TransferStatus.REQUESTED]
     if waiting:
         raise OrderStateError(
@@ -281,9 +277,12 @@ def order_transfers_receive(*, order: Order, actor: Actor) -> Order:
         )
     arriving = [transfer for transfer in transfers if transfer.status == TransferStatus.IN_TRANSIT]
     if arriving:  # one receipt per transfer, then the reservation: every row first, in one order
-        stock_rows_lock(
-            (order.pickup_location_id, variant_id)  # type: ignore[misc]
-            for variant_id in order.lines.filter(transfer__in=arriving).values_list("variant_id", flat=True)
+        stock_levels_lock(
+            keys=[
+                (order.pickup_location_id, variant_id)  # type: ignore[misc]
+                for variant_id in order.lines.filter(transfer__in=arriving).values_list("variant_id", flat=True)
+            ],
+            create=True,  # the receipts would create them: taken now, in the same order as the rest
         )
     for transfer in arriving:
         transfer_receive(transfer=transfer, user=actor.staff_user)
