@@ -6,8 +6,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from config.deliveries import delivery_replay, webhook_subscription_create
-from config.models import ChannelClient, DeliveryStatus, OutboundDelivery, WebhookSubscription
+from config.models import ChannelClient, OutboxKind, OutboxMessage, OutboxStatus, WebhookSubscription
+from config.outbox import outbox_replay, webhook_subscription_create
 from config.scopes import Scope
 from config.services import (
     channel_client_access_set,
@@ -127,66 +127,98 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         obj.created_at = subscription.created_at
 
 
-@admin.register(OutboundDelivery)
-class OutboundDeliveryAdmin(admin.ModelAdmin):
-    """Deliveries are written only by the machinery: staff read them and replay dead letters."""
+class OutboxTargetFilter(admin.SimpleListFilter):
+    """The systems messages go to (webhook URLs, named targets); e-mail addresses are found by search."""
+
+    title = _("target")
+    parameter_name = "target"
+    max_choices = 100
+    # The kinds whose targets are systems (a handful of URLs and names), not people.
+    system_kinds = (OutboxKind.WEBHOOK,)
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        targets = (
+            OutboxMessage.objects.filter(kind__in=self.system_kinds)
+            .order_by("target")
+            .values_list("target", flat=True)
+            .distinct()[: self.max_choices]
+        )
+        return [(target, target) for target in targets]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> QuerySet[OutboxMessage]:
+        value = self.value()
+        return queryset.filter(target=value) if value else queryset
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """Everything owed to another system or person: webhooks, e-mails, notifications, tax-agency submissions.
+
+    Rows are written only by the machinery (config.outbox): staff read them and replay dead letters.
+    """
 
     list_display = (
         "id",
+        "kind",
         "event",
+        "target",
         "client",
-        "target_url",
         "status",
         "attempts",
         "last_status_code",
         "next_attempt_at",
         "created_at",
-        "delivered_at",
+        "sent_at",
     )
-    list_filter = ("status", "event")
+    list_filter = ("kind", "status", OutboxTargetFilter, "event")
     date_hierarchy = "created_at"
-    search_fields = ("target_url", "event")
+    search_fields = ("target", "event", "=dedupe_key")
+    search_help_text = _("A URL, an e-mail address, an event or a reference.")
     list_select_related = ("subscription__client",)
     fields = (
-        "subscription",
+        "kind",
         "event",
-        "target_url",
+        "subscription",
+        "target",
+        "dedupe_key",
+        "language",
         "status",
         "attempts",
         "next_attempt_at",
+        "leased_until",
         "last_status_code",
         "last_error",
         "body",
         "created_at",
-        "delivered_at",
+        "sent_at",
     )
     readonly_fields = fields
     actions = ("replay",)
 
     @admin.display(description=_("channel client"), ordering="subscription__client__name")
-    def client(self, obj: OutboundDelivery) -> str:
+    def client(self, obj: OutboxMessage) -> str:
         return obj.subscription.client.name if obj.subscription else "—"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: OutboundDelivery | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: OutboxMessage | None = None) -> bool:
         return False
 
     def has_replay_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.has_perm("config.change_outbounddelivery"))
+        return bool(request.user.has_perm("config.change_outboxmessage"))
 
     @admin.action(description=_("Replay (send again now)"), permissions=["replay"])
-    def replay(self, request: HttpRequest, queryset: QuerySet[OutboundDelivery]) -> None:
+    def replay(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
         selected = list(queryset.order_by("pk"))
-        replayable = [delivery for delivery in selected if delivery.status != DeliveryStatus.DELIVERED]
-        for delivery in replayable:
-            delivery_replay(delivery=delivery)
+        replayable = [message for message in selected if message.status != OutboxStatus.SENT]
+        for message in replayable:
+            outbox_replay(message=message)
         skipped = len(selected) - len(replayable)
-        self.message_user(request, _("%(count)d deliveries will be sent again.") % {"count": len(replayable)})
+        self.message_user(request, _("%(count)d messages will be sent again.") % {"count": len(replayable)})
         if skipped:
             self.message_user(
                 request,
-                _("%(count)d already delivered were left alone.") % {"count": skipped},
+                _("%(count)d already sent were left alone.") % {"count": skipped},
                 messages.WARNING,
             )

@@ -9,3 +9,8 @@ class PlatformConfig(AppConfig):
     label = "config"
     verbose_name = _("Platform")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from config.outbox import WebhookHandler, outbox_handler_register
+
+        outbox_handler_register(WebhookHandler())

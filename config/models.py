@@ -154,19 +154,44 @@ class WebhookSubscription(models.Model):
         return f"{self.client.name}: {self.event} → {self.url}"
 
 
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    DELIVERED = "delivered", _("Delivered")
-    DEAD = "dead", _("Dead letter")
+class OutboxKind(models.TextChoices):
+    """What a message is; each kind has one handler, registered by the app that owns the work.
 
-
-class OutboundDelivery(models.Model):
-    """One POST owed to another system: the row says what must happen, a Celery task does it.
-
-    Pending rows are due at `next_attempt_at`; a failed attempt pushes it back (exponential
-    backoff) until the attempts run out and the row becomes a dead letter, replayable by staff.
+    The platform names the kinds (a lower app names what an upper one does by a code, as
+    DESIGN.md says); `config.outbox.outbox_handler_register` is the port the apps fill from
+    their `AppConfig.ready()`, and a test fails when a kind has no handler. A new kind is a
+    line here, no migration: the field reads its choices from this list when asked.
     """
 
+    WEBHOOK = "webhook", _("Webhook")
+    INVOICE_EMAIL = "invoice.email", _("Invoice e-mail")
+
+
+def outbox_kind_choices() -> list[tuple[str, Any]]:
+    return OutboxKind.choices
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    DEAD = "dead", _("Dead letter")
+    UNDELIVERABLE = "undeliverable", _("No way to reach the recipient")
+
+
+class OutboxMessage(models.Model):
+    """One thing owed to another system or person: the row says what must happen, a Celery task does it.
+
+    Pending rows are due at `next_attempt_at`. A worker claims one with a lease (`leased_until`,
+    the next attempt pushed past it), sends with no transaction open and settles it: sent, or
+    a failed attempt that pushes the next one back (exponential backoff with jitter) until the
+    attempts run out and the row becomes a dead letter, replayable by staff.
+    """
+
+    kind = models.CharField(_("kind"), max_length=30, choices=outbox_kind_choices, default=OutboxKind.WEBHOOK)
+    event = models.CharField(_("event"), max_length=60, blank=True)
+    target = models.CharField(
+        _("target"), max_length=500, help_text=_("A URL, an e-mail address or the name of the system it goes to.")
+    )
     subscription = models.ForeignKey(
         WebhookSubscription,
         on_delete=models.SET_NULL,
@@ -175,41 +200,45 @@ class OutboundDelivery(models.Model):
         related_name="deliveries",
         verbose_name=_("subscription"),
     )
-    target_url = models.URLField(_("target URL"), max_length=500)
     # Copied from the subscription, so that a replay signs as the first attempt did.
-    secret = models.CharField(_("signing secret"), max_length=128)
-    event = models.CharField(_("event"), max_length=60)
+    secret = models.CharField(_("signing secret"), max_length=128, blank=True)
     body = models.JSONField(_("body"), encoder=DjangoJSONEncoder)
-    status = models.CharField(
-        _("status"), max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
-    )
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    # What the owning domain needs once (one e-mail per invoice...): unique per kind when given.
+    dedupe_key = models.CharField(_("dedupe key"), max_length=100, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    # While a worker sends: a second worker skips the row, a crashed one frees it when this passes.
+    leased_until = models.DateTimeField(_("leased until"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     last_status_code = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("outbound delivery")
-        verbose_name_plural = _("outbound deliveries")
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox")
         ordering = ("-created_at", "-pk")
         indexes = [
             # The sweeper's query: pending rows whose next attempt is due, oldest first.
-            models.Index(fields=("status", "next_attempt_at"), name="outbound_delivery_due_idx"),
+            models.Index(fields=("status", "next_attempt_at"), name="outbox_message_due_idx"),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(attempts__gte=0), name="outbound_delivery_attempts_gte_0"),
+            models.CheckConstraint(condition=models.Q(attempts__gte=0), name="outbox_message_attempts_gte_0"),
             models.CheckConstraint(
-                condition=models.Q(status__in=DeliveryStatus.values), name="outbound_delivery_status_valid"
+                condition=models.Q(status__in=OutboxStatus.values), name="outbox_message_status_valid"
             ),
-            # Delivered rows say when; no other row claims to have been delivered.
+            # Sent rows say when; no other row claims to have been sent.
             models.CheckConstraint(
-                condition=models.Q(status=DeliveryStatus.DELIVERED, delivered_at__isnull=False)
-                | (~models.Q(status=DeliveryStatus.DELIVERED) & models.Q(delivered_at__isnull=True)),
-                name="outbound_delivery_delivered_has_delivered_at",
+                condition=models.Q(status=OutboxStatus.SENT, sent_at__isnull=False)
+                | (~models.Q(status=OutboxStatus.SENT) & models.Q(sent_at__isnull=True)),
+                name="outbox_message_sent_has_sent_at",
+            ),
+            models.UniqueConstraint(
+                fields=("kind", "dedupe_key"), condition=~models.Q(dedupe_key=""), name="outbox_message_once_per_key"
             ),
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.event} → {self.target_url}"
+        return f"#{self.pk} {self.get_kind_display()} {self.event} → {self.target}".replace("  ", " ")

@@ -91,7 +91,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.MANAGER: (
         "view_channelclient",
         "view_webhooksubscription",
-        "view_outbounddelivery",
-        "change_outbounddelivery",
+        "view_outboxmessage",
+        "change_outboxmessage",
     ),
 }

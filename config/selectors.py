@@ -1,7 +1,9 @@
-from django.db.models import QuerySet
+from datetime import timedelta
+
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from config.models import ChannelClient, DeliveryStatus, OutboundDelivery, WebhookSubscription, token_digest
+from config.models import ChannelClient, OutboxMessage, OutboxStatus, WebhookSubscription, token_digest
 
 
 def channel_client_get_by_token(*, token: str) -> ChannelClient | None:
@@ -9,10 +11,15 @@ def channel_client_get_by_token(*, token: str) -> ChannelClient | None:
     return ChannelClient.objects.filter(token_digest=token_digest(token), is_active=True).first()
 
 
-def delivery_ids_due(*, limit: int = 500) -> list[int]:
-    """Ids of pending deliveries whose next attempt is due, oldest first (what the sweeper enqueues)."""
+def outbox_message_ids_due(*, grace: timedelta, limit: int = 500) -> list[int]:
+    """Ids of pending outbox messages whose next attempt is due, oldest first (what the sweeper enqueues).
+
+    A message never tried and younger than `grace` is left to the task its commit enqueued.
+    """
+    now = timezone.now()
     return list(
-        OutboundDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=timezone.now())
+        OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+        .filter(Q(attempts__gt=0) | Q(created_at__lt=now - grace))
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )

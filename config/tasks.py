@@ -10,17 +10,17 @@ def sessions_clear_expired() -> None:
     Session.objects.filter(expire_date__lt=timezone.now()).delete()
 
 
-@shared_task(name="config.tasks.delivery_send", acks_late=True)
-def delivery_send(delivery_id: int) -> None:
-    """POST one outbound delivery if it is still pending and due; safe to run twice."""
-    from config.deliveries import delivery_send as send
+@shared_task(name="config.tasks.outbox_send", acks_late=True)
+def outbox_send(message_id: int) -> bool:
+    """Send one outbox message if it is still pending and due; safe to run twice."""
+    from config.outbox import outbox_send as send
 
-    send(delivery_id=delivery_id)
+    return send(message_id=message_id)
 
 
-@shared_task(name="config.tasks.deliveries_sweep")
-def deliveries_sweep() -> int:
-    """Re-enqueue every outbound delivery whose next attempt is due (periodic: CELERY_BEAT_SCHEDULE)."""
-    from config.deliveries import deliveries_sweep as sweep
+@shared_task(name="config.tasks.outbox_sweep")
+def outbox_sweep() -> int:
+    """Re-enqueue every outbox message whose next attempt is due (periodic: CELERY_BEAT_SCHEDULE)."""
+    from config.outbox import outbox_sweep as sweep
 
     return sweep()

@@ -15,8 +15,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
-from config.deliveries import delivery_enqueue
 from config.models import WebhookSubscription
+from config.outbox import webhook_enqueue
 from config.selectors import webhook_subscriptions_active
 from inventory.models import StockMovement
 
@@ -118,7 +118,7 @@ def stock_changes_dispatch() -> int:
             changes, cursor = stock_changes_after(after=FeedCursor.parse(subscription.cursor))
             if not changes:
                 continue
-            delivery_enqueue(
+            webhook_enqueue(
                 target_url=subscription.url,
                 secret=subscription.secret,
                 event=STOCK_CHANGED,

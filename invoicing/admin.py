@@ -24,7 +24,7 @@ from django.utils.translation import ngettext_lazy
 from config.admin_kit import NoAddMixin, NoDeleteMixin, ReadOnlyInline, ServiceAdminMixin
 from invoicing import selectors, services
 from invoicing.exports import invoice_export_csv
-from invoicing.models import BillingRecord, Invoice, InvoiceLine, InvoiceSeries, InvoiceTax, Seller
+from invoicing.models import BillingRecord, EmailStatus, Invoice, InvoiceLine, InvoiceSeries, InvoiceTax, Seller
 
 
 @admin.register(Seller)
@@ -59,6 +59,19 @@ class InvoiceTaxInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class EmailStatusFilter(admin.SimpleListFilter):
+    """The e-mail to the buyer, as its outbox message stands (annotated by the admin's queryset)."""
+
+    title = _("e-mail")
+    parameter_name = "email_status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return EmailStatus.choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+        return selectors.invoices_with_email_status(queryset, status=self.value()) if self.value() else queryset
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(NoAddMixin, NoDeleteMixin, ServiceAdminMixin, admin.ModelAdmin):
     """Documents are issued by services and never deleted: corrections are credit notes."""
@@ -75,7 +88,7 @@ class InvoiceAdmin(NoAddMixin, NoDeleteMixin, ServiceAdminMixin, admin.ModelAdmi
         "render_status",
         "email_status",
     )
-    list_filter = ("kind", "render_status", "email_status", "issue_date", "seller", "currency")
+    list_filter = ("kind", "render_status", EmailStatusFilter, "issue_date", "seller", "currency")
     search_fields = ("number", "buyer_tax_id", "buyer_name", "source_reference", "customer__name")
     date_hierarchy = "issue_date"
     list_select_related = ("customer",)
@@ -83,11 +96,19 @@ class InvoiceAdmin(NoAddMixin, NoDeleteMixin, ServiceAdminMixin, admin.ModelAdmi
     actions = ("resend_email", "issue_credit_note", "export_csv")
     show_full_result_count = False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
+        return selectors.invoices_with_email_status(super().get_queryset(request))
+
     def get_readonly_fields(self, request: HttpRequest, obj: Invoice | None = None) -> Any:
-        return [field.name for field in Invoice._meta.fields] + ["downloads", "fingerprint"]
+        return [field.name for field in Invoice._meta.fields] + ["downloads", "fingerprint", "email_status"]
 
     def get_fields(self, request: HttpRequest, obj: Invoice | None = None) -> Any:
-        return ["downloads", "fingerprint", *(f.name for f in Invoice._meta.fields if f.name != "id")]
+        return ["downloads", "fingerprint", "email_status", *(f.name for f in Invoice._meta.fields if f.name != "id")]
+
+    @admin.display(description=_("e-mail"), ordering="email_status")
+    def email_status(self, invoice: Invoice) -> str:
+        # Its outbox message holds the attempts and the last error (Platform, Outbox).
+        return str(EmailStatus(selectors.invoice_email_status(invoice=invoice)).label)
 
     @admin.display(description=_("files"))
     def downloads(self, invoice: Invoice) -> str:

@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class InvoicingConfig(AppConfig):
     name = "invoicing"
     verbose_name = _("Invoicing")
+
+    def ready(self) -> None:
+        from config.outbox import outbox_handler_register
+        from invoicing.delivery import InvoiceEmailHandler
+
+        outbox_handler_register(InvoiceEmailHandler())

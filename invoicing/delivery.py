@@ -1,38 +1,45 @@
 """What happens to a document after it is issued, in a worker: render, e-mail, post to the ERP.
 
-Each step is recorded on the invoice row (render status, e-mail status and attempts, ERP
-enqueued at), so the task is idempotent: run twice, it does each step once. A sweeper
-re-enqueues documents with a step still due, so a lost task only delays the work.
+Rendering and the ERP hand-off are recorded on the invoice row (render status, ERP enqueued
+at), so the task is idempotent: run twice, it does each step once; the invoicing sweeper
+re-enqueues documents not rendered yet. The e-mail to the buyer is an outbox message
+(`config.outbox`, kind `invoice.email`, one per document), written when the document is
+rendered and sent by the outbox: claimed with a lease, retried with backoff, a dead letter
+after `INVOICE_EMAIL_MAX_ATTEMPTS`. Its handler, registered by `InvoicingConfig.ready()`,
+builds the e-mail at send time in the buyer's language, with the stored PDF and XML files.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from config.deliveries import delivery_enqueue
+from config.models import OutboxMessage
+from config.outbox import Email, EmailHandler, outbox_enqueue, outbox_send, webhook_enqueue
 from invoicing import verifactu
 from invoicing.documents import InvoiceDocument
 from invoicing.formats import formats_for
-from invoicing.models import BillingRecord, EmailStatus, Invoice, InvoiceFile, RenderStatus, SubmissionStatus
+from invoicing.models import BillingRecord, Invoice, InvoiceFile, RenderStatus, SubmissionStatus
 from invoicing.pdf import invoice_pdf_attach_xml, invoice_pdf_render
-from invoicing.selectors import invoice_document, invoice_ids_due, invoice_verification_url
+from invoicing.selectors import (
+    INVOICE_EMAIL,
+    invoice_document,
+    invoice_email_key,
+    invoice_email_message,
+    invoice_ids_due,
+    invoice_verification_url,
+)
 
 logger = logging.getLogger(__name__)
 
 PDF_FORMAT = "pdf"
 ERP_EVENT = "invoice.issued"
-# Longer than any SMTP exchange: after it, a send that never reported back is retried.
-EMAIL_LEASE = timedelta(minutes=10)
-ERROR_MAX_CHARS = 2000
 
 
 def _invoice_loaded(invoice_id: int) -> Invoice:
@@ -108,8 +115,9 @@ def invoice_render(*, invoice_id: int) -> bool:
         locked.rendered_at = timezone.now()
         locked.render_findings = []
         locked.save(update_fields=["render_status", "rendered_at", "render_findings"])
+        invoice_email_enqueue(invoice=locked)
         if settings.INVOICE_ERP_URL and locked.erp_enqueued_at is None:
-            delivery_enqueue(
+            webhook_enqueue(
                 target_url=settings.INVOICE_ERP_URL,
                 secret=settings.INVOICE_ERP_SECRET,
                 event=ERP_EVENT,
@@ -158,28 +166,25 @@ def invoice_erp_body(*, invoice: Invoice, document: InvoiceDocument, xml: bytes 
     }
 
 
-def _email_claim(invoice_id: int) -> Invoice | None:
-    """Claim the e-mail step with a lease, in a short transaction; None when it is not due."""
-    now = timezone.now()
-    with transaction.atomic():
-        invoice = Invoice.objects.select_for_update(skip_locked=True).filter(pk=invoice_id).first()
-        if invoice is None or invoice.render_status != RenderStatus.RENDERED:
-            return None
-        due = invoice.email_status == EmailStatus.PENDING or (
-            invoice.email_status == EmailStatus.SENDING
-            and invoice.email_lease_until is not None
-            and invoice.email_lease_until < now
-        )
-        if not due:
-            return None
-        invoice.email_status = EmailStatus.SENDING
-        invoice.email_lease_until = now + EMAIL_LEASE
-        invoice.email_attempts += 1
-        invoice.save(update_fields=["email_status", "email_lease_until", "email_attempts"])
-    return invoice
+def invoice_email_enqueue(*, invoice: Invoice) -> OutboxMessage | None:
+    """Owe the buyer the document's e-mail (once per document), in the caller's transaction.
+
+    None when the buyer gave no address. Written when the document is rendered: the e-mail
+    carries its files.
+    """
+    if not invoice.buyer_email:
+        return None
+    return outbox_enqueue(
+        kind=INVOICE_EMAIL,
+        target=invoice.buyer_email,
+        event=invoice.kind,
+        body={"invoice": invoice.pk, "number": invoice.number},
+        dedupe_key=invoice_email_key(invoice.pk),
+        language=invoice.language,
+    )
 
 
-def invoice_email_message(invoice: Invoice) -> EmailMessage:
+def invoice_email(invoice: Invoice) -> Email:
     """The e-mail to the buyer, in the buyer's language, with the PDF and the XML files."""
     with translation.override(invoice.language):
         subject = _("%(kind)s %(number)s from %(seller)s") % {
@@ -196,45 +201,42 @@ def invoice_email_message(invoice: Invoice) -> EmailMessage:
             "date": invoice.issue_date.strftime("%d/%m/%Y"),
             "seller": invoice.seller_name,
         }
-    message = EmailMessage(
-        subject=subject,
-        body=body,
-        from_email=invoice.seller_email or settings.DEFAULT_FROM_EMAIL,
-        to=[invoice.buyer_email],
-    )
+    attachments = []
     for file in InvoiceFile.objects.filter(invoice=invoice).order_by("format_code"):
         extension = "pdf" if file.format_code == PDF_FORMAT else "xml"
         suffix = "" if file.format_code in (PDF_FORMAT, "factur-x") else f"-{file.format_code}"
         name = "factur-x.xml" if file.format_code == "factur-x" else f"{invoice.number}{suffix}.{extension}"
-        message.attach(name, bytes(file.content), file.media_type)
-    return message
+        attachments.append((name, bytes(file.content), file.media_type))
+    return Email(
+        subject=subject,
+        text=body,
+        from_email=invoice.seller_email or settings.DEFAULT_FROM_EMAIL,
+        to=[invoice.buyer_email],
+        attachments=attachments,
+    )
+
+
+class InvoiceEmailHandler(EmailHandler):
+    """The outbox's `invoice.email`: the document's e-mail, built from its stored files when it is sent."""
+
+    kind = INVOICE_EMAIL
+    max_attempts_setting = "INVOICE_EMAIL_MAX_ATTEMPTS"
+
+    def email(self, message: OutboxMessage) -> Email:
+        invoice = Invoice.objects.get(pk=message.body["invoice"])
+        return invoice_email(invoice)
 
 
 def invoice_email_send(*, invoice_id: int) -> bool:
-    """E-mail the rendered document to the buyer once. True when this call sent it.
+    """Send the document's e-mail now if it is owed and due. True when this call sent it.
 
-    Claimed with a lease first, so a task run twice (or by two workers) sends once; a
-    worker that dies mid-send leaves the lease to run out and the sweeper to retry.
+    The outbox claims it with a lease first, so a task run twice (or by two workers) sends
+    once; a worker that dies mid-send leaves the lease to run out and the sweeper to retry.
     """
-    invoice = _email_claim(invoice_id)
-    if invoice is None:
+    message = invoice_email_message(invoice_id=invoice_id)
+    if message is None:
         return False
-    try:
-        invoice_email_message(invoice).send()
-    except Exception as error:  # SMTP refusals, timeouts, DNS: all count as a failed attempt
-        failed = invoice.email_attempts >= settings.INVOICE_EMAIL_MAX_ATTEMPTS
-        Invoice.objects.filter(pk=invoice.pk, email_status=EmailStatus.SENDING).update(
-            email_status=EmailStatus.FAILED if failed else EmailStatus.PENDING,
-            email_last_error=f"{type(error).__name__}: {error}"[:ERROR_MAX_CHARS],
-            email_lease_until=None,
-        )
-        logger.warning("Invoice %s: e-mail attempt %s failed: %s", invoice.number, invoice.email_attempts, error)
-        return False
-    # Only the claim this call holds: a resend requested meanwhile stays pending and is sent again.
-    Invoice.objects.filter(pk=invoice.pk, email_status=EmailStatus.SENDING).update(
-        email_status=EmailStatus.SENT, email_sent_at=timezone.now(), email_last_error="", email_lease_until=None
-    )
-    return True
+    return outbox_send(message_id=message.pk)
 
 
 def billing_record_submit(*, invoice_id: int) -> bool:
@@ -261,7 +263,8 @@ def billing_record_submit(*, invoice_id: int) -> bool:
 def invoice_process(*, invoice_id: int) -> None:
     """The worker's whole job for one document: render, e-mail, submit its billing record.
 
-    Safe to run any number of times: each step is recorded and done once.
+    Safe to run any number of times: each step is recorded and done once. The e-mail is sent
+    here at once (the outbox's own task, enqueued when rendering committed, then finds it sent).
     """
     if invoice_render(invoice_id=invoice_id):
         invoice_email_send(invoice_id=invoice_id)
@@ -269,7 +272,7 @@ def invoice_process(*, invoice_id: int) -> None:
 
 
 def invoices_sweep(*, limit: int = 500) -> int:
-    """Enqueue every document with a step due (periodic); how many."""
+    """Enqueue every document not rendered yet (periodic); how many. The outbox sweeps the e-mails."""
     from invoicing.tasks import invoice_process as invoice_process_task
 
     ids = invoice_ids_due(limit=limit)

@@ -96,6 +96,8 @@ class RenderStatus(models.TextChoices):
 
 
 class EmailStatus(models.TextChoices):
+    """How the document's e-mail to the buyer stands, read from its outbox message (invoicing.selectors)."""
+
     PENDING = "pending", _("Pending")
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
@@ -107,8 +109,8 @@ class Invoice(models.Model):
     """An issued fiscal document (invoice, simplified invoice or credit note).
 
     Seller and buyer are snapshots: what was printed, whatever later happens to the
-    seller row or the customer. Only the operational fields (rendering, e-mail, ERP)
-    change after issue, through services.
+    seller row or the customer. Only the operational fields (rendering, ERP) change after
+    issue, through services; the e-mail to the buyer is an outbox message of its own.
     """
 
     # Fields that may change after issue; everything else is the document itself.
@@ -118,11 +120,6 @@ class Invoice(models.Model):
             "render_status",
             "render_findings",
             "rendered_at",
-            "email_status",
-            "email_attempts",
-            "email_last_error",
-            "email_sent_at",
-            "email_lease_until",
             "erp_enqueued_at",
         }
     )
@@ -204,13 +201,6 @@ class Invoice(models.Model):
     )
     render_findings = models.JSONField(_("validation findings"), default=list, blank=True)
     rendered_at = models.DateTimeField(_("rendered at"), null=True, blank=True)
-    email_status = models.CharField(
-        _("e-mail"), max_length=20, choices=EmailStatus.choices, default=EmailStatus.PENDING
-    )
-    email_attempts = models.PositiveSmallIntegerField(_("e-mail attempts"), default=0)
-    email_last_error = models.TextField(_("last e-mail error"), blank=True)
-    email_sent_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
-    email_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     erp_enqueued_at = models.DateTimeField(_("sent to the ERP at"), null=True, blank=True)
 
     class Meta:
@@ -249,18 +239,12 @@ class Invoice(models.Model):
                 condition=Q(payable_total=Round(F("grand_total") + F("rounding_amount"), 2)),
                 name="invoice_payable_adds_up",
             ),
-            models.CheckConstraint(condition=Q(email_status__in=EmailStatus.values), name="invoice_email_status_valid"),
             models.CheckConstraint(
                 condition=Q(render_status__in=RenderStatus.values), name="invoice_render_status_valid"
             ),
         ]
         indexes = [
             models.Index(fields=("issue_date",), name="invoice_issue_date_idx"),
-            models.Index(
-                fields=("email_status",),
-                condition=Q(email_status__in=["pending", "sending"]),
-                name="invoice_email_due_idx",
-            ),
             models.Index(
                 fields=("render_status",), condition=Q(render_status="pending"), name="invoice_render_due_idx"
             ),

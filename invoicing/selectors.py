@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Case, CharField, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models.functions import Cast, Coalesce, Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.models import ChannelClient
+from config.models import ChannelClient, OutboxKind, OutboxMessage, OutboxStatus
 from invoicing import verifactu
 from invoicing.documents import (
     TAX_CATEGORY_STANDARD,
@@ -23,6 +24,9 @@ from invoicing.documents import (
 )
 from invoicing.exceptions import InvoiceInputError
 from invoicing.models import DocumentKind, EmailStatus, Invoice, InvoiceFile, RenderStatus, Seller
+
+# The outbox kind of the document's e-mail; its dedupe key is the invoice's id (one e-mail per document).
+INVOICE_EMAIL = OutboxKind.INVOICE_EMAIL
 
 
 def seller_default() -> Seller:
@@ -116,7 +120,7 @@ def invoice_list(*, client: ChannelClient | None = None) -> QuerySet[Invoice]:
     Never "the documents of the customers it served": a client that issues one document for a
     customer (an order placed with her e-mail) would then read all her earlier invoices.
     """
-    invoices = Invoice.objects.select_related("seller", "customer", "original", "replaces")
+    invoices = invoices_with_email_status(Invoice.objects.select_related("seller", "customer", "original", "replaces"))
     if client is None or client.reaches_all:
         return invoices
     return invoices.filter(issued_by=client)
@@ -127,19 +131,73 @@ def invoice_file(*, invoice: Invoice, format_code: str) -> InvoiceFile | None:
 
 
 def invoice_ids_due(*, limit: int = 500) -> list[int]:
-    """Documents whose worker step is due: not rendered, not e-mailed, or an e-mail lease run out."""
-    now = timezone.now()
+    """Documents not rendered yet, for the sweeper. Their e-mail is an outbox message, swept by the outbox."""
     # A document just issued has its task on the way: the sweeper leaves it alone for a while.
-    issued_before = now - datetime.timedelta(seconds=settings.INVOICE_SWEEP_GRACE_SECONDS)
+    issued_before = timezone.now() - datetime.timedelta(seconds=settings.INVOICE_SWEEP_GRACE_SECONDS)
     return list(
-        Invoice.objects.filter(
-            Q(render_status=RenderStatus.PENDING, issued_at__lt=issued_before)
-            | Q(render_status=RenderStatus.RENDERED, email_status=EmailStatus.PENDING)
-            | Q(email_status=EmailStatus.SENDING, email_lease_until__lt=now)
-        )
+        Invoice.objects.filter(render_status=RenderStatus.PENDING, issued_at__lt=issued_before)
         .order_by("issued_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def invoice_email_key(invoice_id: int) -> str:
+    return str(invoice_id)
+
+
+def invoice_email_message(*, invoice_id: int) -> OutboxMessage | None:
+    """The outbox message of the document's e-mail; None until the document is rendered, or without an address."""
+    return OutboxMessage.objects.filter(kind=INVOICE_EMAIL, dedupe_key=invoice_email_key(invoice_id)).first()
+
+
+def _email_status_of_message() -> Case:
+    return Case(
+        When(status=OutboxStatus.SENT, then=Value(EmailStatus.SENT)),
+        When(status__in=(OutboxStatus.DEAD, OutboxStatus.UNDELIVERABLE), then=Value(EmailStatus.FAILED)),
+        When(leased_until__gt=Now(), then=Value(EmailStatus.SENDING)),
+        default=Value(EmailStatus.PENDING),
+        output_field=CharField(),
+    )
+
+
+def invoices_with_email_status(invoices: QuerySet[Invoice], *, status: str | None = None) -> QuerySet[Invoice]:
+    """Each document with `email_status` (an EmailStatus) read from its e-mail's outbox message.
+
+    No message yet: pending while the document waits to be rendered, or no address. With
+    `status`, only the documents whose e-mail stands so.
+    """
+    message = OutboxMessage.objects.filter(
+        kind=INVOICE_EMAIL, dedupe_key=Cast(OuterRef("pk"), output_field=CharField())
+    ).exclude(dedupe_key="")  # the words of the unique index's condition, so the index serves the lookup
+    annotated = invoices.annotate(
+        email_status=Coalesce(
+            Subquery(message.annotate(email_state=_email_status_of_message()).values("email_state")[:1]),
+            Case(
+                When(buyer_email="", then=Value(EmailStatus.NO_ADDRESS)),
+                default=Value(EmailStatus.PENDING),
+                output_field=CharField(),
+            ),
+            output_field=CharField(),
+        )
+    )
+    return annotated.filter(email_status=status) if status else annotated
+
+
+def invoice_email_status(*, invoice: Invoice) -> str:
+    """The EmailStatus of one document (annotated by `invoices_with_email_status`, else read now)."""
+    annotated = getattr(invoice, "email_status", None)
+    if annotated is not None:
+        return str(annotated)
+    message = invoice_email_message(invoice_id=invoice.pk)
+    if message is None:
+        return EmailStatus.NO_ADDRESS if not invoice.buyer_email else EmailStatus.PENDING
+    if message.status == OutboxStatus.SENT:
+        return EmailStatus.SENT
+    if message.status in (OutboxStatus.DEAD, OutboxStatus.UNDELIVERABLE):
+        return EmailStatus.FAILED
+    if message.leased_until is not None and message.leased_until > timezone.now():
+        return EmailStatus.SENDING
+    return EmailStatus.PENDING
 
 
 def invoices_issued_between(*, date_from: datetime.date, date_to: datetime.date) -> QuerySet[Invoice]:

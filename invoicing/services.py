@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from config.models import ChannelClient
 from config.money import currency_exponent, money_round
+from config.outbox import outbox_replay
 from customers.models import Customer
 from customers.tax_ids import tax_id_normalise
 from invoicing import verifactu
@@ -36,13 +37,13 @@ from invoicing.models import (
     BillingRecord,
     BillingRecordType,
     DocumentKind,
-    EmailStatus,
     Invoice,
     InvoiceLine,
     InvoiceSeries,
     InvoiceTax,
     Seller,
 )
+from invoicing.selectors import invoice_email_message
 from invoicing.tasks import invoice_process
 
 
@@ -217,7 +218,6 @@ def _document_issue(
             rounding_amount=totals.rounding_amount,
             payable_total=totals.payable_total,
             paid_amount=paid_amount,
-            email_status=EmailStatus.PENDING if buyer.email else EmailStatus.NO_ADDRESS,
         )
         InvoiceLine.objects.bulk_create(
             InvoiceLine(
@@ -481,15 +481,18 @@ def invoice_ticket_exchange(*, ticket: Invoice, buyer: Buyer) -> Invoice:
 
 
 def invoice_email_resend(*, invoice: Invoice) -> Invoice:
-    """Send the document's e-mail to the buyer again (staff action); a worker sends it after commit."""
+    """Send the document's e-mail to the buyer again (staff action); a worker sends it after commit.
+
+    Its outbox message is replayed, sent or not, with a fresh count of attempts; a document
+    not rendered yet gets its e-mail once it is.
+    """
     with transaction.atomic():
         locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if not locked.buyer_email:
             raise InvoiceInputError(_("The document has no e-mail address to send to."), code="no_email")
-        locked.email_status = EmailStatus.PENDING
-        locked.email_attempts = 0
-        locked.email_last_error = ""
-        locked.email_lease_until = None
-        locked.save(update_fields=["email_status", "email_attempts", "email_last_error", "email_lease_until"])
-        transaction.on_commit(partial(invoice_process.delay, locked.pk))
+        message = invoice_email_message(invoice_id=locked.pk)
+        if message is None:
+            transaction.on_commit(partial(invoice_process.delay, locked.pk))
+        else:
+            outbox_replay(message=message, include_sent=True)
     return locked

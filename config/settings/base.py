@@ -217,9 +217,10 @@ CELERY_BEAT_SCHEDULE = {
     "customers-loyalty-expire": {"task": "customers.tasks.loyalty_expire_sweep", "schedule": 24 * 60 * 60},
     "inventory-stock-changes-dispatch": {"task": "inventory.tasks.stock_changes_dispatch", "schedule": 30},
     "inventory-low-stock-notify": {"task": "inventory.tasks.low_stock_alerts_notify", "schedule": 5 * 60},
-    # Re-enqueues webhooks whose next attempt is due: retries, and sends lost with a broker or a worker.
-    "deliveries-sweep": {"task": "config.tasks.deliveries_sweep", "schedule": 60},
-    # Documents not yet rendered or e-mailed (a lost task, a failed SMTP attempt).
+    # Re-enqueues outbox messages (webhooks, e-mails, notifications, submissions) whose next attempt
+    # is due: retries, and sends lost with a broker or a worker.
+    "outbox-sweep": {"task": "config.tasks.outbox_sweep", "schedule": 60},
+    # Documents not yet rendered (a lost task); their e-mails are outbox messages.
     "invoicing-sweep": {"task": "invoicing.tasks.invoices_sweep", "schedule": 60},
     # Unpaid orders past their payment deadline: cancelled, stock released.
     "orders-expire-unpaid": {"task": "orders.tasks.orders_expire_sweep", "schedule": 5 * 60},

@@ -4,8 +4,8 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from invoicing.models import Invoice, InvoiceLine, InvoiceTax
-from invoicing.selectors import invoice_verification_url
+from invoicing.models import EmailStatus, Invoice, InvoiceLine, InvoiceTax
+from invoicing.selectors import invoice_email_status, invoice_verification_url
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer[InvoiceLine]):
@@ -65,6 +65,7 @@ class InvoiceSerializer(serializers.ModelSerializer[Invoice]):
         read_only=True,
         help_text="The simplified invoice a full one replaces.",
     )
+    email_status = serializers.SerializerMethodField(help_text="How the e-mail to the buyer stands.")
 
     class Meta:
         model = Invoice
@@ -91,6 +92,10 @@ class InvoiceSerializer(serializers.ModelSerializer[Invoice]):
             "render_status",
             "email_status",
         )
+
+    @extend_schema_field(serializers.ChoiceField(choices=EmailStatus.choices))
+    def get_email_status(self, invoice: Invoice) -> str:
+        return invoice_email_status(invoice=invoice)
 
     @extend_schema_field(PartySerializer)
     def get_seller(self, invoice: Invoice) -> dict[str, str]:

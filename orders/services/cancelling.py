@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.channels import Channel
-from config.deliveries import delivery_enqueue
+from config.outbox import webhook_enqueue
 from config.selectors import webhook_subscriptions_active
 from customers.services.loyalty import loyalty_reverse
 from inventory.locks import stock_levels_lock, transfers_lock
@@ -106,7 +106,7 @@ def _refunds_hand_over(order: Order, refunds: list[Payment]) -> None:
     if not refunds or order.client_id is None:
         return
     for subscription in webhook_subscriptions_active(event=REFUND_EVENT).filter(client_id=order.client_id):
-        delivery_enqueue(
+        webhook_enqueue(
             target_url=subscription.url,
             secret=subscription.secret,
             event=REFUND_EVENT,

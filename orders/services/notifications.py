@@ -47,7 +47,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from config.channels import Channel
-from config.deliveries import delivery_backoff, delivery_enqueue
+from config.outbox import outbox_backoff, webhook_enqueue
 from config.models import WebhookSubscription
 from config.selectors import webhook_subscriptions_active
 from customers.identities import HANDLE_KINDS, IdentityKind
@@ -383,7 +383,7 @@ def _attempt_failed(notification: OrderNotification, error: Exception) -> None:
         status=NotificationStatus.FAILED if failed else NotificationStatus.PENDING,
         last_error=f"{type(error).__name__}: {error}"[:ERROR_MAX_CHARS],
         # Held until the next try is due: the sweeper leaves it alone until then.
-        lease_until=None if failed else timezone.now() + delivery_backoff(attempts=notification.attempts),
+        lease_until=None if failed else timezone.now() + outbox_backoff(attempts=notification.attempts),
     )
     logger.warning(
         "Order notification %s (%s): attempt %s failed: %s",
@@ -413,7 +413,7 @@ def _settle(notification: OrderNotification, message: Message, route: Route) -> 
             return False
         for integration in route.integrations:
             subscription = integration.subscription
-            delivery_enqueue(
+            webhook_enqueue(
                 target_url=subscription.url,
                 secret=subscription.secret,
                 event=NOTIFICATION_EVENT,

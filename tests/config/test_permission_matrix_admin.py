@@ -83,11 +83,11 @@ admin:config_channelclient_change                 login 403  403  403  403  403 
 admin:config_channelclient_changelist             login 403  403  403  403  403  ok   ok
 admin:config_channelclient_delete                 login 403  403  403  403  403  403  ok
 admin:config_channelclient_history                login 403  403  403  403  403  ok   ok
-admin:config_outbounddelivery_add                 login 403  403  403  403  403  403  403
-admin:config_outbounddelivery_change              login 403  403  403  403  403  gone gone
-admin:config_outbounddelivery_changelist          login 403  403  403  403  403  ok   ok
-admin:config_outbounddelivery_delete              login 403  403  403  403  403  403  gone
-admin:config_outbounddelivery_history             login gone gone gone gone gone gone gone
+admin:config_outboxmessage_add                    login 403  403  403  403  403  403  403
+admin:config_outboxmessage_change                 login 403  403  403  403  403  ok   ok
+admin:config_outboxmessage_changelist             login 403  403  403  403  403  ok   ok
+admin:config_outboxmessage_delete                 login 403  403  403  403  403  403  ok
+admin:config_outboxmessage_history                login 403  403  403  403  403  ok   ok
 admin:config_webhooksubscription_add              login 403  403  403  403  403  403  ok
 admin:config_webhooksubscription_change           login 403  403  403  403  403  gone gone
 admin:config_webhooksubscription_changelist       login 403  403  403  403  403  ok   ok

@@ -1,4 +1,4 @@
-"""Channels subscribed to stock changes get them pushed, signed, through the delivery machinery."""
+"""Channels subscribed to stock changes get them pushed, signed, through the outbox."""
 
 import json
 from typing import Any
@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from django.db import transaction
 
-from config.deliveries import webhook_subscription_create
-from config.models import OutboundDelivery, WebhookSubscription
+from config.models import OutboxMessage, OutboxStatus, WebhookSubscription
+from config.outbox import webhook_subscription_create
 from inventory.feed import STOCK_CHANGED
 from inventory.services import StockLine, stock_receive, stock_reserve
 from inventory.tasks import stock_changes_dispatch
@@ -61,7 +61,7 @@ def test_subscribers_do_not_get_order_numbers(receiver: Receiver) -> None:
 
     assert [(c["reserved_change"], c["reference"]) for c in changes] == [(0, ""), (1, "")]
     assert all(b"ORDER-1234" not in request.body for request in receiver.requests)
-    assert all("ORDER-1234" not in json.dumps(d.body) for d in OutboundDelivery.objects.all())
+    assert all("ORDER-1234" not in json.dumps(d.body) for d in OutboxMessage.objects.all())
 
 
 @pytest.mark.django_db(transaction=True)
@@ -85,7 +85,7 @@ def test_dispatching_again_sends_nothing_twice(receiver: Receiver) -> None:
     stock_changes_dispatch()
 
     assert [c["sku"] for c in changes_received(receiver)] == ["A"]
-    assert OutboundDelivery.objects.count() == 1
+    assert OutboxMessage.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -115,7 +115,7 @@ def test_a_real_worker_pushes_stock_changes_to_a_real_receiver(receiver: Receive
         stock_receive(location=store, lines=[(variant, 2)], reference="ALB-2")
         # The commit enqueues a dispatch; the beat sweeper's would follow if the feed was held back.
         assert wait_until(lambda: bool(stock_changes_dispatch.delay()) and len(receiver.requests) >= 1, timeout=30)
-        assert wait_until(lambda: OutboundDelivery.objects.filter(status="delivered").count() == 1)
+        assert wait_until(lambda: OutboxMessage.objects.filter(status=OutboxStatus.SENT).count() == 1)
 
     assert [c["sku"] for c in changes_received(receiver)] == ["TEE-M"]
     request = receiver.requests[0]

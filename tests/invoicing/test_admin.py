@@ -6,8 +6,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from config.models import OutboxMessage, OutboxStatus
 from invoicing.delivery import invoice_render
 from invoicing.models import DocumentKind, EmailStatus, Invoice
+from invoicing.selectors import invoice_email_message
 from tests.factories import SellerFactory, UserFactory, invoice_issue_for
 
 pytestmark = pytest.mark.django_db
@@ -70,10 +72,25 @@ def test_staff_download_the_rendered_pdf(admin_client_es: Client) -> None:
 
 def test_the_resend_action_puts_the_email_back_in_the_queue(admin_client_es: Client) -> None:
     invoice = invoice_issue_for()
-    Invoice.objects.filter(pk=invoice.pk).update(email_status=EmailStatus.FAILED, email_attempts=5)
+    invoice_render(invoice_id=invoice.pk)
+    OutboxMessage.objects.filter(dedupe_key=str(invoice.pk)).update(status=OutboxStatus.DEAD, attempts=5)
     admin_client_es.post(CHANGELIST, {"action": "resend_email", "_selected_action": [invoice.pk]})
-    invoice.refresh_from_db()
-    assert (invoice.email_status, invoice.email_attempts) == (EmailStatus.PENDING, 0)
+    message = invoice_email_message(invoice_id=invoice.pk)
+    assert message is not None
+    assert (message.status, message.attempts) == (OutboxStatus.PENDING, 0)
+
+
+def test_the_changelist_shows_and_filters_the_email_status(admin_client_es: Client) -> None:
+    failed, no_address = invoice_issue_for(), invoice_issue_for(email="")
+    invoice_render(invoice_id=failed.pk)
+    OutboxMessage.objects.filter(dedupe_key=str(failed.pk)).update(status=OutboxStatus.DEAD, attempts=5)
+    page = admin_client_es.get(CHANGELIST, {"email_status": EmailStatus.FAILED})
+    assert [invoice.pk for invoice in page.context["cl"].result_list] == [failed.pk]
+    assert str(EmailStatus.FAILED.label) in page.content.decode()
+    page = admin_client_es.get(CHANGELIST, {"email_status": EmailStatus.NO_ADDRESS})
+    assert [invoice.pk for invoice in page.context["cl"].result_list] == [no_address.pk]
+    detail = admin_client_es.get(f"{CHANGELIST}{failed.pk}/change/")
+    assert str(EmailStatus.FAILED.label) in detail.content.decode()
 
 
 def test_the_credit_action_issues_a_credit_note_for_what_remains(admin_client_es: Client) -> None:

@@ -5,10 +5,20 @@ from typing import Any
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from invoicing.calculation import LineInput
 from invoicing.exceptions import InvoiceInputError, IssuedDocumentImmutable
-from invoicing.models import BillingRecord, DocumentKind, EmailStatus, Invoice, InvoiceLine, InvoiceSeries
+from invoicing.models import (
+    BillingRecord,
+    DocumentKind,
+    EmailStatus,
+    Invoice,
+    InvoiceLine,
+    InvoiceSeries,
+    RenderStatus,
+)
+from invoicing.selectors import invoice_email_status
 from invoicing.services import Buyer, invoice_issue
 from tests.factories import CustomerFactory, SellerFactory, invoice_issue_for
 
@@ -107,7 +117,7 @@ def test_the_customer_link_and_source_reference_are_kept() -> None:
 
 
 def test_a_buyer_without_an_email_address_is_not_mailed() -> None:
-    assert invoice_issue_for(email="").email_status == EmailStatus.NO_ADDRESS
+    assert invoice_email_status(invoice=invoice_issue_for(email="")) == EmailStatus.NO_ADDRESS
 
 
 def test_an_issued_document_refuses_to_be_saved_again() -> None:
@@ -133,9 +143,10 @@ def test_the_database_refuses_updates_that_bypass_the_model() -> None:
 
 def test_operational_fields_may_still_change() -> None:
     invoice = invoice_issue_for()
-    Invoice.objects.filter(pk=invoice.pk).update(email_status=EmailStatus.SENT)
+    Invoice.objects.filter(pk=invoice.pk).update(render_status=RenderStatus.FAILED, erp_enqueued_at=timezone.now())
     invoice.refresh_from_db()
-    assert invoice.email_status == EmailStatus.SENT
+    assert invoice.render_status == RenderStatus.FAILED
+    assert invoice.erp_enqueued_at is not None
 
 
 @pytest.mark.parametrize(

@@ -17,11 +17,12 @@ from typing import Any, cast
 import pytest
 from django.core import mail
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from config.channels import Channel
-from config.deliveries import webhook_subscription_create
-from config.models import DeliveryStatus, OutboundDelivery, WebhookSubscription
+from config.models import OutboxKind, OutboxMessage, OutboxStatus, WebhookSubscription
+from config.outbox import webhook_subscription_create
 from config.scopes import Reach
 from customers.models import BroughtCustomer, ConsentPurpose, Customer, CustomerEvent
 from customers.services.consents import consent_record
@@ -120,6 +121,11 @@ def notification(order: Order, kind: str = NotificationKind.PLACED) -> OrderNoti
 
 def send(order: Order, kind: str = NotificationKind.PLACED) -> bool:
     return order_notification_send(notification_id=notification(order, kind).pk)
+
+
+def webhooks() -> QuerySet[OutboxMessage]:
+    """The signed POSTs owed to channel integrations."""
+    return OutboxMessage.objects.filter(kind=OutboxKind.WEBHOOK)
 
 
 def attachments(message: mail.EmailMessage) -> dict[str, tuple[str, bytes]]:
@@ -288,8 +294,8 @@ def test_an_order_placed_through_whatsapp_is_notified_through_the_whatsapp_integ
     assert send(order) is True
 
     assert mail.outbox == []
-    [delivery] = OutboundDelivery.objects.all()
-    assert (delivery.target_url, delivery.event, delivery.subscription_id) == (
+    [delivery] = webhooks()
+    assert (delivery.target, delivery.event, delivery.subscription_id) == (
         WHATSAPP_URL,
         NOTIFICATION_EVENT,
         hook.pk,
@@ -311,7 +317,7 @@ def test_the_whatsapp_integration_gets_only_the_identities_whatsapp_can_use(shop
 
     send(order)
 
-    [delivery] = OutboundDelivery.objects.all()
+    [delivery] = webhooks()
     assert delivery.body["recipient"]["identities"] == [{"kind": "whatsapp", "value": "+34600000002"}]
 
 
@@ -322,7 +328,7 @@ def test_the_ready_message_through_whatsapp_carries_the_pickup_code_and_its_qr(s
 
     send(order, NotificationKind.READY)
 
-    [delivery] = OutboundDelivery.objects.filter(body__kind=NotificationKind.READY)
+    [delivery] = webhooks().filter(body__kind=NotificationKind.READY)
     pickup = delivery.body["pickup"]
     assert pickup["code"] == pickup_code(number=order.number, secret=order.pickup_secret)
     assert pickup["short_code"] == pickup_short_code(secret=order.pickup_secret)
@@ -343,7 +349,7 @@ def test_the_whatsapp_message_is_posted_signed_to_the_integration_after_commit(
     assert verifies(secret=hook.secret, body=request.body, header=request.headers["X-Signature-256"])
     assert request.headers["X-Event"] == NOTIFICATION_EVENT
     assert json.loads(request.body)["order"]["number"] == order.number
-    assert OutboundDelivery.objects.get().status == DeliveryStatus.DELIVERED
+    assert webhooks().get().status == OutboxStatus.SENT
 
 
 # What the integration learns of the customer: no more than it reaches (issue 15). A client that
@@ -361,7 +367,7 @@ def test_an_integration_that_did_not_bring_the_customer_gets_only_the_contact_gi
 
     assert send(order) is True
 
-    [delivery] = OutboundDelivery.objects.all()
+    [delivery] = webhooks()
     assert delivery.body["recipient"]["identities"] == [{"kind": "phone", "value": order.phone}]
     assert delivery.body["recipient"]["customer"] is None
 
@@ -376,7 +382,7 @@ def test_a_marketplace_that_did_not_bring_the_customer_gets_only_the_email_and_p
 
     send(order)
 
-    [delivery] = OutboundDelivery.objects.all()
+    [delivery] = webhooks()
     assert delivery.body["recipient"]["identities"] == [
         {"kind": "email", "value": "pedidos-ana@example.com"},
         {"kind": "phone", "value": order.phone},
@@ -394,7 +400,7 @@ def test_an_integration_that_did_not_bring_a_customer_without_contact_on_the_ord
 
     send(order)
 
-    assert not OutboundDelivery.objects.exists()
+    assert not webhooks().exists()
     assert [message.to for message in mail.outbox] == [["ana@example.com"]]
 
 
@@ -407,7 +413,7 @@ def test_an_integration_that_brought_the_customer_gets_her_identities_and_id(sho
 
     send(order)
 
-    [delivery] = OutboundDelivery.objects.all()
+    [delivery] = webhooks()
     assert delivery.body["recipient"]["identities"] == [
         {"kind": "whatsapp", "value": "+34600000002"},
         {"kind": "phone", "value": order.phone},
@@ -421,7 +427,7 @@ def test_the_app_reaching_every_customer_gets_her_identities_and_id(shop: Shop) 
 
     send(order)
 
-    [delivery] = OutboundDelivery.objects.all()
+    [delivery] = webhooks()
     assert delivery.body["recipient"]["identities"] == [{"kind": "app_device", "value": "device-ana-1"}]
     assert delivery.body["recipient"]["customer"] == shop.customer.pk
 
@@ -433,7 +439,7 @@ def test_a_whatsapp_customer_without_an_integration_is_emailed(shop: Shop) -> No
     assert send(order) is True
 
     assert [message.to for message in mail.outbox] == [["ana@example.com"]]
-    assert not OutboundDelivery.objects.exists()
+    assert not webhooks().exists()
     assert notification(order).channel == Channel.EMAIL
 
 
@@ -446,7 +452,7 @@ def test_an_inactive_integration_is_no_integration(shop: Shop) -> None:
     send(order)
 
     assert len(mail.outbox) == 1
-    assert not OutboundDelivery.objects.exists()
+    assert not webhooks().exists()
 
 
 def test_the_integration_that_placed_the_order_does_not_carry_messages_for_another_preferred_channel(
@@ -459,7 +465,7 @@ def test_the_integration_that_placed_the_order_does_not_carry_messages_for_anoth
     send(order)
 
     assert len(mail.outbox) == 1
-    assert not OutboundDelivery.objects.exists()
+    assert not webhooks().exists()
 
 
 def test_a_whatsapp_customer_without_a_phone_is_emailed(shop: Shop) -> None:
@@ -470,7 +476,7 @@ def test_a_whatsapp_customer_without_a_phone_is_emailed(shop: Shop) -> None:
     send(order)
 
     assert len(mail.outbox) == 1
-    assert not OutboundDelivery.objects.exists()
+    assert not webhooks().exists()
 
 
 # Who may carry a message: setting the customer's preferred channel to its own gives an
@@ -488,7 +494,7 @@ def test_an_integration_set_as_preferred_channel_does_not_get_the_pickup_code_of
 
     assert send(order, NotificationKind.READY) is True
 
-    assert not OutboundDelivery.objects.exists()
+    assert not webhooks().exists()
     [message] = mail.outbox
     assert message.to == ["ana@example.com"]
     assert pickup_short_code(secret=order.pickup_secret) in message.body
@@ -504,8 +510,8 @@ def test_the_marketplace_that_placed_the_order_gets_its_ready_message_with_the_p
     assert send(order, NotificationKind.READY) is True
 
     assert mail.outbox == []
-    [delivery] = OutboundDelivery.objects.all()
-    assert (delivery.target_url, delivery.subscription_id) == (MARKETPLACE_URL, hook.pk)
+    [delivery] = webhooks()
+    assert (delivery.target, delivery.subscription_id) == (MARKETPLACE_URL, hook.pk)
     assert delivery.body["pickup"]["code"] == pickup_code(number=order.number, secret=order.pickup_secret)
     assert notification(order, NotificationKind.READY).channel == Channel.MARKETPLACE
 
@@ -518,7 +524,7 @@ def test_a_third_party_or_device_gets_no_message_of_an_order_it_did_not_place(sh
 
     send(order)
 
-    assert not OutboundDelivery.objects.exists()
+    assert not webhooks().exists()
     assert [message.to for message in mail.outbox] == [["ana@example.com"]]
 
 
@@ -530,7 +536,7 @@ def test_another_client_of_the_placing_channel_gets_no_pickup_code(shop: Shop) -
 
     send(order, NotificationKind.READY)
 
-    [delivery] = OutboundDelivery.objects.all()
+    [delivery] = webhooks()
     assert delivery.subscription_id == placing.pk
 
 
@@ -544,7 +550,7 @@ def test_the_app_reaching_every_customer_carries_the_messages_without_a_code_of_
     assert send(order, kind) is True
 
     assert mail.outbox == []
-    [delivery] = OutboundDelivery.objects.all()
+    [delivery] = webhooks()
     assert (delivery.subscription_id, delivery.body["kind"]) == (hook.pk, kind)
     assert "pickup" not in delivery.body
 
@@ -557,7 +563,7 @@ def test_the_app_reaching_every_customer_does_not_get_the_pickup_code_of_an_orde
 
     send(order, NotificationKind.READY)
 
-    assert not OutboundDelivery.objects.exists()
+    assert not webhooks().exists()
     [message] = mail.outbox
     assert pickup_short_code(secret=order.pickup_secret) in message.body
 
@@ -568,7 +574,7 @@ def test_the_app_that_placed_the_order_gets_its_pickup_code(shop: Shop) -> None:
 
     send(order, NotificationKind.READY)
 
-    [delivery] = OutboundDelivery.objects.all()
+    [delivery] = webhooks()
     assert delivery.subscription_id == hook.pk
     assert delivery.body["pickup"]["short_code"] == pickup_short_code(secret=order.pickup_secret)
 
@@ -579,7 +585,7 @@ def test_an_app_reaching_only_its_own_customers_gets_no_message_of_an_order_plac
 
     send(order)
 
-    assert not OutboundDelivery.objects.exists()
+    assert not webhooks().exists()
     assert len(mail.outbox) == 1
 
 
@@ -590,7 +596,7 @@ def test_a_customer_without_email_nor_integration_is_unreachable(shop: Shop) -> 
     assert send(order) is False
 
     assert mail.outbox == []
-    assert not OutboundDelivery.objects.exists()
+    assert not webhooks().exists()
     unreachable = notification(order)
     assert (unreachable.status, unreachable.channel, unreachable.sent_at) == (NotificationStatus.UNREACHABLE, "", None)
     assert timeline(shop.customer, "notification_sent") == []
@@ -694,7 +700,7 @@ def test_a_whatsapp_message_sent_twice_is_handed_over_once(shop: Shop) -> None:
     send(order)
     send(order)
 
-    assert OutboundDelivery.objects.count() == 1
+    assert webhooks().count() == 1
 
 
 def test_a_message_held_by_another_worker_is_left_until_its_lease_runs_out(shop: Shop) -> None:

@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 
 from config.channels import Channel
-from config.deliveries import webhook_subscription_create
-from config.models import DeliveryStatus, OutboundDelivery
+from config.models import OutboxKind, OutboxMessage, OutboxStatus
+from config.outbox import webhook_subscription_create
 from customers.models import Customer
 from inventory.models import StockLevel
 from orders.codes import pickup_code, pickup_qr
@@ -91,7 +91,9 @@ def test_a_real_worker_hands_a_whatsapp_customers_notification_signed_to_a_real_
         # Placed through the WhatsApp integration: only the channel that placed an order carries its messages.
         order = place(shop, actor=Actor(channel=Channel.WHATSAPP, client=client))
         assert wait_until(
-            lambda: OutboundDelivery.objects.filter(event=NOTIFICATION_EVENT, status=DeliveryStatus.DELIVERED).exists(),
+            lambda: OutboxMessage.objects.filter(
+                kind=OutboxKind.WEBHOOK, event=NOTIFICATION_EVENT, status=OutboxStatus.SENT
+            ).exists(),
             timeout=WORKER_TIMEOUT,
         )
 
