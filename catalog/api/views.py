@@ -10,9 +10,10 @@ from rest_framework.serializers import BaseSerializer
 
 from catalog import selectors
 from catalog.api.filters import CategoryFilter, ProductFilter
-from catalog.api.serializers import CategorySerializer, ProductSerializer, VariantDetailSerializer
+from catalog.api.serializers import CategorySerializer, ProductSerializer
 from catalog.models import Category, Product, Variant
 from catalog.pricing import running_promotions_for_request, variant_prices
+from catalog.serializers import VariantDetailSerializer
 from config.api.access import Access
 from config.scopes import Scope
 

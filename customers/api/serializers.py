@@ -3,7 +3,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from catalog.api.serializers import VariantDetailSerializer
+from catalog.serializers import VariantDetailSerializer
 from config.channels import Channel
 from customers.identities import IdentityKind
 from customers.models import (
