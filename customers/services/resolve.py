@@ -9,6 +9,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 
 from config.models import ChannelClient
+from config.transactions import use_case
 from customers.identities import identity_normalise
 from customers.models import (
     BroughtCustomer,
@@ -134,6 +135,7 @@ def _is_deadlock(exc: OperationalError) -> bool:
     return getattr(exc.__cause__, "sqlstate", None) == "40P01"
 
 
+@use_case
 def customer_resolve(
     *,
     identities: Iterable[Mapping[str, str]],
@@ -147,6 +149,9 @@ def customer_resolve(
     the best match is returned and the others are recorded as duplicate candidates. Two
     channels resolving the same new identity at once get one customer: the identity's unique
     constraint refuses the second insert, and the loser retries and finds the winner's row.
+
+    Also a step of placing an order (`customer_resolve.step`), which resolves its customer in
+    the order's transaction: each attempt runs in a savepoint, so a lost race can be retried.
     """
     parsed = identities_parse(identities)
     name = name.strip()

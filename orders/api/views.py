@@ -3,7 +3,6 @@ from functools import cached_property
 from typing import Any, cast
 
 import django_filters
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.urls import reverse
@@ -25,7 +24,6 @@ from config.api.authentication import request_channel, request_channel_client
 from config.api.errors import ApiErrorSerializer
 from config.channels import Channel
 from config.scopes import Scope
-from customers.services.resolve import customer_resolve
 from inventory.selectors import location_ids_for_user
 from orders import codes, selectors, services
 from orders.api import serializers as s
@@ -271,34 +269,27 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         identities = values.get("customer", {}).get("identities") or [
             {"kind": kind, "value": values[kind]} for kind in ("email", "phone") if values[kind].strip()
         ]
-        name = values.get("customer", {}).get("name", "")
-        actor = request_actor(request)
         shipping, billing = values["shipping_address"], values["billing"] or {}
-        # One use case: a refused order leaves no trace, not even a customer resolved for it.
-        with transaction.atomic():
-            # A customer new to the shop is brought by the credential placing the order: within its reach.
-            customer = customer_resolve(
-                identities=identities, channel=actor.channel, name=name, client=actor.client
-            ).customer
-            placement = services.order_place(
-                actor=actor,
-                idempotency_key=key,
-                fingerprint=services.order_request_fingerprint(cast(Mapping[str, Any], request.data)),
-                request=OrderRequest(
-                    customer=customer,
-                    lines=[LineRequest(sku=line["sku"], quantity=line["quantity"]) for line in values["lines"]],
-                    fulfilment_type=values["fulfilment_type"],
-                    pickup_location=values["pickup_location"],
-                    shipping=Address(**shipping) if shipping else None,
-                    payment_mode=values["payment_mode"],
-                    email=values["email"],
-                    phone=values["phone"],
-                    name=name,
-                    language=values["language"],
-                    billing_tax_id=billing.get("tax_id", ""),
-                    billing=Address(**{k: v for k, v in billing.items() if k != "tax_id"}) if billing else None,
-                ),
-            )
+        # The service recognises a replay, resolves the customer and places the order, in one transaction.
+        placement = services.order_place(
+            actor=request_actor(request),
+            idempotency_key=key,
+            fingerprint=services.order_request_fingerprint(cast(Mapping[str, Any], request.data)),
+            request=OrderRequest(
+                identities=identities,
+                lines=[LineRequest(sku=line["sku"], quantity=line["quantity"]) for line in values["lines"]],
+                fulfilment_type=values["fulfilment_type"],
+                pickup_location=values["pickup_location"],
+                shipping=Address(**shipping) if shipping else None,
+                payment_mode=values["payment_mode"],
+                email=values["email"],
+                phone=values["phone"],
+                name=values.get("customer", {}).get("name", ""),
+                language=values["language"],
+                billing_tax_id=billing.get("tax_id", ""),
+                billing=Address(**{k: v for k, v in billing.items() if k != "tax_id"}) if billing else None,
+            ),
+        )
         code = status.HTTP_201_CREATED if placement.created else status.HTTP_200_OK
         return self.detail_response(placement.order, status_code=code)
 

@@ -1,13 +1,15 @@
-"""Placing an order: one transaction writes the order and reserves its stock, or nothing happens.
+"""Placing an order: one transaction resolves the customer, writes the order and reserves its
+stock, or nothing happens (a refused order leaves no customer behind either).
 
 Prices come from the catalog's effective price at the moment of placing; a client never
-sends them. Sourcing is planned by inventory (`sourcing_plan`) before the transaction and
-reserved inside it: if stock moved in between, the reservation fails, the whole order is
+sends them. Sourcing is planned by inventory (`sourcing_plan`) before the order is written
+and reserved when it is: if stock moved in between, the reservation fails, the whole order is
 rolled back and the answer lists the lines that could not be served.
 
-The Idempotency-Key makes retries safe: the order row is the first write, and the unique
-(scope, key) constraint makes a concurrent replay wait for the first request and then find
-its order instead of writing a second.
+The Idempotency-Key makes retries safe. A replay is recognised first, before anything else is
+read or written: it answers with its order and resolves no customer again. The order row is
+the first write of a new order, and the unique (scope, key) constraint makes a concurrent
+replay wait for the first request and then find its order instead of writing a second.
 """
 
 import hashlib
@@ -29,10 +31,11 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Variant
 from catalog.pricing import variant_prices
+from config.transactions import use_case
 from customers.identities import IdentityKind, identity_normalise
 from customers.models import Customer
+from customers.services.resolve import customer_resolve
 from customers.tax_ids import tax_id_normalise
-from inventory.locks import stock_levels_lock
 from inventory.models import Location
 from inventory.services import stock_reserve, transfer_request
 from inventory.sourcing import FulfilmentType as SourcingType
@@ -41,7 +44,7 @@ from invoicing.calculation import LineInput, invoice_totals_compute
 from orders.codes import pickup_secret_new
 from orders.exceptions import IdempotencyKeyReused, OrderInputError
 from orders.models import FulfilmentType, NotificationKind, Order, OrderLine, OrderStatus, PaymentMode
-from orders.services.common import Actor, order_history_add, order_timeline_add
+from orders.services.common import Actor, order_history_add, order_timeline_add, stock_rows_lock
 from orders.services.notifications import order_notification_due
 from orders.services.payments import order_paid_if_free
 
@@ -67,11 +70,12 @@ class Address:
         return all(v.strip() for v in (self.street, self.city, self.postal_code, self.country))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OrderRequest:
-    """What a channel asks for. Identities resolve the customer before the order is written."""
+    """What a channel asks for: its customer, or the identities that resolve them (`customer_resolve`)."""
 
-    customer: Customer
+    customer: Customer | None = None
+    identities: Sequence[Mapping[str, str]] = ()
     lines: Sequence[LineRequest]
     fulfilment_type: str
     pickup_location: Location | None = None
@@ -240,8 +244,14 @@ def _payment_due_by(*, mode: str, ready_date: Any) -> datetime:
     return timezone.now() + timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES)
 
 
+@use_case
 def order_place(*, actor: Actor, idempotency_key: str, fingerprint: str, request: OrderRequest) -> Placement:
-    """Place an order, or return the one this key already placed (created=False)."""
+    """Place an order, or return the one this key already placed (created=False).
+
+    The replay is recognised first and changes nothing. A new order's customer is then resolved
+    from the request's identities (unless the request names the customer), brought by the
+    credential placing it; a refusal after that rolls the customer back with the order.
+    """
     key = (idempotency_key or "").strip()
     if not key or len(key) > 100:
         raise OrderInputError(
@@ -253,6 +263,11 @@ def order_place(*, actor: Actor, idempotency_key: str, fingerprint: str, request
     replay = _replay(scope=scope, key=key, fingerprint=fingerprint)
     if replay is not None:
         return replay
+    customer = request.customer
+    if customer is None:  # a new customer is brought by the credential placing the order
+        customer = customer_resolve.step(
+            identities=request.identities, channel=actor.channel, name=request.name, client=actor.client
+        ).customer
     lines = _variants_checked(request.lines)
     _destination_checked(request)
     tax_id, billing = _billing_checked(request)
@@ -262,12 +277,13 @@ def order_place(*, actor: Actor, idempotency_key: str, fingerprint: str, request
     prices = variant_prices(variants=[variant for variant, _q in lines])
     for attempt in range(NUMBER_ATTEMPTS):
         try:
-            with transaction.atomic():
+            with transaction.atomic():  # a savepoint: a lost race on the key or the number is recovered
                 order = _order_write(
                     actor=actor,
                     scope=scope,
                     key=key,
                     fingerprint=fingerprint,
+                    customer=customer,
                     request=request,
                     plan=plan,
                     prices=prices,
@@ -291,6 +307,7 @@ def _order_write(
     scope: str,
     key: str,
     fingerprint: str,
+    customer: Customer,
     request: OrderRequest,
     plan: SourcingPlan,
     prices: dict[int, Any],
@@ -316,7 +333,6 @@ def _order_write(
         prices_include_tax=True,
     )
     shipping = request.shipping or Address()
-    customer = request.customer
     # The first write: a concurrent request with the same key waits here, then fails and replays.
     order = Order.objects.create(
         number=_number_new(),
@@ -354,7 +370,7 @@ def _order_write(
         pickup_secret=pickup_secret_new() if kind != FulfilmentType.SHIP else "",
     )
     if plan.needs_transfer:  # several inventory calls below: take every row first, in one order
-        stock_levels_lock(keys=[(line.source.pk, line.variant.pk) for line in plan.lines])
+        stock_rows_lock((line.source.pk, line.variant.pk) for line in plan.lines)
     direct = [line for line in plan.lines if not line.needs_transfer]
     if direct:
         stock_reserve(lines=[line.stock_line() for line in direct], reference=order.number, channel=actor.channel)

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from customers.models import Customer
+from customers.models import ContactPoint, Customer
 from inventory.models import MovementKind, StockLevel, StockMovement
 from orders.models import Order
 from tests.api import token_api
@@ -32,6 +32,20 @@ def test_a_replay_with_the_same_key_and_body_answers_200_with_the_same_order(sho
     assert again.json()["number"] == first.json()["number"]
     assert Order.objects.count() == 1
     assert reservations(shop) == (2, 1)
+
+
+def test_a_replay_resolves_no_customer_again(shop: Shop) -> None:
+    api = token_api(shop.web_token)
+    body = order_body(shop, customer={"identities": [{"kind": "email", "value": "eva@example.com"}], "name": "Eva"})
+    first = post_order(api, body, key="retry-me")
+    ContactPoint.objects.filter(normalised_value="eva@example.com").delete()  # the profile changed meanwhile
+    before = snapshot()
+
+    again = post_order(api, body, key="retry-me")
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["number"] == first.json()["number"]
+    assert snapshot() == before  # no customer made for identities nobody owns any more
 
 
 def test_the_same_key_with_another_body_is_refused(shop: Shop) -> None:

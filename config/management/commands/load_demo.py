@@ -4,7 +4,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from config import demo
@@ -18,10 +17,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         created: dict[str, int] = {}
         demo.credentials_created.clear()
-        with transaction.atomic():
-            roles_sync()  # the staff roles the demo's people are given
-            for module in demo.demo_modules():
-                created |= module.load()
+        # No transaction around the whole: each app's demo goes through its services, and each
+        # service call is a use case that commits on its own (config.transactions: one use case
+        # may not run inside another's transaction). A run cut short keeps what it loaded; each
+        # demo skips what it finds already loaded when the command runs again.
+        roles_sync()  # the staff roles the demo's people are given
+        for module in demo.demo_modules():
+            created |= module.load()
         summary = ", ".join(f"{label}: {number}" for label, number in created.items())
         self.stdout.write(_("Demo data created (%(summary)s).") % {"summary": summary})
         self.stdout.write(
