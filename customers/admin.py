@@ -20,7 +20,6 @@ from customers.models import (
     CustomerMerge,
     DuplicateCandidate,
     DuplicateStatus,
-    EventKind,
     LoyaltyAccount,
     LoyaltyEntry,
     Segment,
@@ -134,8 +133,8 @@ class CustomerAdmin(NoAddMixin, TermSearchMixin, admin.ModelAdmin):
                 (
                     f"{event.occurred_at:%Y-%m-%d %H:%M}",
                     event.get_channel_display(),
-                    EventKind(event.kind).label if event.kind in EventKind.values else event.kind,
-                    event.sku or event.query or event.location_code,
+                    event.get_kind_display(),
+                    event.detail,
                 )
                 for event in events
             ),

@@ -169,11 +169,31 @@ class CustomerMerge(models.Model):
 
 
 class EventKind(models.TextChoices):
+    """Every kind of event on the timeline; the database refuses any other.
+
+    Channels report the first four (REPORTED_EVENT_KINDS). The others are what the apps above
+    record through `customer_event_record` (orders: its milestones and the messages it sent);
+    customers names them by code, as it names a store by its location code.
+    """
+
     PRODUCT_VIEWED = "product_viewed", _("Product viewed")
     # A context keeps this apart from the admin's own "Search" button.
     SEARCH = "search", pgettext_lazy("customer event", "Search")
     STORE_VISIT = "store_visit", _("Store visit")
     CART_UPDATED = "cart_updated", _("Cart updated")
+    ORDER_PLACED = "order_placed", _("Order placed")
+    ORDER_PAID = "order_paid", _("Order paid")
+    ORDER_READY = "order_ready", _("Order ready for pickup")
+    ORDER_SHIPPED = "order_shipped", _("Order shipped")
+    ORDER_DELIVERED = "order_delivered", _("Order delivered")
+    ORDER_PICKED_UP = "order_picked_up", _("Order picked up")
+    ORDER_CANCELLED = "order_cancelled", _("Order cancelled")
+    NOTIFICATION_SENT = "notification_sent", _("Order message sent")
+
+
+# What a channel may report (POST /api/v1/events/): the order kinds are recorded by orders alone.
+REPORTED_EVENT_KINDS = (EventKind.PRODUCT_VIEWED, EventKind.SEARCH, EventKind.STORE_VISIT, EventKind.CART_UPDATED)
+REPORTED_EVENT_KIND_CHOICES = [(kind.value, kind.label) for kind in REPORTED_EVENT_KINDS]
 
 
 class CustomerEvent(AppendOnlyModel):
@@ -181,7 +201,7 @@ class CustomerEvent(AppendOnlyModel):
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events", verbose_name=_("customer"))
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
-    kind = models.CharField(_("kind"), max_length=40)
+    kind = models.CharField(_("kind"), max_length=40, choices=EventKind.choices)
     occurred_at = models.DateTimeField(_("occurred at"))
     location_code = models.CharField(_("location"), max_length=40, blank=True)
     sku = models.CharField(_("SKU"), max_length=64, blank=True)
@@ -203,11 +223,20 @@ class CustomerEvent(AppendOnlyModel):
                 condition=~Q(client_event_id=""),
                 name="customer_event_client_id_unique",
             ),
+            models.CheckConstraint(condition=Q(kind__in=EventKind.values), name="customer_event_kind_valid"),
         ]
         indexes = [models.Index(fields=("customer", "kind", "-occurred_at"), name="customer_event_timeline_idx")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.customer_id} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def detail(self) -> str:
+        """What the timeline shows beside the kind: the product, the search, the order, the store."""
+        if self.sku or self.query:
+            return self.sku or self.query
+        order = self.payload.get("order") if isinstance(self.payload, dict) else None
+        return " · ".join(str(part) for part in (order, self.location_code) if part)
 
 
 class ConsentPurpose(models.TextChoices):

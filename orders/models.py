@@ -234,11 +234,25 @@ class OrderLine(models.Model):
         return f"{self.quantity} x {self.sku}"
 
 
+class OrderEvent(models.TextChoices):
+    """What the order's history records: each service appends one of these, never a free string."""
+
+    PLACED = "placed", _("Placed")
+    PAYMENT = "payment", _("Payment received")
+    PAID = "paid", _("Paid and invoiced")
+    TRANSFER_ARRIVED = "transfer_arrived", _("Goods arrived at the pickup point")
+    READY = "ready", _("Ready for pickup")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", pgettext_lazy("order status", "Delivered")
+    PICKED_UP = "picked_up", _("Picked up")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
 class OrderStatusChange(AppendOnlyModel):
     """The order's history: every event, the status it left the order in, who and which channel."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="history")
-    event = models.CharField(_("event"), max_length=30)
+    event = models.CharField(_("event"), max_length=30, choices=OrderEvent.choices)
     status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True)
     client = models.ForeignKey(
@@ -265,7 +279,8 @@ class OrderStatusChange(AppendOnlyModel):
         verbose_name_plural = _("status history")
         ordering = ("order", "id")
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="order_change_status_valid")
+            models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="order_change_status_valid"),
+            models.CheckConstraint(condition=Q(event__in=OrderEvent.values), name="order_change_event_valid"),
         ]
 
     def __str__(self) -> str:

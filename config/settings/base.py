@@ -312,11 +312,13 @@ SPECTACULAR_SETTINGS = {
         "ChannelEnum": "config.channels.Channel",
         "IdentityKindEnum": "customers.identities.IdentityKind",
         "EventKindEnum": "customers.models.EventKind",
+        "ReportedEventKindEnum": "customers.models.REPORTED_EVENT_KIND_CHOICES",
         "LoyaltyEntryKindEnum": "customers.models.LoyaltyEntryKind",
         "PromotionKindEnum": "catalog.models.PromotionKind",
         "ConsentPurposeEnum": "customers.models.ConsentPurpose",
         "DocumentKindEnum": "invoicing.models.DocumentKind",
         "OrderStatusEnum": "orders.models.OrderStatus",
+        "OrderEventEnum": "orders.models.OrderEvent",
     },
 }
 

@@ -7,6 +7,7 @@ from catalog.serializers import VariantDetailSerializer
 from config.channels import Channel
 from customers.identities import IdentityKind
 from customers.models import (
+    REPORTED_EVENT_KIND_CHOICES,
     Consent,
     ConsentPurpose,
     ContactPoint,
@@ -127,7 +128,7 @@ class ConsentSerializer(serializers.ModelSerializer[Consent]):
 
 class EventInputSerializer(serializers.Serializer[Any]):
     client_event_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    kind = serializers.ChoiceField(choices=EventKind.choices)
+    kind = serializers.ChoiceField(choices=REPORTED_EVENT_KIND_CHOICES)
     occurred_at = serializers.DateTimeField()
     identity = IdentitySerializer()
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -171,9 +172,21 @@ class EventBatchResultSerializer(serializers.Serializer[Any]):
 
 
 class CustomerEventSerializer(serializers.ModelSerializer[CustomerEvent]):
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True, help_text="The kind, in words.")
+
     class Meta:
         model = CustomerEvent
-        fields = ("id", "kind", "channel", "occurred_at", "sku", "location_code", "query", "payload")
+        fields = (
+            "id",
+            "kind",
+            "kind_label",
+            "channel",
+            "occurred_at",
+            "sku",
+            "location_code",
+            "query",
+            "payload",
+        )
 
 
 class RecentlyViewedSerializer(serializers.Serializer[Any]):

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.models import ChannelClient
-from customers.models import BroughtCustomer, ContactPoint, Customer, CustomerEvent
+from customers.models import BroughtCustomer, ContactPoint, Customer, CustomerEvent, EventKind
 from customers.services.resolve import Identity, identities_q, identity_parse
 
 
@@ -19,7 +19,7 @@ def customer_event_record(
     *,
     customer: Customer,
     channel: str,
-    kind: str,
+    kind: EventKind,
     occurred_at: datetime | None = None,
     sku: str = "",
     location_code: str = "",

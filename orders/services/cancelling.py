@@ -13,12 +13,22 @@ from django.utils.translation import gettext as _
 from config.channels import Channel
 from config.outbox import webhook_enqueue
 from config.selectors import webhook_subscriptions_active
+from customers.models import EventKind
 from customers.services.loyalty import loyalty_reverse
 from inventory.locks import stock_levels_lock, transfers_lock
 from inventory.models import TransferStatus
 from inventory.services import StockLine, stock_release, transfer_cancel
 from invoicing.services import invoice_credit
-from orders.models import OPEN_STATUSES, Order, OrderStatus, Payment, PaymentKind, PaymentMethod, PaymentMode
+from orders.models import (
+    OPEN_STATUSES,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Payment,
+    PaymentKind,
+    PaymentMethod,
+    PaymentMode,
+)
 from orders.services.access import order_check_cancels
 from orders.services.common import (
     Actor,
@@ -140,8 +150,8 @@ def _cancel(order: Order, *, actor: Actor, reason: str) -> Order:
     order.save(
         update_fields=["status", "cancelled_at", "cancel_reason", "refunded_amount", "credit_note", "payment_due_by"]
     )
-    order_history_add(order, event="cancelled", actor=actor, note=reason)
-    order_timeline_add(order, kind="order_cancelled", actor=actor, reason=reason, refunded=str(refunded))
+    order_history_add(order, event=OrderEvent.CANCELLED, actor=actor, note=reason)
+    order_timeline_add(order, kind=EventKind.ORDER_CANCELLED, actor=actor, reason=reason, refunded=str(refunded))
     return order
 
 

@@ -6,9 +6,10 @@ from typing import Any
 from django.utils import timezone
 
 from config.models import ChannelClient
+from customers.models import EventKind
 from customers.services.events import customer_event_record
 from orders.exceptions import OrderStateError
-from orders.models import Order, OrderStatusChange
+from orders.models import Order, OrderEvent, OrderStatusChange
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def order_require_status(order: Order, *allowed: str) -> None:
         )
 
 
-def order_history_add(order: Order, *, event: str, actor: Actor, note: str = "") -> OrderStatusChange:
+def order_history_add(order: Order, *, event: OrderEvent, actor: Actor, note: str = "") -> OrderStatusChange:
     return OrderStatusChange.objects.create(
         order=order,
         event=event,
@@ -54,7 +55,7 @@ def order_history_add(order: Order, *, event: str, actor: Actor, note: str = "")
     )
 
 
-def order_timeline_add(order: Order, *, kind: str, actor: Actor, **payload: Any) -> None:
+def order_timeline_add(order: Order, *, kind: EventKind, actor: Actor, **payload: Any) -> None:
     """The customer's timeline gets every order event, whatever channel caused it."""
     customer_event_record(
         customer=order.customer,

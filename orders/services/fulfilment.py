@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.models import EventKind
 from inventory.locks import stock_levels_lock, transfers_lock
 from inventory.models import Location, TransferStatus
 from inventory.selectors import location_ids_bound_to_client
@@ -27,7 +28,7 @@ from orders.exceptions import (
     OrderStateError,
     PickupCodeUsed,
 )
-from orders.models import FulfilmentType, NotificationKind, Order, OrderLine, OrderStatus, PaymentMode
+from orders.models import FulfilmentType, NotificationKind, Order, OrderEvent, OrderLine, OrderStatus, PaymentMode
 from orders.services.access import order_check_delivers, order_check_fulfils_at_pickup, order_check_ships
 from orders.services.common import (
     Actor,
@@ -80,8 +81,8 @@ def _ready(order: Order, *, actor: Actor) -> None:
         order.payment_due_by = max(due, order.payment_due_by or due)
         fields.append("payment_due_by")
     order.save(update_fields=fields)
-    order_history_add(order, event="ready", actor=actor)
-    order_timeline_add(order, kind="order_ready", actor=actor)
+    order_history_add(order, event=OrderEvent.READY, actor=actor)
+    order_timeline_add(order, kind=EventKind.ORDER_READY, actor=actor)
     order_notification_due(order, kind=NotificationKind.READY)
 
 
@@ -143,8 +144,8 @@ def order_ship(*, order: Order, actor: Actor, carrier: str, tracking_number: str
     order.status, order.shipped_at = OrderStatus.SHIPPED, timezone.now()
     order.carrier, order.tracking_number = carrier[:60], tracking_number[:100]
     order.save(update_fields=["status", "shipped_at", "carrier", "tracking_number"])
-    order_history_add(order, event="shipped", actor=actor, note=f"{order.carrier} {order.tracking_number}")
-    order_timeline_add(order, kind="order_shipped", actor=actor, carrier=order.carrier)
+    order_history_add(order, event=OrderEvent.SHIPPED, actor=actor, note=f"{order.carrier} {order.tracking_number}")
+    order_timeline_add(order, kind=EventKind.ORDER_SHIPPED, actor=actor, carrier=order.carrier)
     order_notification_due(order, kind=NotificationKind.SHIPPED)
     return order
 
@@ -158,8 +159,8 @@ def order_deliver(*, order: Order, actor: Actor) -> Order:
     order_require_status(order, OrderStatus.SHIPPED)
     order.status, order.delivered_at = OrderStatus.DELIVERED, timezone.now()
     order.save(update_fields=["status", "delivered_at"])
-    order_history_add(order, event="delivered", actor=actor)
-    order_timeline_add(order, kind="order_delivered", actor=actor)
+    order_history_add(order, event=OrderEvent.DELIVERED, actor=actor)
+    order_timeline_add(order, kind=EventKind.ORDER_DELIVERED, actor=actor)
     order_notification_due(order, kind=NotificationKind.DELIVERED)
     return order
 
@@ -176,8 +177,8 @@ def _hand_over(order: Order, *, actor: Actor, code: str) -> Order:
     now = timezone.now()
     order.status, order.picked_up_at, order.pickup_code_used_at = OrderStatus.PICKED_UP, now, now
     order.save(update_fields=["status", "picked_up_at", "pickup_code_used_at"])
-    order_history_add(order, event="picked_up", actor=actor)
-    order_timeline_add(order, kind="order_picked_up", actor=actor)
+    order_history_add(order, event=OrderEvent.PICKED_UP, actor=actor)
+    order_timeline_add(order, kind=EventKind.ORDER_PICKED_UP, actor=actor)
     return order
 
 
@@ -254,7 +255,7 @@ def _settle(order: Order, *, actor: Actor) -> int:
         channel=actor.channel,
     )
     OrderLine.objects.filter(pk__in=[line.pk for line in arrived]).update(arrived_at=timezone.now())
-    order_history_add(order, event="transfer_arrived", actor=actor)
+    order_history_add(order, event=OrderEvent.TRANSFER_ARRIVED, actor=actor)
     if not _lines_awaiting_transfer(order) and _may_wait_ready(order):
         _ready(order, actor=actor)
     return len(arrived)

@@ -51,6 +51,7 @@ from config.outbox import outbox_backoff, webhook_enqueue
 from config.models import WebhookSubscription
 from config.selectors import webhook_subscriptions_active
 from customers.identities import HANDLE_KINDS, IdentityKind
+from customers.models import EventKind
 from customers.selectors import customer_reached_by
 from customers.services.events import customer_event_record
 from orders.codes import pickup_code, pickup_qr, pickup_short_code, tracking_url
@@ -60,7 +61,7 @@ from orders.tasks import order_notification_send as order_notification_send_task
 logger = logging.getLogger(__name__)
 
 NOTIFICATION_EVENT = "order.notification"
-TIMELINE_KIND = "notification_sent"
+TIMELINE_KIND = EventKind.NOTIFICATION_SENT
 # Longer than any SMTP exchange: after it, a send that never reported back is tried again.
 LEASE = timedelta(minutes=10)
 # The sweeper leaves a row this young to the task its commit enqueued.

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.money import has_valid_precision
-from customers.models import Customer
+from customers.models import Customer, EventKind
 from customers.services.loyalty import loyalty_earn, loyalty_points_value, loyalty_redeem
 from invoicing.calculation import LineInput
 from invoicing.selectors import seller_default
@@ -27,6 +27,7 @@ from invoicing.services import Buyer, invoice_issue
 from orders.exceptions import InsufficientStoreCredit, OrderInputError, PaymentMethodNotAllowed
 from orders.models import (
     Order,
+    OrderEvent,
     OrderLine,
     OrderStatus,
     Payment,
@@ -195,7 +196,7 @@ def order_payment_add(
             user=actor.staff_user,
         )
         order.paid_amount += amount
-        order_history_add(order, event="payment", actor=actor, note=f"{PaymentMethod(method).label} {amount}")
+        order_history_add(order, event=OrderEvent.PAYMENT, actor=actor, note=f"{PaymentMethod(method).label} {amount}")
         covered = order.paid_amount == order.total
         if covered:
             _order_paid(order, actor=actor)
@@ -292,5 +293,7 @@ def _order_paid(order: Order, *, actor: Actor) -> None:
         # payment for another channel's order must not put its invoice within the reporter's reach.
         issued_by=order.client,
     )
-    order_history_add(order, event="paid", actor=actor, note=order.invoice.number)
-    order_timeline_add(order, kind="order_paid", actor=actor, invoice=order.invoice.number, total=str(order.total))
+    order_history_add(order, event=OrderEvent.PAID, actor=actor, note=order.invoice.number)
+    order_timeline_add(
+        order, kind=EventKind.ORDER_PAID, actor=actor, invoice=order.invoice.number, total=str(order.total)
+    )

@@ -33,7 +33,7 @@ from catalog.models import Variant
 from catalog.pricing import variant_prices
 from config.transactions import use_case
 from customers.identities import IdentityKind, identity_normalise
-from customers.models import Customer
+from customers.models import Customer, EventKind
 from customers.services.resolve import customer_resolve
 from customers.tax_ids import tax_id_normalise
 from inventory.models import Location
@@ -43,7 +43,7 @@ from inventory.sourcing import SourcingPlan, sourcing_plan
 from invoicing.calculation import LineInput, invoice_totals_compute
 from orders.codes import pickup_secret_new
 from orders.exceptions import IdempotencyKeyReused, OrderInputError
-from orders.models import FulfilmentType, NotificationKind, Order, OrderLine, OrderStatus, PaymentMode
+from orders.models import FulfilmentType, NotificationKind, Order, OrderEvent, OrderLine, OrderStatus, PaymentMode
 from orders.services.common import Actor, order_history_add, order_timeline_add, stock_rows_lock
 from orders.services.notifications import order_notification_due
 from orders.services.payments import order_paid_if_free
@@ -405,8 +405,8 @@ def _order_write(
         )
         for position, line in enumerate(plan.lines, start=1)
     )
-    order_history_add(order, event="placed", actor=actor)
-    order_timeline_add(order, kind="order_placed", actor=actor, total=str(order.total))
+    order_history_add(order, event=OrderEvent.PLACED, actor=actor)
+    order_timeline_add(order, kind=EventKind.ORDER_PLACED, actor=actor, total=str(order.total))
     order_notification_due(order, kind=NotificationKind.PLACED)
     order_paid_if_free(order, actor=actor)
     return order
