@@ -1,10 +1,11 @@
 from decimal import Decimal
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from catalog.models import Variant
 from config.channels import Channel
@@ -12,6 +13,7 @@ from config.models import AppendOnlyModel, ChannelClient
 from customers.models import Customer
 from inventory.models import Location, Transfer
 from invoicing.models import Invoice
+from orders.exceptions import OrderStateError
 
 
 class FulfilmentType(models.TextChoices):
@@ -43,6 +45,18 @@ OPEN_STATUSES = (OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.READY)
 
 class Order(models.Model):
     """One purchase, whatever the channel. The channel comes from the credential that placed it."""
+
+    # Every move an order's status may make; none comes back. A service changes the status only
+    # through `status_move`, so this table is the whole pipeline (returns will add their moves here).
+    STATUS_MOVES: ClassVar[dict[OrderStatus, frozenset[OrderStatus]]] = {
+        OrderStatus.PLACED: frozenset({OrderStatus.PAID, OrderStatus.READY, OrderStatus.CANCELLED}),
+        OrderStatus.PAID: frozenset({OrderStatus.READY, OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
+        OrderStatus.READY: frozenset({OrderStatus.PICKED_UP, OrderStatus.CANCELLED}),
+        OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
+        OrderStatus.DELIVERED: frozenset(),
+        OrderStatus.PICKED_UP: frozenset(),
+        OrderStatus.CANCELLED: frozenset(),
+    }
 
     number = models.CharField(_("number"), max_length=20, unique=True)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
@@ -196,6 +210,22 @@ class Order(models.Model):
     @property
     def is_paid(self) -> bool:
         return self.paid_at is not None
+
+    def can_move_to(self, status: OrderStatus) -> bool:
+        return status in self.STATUS_MOVES[OrderStatus(self.status)]
+
+    def status_move_check(self, status: OrderStatus) -> None:
+        """Refuse a move the table does not list: 409 `order_state`, the code every state refusal has."""
+        if not self.can_move_to(status):
+            raise OrderStateError(
+                gettext("The order is %(status)s.") % {"status": self.get_status_display()},
+                extra={"status": self.status},
+            )
+
+    def status_move(self, status: OrderStatus) -> None:
+        """Set the new status if the table allows the move (the caller saves, with its other fields)."""
+        self.status_move_check(status)
+        self.status = status
 
 
 class OrderLine(models.Model):

@@ -19,22 +19,12 @@ from inventory.locks import stock_levels_lock, transfers_lock
 from inventory.models import TransferStatus
 from inventory.services import StockLine, stock_release, transfer_cancel
 from invoicing.services import invoice_credit
-from orders.models import (
-    OPEN_STATUSES,
-    Order,
-    OrderEvent,
-    OrderStatus,
-    Payment,
-    PaymentKind,
-    PaymentMethod,
-    PaymentMode,
-)
+from orders.models import Order, OrderEvent, OrderStatus, Payment, PaymentKind, PaymentMethod, PaymentMode
 from orders.services.access import order_check_cancels
 from orders.services.common import (
     Actor,
     order_history_add,
     order_locked,
-    order_require_status,
     order_timeline_add,
 )
 from orders.services.payments import store_credit_grant
@@ -144,7 +134,8 @@ def _cancel(order: Order, *, actor: Actor, reason: str) -> Order:
             issued_by=order.client,
             source_reference=order.number,
         )
-    order.status, order.cancelled_at, order.cancel_reason = OrderStatus.CANCELLED, timezone.now(), reason[:200]
+    order.status_move(OrderStatus.CANCELLED)
+    order.cancelled_at, order.cancel_reason = timezone.now(), reason[:200]
     order.refunded_amount = order.refunded_amount + refunded
     order.payment_due_by = None
     order.save(
@@ -160,7 +151,7 @@ def order_cancel(*, order: Order, actor: Actor, reason: str = "") -> Order:
     """Cancel before shipment or hand-over; 409 once the goods have left. Who may: `order_check_cancels`."""
     order = order_locked(order)
     order_check_cancels(order, actor=actor)
-    order_require_status(order, *OPEN_STATUSES)
+    order.status_move_check(OrderStatus.CANCELLED)
     return _cancel(order, actor=actor, reason=(reason or "").strip())
 
 
@@ -172,7 +163,7 @@ def order_expire(*, order_id: int) -> bool:
     order = order_locked(Order(pk=order_id))
     due = order.payment_due_by is not None and order.payment_due_by <= timezone.now()
     waits_for_pickup = order.payment_mode == PaymentMode.AT_PICKUP and order.status != OrderStatus.READY
-    if order.status not in OPEN_STATUSES or order.is_paid or not due or waits_for_pickup:
+    if not order.can_move_to(OrderStatus.CANCELLED) or order.is_paid or not due or waits_for_pickup:
         return False
     _cancel(order, actor=Actor(channel=order.channel or Channel.WEB), reason=_("Not paid in time"))
     return True

@@ -72,7 +72,8 @@ def _lines_awaiting_transfer(order: Order) -> bool:
 
 
 def _ready(order: Order, *, actor: Actor) -> None:
-    order.status, order.ready_at = OrderStatus.READY, timezone.now()
+    order.status_move(OrderStatus.READY)
+    order.ready_at = timezone.now()
     fields = ["status", "ready_at"]
     if order.payment_mode == PaymentMode.AT_PICKUP and not order.is_paid:
         # The customer has the promised days from today to come and pay.
@@ -113,7 +114,7 @@ def order_make_ready(*, order: Order, actor: Actor) -> Order:
     order = order_locked(order)
     _require_fulfilment(order, *PICKUP_TYPES)
     order_check_fulfils_at_pickup(order, actor=actor)
-    order_require_status(order, OrderStatus.PLACED, OrderStatus.PAID)
+    order.status_move_check(OrderStatus.READY)
     if not _may_wait_ready(order):
         _require_invoiced(order)
     if _lines_awaiting_transfer(order):
@@ -141,7 +142,8 @@ def order_ship(*, order: Order, actor: Actor, carrier: str, tracking_number: str
     order_require_status(order, OrderStatus.PAID, OrderStatus.PLACED)
     _require_invoiced(order)
     stock_commit_sale(lines=order_stock_lines(order), reference=order.number, channel=actor.channel)
-    order.status, order.shipped_at = OrderStatus.SHIPPED, timezone.now()
+    order.status_move(OrderStatus.SHIPPED)
+    order.shipped_at = timezone.now()
     order.carrier, order.tracking_number = carrier[:60], tracking_number[:100]
     order.save(update_fields=["status", "shipped_at", "carrier", "tracking_number"])
     order_history_add(order, event=OrderEvent.SHIPPED, actor=actor, note=f"{order.carrier} {order.tracking_number}")
@@ -156,8 +158,8 @@ def order_deliver(*, order: Order, actor: Actor) -> Order:
     order = order_locked(order)
     _require_fulfilment(order, FulfilmentType.SHIP)
     order_check_delivers(order, actor=actor)
-    order_require_status(order, OrderStatus.SHIPPED)
-    order.status, order.delivered_at = OrderStatus.DELIVERED, timezone.now()
+    order.status_move(OrderStatus.DELIVERED)
+    order.delivered_at = timezone.now()
     order.save(update_fields=["status", "delivered_at"])
     order_history_add(order, event=OrderEvent.DELIVERED, actor=actor)
     order_timeline_add(order, kind=EventKind.ORDER_DELIVERED, actor=actor)
@@ -169,13 +171,14 @@ def _hand_over(order: Order, *, actor: Actor, code: str) -> Order:
     # Before the status check: a used code leaves the order picked up, which would hide why.
     if order.pickup_code_used_at is not None:
         raise PickupCodeUsed(_("This pickup code was already used."))
-    order_require_status(order, OrderStatus.READY)
+    order.status_move_check(OrderStatus.PICKED_UP)
     _require_invoiced(order)
     if not pickup_code_matches(code=code, number=order.number, secret=order.pickup_secret):
         raise InvalidPickupCode(_("The pickup code does not match this order."), fields={"code": [_("Wrong code.")]})
     stock_commit_sale(lines=order_stock_lines(order), reference=order.number, channel=actor.channel)
     now = timezone.now()
-    order.status, order.picked_up_at, order.pickup_code_used_at = OrderStatus.PICKED_UP, now, now
+    order.status_move(OrderStatus.PICKED_UP)
+    order.picked_up_at, order.pickup_code_used_at = now, now
     order.save(update_fields=["status", "picked_up_at", "pickup_code_used_at"])
     order_history_add(order, event=OrderEvent.PICKED_UP, actor=actor)
     order_timeline_add(order, kind=EventKind.ORDER_PICKED_UP, actor=actor)

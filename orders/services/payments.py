@@ -269,8 +269,8 @@ def _buyer(order: Order) -> Buyer:
 def _order_paid(order: Order, *, actor: Actor) -> None:
     """Covered: paid, invoiced and points earned, all in the payment's transaction."""
     order.paid_at = timezone.now()
-    if order.status == OrderStatus.PLACED:
-        order.status = OrderStatus.PAID
+    if order.status == OrderStatus.PLACED:  # a pay-at-pickup order waiting ready stays ready
+        order.status_move(OrderStatus.PAID)
     spent_from_balances = order.payments.filter(kind=PaymentKind.CAPTURE, method__in=BALANCE_METHODS).aggregate(
         s=Sum("amount")
     )["s"] or Decimal(0)

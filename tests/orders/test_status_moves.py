@@ -1,0 +1,188 @@
+"""An order's status moves are one table on the model (`Order.STATUS_MOVES`), checked by one method.
+
+The table below is the specification: every move it lists is allowed, every other refused with
+the stable code `order_state`. Each service that changes the status goes through the model's
+table: take a move out of it and the service refuses, changing nothing.
+"""
+
+import ast
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from customers.models import CustomerEvent
+from inventory.models import StockMovement
+from invoicing.models import Invoice
+from orders.codes import pickup_code
+from orders.exceptions import OrderStateError
+from orders.models import Order, OrderStatus, OrderStatusChange, Payment
+from orders.services import order_cancel, order_deliver, order_hand_over, order_make_ready, order_payment_add
+from orders.services.cancelling import order_expire
+from tests.scenarios import Shop, pay, place, ship
+
+pytestmark = pytest.mark.django_db
+
+S = OrderStatus
+ALLOWED = {
+    (S.PLACED, S.PAID),
+    (S.PLACED, S.READY),  # pay at pickup: waits ready, paid at the till
+    (S.PLACED, S.CANCELLED),
+    (S.PAID, S.READY),
+    (S.PAID, S.SHIPPED),
+    (S.PAID, S.CANCELLED),
+    (S.READY, S.PICKED_UP),
+    (S.READY, S.CANCELLED),
+    (S.SHIPPED, S.DELIVERED),
+}
+EVERY_PAIR = [(source, target) for source in OrderStatus for target in OrderStatus]
+
+
+def test_the_table_covers_every_status() -> None:
+    assert set(Order.STATUS_MOVES) == set(OrderStatus)
+
+
+@pytest.mark.parametrize(("source", "target"), sorted(ALLOWED), ids=lambda status: status.value)
+def test_every_listed_move_is_allowed(source: OrderStatus, target: OrderStatus) -> None:
+    order = Order(status=source)
+
+    order.status_move(target)
+
+    assert order.status == target
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    sorted(pair for pair in EVERY_PAIR if pair not in ALLOWED),
+    ids=lambda status: status.value,
+)
+def test_every_other_move_is_refused_with_the_stable_code(source: OrderStatus, target: OrderStatus) -> None:
+    order = Order(status=source)
+
+    assert not order.can_move_to(target)
+    with pytest.raises(OrderStateError) as refused:
+        order.status_move(target)
+
+    assert (refused.value.code, refused.value.status_code) == ("order_state", 409)
+    assert refused.value.extra == {"status": source.value}
+    assert order.status == source
+
+
+# Each service goes through the table
+
+
+def snapshot(order: Order) -> tuple[Any, ...]:
+    return (
+        Order.objects.filter(pk=order.pk).values().get(),
+        OrderStatusChange.objects.count(),
+        Payment.objects.count(),
+        CustomerEvent.objects.count(),
+        StockMovement.objects.count(),
+        Invoice.objects.count(),
+    )
+
+
+def _paid(shop: Shop) -> Order:
+    return pay(shop, place(shop))
+
+
+def _ready(shop: Shop) -> Order:
+    order = pay(shop, place(shop, fulfilment="pickup", pickup=shop.store))
+    return order_make_ready(order=order, actor=shop.store_actor)
+
+
+SERVICES: dict[str, tuple[tuple[OrderStatus, OrderStatus], Callable[[Shop], Order], Callable[[Shop, Order], Any]]] = {
+    "pay": (
+        (S.PLACED, S.PAID),
+        place,
+        lambda shop, order: order_payment_add(
+            order=order, actor=shop.web, method="card", amount=order.total, provider_reference="card-1"
+        ),
+    ),
+    "make ready": (
+        (S.PAID, S.READY),
+        lambda shop: pay(shop, place(shop, fulfilment="pickup", pickup=shop.store)),
+        lambda shop, order: order_make_ready(order=order, actor=shop.store_actor),
+    ),
+    "ship": ((S.PAID, S.SHIPPED), _paid, lambda shop, order: ship(shop, order)),
+    "deliver": (
+        (S.SHIPPED, S.DELIVERED),
+        lambda shop: ship(shop, _paid(shop)),
+        lambda shop, order: order_deliver(order=order, actor=shop.web),
+    ),
+    "hand over": (
+        (S.READY, S.PICKED_UP),
+        _ready,
+        lambda shop, order: order_hand_over(
+            order=order, actor=shop.store_actor, code=pickup_code(number=order.number, secret=order.pickup_secret)
+        ),
+    ),
+    "cancel": ((S.PAID, S.CANCELLED), _paid, lambda shop, order: order_cancel(order=order, actor=shop.web)),
+}
+
+
+@pytest.mark.parametrize("service", list(SERVICES))
+def test_a_service_refuses_a_move_the_table_does_not_list_and_changes_nothing(
+    shop: Shop, service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (source, target), prepare, act = SERVICES[service]
+    order = prepare(shop)
+    assert order.status == source
+    before = snapshot(order)
+    monkeypatch.setitem(Order.STATUS_MOVES, source, Order.STATUS_MOVES[source] - {target})
+
+    with pytest.raises(OrderStateError) as refused:
+        act(shop, order)
+
+    assert refused.value.code == "order_state"
+    assert snapshot(order) == before
+
+
+def test_expiry_asks_the_table_whether_the_order_may_still_be_cancelled(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = place(shop)
+    Order.objects.filter(pk=order.pk).update(payment_due_by=order.placed_at)
+    before = snapshot(order)
+    monkeypatch.setitem(Order.STATUS_MOVES, S.PLACED, Order.STATUS_MOVES[S.PLACED] - {S.CANCELLED})
+
+    assert order_expire(order_id=order.pk) is False
+    assert snapshot(order) == before
+
+
+# Nothing else writes the status
+
+
+def _status_writes(path: Path) -> list[str]:
+    """Assignments to a `.status` attribute and `Order.objects....update(status=...)` in one module."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = [
+                t for target in node.targets for t in (target.elts if isinstance(target, ast.Tuple) else [target])
+            ]
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        found += [f"{path.name}:{t.lineno}" for t in targets if isinstance(t, ast.Attribute) and t.attr == "status"]
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "update"
+            and any(keyword.arg == "status" for keyword in node.keywords)
+            and "Order.objects" in ast.unparse(node.func)
+        ):
+            found.append(f"{path.name}:{node.lineno}")
+    return found
+
+
+def test_only_the_model_sets_an_orders_status() -> None:
+    orders = Path(settings.BASE_DIR) / "orders"
+    modules = [path for path in orders.rglob("*.py") if "migrations" not in path.parts]
+
+    writes = [write for path in modules for write in _status_writes(path)]
+
+    # The one assignment is `status_move`'s own, after the table allowed the move.
+    assert [write.split(":")[0] for write in writes] == ["models.py"]
