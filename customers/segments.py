@@ -1,8 +1,9 @@
 """Segment rules: each turns a value into a filter over customers; a segment is one query.
 
-Rules on purchases (recency, frequency, monetary, totals, categories bought) belong to the
-orders app, which registers them with `segment_rule_register` from its AppConfig.ready();
-until then a segment using them is refused with a clear error.
+Rules on purchases (recency, dates, frequency, money spent, categories and channels bought in)
+belong to the orders app, which fills this port with `segment_rule_register` from its
+AppConfig.ready() (orders/segments.py says what counts as a purchase). Without it, a segment
+using them is refused with a clear error; a test fails if orders forgets one.
 """
 
 from collections.abc import Callable
@@ -33,15 +34,15 @@ class SegmentRule:
 
 
 SEGMENT_RULES: dict[str, SegmentRule] = {}
-# Rules that another app provides once it is installed.
+# Rules that another app provides once it is installed (orders).
 PURCHASE_RULES = (
     "recency_days",
+    "last_purchase_after",
+    "last_purchase_before",
     "frequency",
     "monetary",
-    "last_purchase_before",
-    "last_purchase_after",
-    "total_spent",
     "category_bought",
+    "channels_bought",
 )
 
 

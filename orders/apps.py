@@ -8,6 +8,8 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         from customers.relations import erase_handler_register
+        from orders.segments import purchase_segment_rules_register
         from orders.services.privacy import orders_personal_data_erase
 
         erase_handler_register("orders.Order", orders_personal_data_erase)
+        purchase_segment_rules_register()

@@ -30,7 +30,7 @@ from config.demo import CHANNEL_CLIENTS
 from config.models import ChannelClient
 from config.services import channel_client_create
 from customers.identities import PHONE_KINDS, IdentityKind
-from customers.models import ContactPoint, Customer
+from customers.models import ContactPoint, Customer, Segment
 from customers.selectors import customer_find_by_identity
 from inventory.models import Location, LocationKind, StockLevel
 from inventory.services import transfer_ship
@@ -91,6 +91,12 @@ ADDRESSES = {
 }
 # Store credit for a late delivery, spent on a later order: (reference, amount, reason).
 GOODWILL = ("DEMO-CORTESIA-1", Decimal("15.00"), "Cortesía: entrega con retraso")
+# A segment on the purchase rules orders registers (orders/segments.py), beside the customers demo's.
+PURCHASE_SEGMENT = (
+    "Compradores recientes de más de 50 €",
+    "Han comprado en los últimos 90 días y gastado más de 50 € (pedidos pagados y no cancelados).",
+    {"recency_days": 90, "monetary": {"min": "50"}},
+)
 
 
 @dataclass(frozen=True)
@@ -509,6 +515,12 @@ COUNTED = (
 )
 
 
+def _segment_load() -> int:
+    name, description, rules = PURCHASE_SEGMENT
+    _segment, created = Segment.objects.get_or_create(name=name, defaults={"description": description, "rules": rules})
+    return int(created)
+
+
 def load() -> dict[str, int]:
     """Load the demo orders; returns what was created, by label."""
     before = [model._default_manager.count() for model, _label in COUNTED]
@@ -517,4 +529,4 @@ def load() -> dict[str, int]:
     created = {
         _(label): model._default_manager.count() - count for (model, label), count in zip(COUNTED, before, strict=True)
     }
-    return created | {_("order channel clients"): clients_created}
+    return created | {_("order channel clients"): clients_created, _("purchase segments"): _segment_load()}

@@ -8,6 +8,8 @@ from django.core.management import call_command
 from django.db.models import F, Sum
 
 from config.channels import Channel
+from customers.models import Segment
+from customers.segments import segment_members
 from inventory.models import StockLevel, Transfer
 from invoicing.models import DocumentKind, Invoice
 from orders import demo as orders_demo
@@ -93,6 +95,8 @@ def test_order_demo_covers_every_channel_fulfilment_and_status_and_loads_once() 
     assert Payment.objects.filter(kind=PaymentKind.REFUND, method="store_credit").exists()
     assert StoreCreditEntry.objects.filter(amount__lt=0).exists()
     assert StoreCreditEntry.objects.filter(amount__gt=0)
+    purchase_segment = Segment.objects.get(name=orders_demo.PURCHASE_SEGMENT[0])
+    assert segment_members(rules=purchase_segment.rules).exists()  # the purchase rules work on the demo
 
     # Stock: every order's units are reserved, moved or sold through the ledger.
     levels = StockLevel.objects.annotate(
