@@ -165,6 +165,7 @@ class OutboxKind(models.TextChoices):
 
     WEBHOOK = "webhook", _("Webhook")
     INVOICE_EMAIL = "invoice.email", _("Invoice e-mail")
+    ORDER_NOTIFICATION = "order.notification", _("Order notification")
 
 
 def outbox_kind_choices() -> list[tuple[str, Any]]:

@@ -418,18 +418,21 @@ class NotificationStatus(models.TextChoices):
 
 
 class OrderNotification(models.Model):
-    """A message owed to the customer. The row exists exactly when the event does; a worker sends it."""
+    """A message owed to the customer. The row exists exactly when the event does, and says how it went.
+
+    The sending is its outbox message (config.outbox, kind `order.notification`): attempts,
+    lease, backoff and the last error are there.
+    """
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=30, choices=NotificationKind.choices)
+    message = models.OneToOneField(
+        "config.OutboxMessage", on_delete=models.PROTECT, related_name="+", verbose_name=_("outbox message")
+    )
     channel = models.CharField(_("sent through"), max_length=20, choices=Channel.choices, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
     )
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    # A worker holds the row until then while it sends: a second worker skips it, a crashed one frees it.
-    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
-    last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
@@ -444,7 +447,6 @@ class OrderNotification(models.Model):
                 condition=Q(status__in=NotificationStatus.values), name="order_notification_status_valid"
             ),
         ]
-        indexes = [models.Index(fields=("status", "created_at"), name="order_notification_due_idx")]
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.get_kind_display()} ({self.get_status_display()})"

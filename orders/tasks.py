@@ -3,14 +3,6 @@
 from celery import shared_task
 
 
-@shared_task(name="orders.tasks.order_notification_send", acks_late=True)
-def order_notification_send(notification_id: int) -> bool:
-    """Send one order notification if it is still pending and nobody holds it; safe to run twice."""
-    from orders.services.notifications import order_notification_send as send
-
-    return send(notification_id=notification_id)
-
-
 @shared_task(name="orders.tasks.order_expire", acks_late=True)
 def order_expire(order_id: int) -> bool:
     """Cancel one unpaid order past its payment deadline (nothing if it was paid meanwhile)."""
@@ -32,11 +24,7 @@ def orders_expire_sweep() -> int:
 
 @shared_task(name="orders.tasks.orders_sweep")
 def orders_sweep() -> int:
-    """Re-enqueue notifications not yet sent; settle transfers received outside the orders screens."""
+    """Settle transfers received outside the orders screens (notifications are swept by the outbox)."""
     from orders.services.fulfilment import orders_transfers_settle_due
-    from orders.services.notifications import order_notification_ids_due
 
-    ids = order_notification_ids_due()
-    for notification_id in ids:
-        order_notification_send.delay(notification_id)
-    return len(ids) + orders_transfers_settle_due()
+    return orders_transfers_settle_due()

@@ -224,7 +224,7 @@ CELERY_BEAT_SCHEDULE = {
     "invoicing-sweep": {"task": "invoicing.tasks.invoices_sweep", "schedule": 60},
     # Unpaid orders past their payment deadline: cancelled, stock released.
     "orders-expire-unpaid": {"task": "orders.tasks.orders_expire_sweep", "schedule": 5 * 60},
-    # Notifications not yet sent, transfers received outside the orders screens.
+    # Transfers received outside the orders screens (notifications are outbox messages).
     "orders-sweep": {"task": "orders.tasks.orders_sweep", "schedule": 60},
 }
 

@@ -1,7 +1,8 @@
 """Messages to the customer at the right moment: placed, ready for pickup, shipped, delivered.
 
-The order's transaction writes an `OrderNotification` row (`order_notification_due`); a
-worker sends it after commit (`order_notification_send`) through the customer's preferred
+The order's transaction writes an `OrderNotification` row and its outbox message (kind
+`order.notification`, `order_notification_due`); the outbox sends it after commit through
+this module's handler (`OrderNotificationHandler`), through the customer's preferred
 channel: e-mail through Django's mail, any other channel through the signed outbound
 webhook (`order.notification`) of that channel's integration. Only the integration that
 placed the order carries its messages; a message without a pickup code may also go to a
@@ -16,39 +17,40 @@ e-mail to the order's address is the fallback; with no e-mail address either the
 messages are transactional: they go whatever the marketing consents say (consents govern
 marketing only).
 
-Sending is idempotent: the row is claimed with a lease and an attempt counted before
+Sending is the outbox's: the message is claimed with a lease and an attempt counted before
 anything is sent, so a replayed task, or a second worker, finds it taken. A failed attempt
-leaves it pending and held for a backoff (the same doubling as outbound deliveries); after
-`ORDER_NOTIFICATION_MAX_ATTEMPTS` it is failed for good. The sweeper
-(`order_notification_ids_due`) re-enqueues pending rows nobody holds: lost tasks, retries,
-and sends whose worker died (its lease ran out).
+leaves it pending for a backoff; after `ORDER_NOTIFICATION_MAX_ATTEMPTS` it is a dead letter
+and the notification failed. The outbox's sweeper re-enqueues what is due: lost tasks,
+retries, and sends whose worker died (its lease ran out). The handler records the outcome
+on the notification in the outbox's settling transaction, with the channel's webhooks and
+the timeline entry; a replayed dead letter makes the notification pending again.
 
 The ready-for-pickup e-mail carries the pickup QR code: shown inline in the HTML part and
 attached as PNG and SVG, with the short code in the text for staff to type.
 """
 
 import base64
-import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from email.message import EmailMessage as StdlibEmailMessage
-from email.message import Message as StdlibMessage
-from email.policy import Policy
-from email.policy import default as default_policy
-from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from config.channels import Channel
-from config.outbox import outbox_backoff, webhook_enqueue
-from config.models import WebhookSubscription
+from config.models import OutboxKind, OutboxMessage, OutboxStatus, WebhookSubscription
+from config.outbox import (
+    EMAIL_LEASE,
+    Email,
+    OutboxHandler,
+    Outcome,
+    email_send,
+    outbox_enqueue,
+    outbox_send,
+    webhook_enqueue,
+)
 from config.selectors import webhook_subscriptions_active
 from customers.identities import HANDLE_KINDS, IdentityKind
 from customers.models import EventKind
@@ -56,17 +58,9 @@ from customers.selectors import customer_reached_by
 from customers.services.events import customer_event_record
 from orders.codes import pickup_code, pickup_qr, pickup_short_code, tracking_url
 from orders.models import NotificationKind, NotificationStatus, Order, OrderNotification, PaymentMode
-from orders.tasks import order_notification_send as order_notification_send_task
-
-logger = logging.getLogger(__name__)
 
 NOTIFICATION_EVENT = "order.notification"
 TIMELINE_KIND = EventKind.NOTIFICATION_SENT
-# Longer than any SMTP exchange: after it, a send that never reported back is tried again.
-LEASE = timedelta(minutes=10)
-# The sweeper leaves a row this young to the task its commit enqueued.
-SWEEP_GRACE = timedelta(seconds=30)
-ERROR_MAX_CHARS = 2000
 HTML_TEMPLATE = "orders/email/notification.html"
 # The identities a messaging channel's integration needs to reach the customer; a channel not
 # listed gets every identity and decides itself.
@@ -78,7 +72,7 @@ CHANNEL_IDENTITY_KINDS: dict[str, frozenset[str]] = {
 
 
 def order_notification_due(order: Order, *, kind: str) -> OrderNotification:
-    """Record the message owed, in the caller's transaction; a worker sends it after commit.
+    """Record the message owed and its outbox message, in the caller's transaction; the outbox sends it after commit.
 
     Once per order and kind: the caller holds the order's row lock, so asking again returns
     the row already there.
@@ -86,10 +80,15 @@ def order_notification_due(order: Order, *, kind: str) -> OrderNotification:
     existing = OrderNotification.objects.filter(order=order, kind=kind).first()
     if existing is not None:
         return existing
-    notification = OrderNotification.objects.create(order=order, kind=kind)
-    # Robust: a broker that is down must not fail a committed order; the sweeper sends it later.
-    transaction.on_commit(partial(order_notification_send_task.delay, notification.pk), robust=True)
-    return notification
+    # The notification row is the "once" (one per order and kind): the message needs no dedupe key.
+    message = outbox_enqueue(
+        kind=OutboxKind.ORDER_NOTIFICATION,
+        target=f"order:{order.number}",
+        event=kind,
+        body={"order": order.number, "notification": kind},
+        language=order.language,
+    )
+    return OrderNotification.objects.create(order=order, kind=kind, message=message)
 
 
 # What the message says
@@ -186,27 +185,7 @@ def order_notification_message(notification: OrderNotification) -> Message:
 # How it goes
 
 
-class NotificationEmail(EmailMultiAlternatives):
-    """Text and HTML; images the HTML shows inline go with it in a multipart/related part.
-
-    The structure mail clients expect: mixed[alternative[text, related[html, images]], files].
-    """
-
-    def __init__(self, *args: Any, inline_images: list[tuple[str, bytes, str]] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.inline_images = inline_images or []  # (content id without <>, content, media type)
-
-    def message(self, *, policy: "Policy[StdlibMessage[str, str]] | None" = default_policy) -> StdlibEmailMessage:
-        msg = super().message(policy=policy)
-        html = msg.get_body(preferencelist=("html",))
-        if html is not None:
-            for cid, content, mimetype in self.inline_images:
-                maintype, subtype = mimetype.split("/", 1)
-                html.add_related(content, maintype, subtype, cid=f"<{cid}>", disposition="inline")
-        return msg
-
-
-def order_notification_email(notification: OrderNotification, message: Message) -> NotificationEmail:
+def order_notification_email(notification: OrderNotification, message: Message) -> Email:
     """The e-mail: plain text, an HTML alternative, and the pickup QR code (inline, PNG and SVG)."""
     order = notification.order
     qr_png = pickup_qr(code=message.pickup_code, kind="png") if message.pickup_code else b""
@@ -216,18 +195,23 @@ def order_notification_email(notification: OrderNotification, message: Message) 
             HTML_TEMPLATE,
             {"message": message, "qr_cid": qr_cid, "number": order.number, "language": message.language},
         )
-    outgoing = NotificationEmail(
+    attachments = (
+        [
+            (f"{order.number}-pickup.png", qr_png, "image/png"),
+            (f"{order.number}-pickup.svg", pickup_qr(code=message.pickup_code, kind="svg"), "image/svg+xml"),
+        ]
+        if qr_png
+        else []
+    )
+    return Email(
         subject=message.subject,
-        body=message.text,
+        text=message.text,
+        html=html,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[order.email],
+        attachments=attachments,
         inline_images=[(qr_cid, qr_png, "image/png")] if qr_png else [],
     )
-    outgoing.attach_alternative(html, "text/html")
-    if qr_png:
-        outgoing.attach(f"{order.number}-pickup.png", qr_png, "image/png")
-        outgoing.attach(f"{order.number}-pickup.svg", pickup_qr(code=message.pickup_code, kind="svg"), "image/svg+xml")
-    return outgoing
 
 
 @dataclass(frozen=True)
@@ -354,71 +338,57 @@ def _webhook_body(
     return body
 
 
-# Sending
+# Sending: the outbox's handler of `order.notification`
 
 
-def _claim(notification_id: int) -> OrderNotification | None:
-    """Take the row for one attempt (a lease, and the attempt counted); None if sent, failed or held."""
-    now = timezone.now()
-    with transaction.atomic():
-        notification = (
-            OrderNotification.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("order__customer", "order__pickup_location")
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now), pk=notification_id)
-            .filter(status=NotificationStatus.PENDING)
-            .first()
+@dataclass(frozen=True)
+class Decided:
+    """What one attempt decided and did: the texts and where they went (for the settling transaction)."""
+
+    notification: OrderNotification
+    message: Message
+    route: Route
+
+
+class OrderNotificationHandler(OutboxHandler):
+    """Builds the message in the customer's language at send time and sends it by the route it finds."""
+
+    kind = OutboxKind.ORDER_NOTIFICATION
+    max_attempts_setting = "ORDER_NOTIFICATION_MAX_ATTEMPTS"
+
+    def lease(self) -> timedelta:
+        return EMAIL_LEASE
+
+    def send(self, message: OutboxMessage) -> Outcome:
+        notification = OrderNotification.objects.select_related("order__customer", "order__pickup_location").get(
+            message=message
         )
-        if notification is None:
-            return None
-        notification.attempts += 1
-        notification.lease_until = now + LEASE
-        notification.save(update_fields=["attempts", "lease_until"])
-    return notification
+        texts = order_notification_message(notification)
+        route = order_notification_route(notification.order, with_pickup_code=bool(texts.pickup_code))
+        if route.channel == Channel.EMAIL:
+            email_send(order_notification_email(notification, texts))
+        return Outcome(undeliverable=not route.channel, context=Decided(notification, texts, route))
 
-
-def _attempt_failed(notification: OrderNotification, error: Exception) -> None:
-    failed = notification.attempts >= settings.ORDER_NOTIFICATION_MAX_ATTEMPTS
-    OrderNotification.objects.filter(
-        pk=notification.pk, status=NotificationStatus.PENDING, attempts=notification.attempts
-    ).update(
-        status=NotificationStatus.FAILED if failed else NotificationStatus.PENDING,
-        last_error=f"{type(error).__name__}: {error}"[:ERROR_MAX_CHARS],
-        # Held until the next try is due: the sweeper leaves it alone until then.
-        lease_until=None if failed else timezone.now() + outbox_backoff(attempts=notification.attempts),
-    )
-    logger.warning(
-        "Order notification %s (%s): attempt %s failed: %s",
-        notification.pk,
-        notification.kind,
-        notification.attempts,
-        error,
-    )
-
-
-def _settle(notification: OrderNotification, message: Message, route: Route) -> bool:
-    """Record the outcome; a webhook's deliveries and the timeline entry are written with it."""
-    sent = bool(route.channel)
-    with transaction.atomic():
-        settled = OrderNotification.objects.filter(
-            pk=notification.pk, status=NotificationStatus.PENDING, attempts=notification.attempts
-        ).update(
+    def settled(self, message: OutboxMessage, outcome: Outcome) -> None:
+        """The outcome on the notification; a webhook's deliveries and the timeline entry are written with it."""
+        if message.status == OutboxStatus.DEAD:
+            OrderNotification.objects.filter(message=message).update(status=NotificationStatus.FAILED)
+            return
+        decided: Decided = outcome.context
+        route, texts, notification = decided.route, decided.message, decided.notification
+        sent = message.status == OutboxStatus.SENT
+        OrderNotification.objects.filter(pk=notification.pk).update(
             status=NotificationStatus.SENT if sent else NotificationStatus.UNREACHABLE,
             channel=route.channel,
-            sent_at=timezone.now() if sent else None,
-            last_error="",
-            lease_until=None,
+            sent_at=message.sent_at if sent else None,
         )
-        if not settled:
-            # Our lease ran out and another attempt took the row: it records (and sends) its own.
-            logger.warning("Order notification %s was taken over by another attempt.", notification.pk)
-            return False
         for integration in route.integrations:
             subscription = integration.subscription
             webhook_enqueue(
                 target_url=subscription.url,
                 secret=subscription.secret,
                 event=NOTIFICATION_EVENT,
-                body=_webhook_body(notification, message, route.channel, integration),
+                body=_webhook_body(notification, texts, route.channel, integration),
                 subscription=subscription,
             )
         if sent:
@@ -431,44 +401,23 @@ def _settle(notification: OrderNotification, message: Message, route: Route) -> 
                 payload={
                     "order": order.number,
                     "notification": notification.kind,
-                    "subject": message.subject,
-                    "language": message.language,
+                    "subject": texts.subject,
+                    "language": texts.language,
                 },
             )
-    return sent
+
+    def replayed(self, message: OutboxMessage) -> None:
+        OrderNotification.objects.filter(message=message).update(
+            status=NotificationStatus.PENDING, channel="", sent_at=None
+        )
 
 
 def order_notification_send(*, notification_id: int) -> bool:
-    """Send one notification through the customer's preferred channel; once, however often it runs.
+    """Send one notification now if its outbox message is pending and due; once, however often it runs.
 
     True when this call sent it (by e-mail, or handed to the channel's integration).
     """
-    notification = _claim(notification_id)
-    if notification is None:
+    message_id = OrderNotification.objects.filter(pk=notification_id).values_list("message_id", flat=True).first()
+    if message_id is None:
         return False
-    try:
-        message = order_notification_message(notification)
-        route = order_notification_route(notification.order, with_pickup_code=bool(message.pickup_code))
-        if route.channel == Channel.EMAIL:
-            order_notification_email(notification, message).send()
-    except Exception as error:  # SMTP refusals, timeouts, a broken template: all a failed attempt
-        _attempt_failed(notification, error)
-        return False
-    return _settle(notification, message, route)
-
-
-def order_notification_ids_due(*, limit: int = 500) -> list[int]:
-    """Pending notifications nobody holds, oldest first, for the sweeper.
-
-    A fresh row is left to the task its commit enqueued; a row whose lease (a send in flight,
-    or the backoff after a failed attempt) has run out is due again.
-    """
-    now = timezone.now()
-    return list(
-        OrderNotification.objects.filter(
-            Q(lease_until__isnull=True, created_at__lt=now - SWEEP_GRACE) | Q(lease_until__lt=now),
-            status=NotificationStatus.PENDING,
-        )
-        .order_by("created_at", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
+    return outbox_send(message_id=message_id)

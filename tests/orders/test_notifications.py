@@ -2,7 +2,8 @@
 
 Tasks run eagerly; mail goes to Django's locmem outbox unless a test points the mailer at a
 real socket. Commit callbacks only run inside `django_capture_on_commit_callbacks`, so a
-notification written by a service stays pending until the test sends it.
+notification written by a service stays pending until the test sends it. Each notification
+is sent as its outbox message (config.outbox): attempts, lease and last error are there.
 """
 
 from __future__ import annotations
@@ -22,21 +23,17 @@ from django.utils import timezone
 
 from config.channels import Channel
 from config.models import OutboxKind, OutboxMessage, OutboxStatus, WebhookSubscription
-from config.outbox import webhook_subscription_create
+from config.outbox import SWEEP_GRACE, outbox_replay, webhook_subscription_create
 from config.scopes import Reach
+from config.selectors import outbox_message_ids_due
+from config.tasks import outbox_send as outbox_send_task
+from config.tasks import outbox_sweep
 from customers.models import BroughtCustomer, ConsentPurpose, Customer, CustomerEvent
 from customers.services.consents import consent_record
 from orders.codes import pickup_code, pickup_code_parse, pickup_qr, pickup_short_code
 from orders.models import NotificationKind, NotificationStatus, Order, OrderNotification
 from orders.services import Actor, order_make_ready, order_ship
-from orders.services.notifications import (
-    NOTIFICATION_EVENT,
-    order_notification_due,
-    order_notification_ids_due,
-    order_notification_send,
-)
-from orders.tasks import order_notification_send as order_notification_send_task
-from orders.tasks import orders_sweep
+from orders.services.notifications import NOTIFICATION_EVENT, order_notification_due, order_notification_send
 from tests.factories import ContactPointFactory, channel_client
 from tests.receivers import Receiver, verifies
 from tests.scenarios import Shop, deliver, pay, place, ship
@@ -117,6 +114,16 @@ def order_notified(shop: Shop, kind: str) -> Order:
 
 def notification(order: Order, kind: str = NotificationKind.PLACED) -> OrderNotification:
     return OrderNotification.objects.get(order=order, kind=kind)
+
+
+def sending(order: Order, kind: str = NotificationKind.PLACED) -> OutboxMessage:
+    """The notification's outbox message: its attempts, lease, next attempt and last error."""
+    return OutboxMessage.objects.get(pk=notification(order, kind).message_id)
+
+
+def due_ids(limit: int = 500) -> list[int]:
+    """The outbox messages the sweeper would enqueue."""
+    return outbox_message_ids_due(grace=SWEEP_GRACE, limit=limit)
 
 
 def send(order: Order, kind: str = NotificationKind.PLACED) -> bool:
@@ -600,7 +607,8 @@ def test_a_customer_without_email_nor_integration_is_unreachable(shop: Shop) -> 
     unreachable = notification(order)
     assert (unreachable.status, unreachable.channel, unreachable.sent_at) == (NotificationStatus.UNREACHABLE, "", None)
     assert timeline(shop.customer, "notification_sent") == []
-    assert unreachable.pk not in order_notification_ids_due()
+    assert sending(order).status == OutboxStatus.UNDELIVERABLE  # settled: never retried
+    assert unreachable.message_id not in due_ids()
 
 
 def test_an_erased_customer_is_not_messaged(shop: Shop) -> None:
@@ -679,15 +687,15 @@ def test_sending_twice_sends_once(shop: Shop) -> None:
     assert send(order) is False
 
     assert len(mail.outbox) == 1
-    assert notification(order).attempts == 1
+    assert sending(order).attempts == 1
     assert len(timeline(shop.customer, "notification_sent")) == 1
 
 
 def test_a_replayed_task_sends_once(shop: Shop) -> None:
     order = place(shop)
 
-    order_notification_send_task.delay(notification(order).pk)
-    order_notification_send_task.delay(notification(order).pk)
+    outbox_send_task.delay(notification(order).message_id)
+    outbox_send_task.delay(notification(order).message_id)
 
     assert len(mail.outbox) == 1
 
@@ -705,17 +713,18 @@ def test_a_whatsapp_message_sent_twice_is_handed_over_once(shop: Shop) -> None:
 
 def test_a_message_held_by_another_worker_is_left_until_its_lease_runs_out(shop: Shop) -> None:
     order = place(shop)
-    held = notification(order)
-    OrderNotification.objects.filter(pk=held.pk).update(attempts=1, lease_until=timezone.now() + timedelta(minutes=5))
+    held = sending(order)
+    until = timezone.now() + timedelta(minutes=5)
+    OutboxMessage.objects.filter(pk=held.pk).update(attempts=1, leased_until=until, next_attempt_at=until)
 
     assert send(order) is False
     assert mail.outbox == []
 
     # That worker died: once its lease has run out, the message is due again.
-    OrderNotification.objects.filter(pk=held.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    OutboxMessage.objects.filter(pk=held.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
     assert send(order) is True
     assert len(mail.outbox) == 1
-    assert (notification(order).status, notification(order).attempts) == (NotificationStatus.SENT, 2)
+    assert (notification(order).status, sending(order).attempts) == (NotificationStatus.SENT, 2)
 
 
 def test_an_smtp_failure_leaves_the_message_pending_with_the_attempt_counted(shop: Shop, refused_smtp: int) -> None:
@@ -724,8 +733,8 @@ def test_an_smtp_failure_leaves_the_message_pending_with_the_attempt_counted(sho
     assert send(order) is False
 
     pending = notification(order)
-    assert (pending.status, pending.attempts, pending.sent_at) == (NotificationStatus.PENDING, 1, None)
-    assert pending.last_error.startswith("ConnectionRefusedError")
+    assert (pending.status, sending(order).attempts, pending.sent_at) == (NotificationStatus.PENDING, 1, None)
+    assert sending(order).last_error.startswith("ConnectionRefusedError")
     assert timeline(shop.customer, "notification_sent") == []
 
 
@@ -736,12 +745,13 @@ def test_a_failed_attempt_waits_for_the_backoff_before_the_next(shop: Shop, refu
 
     send(order)
 
-    held = notification(order)
-    assert held.lease_until is not None
-    assert before + timedelta(seconds=60) <= held.lease_until <= timezone.now() + timedelta(seconds=61)
-    assert held.pk not in order_notification_ids_due()
+    held = sending(order)
+    assert held.leased_until is None  # no longer sending: waiting
+    # The backoff, plus up to a tenth of jitter.
+    assert before + timedelta(seconds=60) <= held.next_attempt_at <= timezone.now() + timedelta(seconds=67)
+    assert held.pk not in due_ids()
     assert send(order) is False
-    assert notification(order).attempts == 1
+    assert sending(order).attempts == 1
 
 
 def test_a_retry_after_a_failed_attempt_sends_and_clears_the_error(shop: Shop, settings: Any) -> None:
@@ -753,12 +763,12 @@ def test_a_retry_after_a_failed_attempt_sends_and_clears_the_error(shop: Shop, s
         }
         send(order)
     settings.MAILERS = locmem
-    OrderNotification.objects.filter(pk=notification(order).pk).update(lease_until=timezone.now())
+    OutboxMessage.objects.filter(pk=sending(order).pk).update(next_attempt_at=timezone.now())  # the backoff ran out
 
     assert send(order) is True
 
-    sent = notification(order)
-    assert (sent.status, sent.attempts, sent.last_error) == (NotificationStatus.SENT, 2, "")
+    sent = sending(order)
+    assert (notification(order).status, sent.attempts, sent.last_error) == (NotificationStatus.SENT, 2, "")
     assert len(mail.outbox) == 1
 
 
@@ -774,9 +784,31 @@ def test_the_message_fails_for_good_after_the_maximum_attempts(shop: Shop, refus
 
     assert statuses == [NotificationStatus.PENDING, NotificationStatus.PENDING, NotificationStatus.FAILED]
     assert send(order) is False
-    failed = notification(order)
-    assert (failed.attempts, failed.lease_until) == (3, None)
-    assert failed.pk not in order_notification_ids_due()
+    failed = sending(order)
+    assert (failed.status, failed.attempts, failed.leased_until) == (OutboxStatus.DEAD, 3, None)
+    assert failed.pk not in due_ids()
+
+
+def test_a_replayed_dead_letter_makes_the_notification_pending_and_sends_it(
+    shop: Shop, settings: Any, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    settings.ORDER_NOTIFICATION_MAX_ATTEMPTS = 1
+    order = place(shop)
+    locmem = settings.MAILERS
+    with closed_port() as port:
+        settings.MAILERS = {
+            "default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": {"port": port}}
+        }
+        send(order)
+    settings.MAILERS = locmem
+    assert (notification(order).status, sending(order).status) == (NotificationStatus.FAILED, OutboxStatus.DEAD)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_replay(message=sending(order))
+        assert notification(order).status == NotificationStatus.PENDING
+
+    assert (notification(order).status, sending(order).status) == (NotificationStatus.SENT, OutboxStatus.SENT)
+    assert [message.to for message in mail.outbox] == [["ana@example.com"]]
 
 
 # Written with the event, sent after commit
@@ -822,6 +854,21 @@ def test_a_message_is_owed_once_per_kind(shop: Shop, django_capture_on_commit_ca
     assert again == notification(order)
     assert callbacks == []
     assert OrderNotification.objects.filter(order=order).count() == 1
+    assert OutboxMessage.objects.filter(kind=OutboxKind.ORDER_NOTIFICATION).count() == 1
+
+
+def test_the_notification_is_owed_as_an_outbox_message_in_the_orders_transaction(shop: Shop) -> None:
+    order = place(shop)
+
+    owed = sending(order)
+
+    assert (owed.kind, owed.event, owed.target, owed.status) == (
+        OutboxKind.ORDER_NOTIFICATION,
+        NotificationKind.PLACED,
+        f"order:{order.number}",
+        OutboxStatus.PENDING,
+    )
+    assert owed.body == {"order": order.number, "notification": NotificationKind.PLACED}
 
 
 # The sweeper
@@ -829,33 +876,40 @@ def test_a_message_is_owed_once_per_kind(shop: Shop, django_capture_on_commit_ca
 
 def test_the_sweeper_finds_only_the_messages_due(shop: Shop) -> None:
     now = timezone.now()
-    rows = {name: notification(place(shop)) for name in ("fresh", "lost", "lease_over", "held", "sent", "failed")}
+    orders = {name: place(shop) for name in ("fresh", "lost", "lease_over", "held", "sent", "failed")}
+    rows = {name: sending(order) for name, order in orders.items()}
     old = now - timedelta(minutes=5)
-    OrderNotification.objects.filter(pk__in=[row.pk for row in rows.values() if row != rows["fresh"]]).update(
-        created_at=old
+    OutboxMessage.objects.filter(pk__in=[row.pk for name, row in rows.items() if name != "fresh"]).update(
+        created_at=old, next_attempt_at=old
     )
-    OrderNotification.objects.filter(pk=rows["lease_over"].pk).update(lease_until=now - timedelta(seconds=1))
-    OrderNotification.objects.filter(pk=rows["held"].pk).update(lease_until=now + timedelta(minutes=5))
-    OrderNotification.objects.filter(pk=rows["sent"].pk).update(status=NotificationStatus.SENT, sent_at=now)
-    OrderNotification.objects.filter(pk=rows["failed"].pk).update(status=NotificationStatus.FAILED)
+    OutboxMessage.objects.filter(pk=rows["lease_over"].pk).update(
+        attempts=1, leased_until=now - timedelta(seconds=1), next_attempt_at=now - timedelta(seconds=1)
+    )
+    OutboxMessage.objects.filter(pk=rows["held"].pk).update(
+        attempts=1, leased_until=now + timedelta(minutes=5), next_attempt_at=now + timedelta(minutes=5)
+    )
+    OutboxMessage.objects.filter(pk=rows["sent"].pk).update(status=OutboxStatus.SENT, sent_at=now)
+    OutboxMessage.objects.filter(pk=rows["failed"].pk).update(status=OutboxStatus.DEAD)
 
-    assert set(order_notification_ids_due()) == {rows["lost"].pk, rows["lease_over"].pk}
+    assert set(due_ids()) == {rows["lost"].pk, rows["lease_over"].pk}
 
 
 def test_the_sweeper_gives_the_oldest_first_up_to_the_limit(shop: Shop) -> None:
-    rows = [notification(place(shop)) for _ in range(3)]
+    rows = [sending(place(shop)) for _ in range(3)]
     for age, row in zip((10, 30, 20), rows, strict=True):
-        OrderNotification.objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(minutes=age))
+        at = timezone.now() - timedelta(minutes=age)
+        OutboxMessage.objects.filter(pk=row.pk).update(created_at=at, next_attempt_at=at)
 
-    assert order_notification_ids_due(limit=2) == [rows[1].pk, rows[2].pk]
+    assert due_ids(limit=2) == [rows[1].pk, rows[2].pk]
 
 
 def test_the_sweeper_task_sends_what_is_due(shop: Shop) -> None:
     lost, fresh = place(shop), place(shop)
-    OrderNotification.objects.filter(pk=notification(lost).pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    OutboxMessage.objects.filter(pk=sending(lost).pk).update(created_at=timezone.now() - timedelta(minutes=5))
 
     # Tasks run eagerly here: what the sweeper enqueues is done by the time it returns.
-    assert orders_sweep() == 1
+    assert outbox_sweep() == 1
 
     assert [message.subject for message in mail.outbox] == [f"Hemos recibido su pedido {lost.number}"]
+    assert notification(lost).status == NotificationStatus.SENT
     assert notification(fresh).status == NotificationStatus.PENDING

@@ -63,7 +63,7 @@ def test_a_real_worker_emails_a_placed_orders_notification_through_a_real_smtp_s
     assert mail.rcpt_tos == ("ana@example.com",)
     assert order.number in str(mail.message["Subject"])
     sent = OrderNotification.objects.get(order=order)
-    assert (sent.channel, sent.attempts) == (Channel.EMAIL, 1)
+    assert (sent.channel, sent.message.attempts) == (Channel.EMAIL, 1)
 
 
 def test_a_real_worker_emails_the_ready_notification_with_the_qr_code(shop: Shop, smtp: SmtpServer) -> None:
