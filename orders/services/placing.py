@@ -36,6 +36,7 @@ from customers.identities import IdentityKind, identity_normalise
 from customers.models import Customer, EventKind
 from customers.services.resolve import customer_resolve
 from customers.tax_ids import tax_id_normalise
+from inventory.locks import stock_levels_lock
 from inventory.models import Location
 from inventory.services import stock_reserve, transfer_request
 from inventory.sourcing import FulfilmentType as SourcingType
@@ -44,7 +45,7 @@ from invoicing.calculation import LineInput, invoice_totals_compute
 from orders.codes import pickup_secret_new
 from orders.exceptions import IdempotencyKeyReused, OrderInputError
 from orders.models import FulfilmentType, NotificationKind, Order, OrderEvent, OrderLine, OrderStatus, PaymentMode
-from orders.services.common import Actor, order_history_add, order_timeline_add, stock_rows_lock
+from orders.services.common import Actor, order_history_add, order_timeline_add
 from orders.services.notifications import order_notification_due
 from orders.services.payments import order_paid_if_free
 
@@ -370,7 +371,7 @@ def _order_write(
         pickup_secret=pickup_secret_new() if kind != FulfilmentType.SHIP else "",
     )
     if plan.needs_transfer:  # several inventory calls below: take every row first, in one order
-        stock_rows_lock((line.source.pk, line.variant.pk) for line in plan.lines)
+        stock_levels_lock(keys=[(line.source.pk, line.variant.pk) for line in plan.lines])
     direct = [line for line in plan.lines if not line.needs_transfer]
     if direct:
         stock_reserve(lines=[line.stock_line() for line in direct], reference=order.number, channel=actor.channel)
