@@ -11,13 +11,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cache
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
 from django.utils.module_loading import import_string
-from django_stubs_ext import StrOrPromise
 
 from invoicing.documents import InvoiceDocument
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise  # stubs only: not installed to run
 
 
 @dataclass(frozen=True)
