@@ -134,7 +134,7 @@ class OutboxTargetFilter(admin.SimpleListFilter):
     parameter_name = "target"
     max_choices = 100
     # The kinds whose targets are systems (a handful of URLs and names), not people.
-    system_kinds = (OutboxKind.WEBHOOK,)
+    system_kinds = (OutboxKind.WEBHOOK, OutboxKind.VERIFACTU_SUBMISSION)
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
         targets = (

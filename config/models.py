@@ -166,6 +166,7 @@ class OutboxKind(models.TextChoices):
     WEBHOOK = "webhook", _("Webhook")
     INVOICE_EMAIL = "invoice.email", _("Invoice e-mail")
     ORDER_NOTIFICATION = "order.notification", _("Order notification")
+    VERIFACTU_SUBMISSION = "verifactu.submission", _("VeriFactu submission")
 
 
 def outbox_kind_choices() -> list[tuple[str, Any]]:

@@ -8,6 +8,7 @@ class InvoicingConfig(AppConfig):
 
     def ready(self) -> None:
         from config.outbox import outbox_handler_register
-        from invoicing.delivery import InvoiceEmailHandler
+        from invoicing.delivery import BillingRecordSubmissionHandler, InvoiceEmailHandler
 
         outbox_handler_register(InvoiceEmailHandler())
+        outbox_handler_register(BillingRecordSubmissionHandler())

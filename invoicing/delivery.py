@@ -7,12 +7,22 @@ re-enqueues documents not rendered yet. The e-mail to the buyer is an outbox mes
 rendered and sent by the outbox: claimed with a lease, retried with backoff, a dead letter
 after `INVOICE_EMAIL_MAX_ATTEMPTS`. Its handler, registered by `InvoicingConfig.ready()`,
 builds the e-mail at send time in the buyer's language, with the stored PDF and XML files.
+
+Spain's VeriFactu: with a submitter configured (VERIFACTU_SUBMITTER), each billing record's
+submission to the tax agency is an outbox message too (kind `verifactu.submission`, one per
+record), written with the record when the document is issued. Its handler calls the
+submitter; a submitter that raises is retried with backoff, and a dead letter waits for
+staff to replay it. The chain is kept: a record is not submitted before the previous one of
+its issuer was (the handler waits, and the previous one's success sends the next at once).
+With no submitter, records wait as not submitted; the invoicing sweeper owes the submission
+of those once a submitter is configured.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -20,8 +30,18 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from config.models import OutboxMessage
-from config.outbox import Email, EmailHandler, outbox_enqueue, outbox_send, webhook_enqueue
+from config.models import OutboxMessage, OutboxStatus
+from config.outbox import (
+    Email,
+    EmailHandler,
+    OutboxDefer,
+    OutboxHandler,
+    Outcome,
+    outbox_enqueue,
+    outbox_expedite,
+    outbox_send,
+    webhook_enqueue,
+)
 from invoicing import verifactu
 from invoicing.documents import InvoiceDocument
 from invoicing.formats import formats_for
@@ -29,6 +49,9 @@ from invoicing.models import BillingRecord, Invoice, InvoiceFile, RenderStatus, 
 from invoicing.pdf import invoice_pdf_attach_xml, invoice_pdf_render
 from invoicing.selectors import (
     INVOICE_EMAIL,
+    VERIFACTU_SUBMISSION,
+    billing_record_ids_unsubmitted_unowed,
+    billing_record_submission_key,
     invoice_document,
     invoice_email_key,
     invoice_email_message,
@@ -40,6 +63,12 @@ logger = logging.getLogger(__name__)
 
 PDF_FORMAT = "pdf"
 ERP_EVENT = "invoice.issued"
+# The named target of submissions: Spain's tax agency (Agencia Tributaria).
+VERIFACTU_TARGET = "verifactu"
+# Longer than the agency's service takes to answer: after it, a submission that never reported back is retried.
+SUBMISSION_LEASE = timedelta(minutes=10)
+# With no submitter configured, a submission owed waits this long before it looks again.
+NO_SUBMITTER_WAIT = timedelta(hours=1)
 
 
 def _invoice_loaded(invoice_id: int) -> Invoice:
@@ -239,43 +268,107 @@ def invoice_email_send(*, invoice_id: int) -> bool:
     return outbox_send(message_id=message.pk)
 
 
-def billing_record_submit(*, invoice_id: int) -> bool:
-    """Hand the document's billing record to the configured submitter (VERIFACTU_SUBMITTER), once.
+def billing_record_submission_enqueue(*, record: BillingRecord) -> OutboxMessage | None:
+    """Owe the tax agency the record's submission (once per record), in the caller's transaction.
 
-    None ships: submitting needs the tax agency's online service and a certificate. True
-    when this call submitted it; a submitter that raises leaves the record not submitted.
+    None when no submitter is configured: the record waits as not submitted.
     """
-    submitter = verifactu.billing_record_submitter()
-    if submitter is None:
-        return False
-    record = BillingRecord.objects.select_related("invoice").filter(invoice_id=invoice_id).first()
-    if record is None or record.submission_status != SubmissionStatus.NOT_SUBMITTED:
-        return False
-    try:
+    if verifactu.billing_record_submitter() is None:
+        return None
+    return outbox_enqueue(
+        kind=VERIFACTU_SUBMISSION,
+        target=VERIFACTU_TARGET,
+        event=record.record_type,
+        body={
+            "billing_record": record.pk,
+            "issuer": record.issuer_tax_id,
+            "position": record.position,
+            "invoice": record.invoice_id,
+        },
+        dedupe_key=billing_record_submission_key(record.pk),
+    )
+
+
+class BillingRecordSubmissionHandler(OutboxHandler):
+    """The outbox's `verifactu.submission`: the record handed to the configured submitter, in chain order."""
+
+    kind = VERIFACTU_SUBMISSION
+
+    def lease(self) -> timedelta:
+        return SUBMISSION_LEASE
+
+    def send(self, message: OutboxMessage) -> Outcome:
+        submitter = verifactu.billing_record_submitter()
+        if submitter is None:
+            raise OutboxDefer("No VERIFACTU_SUBMITTER is configured: the record waits.", delay=NO_SUBMITTER_WAIT)
+        record = BillingRecord.objects.select_related("invoice", "previous").get(pk=message.body["billing_record"])
+        if record.submission_status == SubmissionStatus.SUBMITTED:
+            return Outcome()
+        previous = record.previous
+        if previous is not None and previous.submission_status != SubmissionStatus.SUBMITTED:
+            raise OutboxDefer(f"Record {previous.position} of {record.issuer_tax_id} is not submitted yet.")
         submitter(record)
-    except Exception:  # the agency's service being down must not stop e-mail and ERP
-        logger.exception("Billing record of invoice %s was not submitted.", record.invoice.number)
+        return Outcome()
+
+    def settled(self, message: OutboxMessage, outcome: Outcome) -> None:
+        if message.status != OutboxStatus.SENT:
+            return
+        record_id = message.body["billing_record"]
+        BillingRecord.objects.filter(pk=record_id, submission_status=SubmissionStatus.NOT_SUBMITTED).update(
+            submission_status=SubmissionStatus.SUBMITTED
+        )
+        # The next record of the chain may be waiting for this one: it goes now.
+        following = BillingRecord.objects.filter(previous_id=record_id).values_list("pk", flat=True).first()
+        if following is not None:
+            outbox_expedite(kind=VERIFACTU_SUBMISSION, dedupe_key=billing_record_submission_key(following))
+
+
+def billing_record_submit(*, invoice_id: int) -> bool:
+    """Submit the document's billing record now if its submission is owed and due. True when this call did.
+
+    Nothing is owed without a submitter (VERIFACTU_SUBMITTER): none ships, as submitting
+    needs the tax agency's online service and a certificate.
+    """
+    record_id = BillingRecord.objects.filter(invoice_id=invoice_id).values_list("pk", flat=True).first()
+    if record_id is None:
         return False
-    BillingRecord.objects.filter(pk=record.pk).update(submission_status=SubmissionStatus.SUBMITTED)
-    return True
+    message_id = (
+        OutboxMessage.objects.filter(kind=VERIFACTU_SUBMISSION, dedupe_key=billing_record_submission_key(record_id))
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return outbox_send(message_id=message_id) if message_id is not None else False
+
+
+def billing_record_submissions_enqueue(*, limit: int = 500) -> int:
+    """Owe the submissions of records issued while no submitter was configured, once one is; how many."""
+    if verifactu.billing_record_submitter() is None:
+        return 0
+    ids = billing_record_ids_unsubmitted_unowed(limit=limit)
+    for record in BillingRecord.objects.filter(pk__in=ids).order_by("issuer_tax_id", "position"):
+        with transaction.atomic():
+            billing_record_submission_enqueue(record=record)
+    return len(ids)
 
 
 def invoice_process(*, invoice_id: int) -> None:
-    """The worker's whole job for one document: render, e-mail, submit its billing record.
+    """The worker's whole job for one document: render, e-mail (its billing record's submission is the outbox's).
 
     Safe to run any number of times: each step is recorded and done once. The e-mail is sent
     here at once (the outbox's own task, enqueued when rendering committed, then finds it sent).
     """
     if invoice_render(invoice_id=invoice_id):
         invoice_email_send(invoice_id=invoice_id)
-    billing_record_submit(invoice_id=invoice_id)
 
 
 def invoices_sweep(*, limit: int = 500) -> int:
-    """Enqueue every document not rendered yet (periodic); how many. The outbox sweeps the e-mails."""
+    """Enqueue every document not rendered yet, owe the submissions not owed yet (periodic); how many.
+
+    The outbox sweeps the e-mails and the submissions themselves.
+    """
     from invoicing.tasks import invoice_process as invoice_process_task
 
     ids = invoice_ids_due(limit=limit)
     for invoice_id in ids:
         invoice_process_task.delay(invoice_id)
-    return len(ids)
+    return len(ids) + billing_record_submissions_enqueue(limit=limit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
-from django.db.models import Case, CharField, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models import Case, CharField, Exists, OuterRef, QuerySet, Subquery, Value, When
 from django.db.models.functions import Cast, Coalesce, Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,10 +23,21 @@ from invoicing.documents import (
     TaxSubtotal,
 )
 from invoicing.exceptions import InvoiceInputError
-from invoicing.models import DocumentKind, EmailStatus, Invoice, InvoiceFile, RenderStatus, Seller
+from invoicing.models import (
+    BillingRecord,
+    DocumentKind,
+    EmailStatus,
+    Invoice,
+    InvoiceFile,
+    RenderStatus,
+    Seller,
+    SubmissionStatus,
+)
 
 # The outbox kind of the document's e-mail; its dedupe key is the invoice's id (one e-mail per document).
 INVOICE_EMAIL = OutboxKind.INVOICE_EMAIL
+# The outbox kind of a billing record's submission to the tax agency; its dedupe key is the record's id.
+VERIFACTU_SUBMISSION = OutboxKind.VERIFACTU_SUBMISSION
 
 
 def seller_default() -> Seller:
@@ -198,6 +209,23 @@ def invoice_email_status(*, invoice: Invoice) -> str:
     if message.leased_until is not None and message.leased_until > timezone.now():
         return EmailStatus.SENDING
     return EmailStatus.PENDING
+
+
+def billing_record_submission_key(record_id: int) -> str:
+    return str(record_id)
+
+
+def billing_record_ids_unsubmitted_unowed(*, limit: int = 500) -> list[int]:
+    """Records not submitted and with no submission owed (issued while no submitter was configured), in chain order."""
+    owed = OutboxMessage.objects.filter(
+        kind=VERIFACTU_SUBMISSION, dedupe_key=Cast(OuterRef("pk"), output_field=CharField())
+    ).exclude(dedupe_key="")  # the words of the unique index's condition, so the index serves the lookup
+    return list(
+        BillingRecord.objects.filter(submission_status=SubmissionStatus.NOT_SUBMITTED)
+        .exclude(Exists(owed))
+        .order_by("issuer_tax_id", "position")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def invoices_issued_between(*, date_from: datetime.date, date_to: datetime.date) -> QuerySet[Invoice]:

@@ -31,6 +31,7 @@ from customers.models import Customer
 from customers.tax_ids import tax_id_normalise
 from invoicing import verifactu
 from invoicing.calculation import LineInput, Totals, invoice_totals_compute
+from invoicing.delivery import billing_record_submission_enqueue
 from invoicing.exceptions import CreditExceedsRemaining, InvoiceInputError, TicketAlreadyReplaced
 from invoicing.models import (
     DEFAULT_PREFIXES,
@@ -247,7 +248,10 @@ def _document_issue(
             )
             for tax in totals.taxes
         )
-        _billing_record_append(invoice=invoice, record_type=_record_type(kind, original=original, replaces=replaces))
+        record = _billing_record_append(
+            invoice=invoice, record_type=_record_type(kind, original=original, replaces=replaces)
+        )
+        billing_record_submission_enqueue(record=record)
         if settings.INVOICE_PROCESS_ON_COMMIT:
             transaction.on_commit(partial(invoice_process.delay, invoice.pk))
     return invoice
@@ -494,5 +498,5 @@ def invoice_email_resend(*, invoice: Invoice) -> Invoice:
         if message is None:
             transaction.on_commit(partial(invoice_process.delay, locked.pk))
         else:
-            outbox_replay(message=message, include_sent=True)
+            outbox_replay.step(message=message, include_sent=True)
     return locked

@@ -18,6 +18,7 @@ from config.exceptions import ConflictError
 from config.models import OutboxKind, OutboxMessage, OutboxStatus, WebhookSubscription
 from config.selectors import outbox_message_ids_due
 from config.tasks import outbox_send as outbox_send_task
+from config.transactions import use_case
 
 logger = logging.getLogger(__name__)
 
@@ -282,12 +283,13 @@ def outbox_send(*, message_id: int) -> bool:
     return _settle(message, outcome, handler)
 
 
-@transaction.atomic
+@use_case
 def outbox_replay(*, message: OutboxMessage, include_sent: bool = False) -> OutboxMessage:
     """Send a dead letter (or a pending or undeliverable message) again now, with a fresh count of attempts.
 
     Same body, same secret, same id: a webhook receiver sees the same signed request. A sent
     message is refused unless `include_sent` (a document e-mailed again at staff's request).
+    A use case (staff replay from the admin); `outbox_replay.step` inside another one.
     """
     locked = OutboxMessage.objects.select_for_update().get(pk=message.pk)
     if locked.status == OutboxStatus.SENT and not include_sent:

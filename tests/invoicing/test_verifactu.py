@@ -1,6 +1,8 @@
-"""Spain's VeriFactu: fingerprints, their chain per issuer, verification and the QR URL."""
+"""Spain's VeriFactu: fingerprints, their chain per issuer, verification, the QR URL and submission."""
 
 import datetime
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 from typing import Any
@@ -9,9 +11,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 
+from config.models import OutboxKind, OutboxMessage, OutboxStatus
 from invoicing import verifactu
-from invoicing.models import BillingRecord, BillingRecordType
+from invoicing.models import BillingRecord, BillingRecordType, Invoice
 from invoicing.selectors import invoice_verification_url
 from invoicing.services import Buyer, invoice_credit, invoice_ticket_exchange
 from tests.factories import SellerFactory, invoice_issue_for
@@ -179,29 +183,158 @@ def test_the_verification_host_is_configurable_for_the_test_environment(settings
     )
 
 
+# Submission to the tax agency: an outbox message per record (kind verifactu.submission).
+
 SUBMITTED: list[str] = []
+# Fingerprints the stand-in agency refuses (it raises), as its service being down would.
+REFUSED: set[str] = set()
+SUBMITTER = "tests.invoicing.test_verifactu.record_submission"
 
 
 def record_submission(record: BillingRecord) -> None:
     """A stand-in for the agency's service, named in VERIFACTU_SUBMITTER by the tests below."""
+    if record.fingerprint in REFUSED:
+        raise ConnectionError("the agency's service is down")
     SUBMITTED.append(record.fingerprint)
 
 
+@pytest.fixture
+def submitter(settings: Any) -> Iterator[None]:
+    settings.VERIFACTU_SUBMITTER = SUBMITTER
+    SUBMITTED.clear()
+    REFUSED.clear()
+    yield
+    SUBMITTED.clear()
+    REFUSED.clear()
+
+
+def submission(invoice: Invoice) -> OutboxMessage:
+    record = BillingRecord.objects.get(invoice=invoice)
+    return OutboxMessage.objects.get(kind=OutboxKind.VERIFACTU_SUBMISSION, dedupe_key=str(record.pk))
+
+
+def status_of(invoice: Invoice) -> str:
+    return BillingRecord.objects.get(invoice=invoice).submission_status
+
+
 def test_without_a_submitter_records_wait_as_not_submitted() -> None:
-    from invoicing.delivery import billing_record_submit
+    from invoicing.delivery import billing_record_submit, invoice_process, invoices_sweep
 
     invoice = invoice_issue_for()
+    invoice_process(invoice_id=invoice.pk)
+
     assert billing_record_submit(invoice_id=invoice.pk) is False
-    assert BillingRecord.objects.get(invoice=invoice).submission_status == "not_submitted"
+    assert status_of(invoice) == "not_submitted"
+    assert not OutboxMessage.objects.filter(kind=OutboxKind.VERIFACTU_SUBMISSION).exists()
+    assert invoices_sweep() == 0  # nothing rendered due, no submission owed
 
 
-def test_a_configured_submitter_receives_each_record_once(settings: Any) -> None:
+@pytest.mark.usefixtures("submitter")
+def test_a_configured_submitter_receives_each_record_once() -> None:
     from invoicing.delivery import billing_record_submit
 
-    settings.VERIFACTU_SUBMITTER = "tests.invoicing.test_verifactu.record_submission"
-    SUBMITTED.clear()
     invoice = invoice_issue_for()
     assert billing_record_submit(invoice_id=invoice.pk) is True
     assert billing_record_submit(invoice_id=invoice.pk) is False
     record = BillingRecord.objects.get(invoice=invoice)
     assert (SUBMITTED, record.submission_status) == ([record.fingerprint], "submitted")
+    sent = submission(invoice)
+    assert (sent.status, sent.attempts, sent.target) == (OutboxStatus.SENT, 1, "verifactu")
+
+
+@pytest.mark.usefixtures("submitter")
+def test_issuing_owes_the_submission_and_the_outbox_sends_it_after_commit(
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = invoice_issue_for()
+        assert submission(invoice).status == OutboxStatus.PENDING
+        assert SUBMITTED == []
+
+    assert [BillingRecord.objects.get(invoice=invoice).fingerprint] == SUBMITTED
+    assert status_of(invoice) == "submitted"
+
+
+@pytest.mark.usefixtures("submitter")
+def test_a_failed_submission_is_retried_after_the_backoff(settings: Any) -> None:
+    from invoicing.delivery import billing_record_submit
+
+    settings.OUTBOUND_BACKOFF_BASE_SECONDS = 60
+    invoice = invoice_issue_for()
+    REFUSED.add(BillingRecord.objects.get(invoice=invoice).fingerprint)
+
+    assert billing_record_submit(invoice_id=invoice.pk) is False
+
+    waiting = submission(invoice)
+    assert (waiting.status, waiting.attempts) == (OutboxStatus.PENDING, 1)
+    assert waiting.last_error == "ConnectionError: the agency's service is down"
+    assert waiting.next_attempt_at >= timezone.now() + timedelta(seconds=59)
+    assert status_of(invoice) == "not_submitted"
+
+    REFUSED.clear()
+    OutboxMessage.objects.filter(pk=waiting.pk).update(next_attempt_at=timezone.now())  # the backoff ran out
+    assert billing_record_submit(invoice_id=invoice.pk) is True
+    assert (submission(invoice).attempts, status_of(invoice)) == (2, "submitted")
+
+
+@pytest.mark.usefixtures("submitter")
+def test_a_submission_failing_every_attempt_becomes_a_dead_letter(settings: Any) -> None:
+    from invoicing.delivery import billing_record_submit
+
+    settings.OUTBOUND_MAX_ATTEMPTS = 2
+    settings.OUTBOUND_BACKOFF_BASE_SECONDS = 0
+    invoice = invoice_issue_for()
+    REFUSED.add(BillingRecord.objects.get(invoice=invoice).fingerprint)
+
+    billing_record_submit(invoice_id=invoice.pk)
+    billing_record_submit(invoice_id=invoice.pk)
+
+    assert (submission(invoice).status, submission(invoice).attempts) == (OutboxStatus.DEAD, 2)
+    assert status_of(invoice) == "not_submitted"
+
+
+@pytest.mark.usefixtures("submitter")
+def test_a_record_is_not_submitted_before_the_previous_one_of_its_issuer(
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    from invoicing.delivery import billing_record_submit
+
+    seller = SellerFactory.create()
+    first, second = invoice_issue_for(seller), invoice_issue_for(seller)
+
+    # The second's task runs first (the first's was lost, or is late): it waits, counting no attempt.
+    assert billing_record_submit(invoice_id=second.pk) is False
+    waiting = submission(second)
+    assert (waiting.status, waiting.attempts, SUBMITTED) == (OutboxStatus.PENDING, 0, [])
+    assert "not submitted yet" in waiting.last_error
+    assert waiting.next_attempt_at > timezone.now()
+
+    # The first one's success sends the second at once, in chain order.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert billing_record_submit(invoice_id=first.pk) is True
+
+    records = [BillingRecord.objects.get(invoice=invoice) for invoice in (first, second)]
+    assert [record.fingerprint for record in records] == SUBMITTED
+    assert [record.submission_status for record in records] == ["submitted", "submitted"]
+
+
+def test_records_issued_before_a_submitter_was_configured_are_owed_once_one_is(
+    settings: Any, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    from invoicing.delivery import invoices_sweep
+
+    seller = SellerFactory.create()
+    before = [invoice_issue_for(seller), invoice_issue_for(seller)]
+    for invoice in before:
+        Invoice.objects.filter(pk=invoice.pk).update(render_status="rendered")  # nothing else due
+    settings.VERIFACTU_SUBMITTER = SUBMITTER
+    SUBMITTED.clear()
+    REFUSED.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert invoices_sweep() == 2
+
+    records = [BillingRecord.objects.get(invoice=invoice) for invoice in before]
+    assert [record.fingerprint for record in records] == SUBMITTED
+    assert invoices_sweep() == 0
+    SUBMITTED.clear()
