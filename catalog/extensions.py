@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from django.db.models import QuerySet
 
+from catalog.exceptions import CatalogErrorCode
 from catalog.models import Product
 from config.exceptions import ApplicationError
 
@@ -22,5 +23,5 @@ def stock_filter_register(stock_filter: StockFilter) -> None:
 
 def product_list_in_stock(*, queryset: QuerySet[Product], location_code: str | None = None) -> QuerySet[Product]:
     if not _stock_filter:
-        raise ApplicationError("Stock filters need the inventory app.", code="unavailable")
+        raise ApplicationError("Stock filters need the inventory app.", code=CatalogErrorCode.UNAVAILABLE)
     return _stock_filter[0](queryset, location_code)

@@ -6,6 +6,7 @@ import tablib
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from catalog.exceptions import CatalogErrorCode
 from catalog.resources import ProductVariantResource
 from config.exceptions import ApplicationError
 
@@ -26,13 +27,13 @@ class ImportSummary:
 
 
 class CatalogImportRejected(ApplicationError):
-    code = "import_rejected"
+    code = CatalogErrorCode.IMPORT_REJECTED
 
 
 def _dataset(*, data: bytes, file_format: str) -> tablib.Dataset:
     if file_format not in FORMATS:
         raise ApplicationError(
-            _("Import CSV or XLSX files."), code="unsupported_format", fields={"format": [file_format]}
+            _("Import CSV or XLSX files."), code=CatalogErrorCode.UNSUPPORTED_FORMAT, fields={"format": [file_format]}
         )
     try:
         if file_format == "csv":
@@ -40,7 +41,7 @@ def _dataset(*, data: bytes, file_format: str) -> tablib.Dataset:
         return tablib.Dataset().load(data, format="xlsx")
     except Exception as exc:  # tablib and openpyxl raise many kinds of error on a damaged file
         raise ApplicationError(
-            _("The file cannot be read: %(error)s") % {"error": exc}, code="unreadable_file"
+            _("The file cannot be read: %(error)s") % {"error": exc}, code=CatalogErrorCode.UNREADABLE_FILE
         ) from exc
 
 

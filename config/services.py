@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from config.channels import Channel
-from config.exceptions import ApplicationError
+from config.exceptions import ApplicationError, ConfigErrorCode
 from config.models import ChannelClient, token_digest, validate_throttle_rate
 from config.scopes import Reach, access_problems, default_reach, default_scopes
 
@@ -20,9 +20,11 @@ def _access_check(*, channel: str, scopes: Iterable[str], reach: str) -> list[st
     problems = access_problems(channel=channel, scopes=scopes, reach=reach)
     if problems:
         if "scopes" in problems:
-            code = "unknown_scope"
+            code = ConfigErrorCode.UNKNOWN_SCOPE
+        elif reach in Reach.values:
+            code = ConfigErrorCode.REACH_NOT_ALLOWED
         else:
-            code = "reach_not_allowed" if reach in Reach.values else "unknown_reach"
+            code = ConfigErrorCode.UNKNOWN_REACH
         raise ApplicationError(next(iter(problems.values()))[0], code=code, fields=problems)
     return scopes
 
@@ -45,7 +47,7 @@ def channel_client_create(
     if channel not in Channel.values:
         raise ApplicationError(
             f"Unknown channel {channel!r}.",
-            code="unknown_channel",
+            code=ConfigErrorCode.UNKNOWN_CHANNEL,
             fields={"channel": [f"Choose one of {', '.join(Channel.values)}."]},
         )
     reach = reach or default_reach(channel)
@@ -56,12 +58,12 @@ def channel_client_create(
         validate_throttle_rate(throttle_rate)
     except ValidationError as exc:
         raise ApplicationError(
-            exc.messages[0], code="invalid_throttle_rate", fields={"throttle_rate": exc.messages}
+            exc.messages[0], code=ConfigErrorCode.INVALID_THROTTLE_RATE, fields={"throttle_rate": exc.messages}
         ) from exc
     if ChannelClient.objects.filter(name=name).exists():
         raise ApplicationError(
             f"A channel client named {name!r} already exists.",
-            code="duplicate_name",
+            code=ConfigErrorCode.DUPLICATE_NAME,
             fields={"name": ["Already taken."]},
         )
     token = token or _new_token()

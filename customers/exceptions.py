@@ -1,13 +1,27 @@
+from enum import StrEnum
+
 from config.exceptions import ApplicationError, ConflictError
 
 
+class CustomerErrorCode(StrEnum):
+    """Every code customers raises (config.exceptions)."""
+
+    INSUFFICIENT_POINTS = "insufficient_points"
+    INVALID_POINTS = "invalid_points"
+    INVALID_ADJUSTMENT = "invalid_adjustment"
+    CUSTOMER_ERASED = "customer_erased"
+    MERGE_REFUSED = "merge_refused"
+    CUSTOMER_MISSING = "customer_missing"
+    CHANNEL_CLIENT_REQUIRED = "channel_client_required"
+
+
 class InsufficientPoints(ConflictError):
-    code = "insufficient_points"
+    code = CustomerErrorCode.INSUFFICIENT_POINTS
 
 
 class CustomerErased(ApplicationError):
-    code = "customer_erased"
+    code = CustomerErrorCode.CUSTOMER_ERASED
 
 
 class MergeRefused(ApplicationError):
-    code = "merge_refused"
+    code = CustomerErrorCode.MERGE_REFUSED

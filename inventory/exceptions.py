@@ -1,19 +1,31 @@
+from enum import StrEnum
+
 from config.exceptions import ApplicationError, ConflictError, NotFoundError
+
+
+class InventoryErrorCode(StrEnum):
+    """Every code inventory raises (config.exceptions)."""
+
+    OUT_OF_STOCK = "out_of_stock"
+    STOCK_RULE = "stock_rule"
+    COUNT_APPLIED = "count_applied"
+    UNKNOWN_ITEM = "unknown_item"
+    TRANSFER_STATE = "transfer_state"
 
 
 class OutOfStock(ConflictError):
     """Some lines cannot be served; `extra["lines"]` says which, with what is available."""
 
-    code = "out_of_stock"
+    code = InventoryErrorCode.OUT_OF_STOCK
 
 
 class StockRuleBroken(ApplicationError):
-    code = "stock_rule"
+    code = InventoryErrorCode.STOCK_RULE
 
 
 class UnknownStockItem(NotFoundError):
-    code = "unknown_item"
+    code = InventoryErrorCode.UNKNOWN_ITEM
 
 
 class TransferStateError(ConflictError):
-    code = "transfer_state"
+    code = InventoryErrorCode.TRANSFER_STATE

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import Variant
-from inventory.exceptions import OutOfStock, StockRuleBroken, TransferStateError
+from inventory.exceptions import InventoryErrorCode, OutOfStock, StockRuleBroken, TransferStateError
 from inventory.locks import LockedLevel, stock_keys_q, stock_levels_lock, transfer_lock
 from inventory.models import (
     CycleCount,
@@ -377,7 +377,7 @@ def cycle_count_apply(*, count: CycleCount, user: Any = None) -> list[StockMovem
     """Adjust on_hand to what was counted; units reserved for customers must still be there."""
     count = CycleCount.objects.select_for_update().get(pk=count.pk)
     if count.status != CycleCountStatus.OPEN:
-        raise StockRuleBroken("This count was already applied.", code="count_applied")
+        raise StockRuleBroken("This count was already applied.", code=InventoryErrorCode.COUNT_APPLIED)
     _check_access(user, [count.location_id])
     counted = dict(count.lines.values_list("variant_id", "counted"))
     levels = stock_levels_lock(keys=((count.location_id, var) for var in counted))

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from config.money import currency_exponent, has_valid_precision, money_round, quantum
 from invoicing.documents import TAX_CATEGORY_STANDARD, TAX_CATEGORY_ZERO, TaxSubtotal
-from invoicing.exceptions import InvoiceInputError
+from invoicing.exceptions import InvoiceErrorCode, InvoiceInputError
 
 HUNDRED = Decimal(100)
 # Net unit prices (BT-146) may carry more decimals than the currency.
@@ -74,7 +74,7 @@ class Totals:
 def _validate(lines: Sequence[LineInput], currency: str) -> None:
     if not lines:
         raise InvoiceInputError(
-            _("An invoice needs at least one line."), code="no_lines", fields={"lines": [_("Empty.")]}
+            _("An invoice needs at least one line."), code=InvoiceErrorCode.NO_LINES, fields={"lines": [_("Empty.")]}
         )
     errors: dict[str, list[str]] = {}
     for index, line in enumerate(lines):
@@ -96,7 +96,7 @@ def _validate(lines: Sequence[LineInput], currency: str) -> None:
         if problems:
             errors[f"lines[{index}]"] = problems
     if errors:
-        raise InvoiceInputError(_("Some lines are not valid."), code="invalid_lines", fields=errors)
+        raise InvoiceInputError(_("Some lines are not valid."), code=InvoiceErrorCode.INVALID_LINES, fields=errors)
 
 
 def _tax(amount: Decimal, rate: Decimal, currency: str) -> Decimal:

@@ -22,7 +22,7 @@ from invoicing.documents import (
     Party,
     TaxSubtotal,
 )
-from invoicing.exceptions import InvoiceInputError
+from invoicing.exceptions import InvoiceErrorCode, InvoiceInputError
 from invoicing.models import (
     BillingRecord,
     DocumentKind,
@@ -44,7 +44,7 @@ def seller_default() -> Seller:
     """The seller documents are issued by when the caller names none."""
     seller = Seller.objects.filter(is_default=True).first() or Seller.objects.order_by("pk").first()
     if seller is None:
-        raise InvoiceInputError(_("No seller is configured: add one in the admin."), code="no_seller")
+        raise InvoiceInputError(_("No seller is configured: add one in the admin."), code=InvoiceErrorCode.NO_SELLER)
     return seller
 
 

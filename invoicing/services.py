@@ -32,7 +32,12 @@ from customers.tax_ids import tax_id_normalise
 from invoicing import verifactu
 from invoicing.calculation import LineInput, Totals, invoice_totals_compute
 from invoicing.delivery import billing_record_submission_enqueue
-from invoicing.exceptions import CreditExceedsRemaining, InvoiceInputError, TicketAlreadyReplaced
+from invoicing.exceptions import (
+    CreditExceedsRemaining,
+    InvoiceErrorCode,
+    InvoiceInputError,
+    TicketAlreadyReplaced,
+)
 from invoicing.models import (
     DEFAULT_PREFIXES,
     BillingRecord,
@@ -101,7 +106,9 @@ def _buyer_checked(buyer: Buyer, *, full: bool) -> Buyer:
             if not value.strip():
                 errors.setdefault(name, []).append(_("A full invoice needs the buyer's %(field)s.") % {"field": label})
     if errors:
-        raise InvoiceInputError(_("The buyer's details are not valid."), code="invalid_buyer", fields=errors)
+        raise InvoiceInputError(
+            _("The buyer's details are not valid."), code=InvoiceErrorCode.INVALID_BUYER, fields=errors
+        )
     return replace(
         buyer,
         name=buyer.name.strip(),
@@ -263,7 +270,9 @@ def _currency_checked(currency: str) -> str:
         currency_exponent(currency)
     except ValueError:
         raise InvoiceInputError(
-            _("Unsupported currency."), code="invalid_currency", fields={"currency": [_("Unsupported currency.")]}
+            _("Unsupported currency."),
+            code=InvoiceErrorCode.INVALID_CURRENCY,
+            fields={"currency": [_("Unsupported currency.")]},
         ) from None
     return currency
 
@@ -294,7 +303,7 @@ def invoice_issue(
     if not (0 <= paid <= totals.payable_total):
         raise InvoiceInputError(
             _("The paid amount must be between zero and the amount payable."),
-            code="invalid_paid_amount",
+            code=InvoiceErrorCode.INVALID_PAID_AMOUNT,
             fields={"paid_amount": [_("Out of range.")]},
         )
     return _document_issue(
@@ -356,11 +365,13 @@ def invoice_credit(
     with transaction.atomic():
         original = Invoice.objects.select_for_update().select_related("seller").get(pk=invoice.pk)
         if original.kind == DocumentKind.CREDIT_NOTE:
-            raise InvoiceInputError(_("A credit note cannot itself be credited."), code="credit_of_credit_note")
+            raise InvoiceInputError(
+                _("A credit note cannot itself be credited."), code=InvoiceErrorCode.CREDIT_OF_CREDIT_NOTE
+            )
         if Invoice.objects.filter(replaces=original).exists():
             raise InvoiceInputError(
                 _("This simplified invoice was exchanged: credit the full invoice that replaced it."),
-                code="ticket_replaced",
+                code=InvoiceErrorCode.TICKET_REPLACED,
             )
         remaining = _remaining_by_line(original)
         if lines is None:
@@ -405,7 +416,7 @@ def invoice_credit(
             )
             originals.append(line)
         if errors:
-            raise InvoiceInputError(_("Some lines are not valid."), code="invalid_lines", fields=errors)
+            raise InvoiceInputError(_("Some lines are not valid."), code=InvoiceErrorCode.INVALID_LINES, fields=errors)
         totals = invoice_totals_compute(
             lines=credit_inputs, currency=original.currency, prices_include_tax=original.prices_include_tax
         )
@@ -445,14 +456,16 @@ def invoice_ticket_exchange(*, ticket: Invoice, buyer: Buyer) -> Invoice:
     with transaction.atomic():
         ticket = Invoice.objects.select_for_update().select_related("seller").get(pk=ticket.pk)
         if ticket.kind != DocumentKind.SIMPLIFIED:
-            raise InvoiceInputError(_("Only a simplified invoice can be exchanged."), code="not_a_ticket")
+            raise InvoiceInputError(
+                _("Only a simplified invoice can be exchanged."), code=InvoiceErrorCode.NOT_A_TICKET
+            )
         if Invoice.objects.filter(replaces=ticket).exists():
             raise TicketAlreadyReplaced(
                 _("Simplified invoice %(number)s was already exchanged.") % {"number": ticket.number}
             )
         if ticket.credit_notes.exists():
             raise InvoiceInputError(
-                _("A simplified invoice with credit notes cannot be exchanged."), code="ticket_credited"
+                _("A simplified invoice with credit notes cannot be exchanged."), code=InvoiceErrorCode.TICKET_CREDITED
             )
         lines = [
             LineInput(
@@ -493,7 +506,7 @@ def invoice_email_resend(*, invoice: Invoice) -> Invoice:
     with transaction.atomic():
         locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if not locked.buyer_email:
-            raise InvoiceInputError(_("The document has no e-mail address to send to."), code="no_email")
+            raise InvoiceInputError(_("The document has no e-mail address to send to."), code=InvoiceErrorCode.NO_EMAIL)
         message = invoice_email_message(invoice_id=locked.pk)
         if message is None:
             transaction.on_commit(partial(invoice_process.delay, locked.pk))

@@ -1,55 +1,85 @@
+from enum import StrEnum
 from typing import ClassVar
 
 from config.exceptions import ApplicationError, ConflictError, NotFoundError
 
 
+class OrderErrorCode(StrEnum):
+    """Every code orders raises (config.exceptions)."""
+
+    # Placing
+    INVALID_ORDER = "invalid_order"
+    INVALID_LINES = "invalid_lines"
+    IDEMPOTENCY_KEY_REQUIRED = "idempotency_key_required"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    # Paying
+    INVALID_PAYMENT = "invalid_payment"
+    INVALID_AMOUNT = "invalid_amount"
+    PAYMENT_EXCEEDS_DUE = "payment_exceeds_due"
+    DUPLICATE_CAPTURE = "duplicate_capture"
+    PAYMENT_METHOD_NOT_ALLOWED = "payment_method_not_allowed"
+    INSUFFICIENT_STORE_CREDIT = "insufficient_store_credit"
+    # The order's state and its fulfilment
+    ORDER_NOT_FOUND = "order_not_found"
+    ORDER_STATE = "order_state"
+    ORDER_NOT_PAID = "order_not_paid"
+    WRONG_FULFILMENT = "wrong_fulfilment"
+    GOODS_NOT_ARRIVED = "goods_not_arrived"
+    TRANSFER_NOT_SHIPPED = "transfer_not_shipped"
+    # Pickups
+    INVALID_PICKUP_CODE = "invalid_pickup_code"
+    PICKUP_CODE_USED = "pickup_code_used"
+    LOCATION_REQUIRED = "location_required"
+    LOCATION_NOT_BOUND = "location_not_bound"
+
+
 class OrderInputError(ApplicationError):
     """Lines, destination or payment data an order cannot be placed or paid with."""
 
-    code = "invalid_order"
+    code = OrderErrorCode.INVALID_ORDER
 
 
 class OrderNotFound(NotFoundError):
-    code = "order_not_found"
+    code = OrderErrorCode.ORDER_NOT_FOUND
 
 
 class IdempotencyKeyReused(ConflictError):
     """The same Idempotency-Key came with a different body."""
 
-    code = "idempotency_key_reused"
+    code = OrderErrorCode.IDEMPOTENCY_KEY_REUSED
 
 
 class OrderStateError(ConflictError):
     """The order is not in a state that allows this (e.g. cancelling a shipped order)."""
 
-    code = "order_state"
+    code = OrderErrorCode.ORDER_STATE
 
 
 class OrderNotPaid(ConflictError):
     """Goods never leave, nor wait ready, before the order is paid and invoiced."""
 
-    code = "order_not_paid"
+    code = OrderErrorCode.ORDER_NOT_PAID
 
 
 class PaymentMethodNotAllowed(ApplicationError):
-    code = "payment_method_not_allowed"
+    code = OrderErrorCode.PAYMENT_METHOD_NOT_ALLOWED
     status_code: ClassVar[int] = 403
 
 
 class InsufficientStoreCredit(ConflictError):
-    code = "insufficient_store_credit"
+    code = OrderErrorCode.INSUFFICIENT_STORE_CREDIT
 
 
 class InvalidPickupCode(ApplicationError):
-    code = "invalid_pickup_code"
+    code = OrderErrorCode.INVALID_PICKUP_CODE
 
 
 class PickupCodeUsed(ConflictError):
-    code = "pickup_code_used"
+    code = OrderErrorCode.PICKUP_CODE_USED
 
 
 class LocationNotBound(ApplicationError):
     """A device acted for a location it is not bound to (`Location.channel_clients`)."""
 
-    code = "location_not_bound"
+    code = OrderErrorCode.LOCATION_NOT_BOUND
     status_code: ClassVar[int] = 403

@@ -28,12 +28,12 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from config.api.authentication import request_channel_client
-from config.exceptions import ApplicationError
+from config.exceptions import ApplicationError, ConfigErrorCode
 from config.scopes import Scope
 
 
 class MissingScope(ApplicationError):
-    code = "missing_scope"
+    code = ConfigErrorCode.MISSING_SCOPE
     status_code = 403
 
     def __init__(self, scope: str) -> None:
@@ -44,7 +44,7 @@ class MissingScope(ApplicationError):
 
 
 class NotForCredential(ApplicationError):
-    code = "permission_denied"
+    code = ConfigErrorCode.PERMISSION_DENIED
     status_code = 403
 
 

@@ -8,6 +8,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from config.channels import Channel
+from config.exceptions import ConfigErrorCode
 from config.models import ChannelClient
 from config.security import token_is_known_demo
 from config.selectors import channel_client_get_by_token
@@ -44,14 +45,14 @@ class ChannelClientAuthentication(authentication.BaseAuthentication):
         if not header or header[0].decode(errors="replace").lower() not in self.keywords:
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed(_("Invalid token header."), code="invalid_token_header")
+            raise exceptions.AuthenticationFailed(_("Invalid token header."), code=ConfigErrorCode.INVALID_TOKEN_HEADER)
         try:
             token = header[1].decode()
         except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed(_("Invalid token."), code="invalid_token") from None
+            raise exceptions.AuthenticationFailed(_("Invalid token."), code=ConfigErrorCode.INVALID_TOKEN) from None
         client = None if token_is_known_demo(token) else channel_client_get_by_token(token=token)
         if client is None:
-            raise exceptions.AuthenticationFailed(_("Invalid or inactive token."), code="invalid_token")
+            raise exceptions.AuthenticationFailed(_("Invalid or inactive token."), code=ConfigErrorCode.INVALID_TOKEN)
         return ChannelPrincipal(client), client
 
     def authenticate_header(self, request: Request) -> str:

@@ -1,18 +1,20 @@
 """The API's one error shape: {"error": {"code": ..., "message": ..., "fields": {...}}}."""
 
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
-from config.exceptions import ApplicationError
+from config.exceptions import ApplicationError, ConfigErrorCode, error_codes
 
 
 def error_body(
@@ -30,7 +32,7 @@ def _first_code(codes: Any) -> str:
             return _first_code(value)
     if isinstance(codes, list | tuple) and codes:
         return _first_code(codes[0])
-    return "invalid"
+    return ConfigErrorCode.INVALID
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -58,7 +60,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = exc.detail
         fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
         # Field problems share one code; the messages per field say what is wrong.
-        body = error_body(code="invalid", message=_("The request has invalid fields."), fields=fields)
+        body = error_body(code=ConfigErrorCode.INVALID, message=_("The request has invalid fields."), fields=fields)
     else:
         body = error_body(code=_first_code(exc.get_codes()), message=str(exc.detail))
     return Response(body, status=exc.status_code, headers=headers)
@@ -70,7 +72,9 @@ def _is_api(request: HttpRequest) -> bool:
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> Any:
     if _is_api(request):
-        return JsonResponse(error_body(code="not_found", message=_("Not found.")), status=status.HTTP_404_NOT_FOUND)
+        return JsonResponse(
+            error_body(code=ConfigErrorCode.NOT_FOUND, message=_("Not found.")), status=status.HTTP_404_NOT_FOUND
+        )
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception or Http404())
@@ -79,7 +83,9 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Any:
 def handler500(request: HttpRequest) -> Any:
     if _is_api(request):
         return JsonResponse(
-            error_body(code="server_error", message=_("Something went wrong on our side. It has been logged.")),
+            error_body(
+                code=ConfigErrorCode.SERVER_ERROR, message=_("Something went wrong on our side. It has been logged.")
+            ),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
     from django.views.defaults import server_error
@@ -105,6 +111,19 @@ ERROR_EXTRAS = {
     "findings": "invalid_e_invoice: what the schema and the EN 16931 rules found.",
 }
 
+
+class ErrorCodeField(serializers.CharField):
+    """An error's code. Its schema lists every app's codes (config.exceptions.error_codes), read
+    when the schema is made: config names no domain app."""
+
+
+class ErrorCodeFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = ErrorCodeField
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return {"type": "string", "enum": error_codes()}
+
+
 # The API's one error shape (error_body), for the schema. Inline: a serializer class cannot
 # declare a field named `fields`.
 ApiErrorSerializer = inline_serializer(
@@ -113,7 +132,7 @@ ApiErrorSerializer = inline_serializer(
         "error": inline_serializer(
             name="ApiErrorBody",
             fields={
-                "code": serializers.CharField(help_text="Stable: clients may branch on it."),
+                "code": ErrorCodeField(help_text="Stable: clients may branch on it. Every app's codes."),
                 "message": serializers.CharField(help_text="For people, in the request's language."),
                 "fields": serializers.DictField(
                     child=serializers.JSONField(),
@@ -126,12 +145,18 @@ ApiErrorSerializer = inline_serializer(
 )
 
 
-def api_errors(described: Mapping[int, str]) -> dict[int, OpenApiResponse]:
-    """Error responses for an operation's schema: {status: what its codes mean}.
+def api_errors(described: Mapping[int, Mapping[StrEnum, str]]) -> dict[int, OpenApiResponse]:
+    """Error responses for an operation's schema: {status: {code: what it means here}}.
 
     The statuses every operation shares (401, 403, 404, 429, and 400 for input) are added by
-    config.api.schema; an operation names here the ones its own rules give.
+    config.api.schema with their codes; an operation names here the codes its own rules give.
     """
     return {
-        status_code: OpenApiResponse(ApiErrorSerializer, description=text) for status_code, text in described.items()
+        status_code: OpenApiResponse(ApiErrorSerializer, description=codes_described(codes))
+        for status_code, codes in described.items()
     }
+
+
+def codes_described(codes: Mapping[StrEnum, str]) -> str:
+    """`code`: what it means; ... (a code without words is listed alone)."""
+    return "; ".join(f"`{code}`: {text}" if text else f"`{code}`" for code, text in codes.items()) + "."

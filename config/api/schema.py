@@ -1,27 +1,31 @@
 """The OpenAPI schema says, for each operation, who may call it and every status it may answer."""
 
+from enum import StrEnum
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
 
 from config.api.access import access_rule
-from config.api.errors import ApiErrorSerializer
+from config.api.errors import ApiErrorSerializer, codes_described
+from config.exceptions import ConfigErrorCode as Code
 
 # Query parameters every list takes; none of them refuses a value (a page past the end is a 404).
 LIST_PARAMETERS = frozenset({"page", "page_size", "ordering", "search"})
 
-SHARED_ERRORS = {
-    400: "`invalid`: the request has invalid fields; `fields` says, per field, what is wrong.",
-    401: (
-        "`not_authenticated`: no credential; `authentication_failed`, `invalid_token`, `invalid_token_header`: "
-        "a credential that is not valid."
-    ),
-    403: (
-        "`missing_scope`: the credential lacks the scope this needs (`scope` names it); `permission_denied`: "
-        "the credential or the staff member may not do this."
-    ),
-    404: "`not_found`: no such object among those you may see (another's answers the same), or no such page.",
-    429: "`throttled`: too many requests; `Retry-After` says in how many seconds to try again.",
+SHARED_ERRORS: dict[int, dict[StrEnum, str]] = {
+    400: {Code.INVALID: "the request has invalid fields; `fields` says, per field, what is wrong"},
+    401: {
+        Code.NOT_AUTHENTICATED: "no credential",
+        Code.AUTHENTICATION_FAILED: "",
+        Code.INVALID_TOKEN: "",
+        Code.INVALID_TOKEN_HEADER: "a credential that is not valid",
+    },
+    403: {
+        Code.MISSING_SCOPE: "the credential lacks the scope this needs (`scope` names it)",
+        Code.PERMISSION_DENIED: "the credential or the staff member may not do this",
+    },
+    404: {Code.NOT_FOUND: "no such object among those you may see (another's answers the same), or no such page"},
+    429: {Code.THROTTLED: "too many requests; `Retry-After` says in how many seconds to try again"},
 }
 
 
@@ -68,5 +72,5 @@ class AccessAutoSchema(AutoSchema):
             declared.setdefault("content", {"application/json": {"schema": error}})
             # The operation's own codes for this status first, then the shared ones.
             own = declared["description"]
-            declared["description"] = f"{own}\n\n{SHARED_ERRORS[status]}".strip()
+            declared["description"] = f"{own}\n\n{codes_described(SHARED_ERRORS[status])}".strip()
         operation["responses"] = dict(sorted(responses.items()))

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 
-from config.exceptions import ConflictError
+from config.exceptions import ConfigErrorCode, ConflictError
 from config.models import OutboxKind, OutboxMessage, OutboxStatus, WebhookSubscription
 from config.selectors import outbox_message_ids_due
 from config.tasks import outbox_send as outbox_send_task
@@ -293,7 +293,7 @@ def outbox_replay(*, message: OutboxMessage, include_sent: bool = False) -> Outb
     """
     locked = OutboxMessage.objects.select_for_update().get(pk=message.pk)
     if locked.status == OutboxStatus.SENT and not include_sent:
-        raise ConflictError(f"Outbox message {locked.pk} was already sent.", code="already_delivered")
+        raise ConflictError(f"Outbox message {locked.pk} was already sent.", code=ConfigErrorCode.ALREADY_DELIVERED)
     locked.status = OutboxStatus.PENDING
     locked.attempts = 0
     locked.next_attempt_at = timezone.now()

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
-from config.exceptions import ApplicationError, ConflictError
+from config.exceptions import ApplicationError, ConfigErrorCode, ConflictError
 from config.models import ChannelClient, OutboxKind, OutboxMessage, WebhookSubscription
 from config.outbox.machinery import ERROR_MAX_CHARS, OutboxHandler, Outcome, outbox_enqueue
 
@@ -36,7 +36,7 @@ def _check_target_url(url: str, *, field: str) -> None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ApplicationError(
             f"Deliveries go to http or https URLs, not {url!r}.",
-            code="invalid_target_url",
+            code=ConfigErrorCode.INVALID_TARGET_URL,
             fields={field: ["Enter an http:// or https:// URL."]},
         )
 
@@ -61,12 +61,12 @@ def webhook_subscription_create(*, client: ChannelClient, event: str, url: str) 
     _check_target_url(url, field="url")
     if not event:
         raise ApplicationError(
-            "Name the event to subscribe to.", code="invalid", fields={"event": ["Required."]}
+            "Name the event to subscribe to.", code=ConfigErrorCode.INVALID, fields={"event": ["Required."]}
         )
     if WebhookSubscription.objects.filter(client=client, event=event, url=url).exists():
         raise ConflictError(
             f"{client.name} is already subscribed to {event} at {url}.",
-            code="duplicate_subscription",
+            code=ConfigErrorCode.DUPLICATE_SUBSCRIPTION,
             fields={"url": ["Already subscribed."]},
         )
     return WebhookSubscription.objects.create(client=client, event=event, url=url, secret=secrets.token_hex(32))

@@ -310,6 +310,7 @@ SPECTACULAR_SETTINGS = {
     # One name per shared choice list, so every endpoint's schema reuses it.
     "ENUM_NAME_OVERRIDES": {
         "ChannelEnum": "config.channels.Channel",
+        "ErrorCodeEnum": "config.exceptions.error_codes",
         "IdentityKindEnum": "customers.identities.IdentityKind",
         "EventKindEnum": "customers.models.EventKind",
         "ReportedEventKindEnum": "customers.models.REPORTED_EVENT_KIND_CHOICES",

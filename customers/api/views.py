@@ -14,10 +14,11 @@ from catalog.pricing import running_promotions_for_request, variant_prices
 from config.api.access import Access
 from config.api.authentication import request_channel, request_channel_client
 from config.api.errors import api_errors
-from config.exceptions import ApplicationError
+from config.exceptions import ApplicationError, ConfigErrorCode
 from config.scopes import Scope
 from customers import selectors, services
 from customers.api import serializers as s
+from customers.exceptions import CustomerErrorCode
 from customers.models import Customer, Segment
 from customers.segments import segment_members
 
@@ -103,7 +104,7 @@ class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Custome
         ],
         responses={
             200: s.CustomerAsSeenSerializer,
-            **api_errors({404: "`not_found`: no customer with this identity among those you reach."}),
+            **api_errors({404: {ConfigErrorCode.NOT_FOUND: "no customer with this identity among those you reach"}}),
         },
     )
     @action(detail=False, methods=["get"])
@@ -210,7 +211,7 @@ class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Custome
             return max(1, min(int(request.query_params.get("limit", 20)), 100))
         except ValueError:
             raise ApplicationError(
-                "limit is a whole number.", code="invalid", fields={"limit": ["A whole number."]}
+                "limit is a whole number.", code=ConfigErrorCode.INVALID, fields={"limit": ["A whole number."]}
             ) from None
 
 
@@ -231,7 +232,7 @@ class EventViewSet(viewsets.GenericViewSet[Any]):
     def create(self, request: Request) -> Response:
         client = request_channel_client(request)
         if client is None:
-            raise ApplicationError("Events come from a channel client.", code="channel_client_required")
+            raise ApplicationError("Events come from a channel client.", code=CustomerErrorCode.CHANNEL_CLIENT_REQUIRED)
         batch = s.EventBatchSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
         items = batch.validated_data["events"]

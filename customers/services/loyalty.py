@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.money import money_round
-from customers.exceptions import InsufficientPoints
+from customers.exceptions import CustomerErrorCode, InsufficientPoints
 from customers.models import Customer, LoyaltyAccount, LoyaltyEntry, LoyaltyEntryKind
 
 
@@ -75,7 +75,7 @@ def loyalty_earn(*, customer: Customer, amount: Decimal, reference: str, channel
 @transaction.atomic
 def loyalty_redeem(*, customer: Customer, points: int, reference: str, channel: str) -> LoyaltyEntry:
     if points <= 0:
-        raise InsufficientPoints("Redeem a positive number of points.", code="invalid_points")
+        raise InsufficientPoints("Redeem a positive number of points.", code=CustomerErrorCode.INVALID_POINTS)
     account = loyalty_account_get_or_create(customer=customer)
     _apply(account, -points)
     return LoyaltyEntry.objects.create(
@@ -86,7 +86,7 @@ def loyalty_redeem(*, customer: Customer, points: int, reference: str, channel: 
 @transaction.atomic
 def loyalty_adjust(*, customer: Customer, points: int, reason: str, channel: str = "") -> LoyaltyEntry:
     if points == 0 or not reason.strip():
-        raise InsufficientPoints("An adjustment needs points and a reason.", code="invalid_adjustment")
+        raise InsufficientPoints("An adjustment needs points and a reason.", code=CustomerErrorCode.INVALID_ADJUSTMENT)
     account = loyalty_account_get_or_create(customer=customer)
     _apply(account, points)
     return LoyaltyEntry.objects.create(

@@ -3,7 +3,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F, Q
 
-from customers.exceptions import MergeRefused
+from customers.exceptions import CustomerErrorCode, MergeRefused
 from customers.models import (
     BroughtCustomer,
     Customer,
@@ -85,7 +85,7 @@ def customer_merge(*, keep: Customer, remove: Customer, merged_by: Any = None) -
         raise MergeRefused("A customer cannot be merged into itself.")
     locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[keep.pk, remove.pk]).order_by("pk")}
     if len(locked) != 2:
-        raise MergeRefused("Both customers must exist.", code="customer_missing")
+        raise MergeRefused("Both customers must exist.", code=CustomerErrorCode.CUSTOMER_MISSING)
     keep, remove = locked[keep.pk], locked[remove.pk]
     if keep.erased_at or remove.erased_at:
         raise MergeRefused("Erased customers are not merged.")

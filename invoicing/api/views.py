@@ -20,6 +20,7 @@ from config.exceptions import ConflictError
 from config.scopes import Scope
 from invoicing import exports, selectors, services
 from invoicing.api import serializers as s
+from invoicing.exceptions import InvoiceErrorCode
 from invoicing.models import DocumentKind, Invoice, InvoiceFile
 from invoicing.services import Buyer
 
@@ -44,7 +45,7 @@ def _download(invoice: Invoice, format_code: str, filename: str) -> HttpResponse
     if file is None:
         raise ConflictError(
             _("The document is not rendered yet (or this format does not apply to it); try again shortly."),
-            code="not_rendered",
+            code=InvoiceErrorCode.NOT_RENDERED,
         )
     response = HttpResponse(bytes(file.content), content_type=file.media_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -86,7 +87,7 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet[Invoice]):
         summary="The document's PDF (a Factur-X hybrid for full invoices and credit notes)",
         responses={
             (200, "application/pdf"): OpenApiTypes.BINARY,
-            **api_errors({409: "`not_rendered`: not rendered yet; try again shortly."}),
+            **api_errors({409: {InvoiceErrorCode.NOT_RENDERED: "not rendered yet; try again shortly"}}),
         },
     )
     @action(detail=True, methods=["get"])
@@ -101,7 +102,13 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet[Invoice]):
         ],
         responses={
             (200, "application/xml"): OpenApiTypes.BINARY,
-            **api_errors({409: "`not_rendered`: not rendered yet, or this syntax does not apply to the document."}),
+            **api_errors(
+                {
+                    409: {
+                        InvoiceErrorCode.NOT_RENDERED: "not rendered yet, or this syntax does not apply to the document"
+                    }
+                }
+            ),
         },
     )
     @action(detail=True, methods=["get"])

@@ -21,29 +21,23 @@ from rest_framework.views import APIView
 
 from config.api.access import Access
 from config.api.authentication import request_channel, request_channel_client
-from config.api.errors import ApiErrorSerializer
+from config.api.errors import api_errors
 from config.channels import Channel
+from config.exceptions import ConfigErrorCode
 from config.scopes import Scope
+from inventory.exceptions import InventoryErrorCode
 from inventory.selectors import location_ids_for_user
 from orders import codes, selectors, services
 from orders.api import serializers as s
-from orders.exceptions import OrderInputError, OrderNotFound, OrderStateError
+from orders.exceptions import OrderErrorCode, OrderInputError, OrderNotFound, OrderStateError
 from orders.models import FulfilmentType, Order, OrderStatus, PaymentMode
 from orders.services import Actor, Address, LineRequest, OrderRequest
 
 PICKUP_TYPES = (FulfilmentType.PICKUP, FulfilmentType.SHIP_TO_STORE, FulfilmentType.LOCKER)
+# Who may not act on an order, as the schema tells it.
+NOT_AT_PICKUP = "not working at, or bound to, the pickup location"
+NOT_AT_EVERY_SOURCE = "not working at, or bound to, every location the lines come from"
 QR_MEDIA_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
-
-
-def _errors(**described: str) -> dict[int, OpenApiResponse]:
-    """Error responses for the schema: {status: description listing the codes}."""
-    return {
-        int(code.removeprefix("e")): OpenApiResponse(ApiErrorSerializer, description=text)
-        for code, text in described.items()
-    }
-
-
-NOT_FOUND = "not_found: no such order among those you may see."
 
 
 def request_actor(request: Request) -> Actor:
@@ -245,13 +239,19 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         responses={
             201: s.OrderDetailSerializer,
             200: OpenApiResponse(s.OrderDetailSerializer, description="A replay: the order this key placed."),
-            **_errors(
-                e400=(
-                    "idempotency_key_required; invalid (fields, prices sent, unknown pickup location); "
-                    "invalid_lines (unknown SKU, quantity); invalid_order (destination, payment mode, contact, "
-                    "invoicing details)."
-                ),
-                e409="idempotency_key_reused; out_of_stock (`lines` lists sku, requested, available).",
+            **api_errors(
+                {
+                    400: {
+                        OrderErrorCode.IDEMPOTENCY_KEY_REQUIRED: "",
+                        ConfigErrorCode.INVALID: "fields, prices sent, an unknown pickup location",
+                        OrderErrorCode.INVALID_LINES: "an unknown SKU, a quantity",
+                        OrderErrorCode.INVALID_ORDER: "destination, payment mode, contact, invoicing details",
+                    },
+                    409: {
+                        OrderErrorCode.IDEMPOTENCY_KEY_REUSED: "",
+                        InventoryErrorCode.OUT_OF_STOCK: "`lines` lists sku, requested, available",
+                    },
+                }
             ),
         },
     )
@@ -260,7 +260,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if not key:
             raise OrderInputError(
                 _("Send an Idempotency-Key header of 1 to 100 characters."),
-                code="idempotency_key_required",
+                code=OrderErrorCode.IDEMPOTENCY_KEY_REQUIRED,
                 fields={"Idempotency-Key": [_("Required, at most 100 characters.")]},
             )
         data = s.OrderCreateSerializer(data=request.data)
@@ -304,15 +304,25 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         request=s.PaymentInputSerializer,
         responses={
             201: ORDER_DETAIL,
-            **_errors(
-                e400="invalid; invalid_payment; payment_exceeds_due; duplicate_capture.",
-                e403=(
-                    "payment_method_not_allowed: the channel may not take this method; permission_denied: a "
-                    "credential records payments for the orders it placed or as the till of the pickup location, "
-                    "staff at the order's pickup location."
-                ),
-                e404=NOT_FOUND,
-                e409="order_state (nothing to pay); insufficient_store_credit.",
+            **api_errors(
+                {
+                    400: {
+                        OrderErrorCode.INVALID_PAYMENT: "",
+                        OrderErrorCode.PAYMENT_EXCEEDS_DUE: "",
+                        OrderErrorCode.DUPLICATE_CAPTURE: "",
+                    },
+                    403: {
+                        OrderErrorCode.PAYMENT_METHOD_NOT_ALLOWED: "the channel may not take this method",
+                        ConfigErrorCode.PERMISSION_DENIED: (
+                            "a credential records payments for the orders it placed or as the till of the pickup "
+                            "location, staff at the order's pickup location"
+                        ),
+                    },
+                    409: {
+                        OrderErrorCode.ORDER_STATE: "nothing to pay",
+                        OrderErrorCode.INSUFFICIENT_STORE_CREDIT: "",
+                    },
+                }
             ),
         },
     )
@@ -330,13 +340,16 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         request=s.CancelInputSerializer,
         responses={
             200: ORDER_DETAIL,
-            **_errors(
-                e403=(
-                    "permission_denied: only the channel that placed the order, a till bound to its pickup "
-                    "location, the pickup location's staff or staff reaching every order cancel it."
-                ),
-                e404=NOT_FOUND,
-                e409="order_state.",
+            **api_errors(
+                {
+                    403: {
+                        ConfigErrorCode.PERMISSION_DENIED: (
+                            "only the channel that placed the order, a till bound to its pickup location, the "
+                            "pickup location's staff or staff reaching every order cancel it"
+                        )
+                    },
+                    409: {OrderErrorCode.ORDER_STATE: ""},
+                }
             ),
         },
     )
@@ -354,11 +367,15 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         request=s.ShipInputSerializer,
         responses={
             200: ORDER_DETAIL,
-            **_errors(
-                e400="invalid.",
-                e403="permission_denied: not working at, or bound to, every location the lines come from.",
-                e404=NOT_FOUND,
-                e409="order_state; wrong_fulfilment; order_not_paid.",
+            **api_errors(
+                {
+                    403: {ConfigErrorCode.PERMISSION_DENIED: NOT_AT_EVERY_SOURCE},
+                    409: {
+                        OrderErrorCode.ORDER_STATE: "",
+                        OrderErrorCode.WRONG_FULFILMENT: "",
+                        OrderErrorCode.ORDER_NOT_PAID: "",
+                    },
+                }
             ),
         },
     )
@@ -379,13 +396,16 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         request=None,
         responses={
             200: ORDER_DETAIL,
-            **_errors(
-                e403=(
-                    "permission_denied: neither the channel that placed the order, nor working at, or bound to, "
-                    "every location the lines come from."
-                ),
-                e404=NOT_FOUND,
-                e409="order_state; wrong_fulfilment.",
+            **api_errors(
+                {
+                    403: {
+                        ConfigErrorCode.PERMISSION_DENIED: (
+                            "neither the channel that placed the order, nor working at, or bound to, every location "
+                            "the lines come from"
+                        )
+                    },
+                    409: {OrderErrorCode.ORDER_STATE: "", OrderErrorCode.WRONG_FULFILMENT: ""},
+                }
             ),
         },
     )
@@ -399,10 +419,16 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         request=None,
         responses={
             200: ORDER_DETAIL,
-            **_errors(
-                e403="permission_denied: not working at, or bound to, the pickup location.",
-                e404=NOT_FOUND,
-                e409="order_state; wrong_fulfilment; order_not_paid; goods_not_arrived.",
+            **api_errors(
+                {
+                    403: {ConfigErrorCode.PERMISSION_DENIED: NOT_AT_PICKUP},
+                    409: {
+                        OrderErrorCode.ORDER_STATE: "",
+                        OrderErrorCode.WRONG_FULFILMENT: "",
+                        OrderErrorCode.ORDER_NOT_PAID: "",
+                        OrderErrorCode.GOODS_NOT_ARRIVED: "",
+                    },
+                }
             ),
         },
     )
@@ -416,11 +442,17 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         request=s.HandOverInputSerializer,
         responses={
             200: ORDER_DETAIL,
-            **_errors(
-                e400="invalid_pickup_code.",
-                e403="permission_denied: not working at, or bound to, the pickup location.",
-                e404=NOT_FOUND,
-                e409="order_state; wrong_fulfilment; order_not_paid; pickup_code_used.",
+            **api_errors(
+                {
+                    400: {OrderErrorCode.INVALID_PICKUP_CODE: ""},
+                    403: {ConfigErrorCode.PERMISSION_DENIED: NOT_AT_PICKUP},
+                    409: {
+                        OrderErrorCode.ORDER_STATE: "",
+                        OrderErrorCode.WRONG_FULFILMENT: "",
+                        OrderErrorCode.ORDER_NOT_PAID: "",
+                        OrderErrorCode.PICKUP_CODE_USED: "",
+                    },
+                }
             ),
         },
     )
@@ -438,10 +470,15 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         request=None,
         responses={
             200: ORDER_DETAIL,
-            **_errors(
-                e403="permission_denied: not working at, or bound to, the pickup location.",
-                e404=NOT_FOUND,
-                e409="order_state; wrong_fulfilment; transfer_not_shipped.",
+            **api_errors(
+                {
+                    403: {ConfigErrorCode.PERMISSION_DENIED: NOT_AT_PICKUP},
+                    409: {
+                        OrderErrorCode.ORDER_STATE: "",
+                        OrderErrorCode.WRONG_FULFILMENT: "",
+                        OrderErrorCode.TRANSFER_NOT_SHIPPED: "",
+                    },
+                }
             ),
         },
     )
@@ -470,7 +507,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         ),
         responses={
             200: s.PickupCodeSerializer,
-            **_errors(e404=NOT_FOUND, e409="order_state: not a pickup order, or cancelled or picked up."),
+            **api_errors({409: {OrderErrorCode.ORDER_STATE: "not a pickup order, or cancelled or picked up"}}),
         },
     )
     @action(detail=True, methods=["get"], url_path="pickup-code")
@@ -491,7 +528,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         responses={
             (200, "image/svg+xml"): OpenApiTypes.BINARY,
             (200, "image/png"): OpenApiTypes.BINARY,
-            **_errors(e400="invalid.", e404=NOT_FOUND, e409="order_state."),
+            **api_errors({409: {OrderErrorCode.ORDER_STATE: "not a pickup order, or cancelled or picked up"}}),
         },
     )
     @action(detail=True, methods=["get"], url_path="pickup-qr", content_negotiation_class=IgnoreAcceptNegotiation)
@@ -522,14 +559,20 @@ class PickupRedeemView(APIView):
         request=s.RedeemInputSerializer,
         responses={
             200: s.RedeemedSerializer,
-            **_errors(
-                e400="invalid; location_required: bound to several lockers, say which.",
-                e403=(
-                    "missing_scope; permission_denied (staff); location_not_bound: not one of the credential's "
-                    "lockers, or bound to none."
-                ),
-                e404="order_not_found.",
-                e409="pickup_code_used; order_state; order_not_paid.",
+            **api_errors(
+                {
+                    400: {OrderErrorCode.LOCATION_REQUIRED: "bound to several lockers, say which"},
+                    403: {
+                        ConfigErrorCode.PERMISSION_DENIED: "staff",
+                        OrderErrorCode.LOCATION_NOT_BOUND: "not one of the credential's lockers, or bound to none",
+                    },
+                    404: {OrderErrorCode.ORDER_NOT_FOUND: "a forged code, another locker's code, an unknown order"},
+                    409: {
+                        OrderErrorCode.PICKUP_CODE_USED: "",
+                        OrderErrorCode.ORDER_STATE: "",
+                        OrderErrorCode.ORDER_NOT_PAID: "",
+                    },
+                }
             ),
         },
     )
@@ -575,7 +618,7 @@ class OrderTrackView(APIView):
         parameters=[s.TrackQuerySerializer],
         responses={
             200: s.TrackSerializer,
-            **_errors(e404="order_not_found: no order with this number and these details.", e429="throttled."),
+            **api_errors({404: {OrderErrorCode.ORDER_NOT_FOUND: "no order with this number and these details"}}),
         },
     )
     def get(self, request: Request, number: str) -> Response:

@@ -22,6 +22,7 @@ from orders.codes import pickup_code_matches, pickup_code_parse
 from orders.exceptions import (
     InvalidPickupCode,
     LocationNotBound,
+    OrderErrorCode,
     OrderInputError,
     OrderNotFound,
     OrderNotPaid,
@@ -51,7 +52,7 @@ def _require_fulfilment(order: Order, *types: str) -> None:
     if order.fulfilment_type not in types:
         raise OrderStateError(
             _("This does not apply to a %(type)s order.") % {"type": order.get_fulfilment_type_display()},
-            code="wrong_fulfilment",
+            code=OrderErrorCode.WRONG_FULFILMENT,
         )
 
 
@@ -118,7 +119,9 @@ def order_make_ready(*, order: Order, actor: Actor) -> Order:
     if not _may_wait_ready(order):
         _require_invoiced(order)
     if _lines_awaiting_transfer(order):
-        raise OrderStateError(_("Some goods have not arrived at the pickup point yet."), code="goods_not_arrived")
+        raise OrderStateError(
+            _("Some goods have not arrived at the pickup point yet."), code=OrderErrorCode.GOODS_NOT_ARRIVED
+        )
     _ready(order, actor=actor)
     return order
 
@@ -214,7 +217,7 @@ def redeeming_locker(*, actor: Actor, location_code: str | None) -> Location:
         if len(bound) > 1:
             raise OrderInputError(
                 _("This credential serves several lockers: say which one scanned the code."),
-                code="location_required",
+                code=OrderErrorCode.LOCATION_REQUIRED,
                 fields={"location": [_("One of: %(codes)s.") % {"codes": ", ".join(loc.code for loc in bound)}]},
             )
         return bound[0]
@@ -277,7 +280,7 @@ def order_transfers_receive(*, order: Order, actor: Actor) -> Order:
     if waiting:
         raise OrderStateError(
             _("The goods have not left %(source)s yet.") % {"source": waiting[0].source},
-            code="transfer_not_shipped",
+            code=OrderErrorCode.TRANSFER_NOT_SHIPPED,
         )
     arriving = [transfer for transfer in transfers if transfer.status == TransferStatus.IN_TRANSIT]
     if arriving:  # one receipt per transfer, then the reservation: every row first, in one order

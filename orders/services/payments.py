@@ -24,7 +24,7 @@ from customers.services.loyalty import loyalty_earn, loyalty_points_value, loyal
 from invoicing.calculation import LineInput
 from invoicing.selectors import seller_default
 from invoicing.services import Buyer, invoice_issue
-from orders.exceptions import InsufficientStoreCredit, OrderInputError, PaymentMethodNotAllowed
+from orders.exceptions import InsufficientStoreCredit, OrderErrorCode, OrderInputError, PaymentMethodNotAllowed
 from orders.models import (
     Order,
     OrderEvent,
@@ -58,7 +58,7 @@ def store_credit_grant(
 ) -> StoreCreditEntry:
     """Credit the customer (a refund to store credit, a goodwill gesture)."""
     if amount <= 0:
-        raise OrderInputError(_("Store credit is granted in positive amounts."), code="invalid_amount")
+        raise OrderInputError(_("Store credit is granted in positive amounts."), code=OrderErrorCode.INVALID_AMOUNT)
     return StoreCreditEntry.objects.create(
         customer=customer,
         amount=amount,
@@ -90,7 +90,7 @@ def _method_known(method: str) -> None:
     if method not in PaymentMethod.values:
         raise OrderInputError(
             _("Unknown payment method."),
-            code="invalid_payment",
+            code=OrderErrorCode.INVALID_PAYMENT,
             fields={"method": [_("One of: %(choices)s.") % {"choices": ", ".join(PaymentMethod.values)}]},
         )
 
@@ -108,20 +108,22 @@ def _amount_checked(*, order: Order, method: str, amount: Decimal | None, points
     if method == PaymentMethod.LOYALTY_POINTS:
         if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
             raise OrderInputError(
-                _("Say how many points to spend."), code="invalid_payment", fields={"points": [_("A positive number.")]}
+                _("Say how many points to spend."),
+                code=OrderErrorCode.INVALID_PAYMENT,
+                fields={"points": [_("A positive number.")]},
             )
         amount = loyalty_points_value(points)
     if amount is None or amount <= 0 or not has_valid_precision(amount, order.currency):
         raise OrderInputError(
             _("A payment is a positive amount in the order's currency."),
-            code="invalid_payment",
+            code=OrderErrorCode.INVALID_PAYMENT,
             fields={"amount": [_("A positive amount with at most the currency's decimals.")]},
         )
     if amount > order.amount_due:
         raise OrderInputError(
             _("The payment is more than the %(due)s %(currency)s still due.")
             % {"due": order.amount_due, "currency": order.currency},
-            code="payment_exceeds_due",
+            code=OrderErrorCode.PAYMENT_EXCEEDS_DUE,
             fields={"amount": [_("More than is due.")]},
             extra={"amount_due": str(order.amount_due)},
         )
@@ -149,7 +151,7 @@ def order_payment_add(
     if method in PROVIDER_METHODS and not provider_reference:
         raise OrderInputError(
             _("Give the payment provider's capture reference."),
-            code="invalid_payment",
+            code=OrderErrorCode.INVALID_PAYMENT,
             fields={"provider_reference": [_("Required for this method.")]},
         )
     with transaction.atomic():
@@ -164,7 +166,7 @@ def order_payment_add(
                     return order
                 raise OrderInputError(
                     _("This capture was already recorded."),
-                    code="duplicate_capture",
+                    code=OrderErrorCode.DUPLICATE_CAPTURE,
                     fields={"provider_reference": [_("Already used.")]},
                 )
         payable = order.status == OrderStatus.PLACED or (
@@ -217,7 +219,7 @@ def _capture_create(*, provider_reference: str, **fields: Any) -> Payment:
     except IntegrityError:
         raise OrderInputError(
             _("This capture was already recorded."),
-            code="duplicate_capture",
+            code=OrderErrorCode.DUPLICATE_CAPTURE,
             fields={"provider_reference": [_("Already used.")]},
         ) from None
 

@@ -43,7 +43,7 @@ from inventory.sourcing import FulfilmentType as SourcingType
 from inventory.sourcing import SourcingPlan, sourcing_plan
 from invoicing.calculation import LineInput, invoice_totals_compute
 from orders.codes import pickup_secret_new
-from orders.exceptions import IdempotencyKeyReused, OrderInputError
+from orders.exceptions import IdempotencyKeyReused, OrderErrorCode, OrderInputError
 from orders.models import FulfilmentType, NotificationKind, Order, OrderEvent, OrderLine, OrderStatus, PaymentMode
 from orders.services.common import Actor, order_history_add, order_timeline_add
 from orders.services.notifications import order_notification_due
@@ -143,7 +143,7 @@ def _variants_checked(lines: Sequence[LineRequest]) -> list[tuple[Variant, int]]
         if not isinstance(line.quantity, int) or isinstance(line.quantity, bool) or line.quantity <= 0:
             errors[f"lines[{i}].quantity"] = [_("A quantity is a whole number greater than zero.")]
     if errors:
-        raise OrderInputError(_("Some lines cannot be ordered."), code="invalid_lines", fields=errors)
+        raise OrderInputError(_("Some lines cannot be ordered."), code=OrderErrorCode.INVALID_LINES, fields=errors)
     return [(variants[line.sku], line.quantity) for line in lines]
 
 
@@ -257,7 +257,7 @@ def order_place(*, actor: Actor, idempotency_key: str, fingerprint: str, request
     if not key or len(key) > 100:
         raise OrderInputError(
             _("Send an Idempotency-Key header of 1 to 100 characters."),
-            code="idempotency_key_required",
+            code=OrderErrorCode.IDEMPOTENCY_KEY_REQUIRED,
             fields={"Idempotency-Key": [_("Required, at most 100 characters.")]},
         )
     scope = idempotency_scope(actor)

@@ -130,15 +130,15 @@ def test_server_error_under_api_keeps_the_error_shape(rf: Any) -> None:
 
 def test_application_errors_map_to_their_status_and_code(rf: Any) -> None:
     from config.api.errors import exception_handler
-    from config.exceptions import ConflictError
+    from config.exceptions import ConfigErrorCode, ConflictError
 
     response = exception_handler(
-        ConflictError("Already placed.", code="duplicate_order", fields={"key": ["Used."]}), {}
+        ConflictError("Already taken.", code=ConfigErrorCode.DUPLICATE_NAME, fields={"name": ["Used."]}), {}
     )
     assert response is not None
     assert response.status_code == 409
     assert response.data == {
-        "error": {"code": "duplicate_order", "message": "Already placed.", "fields": {"key": ["Used."]}}
+        "error": {"code": "duplicate_name", "message": "Already taken.", "fields": {"name": ["Used."]}}
     }
 
 
