@@ -5,12 +5,19 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from config.admin_kit import NoAddMixin, NoChangeMixin, ReadOnlyInline, ServiceAdminMixin, TermSearchMixin
+from config.admin_kit import (
+    NoAddMixin,
+    NoChangeMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    ServiceAdminMixin,
+    TermSearchMixin,
+)
 from config.exceptions import ApplicationError
 from customers import selectors, services
 from customers.models import (
@@ -23,6 +30,7 @@ from customers.models import (
     LoyaltyAccount,
     LoyaltyEntry,
     Segment,
+    StoreCreditEntry,
 )
 from customers.segments import segment_members, segment_rules_validate
 
@@ -216,6 +224,35 @@ class LoyaltyAccountAdmin(NoAddMixin, admin.ModelAdmin):
     search_fields = ("customer__name",)
     readonly_fields = ("customer", "balance", "last_activity_at", "created_at")
     inlines = (LoyaltyEntryInline,)
+
+
+@admin.register(StoreCreditEntry)
+class StoreCreditEntryAdmin(ReadOnlyAdminMixin, TermSearchMixin, admin.ModelAdmin):
+    """The store-credit ledger, read-only: credit is granted by refunds and spent on orders."""
+
+    list_display = ("created_at", "customer", "amount", "currency", "reference", "reason", "channel")
+    list_filter = ("channel", "account__currency", "reason")
+    search_fields = ("reference",)
+    search_help_text = _("The customer's e-mail, phone, handle, tax id or name, or an order number.")
+    list_select_related = ("account__customer",)
+    fields = ("created_at", "customer", "amount", "currency", "reference", "reason", "channel")
+    readonly_fields = fields
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def search(
+        self, request: HttpRequest, queryset: QuerySet[StoreCreditEntry], term: str
+    ) -> QuerySet[StoreCreditEntry]:
+        customers = Customer.objects.filter(selectors.customer_search_q(term)).values("pk")
+        return queryset.filter(Q(account__customer__in=customers) | Q(reference__iexact=term))
+
+    @admin.display(description=_("customer"), ordering="account__customer")
+    def customer(self, entry: StoreCreditEntry) -> Customer:
+        return entry.account.customer
+
+    @admin.display(description=_("currency"), ordering="account__currency")
+    def currency(self, entry: StoreCreditEntry) -> str:
+        return entry.account.currency
 
 
 class SegmentForm(forms.ModelForm):

@@ -13,6 +13,8 @@ class CustomerErrorCode(StrEnum):
     MERGE_REFUSED = "merge_refused"
     CUSTOMER_MISSING = "customer_missing"
     CHANNEL_CLIENT_REQUIRED = "channel_client_required"
+    INSUFFICIENT_STORE_CREDIT = "insufficient_store_credit"
+    INVALID_AMOUNT = "invalid_amount"
 
 
 class InsufficientPoints(ConflictError):
@@ -25,3 +27,11 @@ class CustomerErased(ApplicationError):
 
 class MergeRefused(ApplicationError):
     code = CustomerErrorCode.MERGE_REFUSED
+
+
+class InsufficientStoreCredit(ConflictError):
+    code = CustomerErrorCode.INSUFFICIENT_STORE_CREDIT
+
+
+class InvalidStoreCreditAmount(ApplicationError):
+    code = CustomerErrorCode.INVALID_AMOUNT

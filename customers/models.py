@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -354,3 +356,53 @@ class LoyaltyEntry(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.points:+d}"
+
+
+class StoreCreditAccount(models.Model):
+    """Store credit of one customer in one currency: the row spending locks.
+
+    `balance` is the ledger's sum, kept here so that spending is one guarded UPDATE of this row
+    (two channels spending at once queue on it) and the database refuses a negative balance.
+    """
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="store_credit_accounts", verbose_name=_("customer")
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    balance = models.DecimalField(_("balance"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("store credit account")
+        verbose_name_plural = _("store credit accounts")
+        ordering = ("customer", "currency")
+        constraints = [
+            models.UniqueConstraint(fields=("customer", "currency"), name="store_credit_account_unique"),
+            models.CheckConstraint(condition=Q(balance__gte=0), name="store_credit_balance_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} ({self.balance} {self.currency})"
+
+
+class StoreCreditEntry(AppendOnlyModel):
+    """The store-credit ledger. Append-only: the account's balance is always explained by these rows."""
+
+    account = models.ForeignKey(
+        StoreCreditAccount, on_delete=models.PROTECT, related_name="entries", verbose_name=_("account")
+    )
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2, help_text=_("Negative when spent."))
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("store credit entry")
+        verbose_name_plural = _("store credit")
+        ordering = ("-id",)
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="store_credit_entry_amount_not_zero")]
+
+    def __str__(self) -> str:
+        return f"{self.amount:+} {self.account.currency}"

@@ -3,6 +3,8 @@
 Store and warehouse staff do not browse customer profiles: the counter works with the order
 in hand. Customer service reads and serves profiles; its team lead also merges duplicates,
 exports and erases (GDPR) and keeps the segments.
+The store-credit ledger is every customer's money: customer service, accounts and managers read
+it, not the counter (a till spends a customer's credit through the order, never browses it).
 """
 
 from config.roles import Role
@@ -18,6 +20,7 @@ _AGENT = (
     "view_segment",
     "view_loyaltyaccount",
     "view_loyaltyentry",
+    "view_storecreditentry",
 )
 _TEAM_LEAD = (
     *_AGENT,
@@ -44,4 +47,5 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.AGENT: _AGENT,
     Role.TEAM_LEAD: _TEAM_LEAD,
     Role.MANAGER: _ALL,
+    Role.ACCOUNTANT: ("view_storecreditentry",),
 }

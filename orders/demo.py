@@ -30,8 +30,9 @@ from config.demo import CHANNEL_CLIENTS
 from config.models import ChannelClient
 from config.services import channel_client_create
 from customers.identities import PHONE_KINDS, IdentityKind
-from customers.models import ContactPoint, Customer, Segment
+from customers.models import ContactPoint, Customer, Segment, StoreCreditEntry
 from customers.selectors import customer_find_by_identity
+from customers.services import store_credit_grant
 from inventory.models import Location, LocationKind, StockLevel
 from inventory.services import transfer_ship
 from orders.codes import pickup_code
@@ -43,7 +44,6 @@ from orders.models import (
     Payment,
     PaymentMethod,
     PaymentMode,
-    StoreCreditEntry,
 )
 from orders.services import (
     Actor,
@@ -61,7 +61,6 @@ from orders.services import (
     order_request_fingerprint,
     order_ship,
     order_transfers_receive,
-    store_credit_grant,
 )
 
 SEED = 20261126

@@ -66,10 +66,6 @@ class PaymentMethodNotAllowed(ApplicationError):
     status_code: ClassVar[int] = 403
 
 
-class InsufficientStoreCredit(ConflictError):
-    code = OrderErrorCode.INSUFFICIENT_STORE_CREDIT
-
-
 class InvalidPickupCode(ApplicationError):
     code = OrderErrorCode.INVALID_PICKUP_CODE
 

@@ -379,30 +379,6 @@ class Payment(AppendOnlyModel):
         return f"{self.get_kind_display()} {self.amount} ({self.get_method_display()})"
 
 
-class StoreCreditEntry(AppendOnlyModel):
-    """The store-credit ledger: the balance is the sum; spending locks the customer row first."""
-
-    customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="store_credit_entries"
-    )
-    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2, help_text=_("Negative when spent."))
-    currency = models.CharField(_("currency"), max_length=3)
-    reference = models.CharField(_("reference"), max_length=100, blank=True)
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
-    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True)
-    created_at = models.DateTimeField(_("when"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("store credit entry")
-        verbose_name_plural = _("store credit")
-        ordering = ("-id",)
-        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="store_credit_amount_not_zero")]
-        indexes = [models.Index(fields=("customer", "currency"), name="store_credit_customer_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.amount:+} {self.currency}"
-
-
 class NotificationKind(models.TextChoices):
     PLACED = "order_placed", _("Order placed")
     READY = "ready_for_pickup", _("Ready for pickup")

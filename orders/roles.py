@@ -2,8 +2,7 @@
 
 Where they may do it is separate: store and warehouse staff work the orders of the locations
 they are bound to; `view_all_orders` (customer service, accounts, managers) reaches every order.
-The store-credit ledger is every customer's money: customer service, accounts and managers read
-it, not the counter (a till spends a customer's credit through the order, never browses it).
+The store-credit ledger is customers' (customers.roles).
 """
 
 from config.roles import Role
@@ -29,7 +28,6 @@ _SERVICE = (
     "view_payment",
     "view_orderstatuschange",
     "view_ordernotification",
-    "view_storecreditentry",
 )
 
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
@@ -39,6 +37,6 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.WAREHOUSE: ("view_order", "change_order", "view_orderline"),
     Role.AGENT: _SERVICE,
     Role.TEAM_LEAD: _SERVICE,
-    Role.ACCOUNTANT: ("view_order", "view_all_orders", "view_orderline", "view_payment", "view_storecreditentry"),
+    Role.ACCOUNTANT: ("view_order", "view_all_orders", "view_orderline", "view_payment"),
     Role.MANAGER: (*_COUNTER, *_SERVICE, "view_orderstatuschange"),
 }

@@ -24,6 +24,13 @@ from customers.services.resolve import (
     identities_parse,
     identity_parse,
 )
+from customers.services.store_credit import (
+    store_credit_account_get_or_create,
+    store_credit_accounts_merge,
+    store_credit_balance,
+    store_credit_grant,
+    store_credit_spend,
+)
 
 __all__ = [
     "EventResult",
@@ -50,4 +57,9 @@ __all__ = [
     "loyalty_points_value",
     "loyalty_redeem",
     "loyalty_reverse",
+    "store_credit_account_get_or_create",
+    "store_credit_accounts_merge",
+    "store_credit_balance",
+    "store_credit_grant",
+    "store_credit_spend",
 ]

@@ -15,6 +15,7 @@ from customers.models import (
 )
 from customers.relations import MERGE_HANDLERS, customer_relations, merge_handler_register
 from customers.services.resolve import duplicate_candidates_record
+from customers.services.store_credit import store_credit_accounts_merge
 
 
 def _snapshot(customer: Customer) -> dict[str, Any]:
@@ -74,6 +75,10 @@ def _merge_brought(keep: Customer, remove: Customer) -> int:
 
 merge_handler_register("customers.LoyaltyAccount.customer", _merge_loyalty)
 merge_handler_register("customers.BroughtCustomer.customer", _merge_brought)
+merge_handler_register(
+    "customers.StoreCreditAccount.customer",
+    lambda keep, remove: store_credit_accounts_merge(keep=keep, remove=remove),
+)
 merge_handler_register("customers.DuplicateCandidate.customer", _merge_duplicate_candidates)
 merge_handler_register("customers.DuplicateCandidate.other", lambda keep, remove: 0)  # done with .customer
 

@@ -1,14 +1,10 @@
-"""Money on orders: an order's payments, and the store-credit ledger."""
+"""Money on orders: an order's payments (the store-credit ledger is customers')."""
 
-from django.contrib import admin
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.translation import gettext_lazy as _
 
-from config.admin_kit import ReadOnlyAdminMixin, ReadOnlyInline, TermSearchMixin
-from customers.models import Customer
-from customers.selectors import customer_search_q
-from orders.models import Payment, StoreCreditEntry
+from config.admin_kit import ReadOnlyInline
+from orders.models import Payment
 
 
 class PaymentInline(ReadOnlyInline):
@@ -19,24 +15,3 @@ class PaymentInline(ReadOnlyInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Payment]:
         return super().get_queryset(request).select_related("user")
-
-
-@admin.register(StoreCreditEntry)
-class StoreCreditEntryAdmin(ReadOnlyAdminMixin, TermSearchMixin, admin.ModelAdmin):
-    """The store-credit ledger, read-only: credit is granted by refunds and spent on orders."""
-
-    list_display = ("created_at", "customer", "amount", "currency", "reference", "reason", "channel")
-    list_filter = ("channel", "currency", "reason")
-    search_fields = ("reference",)
-    search_help_text = _("The customer's e-mail, phone, handle, tax id or name, or an order number.")
-    list_select_related = ("customer",)
-    fields = ("created_at", "customer", "amount", "currency", "reference", "reason", "channel")
-    readonly_fields = fields
-    date_hierarchy = "created_at"
-    show_full_result_count = False
-
-    def search(
-        self, request: HttpRequest, queryset: QuerySet[StoreCreditEntry], term: str
-    ) -> QuerySet[StoreCreditEntry]:
-        customers = Customer.objects.filter(customer_search_q(term)).values("pk")
-        return queryset.filter(Q(customer__in=customers) | Q(reference__iexact=term))

@@ -10,7 +10,7 @@ from orders.services.fulfilment import (
     order_ship,
     order_transfers_receive,
 )
-from orders.services.payments import order_payment_add, store_credit_balance, store_credit_grant, store_credit_spend
+from orders.services.payments import order_payment_add
 from orders.services.placing import (
     Address,
     LineRequest,
@@ -37,7 +37,4 @@ __all__ = [
     "order_request_fingerprint",
     "order_ship",
     "order_transfers_receive",
-    "store_credit_balance",
-    "store_credit_grant",
-    "store_credit_spend",
 ]

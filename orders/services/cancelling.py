@@ -15,6 +15,7 @@ from config.outbox import webhook_enqueue
 from config.selectors import webhook_subscriptions_active
 from customers.models import EventKind
 from customers.services.loyalty import loyalty_reverse
+from customers.services.store_credit import store_credit_grant
 from inventory.locks import stock_levels_lock, transfers_lock
 from inventory.models import TransferStatus
 from inventory.services import StockLine, stock_release, transfer_cancel
@@ -27,7 +28,6 @@ from orders.services.common import (
     order_locked,
     order_timeline_add,
 )
-from orders.services.payments import store_credit_grant
 
 REFUND_EVENT = "order.refund"
 

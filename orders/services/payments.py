@@ -19,12 +19,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.money import has_valid_precision
-from customers.models import Customer, EventKind
+from customers.models import EventKind
 from customers.services.loyalty import loyalty_earn, loyalty_points_value, loyalty_redeem
+from customers.services.store_credit import store_credit_spend
 from invoicing.calculation import LineInput
 from invoicing.selectors import seller_default
 from invoicing.services import Buyer, invoice_issue
-from orders.exceptions import InsufficientStoreCredit, OrderErrorCode, OrderInputError, PaymentMethodNotAllowed
+from orders.exceptions import OrderErrorCode, OrderInputError, PaymentMethodNotAllowed
 from orders.models import (
     Order,
     OrderEvent,
@@ -34,7 +35,6 @@ from orders.models import (
     PaymentKind,
     PaymentMethod,
     PaymentMode,
-    StoreCreditEntry,
 )
 from orders.services.access import order_check_takes_payment
 from orders.services.common import Actor, order_history_add, order_locked, order_require_status, order_timeline_add
@@ -44,46 +44,6 @@ from orders.services.fulfilment import order_ready_when_arrived
 PROVIDER_METHODS = (PaymentMethod.CARD, PaymentMethod.PAYPAL, PaymentMethod.STORE_CARD)
 # Spent from the customer's own balances: they earn no points.
 BALANCE_METHODS = (PaymentMethod.STORE_CREDIT, PaymentMethod.LOYALTY_POINTS)
-
-
-def store_credit_balance(*, customer: Customer, currency: str | None = None) -> Decimal:
-    currency = currency or settings.DEFAULT_CURRENCY
-    total = StoreCreditEntry.objects.filter(customer=customer, currency=currency).aggregate(total=Sum("amount"))
-    return total["total"] or Decimal(0)
-
-
-@transaction.atomic
-def store_credit_grant(
-    *, customer: Customer, amount: Decimal, reference: str, reason: str, channel: str = "", currency: str | None = None
-) -> StoreCreditEntry:
-    """Credit the customer (a refund to store credit, a goodwill gesture)."""
-    if amount <= 0:
-        raise OrderInputError(_("Store credit is granted in positive amounts."), code=OrderErrorCode.INVALID_AMOUNT)
-    return StoreCreditEntry.objects.create(
-        customer=customer,
-        amount=amount,
-        currency=currency or settings.DEFAULT_CURRENCY,
-        reference=reference,
-        reason=reason,
-        channel=channel,
-    )
-
-
-@transaction.atomic
-def store_credit_spend(
-    *, customer: Customer, amount: Decimal, reference: str, channel: str = "", currency: str | None = None
-) -> StoreCreditEntry:
-    """Spend store credit; the customer row is locked so two channels cannot spend the same euro."""
-    currency = currency or settings.DEFAULT_CURRENCY
-    Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True).get()
-    balance = store_credit_balance(customer=customer, currency=currency)
-    if amount > balance:
-        raise InsufficientStoreCredit(
-            _("Not enough store credit."), extra={"balance": str(balance), "requested": str(amount)}
-        )
-    return StoreCreditEntry.objects.create(
-        customer=customer, amount=-amount, currency=currency, reference=reference, reason="order", channel=channel
-    )
 
 
 def _method_known(method: str) -> None:

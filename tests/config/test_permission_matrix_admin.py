@@ -118,6 +118,11 @@ admin:customers_segment_change                    login 403  403  403  ok   403 
 admin:customers_segment_changelist                login 403  403  403  ok   403  ok   ok
 admin:customers_segment_delete                    login 403  403  403  403  403  ok   ok
 admin:customers_segment_history                   login 403  403  403  ok   403  ok   ok
+admin:customers_storecreditentry_add              login 403  403  403  403  403  403  403
+admin:customers_storecreditentry_change           login 403  403  403  gone gone gone gone
+admin:customers_storecreditentry_changelist       login 403  403  403  ok   ok   ok   ok
+admin:customers_storecreditentry_delete           login 403  403  403  403  403  403  403
+admin:customers_storecreditentry_history          login gone gone gone gone gone gone gone
 admin:index                                       login ok   ok   ok   ok   ok   ok   ok
 admin:inventory_cyclecount_add                    login ok   ok   ok   403  403  ok   ok
 admin:inventory_cyclecount_change                 login ok   gone gone 403  403  ok   ok
@@ -192,11 +197,6 @@ admin:orders_ordernotification_change             login ok   gone 403  ok   403 
 admin:orders_ordernotification_changelist         login ok   ok   403  ok   403  ok   ok
 admin:orders_ordernotification_delete             login 403  403  403  403  403  403  403
 admin:orders_ordernotification_history            login ok   gone gone ok   403  ok   ok
-admin:orders_storecreditentry_add                 login 403  403  403  403  403  403  403
-admin:orders_storecreditentry_change              login 403  403  403  gone gone gone gone
-admin:orders_storecreditentry_changelist          login 403  403  403  ok   ok   ok   ok
-admin:orders_storecreditentry_delete              login 403  403  403  403  403  403  403
-admin:orders_storecreditentry_history             login gone gone gone gone gone gone gone
 admin:password_change                             login ok   ok   ok   ok   ok   ok   ok
 admin:password_change_done                        login ok   ok   ok   ok   ok   ok   ok
 admin:view_on_site                                login 404  404  404  404  404  404  404

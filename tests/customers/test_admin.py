@@ -12,8 +12,14 @@ from django.test.utils import CaptureQueriesContext
 
 from config.roles import Role
 from customers import services
-from customers.models import Customer, CustomerMerge, DuplicateCandidate, DuplicateStatus, Segment
-from tests.factories import CustomerEventFactory, CustomerFactory, staff_with_role
+from customers.models import Customer, CustomerMerge, DuplicateCandidate, DuplicateStatus, Segment, StoreCreditEntry
+from tests.factories import (
+    ContactPointFactory,
+    CustomerEventFactory,
+    CustomerFactory,
+    LocationFactory,
+    staff_with_role,
+)
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/customers/customer/"
@@ -213,3 +219,68 @@ def test_no_page_deletes_a_customer_row_erasing_is_the_way(client: Client) -> No
     assert "delete_selected" not in changelist.content.decode()
     assert 'value="erase"' in changelist.content.decode()
     assert Customer.objects.filter(pk=ana.pk).exists()
+
+
+# --- The store-credit ledger ---------------------------------------------------------------------
+
+STORE_CREDIT = "/admin/customers/storecreditentry/"
+
+
+def customer_with_email(name: str, email: str) -> Customer:
+    customer = CustomerFactory.create(name=name)
+    ContactPointFactory.create(customer=customer, kind="email", value=email)
+    return customer
+
+
+def goodwill(customer: Customer, amount: str = "5.00", reference: str = "G-1") -> StoreCreditEntry:
+    return services.store_credit_grant(
+        customer=customer, amount=Decimal(amount), reference=reference, reason="goodwill"
+    )
+
+
+def test_store_credit_is_found_by_the_customers_identity(admin_client: Client) -> None:
+    anas = goodwill(customer_with_email("Ana García", "ana@example.com"))
+    goodwill(customer_with_email("Bruno Díaz", "bruno@example.com"), "7.00", "G-2")
+
+    response = admin_client.get(STORE_CREDIT, {"q": "ana@example.com"})
+
+    assert [entry.pk for entry in response.context["cl"].result_list] == [anas.pk]
+    assert admin_client.get(f"{STORE_CREDIT}add/").status_code == 403
+    assert StoreCreditEntry.objects.count() == 2
+
+
+def test_store_credit_is_found_by_its_reference(admin_client: Client) -> None:
+    goodwill(customer_with_email("Ana García", "ana@example.com"))
+    brunos = goodwill(customer_with_email("Bruno Díaz", "bruno@example.com"), "7.00", "G-2")
+
+    response = admin_client.get(STORE_CREDIT, {"q": "g-2"})
+
+    assert [entry.pk for entry in response.context["cl"].result_list] == [brunos.pk]
+
+
+def test_the_ledger_shows_each_entrys_customer_and_currency(admin_client: Client) -> None:
+    goodwill(customer_with_email("Ana García", "ana@example.com"))
+
+    page = admin_client.get(STORE_CREDIT).content.decode()
+
+    assert "Ana García" in page
+    assert "EUR" in page
+
+
+@pytest.mark.parametrize("role", [Role.STORE_STAFF, Role.STORE_MANAGER])
+def test_store_staff_do_not_browse_the_store_credit_ledger(client: Client, role: Role) -> None:
+    entry = goodwill(customer_with_email("Ana García", "ana@example.com"))
+    client.force_login(staff_with_role(role, LocationFactory.create(), username="tienda"))
+
+    assert client.get(STORE_CREDIT).status_code == 403
+    assert client.get(f"{STORE_CREDIT}{entry.pk}/change/").status_code == 403
+
+
+@pytest.mark.parametrize("role", [Role.AGENT, Role.TEAM_LEAD, Role.ACCOUNTANT, Role.MANAGER])
+def test_customer_service_accounts_and_managers_browse_the_store_credit_ledger(client: Client, role: Role) -> None:
+    entry = goodwill(customer_with_email("Ana García", "ana@example.com"))
+    client.force_login(staff_with_role(role, username="servicio"))
+
+    response = client.get(STORE_CREDIT)
+
+    assert [row.pk for row in response.context["cl"].result_list] == [entry.pk]

@@ -21,11 +21,13 @@ from customers.models import (
     DuplicateReason,
     LoyaltyAccount,
     LoyaltyEntry,
+    StoreCreditAccount,
+    StoreCreditEntry,
 )
 from customers.relations import customer_relations
 from customers.selectors import loyalty_account_ids_due_to_expire
-from customers.services import customer_merge, customer_resolve
-from orders.models import Order, StoreCreditEntry
+from customers.services import customer_merge, customer_resolve, store_credit_balance, store_credit_grant
+from orders.models import Order
 from tests.factories import (
     ConsentFactory,
     ContactPointFactory,
@@ -96,11 +98,11 @@ ROW_MAKERS: dict[str, Callable[[Customer], Model]] = {
     "customers.DuplicateCandidate.customer": paired_with_a_newer_customer,
     "customers.DuplicateCandidate.other": paired_with_an_older_customer,
     "customers.LoyaltyAccount.customer": lambda customer: LoyaltyAccount.objects.create(customer=customer),
+    "customers.StoreCreditAccount.customer": lambda customer: StoreCreditAccount.objects.create(
+        customer=customer, currency="EUR"
+    ),
     "invoicing.Invoice.customer": lambda customer: invoice_issue_for(customer=customer),
     "orders.Order.customer": lambda customer: order_row_for(customer),
-    "orders.StoreCreditEntry.customer": lambda customer: StoreCreditEntry.objects.create(
-        customer=customer, amount=Decimal("5.00"), currency="EUR", reason="goodwill"
-    ),
 }
 
 # Rows that a merge settles instead of moving. A duplicate pair naming the removed customer cannot
@@ -251,6 +253,64 @@ def test_merged_loyalty_account_keeps_the_latest_activity(keep: Customer, remove
     merge(keep, remove)
 
     assert kept_account.pk not in loyalty_account_ids_due_to_expire()
+
+
+def credit(customer: Customer, *amounts: str, currency: str = "EUR") -> None:
+    for n, amount in enumerate(amounts):
+        store_credit_grant(
+            customer=customer,
+            amount=Decimal(amount),
+            reference=f"G-{customer.pk}-{n}",
+            reason="goodwill",
+            currency=currency,
+        )
+
+
+def test_merge_sums_store_credit_when_both_have_an_account_in_the_currency(keep: Customer, remove: Customer) -> None:
+    credit(keep, "10.00")
+    credit(remove, "5.50", "2.25")
+    removed_account = StoreCreditAccount.objects.get(customer=remove)
+
+    merge(keep, remove)
+
+    assert store_credit_balance(customer=keep) == Decimal("17.75")
+    assert StoreCreditEntry.objects.filter(account__customer=keep).count() == 3
+    assert not StoreCreditAccount.objects.filter(pk=removed_account.pk).exists()
+
+
+def test_merged_store_credit_balance_is_the_ledger_sum(keep: Customer, remove: Customer) -> None:
+    credit(keep, "10.00")
+    credit(remove, "5.50")
+
+    merge(keep, remove)
+
+    account = StoreCreditAccount.objects.get(customer=keep)
+    assert account.balance == sum(account.entries.values_list("amount", flat=True))
+
+
+def test_merge_moves_the_store_credit_account_when_only_remove_has_one(keep: Customer, remove: Customer) -> None:
+    credit(remove, "8.00")
+    account = StoreCreditAccount.objects.get(customer=remove)
+
+    merge(keep, remove)
+
+    account.refresh_from_db()
+    assert (account.customer_id, account.balance) == (keep.pk, Decimal("8.00"))
+    assert StoreCreditEntry.objects.get().account_id == account.pk
+
+
+def test_merge_keeps_store_credit_in_each_currency_apart(keep: Customer, remove: Customer) -> None:
+    credit(keep, "10.00")
+    credit(remove, "4.00", currency="USD")
+    credit(remove, "1.00")
+
+    merge(keep, remove)
+
+    assert (store_credit_balance(customer=keep), store_credit_balance(customer=keep, currency="USD")) == (
+        Decimal("11.00"),
+        Decimal("4.00"),
+    )
+    assert StoreCreditAccount.objects.filter(customer=keep).count() == 2
 
 
 def test_the_client_that_brought_the_removed_customer_reaches_the_one_kept(keep: Customer, remove: Customer) -> None:

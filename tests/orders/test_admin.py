@@ -24,7 +24,7 @@ from inventory.models import Location, StockLevel, Transfer
 from inventory.services import transfer_ship
 from orders.admin import OrderAdmin
 from orders.codes import pickup_code, pickup_short_code
-from orders.models import NotificationStatus, Order, OrderNotification, OrderStatus, StoreCreditEntry
+from orders.models import NotificationStatus, Order, OrderNotification, OrderStatus
 from orders.services import (
     LineRequest,
     OrderRequest,
@@ -33,7 +33,6 @@ from orders.services import (
     order_place,
     order_request_fingerprint,
     order_transfers_receive,
-    store_credit_grant,
 )
 from tests.factories import (
     ContactPointFactory,
@@ -771,42 +770,7 @@ def test_the_pickups_page_puts_a_waiting_order_aside(store_client: Client, shop:
     assert f"{order.number} is ready: the customer is told." in messages_of(response)
 
 
-# --- Store credit and notifications -----------------------------------------------------------
-
-
-def test_store_credit_is_found_by_the_customers_identity(admin_client: Client, shop: Shop) -> None:
-    anas = store_credit_grant(customer=shop.customer, amount=Decimal("5.00"), reference="G-1", reason="goodwill")
-    store_credit_grant(customer=other_customer(), amount=Decimal("7.00"), reference="G-2", reason="goodwill")
-
-    response = admin_client.get("/admin/orders/storecreditentry/", {"q": "ana@example.com"})
-
-    assert [entry.pk for entry in response.context["cl"].result_list] == [anas.pk]
-    assert admin_client.get("/admin/orders/storecreditentry/add/").status_code == 403
-    assert StoreCreditEntry.objects.count() == 2
-
-
-STORE_CREDIT = "/admin/orders/storecreditentry/"
-
-
-@pytest.mark.parametrize("role", [Role.STORE_STAFF, Role.STORE_MANAGER])
-def test_store_staff_do_not_browse_the_store_credit_ledger(client: Client, shop: Shop, role: Role) -> None:
-    entry = store_credit_grant(customer=shop.customer, amount=Decimal("5.00"), reference="G-1", reason="goodwill")
-    client.force_login(staff_with_role(role, shop.store, username="tienda"))
-
-    assert client.get(STORE_CREDIT).status_code == 403
-    assert client.get(f"{STORE_CREDIT}{entry.pk}/change/").status_code == 403
-
-
-@pytest.mark.parametrize("role", [Role.AGENT, Role.TEAM_LEAD, Role.ACCOUNTANT, Role.MANAGER])
-def test_customer_service_accounts_and_managers_browse_the_store_credit_ledger(
-    client: Client, shop: Shop, role: Role
-) -> None:
-    entry = store_credit_grant(customer=shop.customer, amount=Decimal("5.00"), reference="G-1", reason="goodwill")
-    client.force_login(staff_with_role(role, username="servicio"))
-
-    response = client.get(STORE_CREDIT)
-
-    assert [row.pk for row in response.context["cl"].result_list] == [entry.pk]
+# --- Notifications ----------------------------------------------------------------------------
 
 
 def test_notifications_are_filtered_by_status_and_kind(admin_client: Client, shop: Shop) -> None:

@@ -10,14 +10,15 @@ from django.utils import timezone
 from catalog.models import Variant
 from config.channels import Channel
 from config.roles import Role
-from customers.models import LoyaltyAccount, LoyaltyEntryKind
+from customers.models import LoyaltyAccount, LoyaltyEntryKind, StoreCreditEntry
 from customers.services.loyalty import loyalty_adjust
+from customers.services.store_credit import store_credit_balance, store_credit_grant
 from inventory.models import Location, StockLevel, Transfer, TransferStatus
 from inventory.services import transfer_ship
 from invoicing.models import DocumentKind, Invoice
 from orders.codes import pickup_code
 from orders.exceptions import OrderStateError
-from orders.models import Order, OrderStatus, Payment, PaymentKind, StoreCreditEntry
+from orders.models import Order, OrderStatus, Payment, PaymentKind
 from orders.selectors import order_ids_payment_overdue
 from orders.services import (
     Actor,
@@ -28,8 +29,6 @@ from orders.services import (
     order_payment_add,
     order_ship,
     order_transfers_receive,
-    store_credit_balance,
-    store_credit_grant,
 )
 from tests.factories import UserFactory, VariantFactory, stock_receive_for
 from tests.scenarios import Shop, place, staff_actor

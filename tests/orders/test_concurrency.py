@@ -15,12 +15,14 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from catalog.models import Variant
+from customers.exceptions import InsufficientStoreCredit
+from customers.services.store_credit import store_credit_balance, store_credit_grant
 from inventory.exceptions import OutOfStock, TransferStateError
 from inventory.models import Location, MovementKind, StockLevel, StockMovement, Transfer, TransferStatus
 from inventory.services import transfer_ship
 from invoicing.models import DocumentKind, Invoice
 from orders.codes import pickup_code
-from orders.exceptions import InsufficientStoreCredit, OrderInputError, OrderStateError, PickupCodeUsed
+from orders.exceptions import OrderInputError, OrderStateError, PickupCodeUsed
 from orders.models import Order, OrderStatus, Payment, PaymentKind
 from orders.services import (
     LineRequest,
@@ -35,8 +37,6 @@ from orders.services import (
     order_request_fingerprint,
     order_ship,
     order_transfers_receive,
-    store_credit_balance,
-    store_credit_grant,
 )
 from tests.concurrency import raised, run_at_once
 from tests.factories import VariantFactory, stock_receive_for

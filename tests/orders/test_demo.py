@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db.models import F, Sum
 
 from config.channels import Channel
-from customers.models import Segment
+from customers.models import Segment, StoreCreditEntry
 from customers.segments import segment_members
 from inventory.models import StockLevel, Transfer
 from invoicing.models import DocumentKind, Invoice
@@ -23,7 +23,6 @@ from orders.models import (
     Payment,
     PaymentKind,
     PaymentMode,
-    StoreCreditEntry,
 )
 from orders.selectors import pickups_today
 

@@ -10,19 +10,18 @@ from django.test.utils import CaptureQueriesContext
 
 from config.channels import Channel
 from config.roles import Role
-from customers.exceptions import InsufficientPoints
-from customers.models import LoyaltyAccount, LoyaltyEntry, LoyaltyEntryKind
+from customers.exceptions import InsufficientPoints, InsufficientStoreCredit
+from customers.models import LoyaltyAccount, LoyaltyEntry, LoyaltyEntryKind, StoreCreditEntry
 from customers.services.loyalty import loyalty_adjust, loyalty_points_value
+from customers.services.store_credit import store_credit_balance, store_credit_grant
 from invoicing.models import DocumentKind, Invoice
-from orders.exceptions import InsufficientStoreCredit, OrderInputError, OrderStateError, PaymentMethodNotAllowed
-from orders.models import Order, OrderStatus, Payment, PaymentKind, StoreCreditEntry
+from orders.exceptions import OrderInputError, OrderStateError, PaymentMethodNotAllowed
+from orders.models import Order, OrderStatus, Payment, PaymentKind
 from orders.services import (
     Actor,
     order_cancel,
     order_make_ready,
     order_payment_add,
-    store_credit_balance,
-    store_credit_grant,
 )
 from tests.factories import VariantFactory, channel_client, staff_with_role, stock_receive_for
 from tests.scenarios import Shop, place, staff_actor
