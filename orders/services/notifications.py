@@ -360,9 +360,13 @@ class OrderNotificationHandler(OutboxHandler):
         return EMAIL_LEASE
 
     def send(self, message: OutboxMessage) -> Outcome:
-        notification = OrderNotification.objects.select_related("order__customer", "order__pickup_location").get(
-            message=message
+        notification = (
+            OrderNotification.objects.select_related("order__customer", "order__pickup_location")
+            .filter(message=message)
+            .first()
         )
+        if notification is None:  # its order was deleted: nobody to tell
+            return Outcome(undeliverable=True)
         texts = order_notification_message(notification)
         route = order_notification_route(notification.order, with_pickup_code=bool(texts.pickup_code))
         if route.channel == Channel.EMAIL:
@@ -373,6 +377,8 @@ class OrderNotificationHandler(OutboxHandler):
         """The outcome on the notification; a webhook's deliveries and the timeline entry are written with it."""
         if message.status == OutboxStatus.DEAD:
             OrderNotification.objects.filter(message=message).update(status=NotificationStatus.FAILED)
+            return
+        if outcome.context is None:
             return
         decided: Decided = outcome.context
         route, texts, notification = decided.route, decided.message, decided.notification

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from config.channels import Channel
 from config.models import OutboxKind, OutboxMessage, OutboxStatus, WebhookSubscription
-from config.outbox import SWEEP_GRACE, outbox_replay, webhook_subscription_create
+from config.outbox import SWEEP_GRACE, outbox_replay, outbox_send, webhook_subscription_create
 from config.scopes import Reach
 from config.selectors import outbox_message_ids_due
 from config.tasks import outbox_send as outbox_send_task
@@ -609,6 +609,17 @@ def test_a_customer_without_email_nor_integration_is_unreachable(shop: Shop) -> 
     assert timeline(shop.customer, "notification_sent") == []
     assert sending(order).status == OutboxStatus.UNDELIVERABLE  # settled: never retried
     assert unreachable.message_id not in due_ids()
+
+
+def test_a_message_whose_notification_is_gone_is_undeliverable(shop: Shop) -> None:
+    order = place(shop)
+    owed = sending(order)
+    OrderNotification.objects.filter(pk=notification(order).pk).delete()
+
+    assert outbox_send(message_id=owed.pk) is False
+
+    assert mail.outbox == []
+    assert OutboxMessage.objects.get(pk=owed.pk).status == OutboxStatus.UNDELIVERABLE
 
 
 def test_an_erased_customer_is_not_messaged(shop: Shop) -> None:
