@@ -15,6 +15,7 @@ class CustomerErrorCode(StrEnum):
     CHANNEL_CLIENT_REQUIRED = "channel_client_required"
     INSUFFICIENT_STORE_CREDIT = "insufficient_store_credit"
     INVALID_AMOUNT = "invalid_amount"
+    REVERSAL_EXCEEDS_EARNING = "reversal_exceeds_earning"
 
 
 class InsufficientPoints(ConflictError):
@@ -35,3 +36,9 @@ class InsufficientStoreCredit(ConflictError):
 
 class InvalidStoreCreditAmount(ApplicationError):
     code = CustomerErrorCode.INVALID_AMOUNT
+
+
+class ReversalExceedsEarning(ConflictError):
+    """More loyalty points asked back than an earning has left."""
+
+    code = CustomerErrorCode.REVERSAL_EXCEEDS_EARNING

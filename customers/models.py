@@ -318,6 +318,8 @@ class LoyaltyEntryKind(models.TextChoices):
     REDEEM = "redeem", _("Redeemed")
     EXPIRE = "expire", _("Expired")
     REVERSE = "reverse", _("Reversed")
+    # Part of an earning taken back (goods returned): an earning may have several.
+    REVERSE_PART = "reverse_part", _("Partly reversed")
     ADJUST = "adjust", _("Adjusted")
 
 
@@ -325,7 +327,7 @@ class LoyaltyEntry(AppendOnlyModel):
     """The points ledger. Append-only: the balance is always explained by these rows."""
 
     account = models.ForeignKey(LoyaltyAccount, on_delete=models.CASCADE, related_name="entries")
-    kind = models.CharField(_("kind"), max_length=10, choices=LoyaltyEntryKind.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=LoyaltyEntryKind.choices)
     points = models.IntegerField(_("points"), help_text=_("Positive adds, negative takes away."))
     reference = models.CharField(_("reference"), max_length=100, blank=True, help_text=_("e.g. an order number."))
     reverses = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals")
@@ -339,13 +341,23 @@ class LoyaltyEntry(AppendOnlyModel):
         ordering = ("-created_at", "-id")
         constraints = [
             # Zero only for a reversal that found the points already spent: it still settles the entry.
-            models.CheckConstraint(condition=~Q(points=0) | Q(kind="reverse"), name="loyalty_entry_points_not_zero"),
+            models.CheckConstraint(
+                condition=~Q(points=0) | Q(kind__in=["reverse", "reverse_part"]), name="loyalty_entry_points_not_zero"
+            ),
+            # A part taken back takes, from the earning it names.
+            models.CheckConstraint(
+                condition=~Q(kind="reverse_part") | (Q(points__lte=0) & Q(reverses__isnull=False)),
+                name="loyalty_reverse_part_takes_back",
+            ),
             models.CheckConstraint(condition=~Q(kind="earn") | Q(points__gt=0), name="loyalty_earn_positive"),
             models.CheckConstraint(
                 condition=~Q(kind__in=["redeem", "expire"]) | Q(points__lt=0), name="loyalty_spend_negative"
             ),
-            # An entry is reversed at most once; an order earns points once.
-            models.UniqueConstraint(fields=("reverses",), name="loyalty_entry_reversed_once"),
+            # An entry is reversed in full at most once (in parts, as many times as it has points
+            # left: the service counts them); an order earns points once.
+            models.UniqueConstraint(
+                fields=("reverses",), condition=Q(kind="reverse"), name="loyalty_entry_reversed_once"
+            ),
             models.UniqueConstraint(
                 fields=("account", "reference"),
                 condition=Q(kind="earn") & ~Q(reference=""),

@@ -9,11 +9,12 @@ from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config.money import money_round
-from customers.exceptions import CustomerErrorCode, InsufficientPoints
+from customers.exceptions import CustomerErrorCode, InsufficientPoints, ReversalExceedsEarning
 from customers.models import Customer, LoyaltyAccount, LoyaltyEntry, LoyaltyEntryKind
 
 
@@ -40,6 +41,19 @@ def _apply(account: LoyaltyAccount, points: int) -> None:
 def _locked(account: LoyaltyAccount) -> LoyaltyAccount:
     """The account row locked: concurrent calls for one customer queue here instead of racing."""
     return LoyaltyAccount.objects.select_for_update().get(pk=account.pk)
+
+
+def _reversal_state(entry: LoyaltyEntry) -> tuple[bool, int]:
+    """Whether the entry was reversed in full, and its points not yet taken back in parts.
+
+    Read in one query once the entry's row is locked, so it includes what a reversal that held
+    the lock before committed.
+    """
+    state = entry.reversals.aggregate(
+        full=Count("pk", filter=Q(kind=LoyaltyEntryKind.REVERSE)),
+        taken=Sum("points", filter=Q(kind=LoyaltyEntryKind.REVERSE_PART), default=0),
+    )
+    return state["full"] > 0, entry.points + state["taken"]
 
 
 def _balance(account: LoyaltyAccount) -> int:
@@ -99,20 +113,23 @@ def loyalty_reverse(*, reference: str, reason: str = "", channel: str = "") -> l
     """Undo what a reference (an order) earned and redeemed, e.g. when it is cancelled.
 
     Redeemed points come back first, in full; then earned points are taken back as far as the
-    balance allows, never into a negative balance. Every entry is settled once: a reversal that
-    found the points already spent is recorded with zero points, so a retry takes nothing more.
+    balance allows, never into a negative balance (less any part `loyalty_earning_reverse` took
+    back already). Every entry is settled once: a reversal that found the points already spent
+    is recorded with zero points, so a retry takes nothing more.
     """
     reversals = []
     entries = (
         LoyaltyEntry.objects.select_for_update(of=("self",))
-        .filter(reference=reference, kind__in=[LoyaltyEntryKind.EARN, LoyaltyEntryKind.REDEEM], reversals=None)
+        .filter(reference=reference, kind__in=[LoyaltyEntryKind.EARN, LoyaltyEntryKind.REDEEM])
+        .exclude(reversals__kind=LoyaltyEntryKind.REVERSE)
         .order_by("points", "pk")  # redeemed (negative) first
     )
     for entry in entries:
-        # A concurrent reversal may have settled it while we waited for the lock.
-        if entry.reversals.exists():
+        # Read once the row is locked: a concurrent reversal may have settled it, or taken a part.
+        settled, left = _reversal_state(entry)
+        if settled:
             continue
-        points = -entry.points
+        points = -left  # an earning's parts already taken back are not taken twice
         if points < 0:
             points = -min(-points, _balance(entry.account))
         if points:
@@ -129,6 +146,49 @@ def loyalty_reverse(*, reference: str, reason: str = "", channel: str = "") -> l
             )
         )
     return reversals
+
+
+@transaction.atomic
+def loyalty_earning_reverse(
+    *, customer: Customer, source: str, points: int, reason: str = "", channel: str = ""
+) -> LoyaltyEntry:
+    """Take back part of what `source` (an order) earned the customer, e.g. for goods returned.
+
+    Never more than the earning has left: what earlier parts took back is counted, and an
+    earning reversed in full (`loyalty_reverse`) has nothing left; beyond that, or with no such
+    earning, 409 `reversal_exceeds_earning` and nothing is written. The earning's row is locked
+    first, so two reversals of it at once are served one after the other and the second sees
+    what the first took. As a cancellation does, the points are taken back as far as the
+    balance allows, never into a negative balance: the entry records what was taken.
+    """
+    if points <= 0:
+        raise InsufficientPoints(_("Reverse a positive number of points."), code=CustomerErrorCode.INVALID_POINTS)
+    earning = (
+        LoyaltyEntry.objects.select_for_update(of=("self",))
+        .select_related("account")
+        .filter(account__customer=customer, kind=LoyaltyEntryKind.EARN, reference=source)
+        .first()
+    )
+    settled, left = _reversal_state(earning) if earning is not None else (True, 0)
+    left = 0 if settled else left
+    if earning is None or points > left:
+        raise ReversalExceedsEarning(
+            _("Only %(left)d points of what %(source)s earned are left to take back.")
+            % {"left": left, "source": source},
+            extra={"earned": earning.points if earning else 0, "left": left, "requested": points},
+        )
+    taken = min(points, _balance(earning.account))
+    if taken:
+        _apply(earning.account, -taken)
+    return LoyaltyEntry.objects.create(
+        account=earning.account,
+        kind=LoyaltyEntryKind.REVERSE_PART,
+        points=-taken,
+        reference=source,
+        reverses=earning,
+        reason=reason,
+        channel=channel,
+    )
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries, Settings
 
 from config.channels import Channel
-from customers.exceptions import InsufficientPoints
+from customers.exceptions import InsufficientPoints, ReversalExceedsEarning
 from customers.models import Customer, LoyaltyAccount, LoyaltyEntry, LoyaltyEntryKind
 from customers.selectors import loyalty_account_ids_due_to_expire
 from customers.services import (
@@ -20,6 +20,7 @@ from customers.services import (
     loyalty_account_get_or_create,
     loyalty_adjust,
     loyalty_earn,
+    loyalty_earning_reverse,
     loyalty_redeem,
     loyalty_reverse,
 )
@@ -292,6 +293,177 @@ def test_reverse_of_an_unknown_reference_does_nothing() -> None:
 
     assert balance(customer) == 100
     assert entry_count(customer) == 1
+
+
+# --- Reverse part of an earning (goods returned) ---
+
+
+def earned(customer: Customer, amount: int, reference: str = "ORD-7") -> LoyaltyEntry:
+    entry = loyalty_earn(customer=customer, amount=Decimal(amount), reference=reference, channel=Channel.WEB)
+    assert entry is not None
+    return entry
+
+
+@pytest.mark.django_db
+def test_part_of_an_earning_is_taken_back() -> None:
+    customer = customer_with_points(10)
+    earning = earned(customer, 100)
+
+    entry = loyalty_earning_reverse(customer=customer, source="ORD-7", points=30, reason="Returned", channel="store")
+
+    assert (entry.kind, entry.points, entry.reverses_id, entry.reference, entry.reason, entry.channel) == (
+        "reverse_part",
+        -30,
+        earning.pk,
+        "ORD-7",
+        "Returned",
+        "store",
+    )
+    assert balance(customer) == 80
+    assert balance(customer) == ledger_sum(customer)
+
+
+@pytest.mark.django_db
+def test_parts_of_an_earning_add_up_to_all_of_it() -> None:
+    customer = CustomerFactory.create()
+    earned(customer, 100)
+
+    loyalty_earning_reverse(customer=customer, source="ORD-7", points=30)
+    loyalty_earning_reverse(customer=customer, source="ORD-7", points=70)
+
+    assert balance(customer) == 0
+    assert ledger_sum(customer) == 0
+
+
+@pytest.mark.django_db
+def test_the_whole_earning_may_be_taken_back_at_once() -> None:
+    customer = customer_with_points(5)
+    earned(customer, 100)
+
+    entry = loyalty_earning_reverse(customer=customer, source="ORD-7", points=100)
+
+    assert entry.points == -100
+    assert balance(customer) == 5
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("first", "then"), [(0, 101), (60, 41), (100, 1)])
+def test_more_than_the_earning_has_left_is_refused_and_writes_nothing(first: int, then: int) -> None:
+    customer = customer_with_points(500)
+    earned(customer, 100)
+    if first:
+        loyalty_earning_reverse(customer=customer, source="ORD-7", points=first)
+    before = (balance(customer), entry_count(customer))
+
+    with pytest.raises(ReversalExceedsEarning) as refused:
+        loyalty_earning_reverse(customer=customer, source="ORD-7", points=then)
+
+    assert (refused.value.code, refused.value.status_code) == ("reversal_exceeds_earning", 409)
+    assert refused.value.extra == {"earned": 100, "left": 100 - first, "requested": then}
+    assert (balance(customer), entry_count(customer)) == before
+
+
+@pytest.mark.django_db
+def test_what_was_never_earned_is_not_taken_back() -> None:
+    customer = customer_with_points(50)
+    earned(CustomerFactory.create(), 100)  # another customer's earning of the same reference
+
+    with pytest.raises(ReversalExceedsEarning) as refused:
+        loyalty_earning_reverse(customer=customer, source="ORD-7", points=10)
+
+    assert refused.value.extra == {"earned": 0, "left": 0, "requested": 10}
+    assert balance(customer) == 50
+
+
+@pytest.mark.django_db
+def test_an_earning_reversed_in_full_has_no_part_left() -> None:
+    customer = customer_with_points(50)
+    earned(customer, 100)
+    loyalty_reverse(reference="ORD-7", reason="Order cancelled")
+
+    with pytest.raises(ReversalExceedsEarning):
+        loyalty_earning_reverse(customer=customer, source="ORD-7", points=1)
+
+    assert balance(customer) == 50
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("points", [0, -5])
+def test_reversing_no_points_or_negative_points_is_refused(points: int) -> None:
+    customer = CustomerFactory.create()
+    earned(customer, 100)
+
+    with pytest.raises(InsufficientPoints) as refused:
+        loyalty_earning_reverse(customer=customer, source="ORD-7", points=points)
+
+    assert refused.value.code == "invalid_points"
+    assert balance(customer) == 100
+
+
+@pytest.mark.django_db
+def test_a_part_already_spent_is_taken_back_only_down_to_zero() -> None:
+    customer = CustomerFactory.create()
+    earned(customer, 100)
+    loyalty_redeem(customer=customer, points=80, reference="ORD-8", channel=Channel.STORE)
+
+    entry = loyalty_earning_reverse(customer=customer, source="ORD-7", points=50)
+
+    assert entry.points == -20
+    assert balance(customer) == 0
+    assert ledger_sum(customer) == 0
+
+
+@pytest.mark.django_db
+def test_cancelling_after_a_part_was_taken_back_takes_back_only_the_rest() -> None:
+    customer = customer_with_points(10)
+    earned(customer, 100)
+    loyalty_earning_reverse(customer=customer, source="ORD-7", points=30)
+
+    reversals = loyalty_reverse(reference="ORD-7")
+
+    assert [(r.kind, r.points) for r in reversals] == [("reverse", -70)]
+    assert balance(customer) == 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_reversals_of_one_earning_at_once_never_take_back_more_than_it_earned() -> None:
+    customer = customer_with_points(500)
+    earned(customer, 100)
+
+    results = run_at_once(
+        [partial(loyalty_earning_reverse, customer=customer, source="ORD-7", points=60) for _ in range(2)]
+    )
+
+    taken = [result for result in results if isinstance(result, LoyaltyEntry)]
+    assert [type(result) for result in results if not isinstance(result, LoyaltyEntry)] == [ReversalExceedsEarning]
+    assert [entry.points for entry in taken] == [-60]
+    assert balance(customer) == 540
+    assert balance(customer) == ledger_sum(customer)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_parts_taken_back_at_once_add_up_to_the_earning_at_most() -> None:
+    customer = customer_with_points(500)
+    earned(customer, 100)
+
+    results = run_at_once(
+        [partial(loyalty_earning_reverse, customer=customer, source="ORD-7", points=15) for _ in range(10)]
+    )
+
+    assert len([result for result in results if isinstance(result, LoyaltyEntry)]) == 6  # 6 x 15 = 90, 10 left
+    assert all(isinstance(result, LoyaltyEntry | ReversalExceedsEarning) for result in results)
+    assert balance(customer) == 510
+
+
+@pytest.mark.django_db
+def test_database_refuses_a_part_that_gives_points_or_names_no_earning() -> None:
+    customer = CustomerFactory.create()
+    earning = earned(customer, 100)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LoyaltyEntry.objects.create(account=earning.account, kind="reverse_part", points=5, reverses=earning)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LoyaltyEntry.objects.create(account=earning.account, kind="reverse_part", points=-5)
 
 
 # --- The ledger explains the balance ---
