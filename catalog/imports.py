@@ -3,12 +3,12 @@
 from dataclasses import dataclass
 
 import tablib
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from catalog.exceptions import CatalogErrorCode
 from catalog.resources import ProductVariantResource
 from config.exceptions import ApplicationError
+from config.transactions import use_case
 
 FORMATS = ("csv", "xlsx")
 
@@ -45,25 +45,25 @@ def _dataset(*, data: bytes, file_format: str) -> tablib.Dataset:
         ) from exc
 
 
+@use_case
 def catalog_import(*, data: bytes, file_format: str) -> ImportSummary:
     """Import products with variants from CSV or XLSX; a single bad row rejects the whole file."""
     dataset = _dataset(data=data, file_format=file_format)
     resource = ProductVariantResource()
-    with transaction.atomic():
-        result = resource.import_data(
-            dataset, dry_run=False, raise_errors=False, use_transactions=True, rollback_on_validation_errors=True
+    result = resource.import_data(
+        dataset, dry_run=False, raise_errors=False, use_transactions=True, rollback_on_validation_errors=True
+    )
+    problems: list[RowError] = []
+    for invalid in result.invalid_rows:
+        for field, messages in invalid.error_dict.items():
+            problems.extend(RowError(row=invalid.number, field=field, message=str(m)) for m in messages)
+    for number, errors in result.row_errors():
+        problems.extend(RowError(row=number, field="", message=str(e.error)) for e in errors)
+    problems.extend(RowError(row=0, field="", message=str(e.error)) for e in result.base_errors)
+    if problems:
+        raise CatalogImportRejected(
+            _("The file was rejected: %(count)d problem(s); nothing was imported.") % {"count": len(problems)},
+            extra={"rows": [p.__dict__ for p in problems]},
         )
-        problems: list[RowError] = []
-        for invalid in result.invalid_rows:
-            for field, messages in invalid.error_dict.items():
-                problems.extend(RowError(row=invalid.number, field=field, message=str(m)) for m in messages)
-        for number, errors in result.row_errors():
-            problems.extend(RowError(row=number, field="", message=str(e.error)) for e in errors)
-        problems.extend(RowError(row=0, field="", message=str(e.error)) for e in result.base_errors)
-        if problems:
-            raise CatalogImportRejected(
-                _("The file was rejected: %(count)d problem(s); nothing was imported.") % {"count": len(problems)},
-                extra={"rows": [p.__dict__ for p in problems]},
-            )
     totals = result.totals
     return ImportSummary(created=totals["new"], updated=totals["update"])

@@ -9,9 +9,10 @@ from django.db import transaction
 
 from catalog.models import Category, Product, Promotion, TaxCategory, Variant
 from catalog.validators import barcode_normalise
+from config.transactions import use_case
 
 
-@transaction.atomic
+@use_case
 def tax_category_create(*, code: str, name: str, rate: Decimal) -> TaxCategory:
     tax_category = TaxCategory(code=code, name=name, rate=rate)
     tax_category.full_clean()
@@ -19,7 +20,7 @@ def tax_category_create(*, code: str, name: str, rate: Decimal) -> TaxCategory:
     return tax_category
 
 
-@transaction.atomic
+@use_case
 def category_create(*, name: str, slug: str, parent: Category | None = None) -> Category:
     node = Category(name=name, slug=slug)
     node.full_clean(exclude=["path", "depth", "numchild"])
@@ -29,7 +30,7 @@ def category_create(*, name: str, slug: str, parent: Category | None = None) -> 
     return Category.objects.add_child(parent, instance=node)
 
 
-@transaction.atomic
+@use_case
 def product_create(
     *,
     name: str,
@@ -59,7 +60,7 @@ def product_upsert(*, slug: str, **fields: Any) -> Product:
     """Create the product with this slug or update the given fields (used by imports)."""
     product = Product.objects.select_for_update().filter(slug=slug).first()
     if product is None:
-        return product_create(slug=slug, **fields)
+        return product_create.step(slug=slug, **fields)  # in the import's transaction
     changed = [name for name, value in fields.items() if getattr(product, name) != value]
     for name in changed:
         setattr(product, name, fields[name])
@@ -69,7 +70,7 @@ def product_upsert(*, slug: str, **fields: Any) -> Product:
     return product
 
 
-@transaction.atomic
+@use_case
 def variant_create(
     *,
     product: Product,
@@ -98,7 +99,7 @@ def variant_create(
     return variant
 
 
-@transaction.atomic
+@use_case
 def promotion_create(
     *,
     name: str,
@@ -120,7 +121,7 @@ def promotion_create(
     return promotion
 
 
-@transaction.atomic
+@use_case
 def products_set_active(*, products: Iterable[Product], is_active: bool) -> int:
     """Show or hide products in every channel at once."""
     ids = [product.pk for product in products]

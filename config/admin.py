@@ -6,13 +6,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from config.admin_kit import UseCaseFormMixin
 from config.models import ChannelClient, OutboxKind, OutboxMessage, OutboxStatus, WebhookSubscription
 from config.outbox import outbox_replay, webhook_subscription_create
 from config.scopes import Scope
 from config.services import (
-    channel_client_access_set,
     channel_client_create,
     channel_client_rotate_token,
+    channel_client_update,
     channel_clients_deactivate,
 )
 
@@ -34,7 +35,7 @@ class ChannelClientForm(forms.ModelForm):
 
 
 @admin.register(ChannelClient)
-class ChannelClientAdmin(admin.ModelAdmin):
+class ChannelClientAdmin(UseCaseFormMixin, admin.ModelAdmin):
     """Credentials: created with their channel's default scopes and reach, then narrowed or widened here."""
 
     form = ChannelClientForm
@@ -71,8 +72,14 @@ class ChannelClientAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: ChannelClient, form: Any, change: bool) -> None:
         if change:
             # Scopes and reach through the service: it checks them against the channel.
-            obj.save(update_fields=["name", "throttle_rate", "is_active"])
-            channel_client_access_set(client=obj, scopes=form.cleaned_data["scopes"], reach=obj.reach)
+            channel_client_update(
+                client=obj,
+                name=obj.name,
+                throttle_rate=obj.throttle_rate,
+                is_active=obj.is_active,
+                scopes=form.cleaned_data["scopes"],
+                reach=obj.reach,
+            )
             return
         client, token = channel_client_create(name=obj.name, channel=obj.channel, throttle_rate=obj.throttle_rate)
         obj.pk = client.pk
@@ -100,7 +107,7 @@ class ChannelClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(admin.ModelAdmin):
+class WebhookSubscriptionAdmin(UseCaseFormMixin, admin.ModelAdmin):
     list_display = ("client", "event", "url", "is_active", "created_at")
     list_filter = ("event", "is_active")
     search_fields = ("client__name", "url")

@@ -32,8 +32,10 @@ from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_protect
 
 from config.exceptions import ApplicationError
 
@@ -174,8 +176,25 @@ def form_data(request: HttpRequest) -> Any:
     return request.POST if request.method == "POST" else None
 
 
-class ServiceAdminMixin(AdminMixinBase):
-    """An admin whose writes are service calls: form pages, command pages, actions per row."""
+class UseCaseFormMixin(AdminMixinBase):
+    """An add or change form that saves through a use case (`save_model` calls one service).
+
+    Django runs a form's POST inside an atomic block; a use case opens its own durable
+    transaction and refuses to run inside another (config.transactions). Here the POST runs
+    as Django runs a GET: the use case is the transaction, and `save_model` makes all of its
+    writes through that one service call.
+    """
+
+    @method_decorator(csrf_protect)
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        return self._changeform_view(request, object_id, form_url, extra_context)  # type: ignore[attr-defined]
+
+
+class ServiceAdminMixin(UseCaseFormMixin):
+    """An admin whose writes are service calls: form pages, command pages, actions per row
+    (also those chosen on an object's page, which Django runs in the change form's POST)."""
 
     # What staff read when a service refuses for want of permission. None: the service's own words.
     forbidden_text: "StrOrPromise | None" = None

@@ -14,10 +14,11 @@ from collections.abc import Iterable, Mapping
 from types import ModuleType
 
 from django.contrib.auth.models import Group, Permission
-from django.db import models, transaction
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from config.discovery import project_app_modules
+from config.transactions import use_case
 
 
 class Role(models.TextChoices):
@@ -52,7 +53,7 @@ class UnknownPermission(Exception):
     """A role names a permission no model has: a typo would otherwise grant nothing, silently."""
 
 
-@transaction.atomic
+@use_case
 def roles_sync() -> dict[str, int]:
     """Create or update one group per role with exactly its declared permissions: {role: count}."""
     declared = role_permissions()

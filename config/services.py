@@ -2,12 +2,12 @@ import secrets
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from config.channels import Channel
 from config.exceptions import ApplicationError, ConfigErrorCode
 from config.models import ChannelClient, token_digest, validate_throttle_rate
 from config.scopes import Reach, access_problems, default_reach, default_scopes
+from config.transactions import use_case
 
 
 def _new_token() -> str:
@@ -29,7 +29,7 @@ def _access_check(*, channel: str, scopes: Iterable[str], reach: str) -> list[st
     return scopes
 
 
-@transaction.atomic
+@use_case
 def channel_client_create(
     *,
     name: str,
@@ -79,7 +79,7 @@ def channel_client_create(
     return client, token
 
 
-@transaction.atomic
+@use_case
 def channel_client_access_set(*, client: ChannelClient, scopes: Iterable[str], reach: str) -> ChannelClient:
     """Staff change what a credential may do and whose data it sees; it applies to the next request."""
     client.scopes = _access_check(channel=client.channel, scopes=scopes, reach=reach)
@@ -88,7 +88,17 @@ def channel_client_access_set(*, client: ChannelClient, scopes: Iterable[str], r
     return client
 
 
-@transaction.atomic
+@use_case
+def channel_client_update(
+    *, client: ChannelClient, name: str, throttle_rate: str, is_active: bool, scopes: Iterable[str], reach: str
+) -> ChannelClient:
+    """Staff edit a credential (the admin's change form): its name, throttle and state, then its access."""
+    client.name, client.throttle_rate, client.is_active = name, throttle_rate, is_active
+    client.save(update_fields=["name", "throttle_rate", "is_active"])
+    return channel_client_access_set.step(client=client, scopes=scopes, reach=reach)
+
+
+@use_case
 def channel_client_rotate_token(*, client: ChannelClient) -> str:
     """Replace a client's token: the old one stops working at once."""
     token = _new_token()
@@ -98,7 +108,7 @@ def channel_client_rotate_token(*, client: ChannelClient) -> str:
     return token
 
 
-@transaction.atomic
+@use_case
 def channel_clients_deactivate(*, clients: Iterable[ChannelClient]) -> int:
     """Stop clients' tokens at once (a lost till, a retired integration)."""
     ids = [client.pk for client in clients]

@@ -17,6 +17,7 @@ from config.admin_kit import (
     ReadOnlyInline,
     ServiceAdminMixin,
     TermSearchMixin,
+    UseCaseFormMixin,
 )
 from config.exceptions import ApplicationError
 from customers import selectors, services
@@ -53,7 +54,7 @@ class ConsentInline(ReadOnlyInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(NoAddMixin, TermSearchMixin, admin.ModelAdmin):
+class CustomerAdmin(NoAddMixin, TermSearchMixin, UseCaseFormMixin, admin.ModelAdmin):
     """Customers come from channels through resolve, which de-duplicates them: no add page."""
 
     list_display = ("__str__", "identities", "country", "city", "first_seen_channel", "loyalty_points", "created_at")

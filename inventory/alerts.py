@@ -2,11 +2,11 @@ from collections import defaultdict
 
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.transactions import use_case
 from inventory.models import LowStockAlert
 
 
@@ -29,35 +29,35 @@ def _recipients(location_ids: set[int]) -> dict[str, set[int] | None]:
     return {**dict.fromkeys(managers), **own}
 
 
+@use_case
 def low_stock_alerts_notify() -> int:
     """E-mail store staff about their locations' new alerts and managers about all; each alert once."""
-    with transaction.atomic():
-        alerts = list(
-            LowStockAlert.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(notified_at__isnull=True, resolved_at__isnull=True)
-            .select_related("stock_level__location", "stock_level__variant")
+    alerts = list(
+        LowStockAlert.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(notified_at__isnull=True, resolved_at__isnull=True)
+        .select_related("stock_level__location", "stock_level__variant")
+    )
+    if not alerts:
+        return 0
+    lines_by_location: dict[int, list[str]] = defaultdict(list)
+    for alert in alerts:
+        level = alert.stock_level
+        lines_by_location[level.location_id].append(
+            f"{level.location.code}  {level.variant.sku}: {alert.available} < {alert.threshold}"
         )
-        if not alerts:
-            return 0
-        lines_by_location: dict[int, list[str]] = defaultdict(list)
-        for alert in alerts:
-            level = alert.stock_level
-            lines_by_location[level.location_id].append(
-                f"{level.location.code}  {level.variant.sku}: {alert.available} < {alert.threshold}"
+    for email, locations in sorted(_recipients(set(lines_by_location)).items()):
+        lines = [
+            line
+            for location_id, location_lines in lines_by_location.items()
+            if locations is None or location_id in locations
+            for line in location_lines
+        ]
+        if lines:
+            send_mail(
+                subject=_("Low stock: %(count)d items") % {"count": len(lines)},
+                message="\n".join(lines),
+                from_email=None,
+                recipient_list=[email],
             )
-        for email, locations in sorted(_recipients(set(lines_by_location)).items()):
-            lines = [
-                line
-                for location_id, location_lines in lines_by_location.items()
-                if locations is None or location_id in locations
-                for line in location_lines
-            ]
-            if lines:
-                send_mail(
-                    subject=_("Low stock: %(count)d items") % {"count": len(lines)},
-                    message="\n".join(lines),
-                    from_email=None,
-                    recipient_list=[email],
-                )
-        LowStockAlert.objects.filter(pk__in=[alert.pk for alert in alerts]).update(notified_at=timezone.now())
+    LowStockAlert.objects.filter(pk__in=[alert.pk for alert in alerts]).update(notified_at=timezone.now())
     return len(alerts)

@@ -104,7 +104,7 @@ def stock_changes_dispatch() -> int:
     sent = 0
     ids = webhook_subscriptions_active(event=STOCK_CHANGED).values_list("pk", flat=True)
     for subscription_id in ids:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):  # a use case per subscription: its delivery and cursor commit together
             subscription = (
                 WebhookSubscription.objects.select_for_update(skip_locked=True).filter(pk=subscription_id).first()
             )

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import Variant
+from config.transactions import use_case
 from inventory.exceptions import InventoryErrorCode, OutOfStock, StockRuleBroken, TransferStateError
 from inventory.locks import LockedLevel, stock_keys_q, stock_levels_lock, transfer_lock
 from inventory.models import (
@@ -223,7 +224,7 @@ def _low_stock_notify() -> None:
 # --- The operations -------------------------------------------------------------------------
 
 
-@transaction.atomic
+@use_case
 def stock_receive(
     *, location: Location, lines: Iterable[tuple[Variant, int]], reference: str = "", user: Any = None
 ) -> list[StockMovement]:
@@ -234,7 +235,7 @@ def stock_receive(
     return _apply(changes, kind=MovementKind.RECEIPT, reference=reference, user=user)
 
 
-@transaction.atomic
+@use_case
 def stock_adjust(
     *, location: Location, variant: Variant, quantity: int, reason: str, user: Any = None
 ) -> StockMovement:
@@ -283,7 +284,7 @@ def stock_restock_return(
     return _apply(changes, kind=MovementKind.RETURN, reference=reference, channel=channel, user=user)
 
 
-@transaction.atomic
+@use_case
 def transfer_request(
     *,
     source: Location,
@@ -320,7 +321,7 @@ def _transfer_locked(transfer: Transfer, expected: str) -> Transfer:
     return locked
 
 
-@transaction.atomic
+@use_case
 def transfer_ship(*, transfer: Transfer, user: Any = None) -> Transfer:
     """The goods leave the source: its on_hand and reserved go down; they are in transit."""
     transfer = _transfer_locked(transfer, TransferStatus.REQUESTED)
@@ -332,7 +333,7 @@ def transfer_ship(*, transfer: Transfer, user: Any = None) -> Transfer:
     return transfer
 
 
-@transaction.atomic
+@use_case
 def transfer_receive(*, transfer: Transfer, user: Any = None) -> Transfer:
     """The goods arrive: the destination's on_hand goes up."""
     transfer = _transfer_locked(transfer, TransferStatus.IN_TRANSIT)
@@ -346,7 +347,7 @@ def transfer_receive(*, transfer: Transfer, user: Any = None) -> Transfer:
     return transfer
 
 
-@transaction.atomic
+@use_case
 def transfer_cancel(*, transfer: Transfer, user: Any = None) -> Transfer:
     """A requested transfer is called off: the source's reservation is released."""
     transfer = _transfer_locked(transfer, TransferStatus.REQUESTED)
@@ -358,7 +359,7 @@ def transfer_cancel(*, transfer: Transfer, user: Any = None) -> Transfer:
     return transfer
 
 
-@transaction.atomic
+@use_case
 def cycle_count_create(*, location: Location, lines: Iterable[tuple[Variant, int]], user: Any = None) -> CycleCount:
     """Record what staff counted on the shelf; nothing changes until the count is applied."""
     lines = list(lines)
@@ -372,7 +373,7 @@ def cycle_count_create(*, location: Location, lines: Iterable[tuple[Variant, int
     return count
 
 
-@transaction.atomic
+@use_case
 def cycle_count_apply(*, count: CycleCount, user: Any = None) -> list[StockMovement]:
     """Adjust on_hand to what was counted; units reserved for customers must still be there."""
     count = CycleCount.objects.select_for_update().get(pk=count.pk)
@@ -397,7 +398,7 @@ def cycle_count_apply(*, count: CycleCount, user: Any = None) -> list[StockMovem
     return movements
 
 
-@transaction.atomic
+@use_case
 def low_stock_threshold_set(
     *, location: Location, variant: Variant, threshold: int | None, user: Any = None
 ) -> StockLevel:

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from config.models import ChannelClient
 from config.money import currency_exponent, money_round
 from config.outbox import outbox_replay
+from config.transactions import use_case
 from customers.models import Customer
 from customers.tax_ids import tax_id_normalise
 from invoicing import verifactu
@@ -349,6 +350,7 @@ def _remaining_by_line(invoice: Invoice) -> dict[int, tuple[InvoiceLine, Decimal
     }
 
 
+@use_case
 def invoice_credit(
     *,
     invoice: Invoice,
@@ -445,6 +447,7 @@ def invoice_credit(
         )
 
 
+@use_case
 def invoice_ticket_exchange(*, ticket: Invoice, buyer: Buyer) -> Invoice:
     """Exchange a simplified invoice for a full one once the customer gives a tax id (Spanish practice).
 
@@ -497,6 +500,7 @@ def invoice_ticket_exchange(*, ticket: Invoice, buyer: Buyer) -> Invoice:
         )
 
 
+@use_case
 def invoice_email_resend(*, invoice: Invoice) -> Invoice:
     """Send the document's e-mail to the buyer again (staff action); a worker sends it after commit.
 

@@ -21,11 +21,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
 
 from config.exceptions import ApplicationError, ConfigErrorCode, ConflictError
 from config.models import ChannelClient, OutboxKind, OutboxMessage, WebhookSubscription
 from config.outbox.machinery import ERROR_MAX_CHARS, OutboxHandler, Outcome, outbox_enqueue
+from config.transactions import use_case
 
 SIGNATURE_HEADER = "X-Signature-256"
 USER_AGENT = "retail-backoffice-webhooks/1"
@@ -55,7 +55,7 @@ def webhook_body_bytes(*, body: Any) -> bytes:
     return json.dumps(body, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
 
 
-@transaction.atomic
+@use_case
 def webhook_subscription_create(*, client: ChannelClient, event: str, url: str) -> WebhookSubscription:
     """Subscribe a client to an event at a URL, with a new signing secret (read it from the row)."""
     _check_target_url(url, field="url")

@@ -1,15 +1,15 @@
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from config.channels import Channel
+from config.transactions import use_case
 from customers.exceptions import CustomerErased
 from customers.models import Consent, ConsentPurpose, Customer
 
 
-@transaction.atomic
+@use_case
 def consent_record(
     *,
     customer: Customer,

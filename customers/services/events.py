@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.models import ChannelClient
+from config.transactions import use_case
 from customers.models import BroughtCustomer, ContactPoint, Customer, CustomerEvent, EventKind
 from customers.services.resolve import Identity, identities_q, identity_parse
 
@@ -51,7 +52,7 @@ class EventResult:
     errors: dict[str, list[str]] = field(default_factory=dict)
 
 
-@transaction.atomic
+@use_case
 def customer_events_ingest(*, client: ChannelClient, events: Sequence[Mapping[str, Any]]) -> list[EventResult]:
     """Record a channel's batch of events in a constant number of queries.
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.money import money_round
+from config.transactions import use_case
 from customers.exceptions import CustomerErrorCode, InsufficientPoints, ReversalExceedsEarning
 from customers.models import Customer, LoyaltyAccount, LoyaltyEntry, LoyaltyEntryKind
 
@@ -191,7 +192,7 @@ def loyalty_earning_reverse(
     )
 
 
-@transaction.atomic
+@use_case
 def loyalty_account_expire(*, account_id: int) -> LoyaltyEntry | None:
     """Expire the whole balance of an account idle for LOYALTY_EXPIRY_DAYS; idempotent."""
     days = settings.LOYALTY_EXPIRY_DAYS

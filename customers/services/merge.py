@@ -1,8 +1,8 @@
 from typing import Any
 
-from django.db import transaction
 from django.db.models import F, Q
 
+from config.transactions import use_case
 from customers.exceptions import CustomerErrorCode, MergeRefused
 from customers.models import (
     BroughtCustomer,
@@ -83,7 +83,7 @@ merge_handler_register("customers.DuplicateCandidate.customer", _merge_duplicate
 merge_handler_register("customers.DuplicateCandidate.other", lambda keep, remove: 0)  # done with .customer
 
 
-@transaction.atomic
+@use_case
 def customer_merge(*, keep: Customer, remove: Customer, merged_by: Any = None) -> CustomerMerge:
     """Fold `remove` into `keep`: every row of every app that points at it moves, in one transaction."""
     if keep.pk == remove.pk:

@@ -4,11 +4,11 @@ import json
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
 from django.db.models import ForeignKey, Q
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
+from config.transactions import use_case
 from customers.models import ContactPoint, Customer, CustomerEvent, CustomerMerge, DuplicateCandidate
 from customers.relations import ERASE_HANDLERS, customer_relations
 
@@ -35,7 +35,7 @@ def customer_export(*, customer: Customer) -> dict[str, Any]:
     return exported
 
 
-@transaction.atomic
+@use_case
 def customer_erase(*, customer: Customer) -> Customer:
     """Anonymise the profile, drop its identities and scrub timeline details.
 

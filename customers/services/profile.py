@@ -2,11 +2,11 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count
 from django.db.models.functions import Lower
 
 from config.channels import Channel
+from config.transactions import use_case
 from customers.exceptions import CustomerErased
 from customers.models import Customer, DuplicateReason
 from customers.services.resolve import duplicate_candidates_record
@@ -15,7 +15,7 @@ from customers.tax_ids import tax_id_normalise
 UPDATABLE = (*Customer.PROFILE_FIELDS, "notes")
 
 
-@transaction.atomic
+@use_case
 def customer_update(*, customer: Customer, **fields: Any) -> Customer:
     """Change a customer's profile and preferences. Tax ids are validated and stored compact.
 
@@ -53,6 +53,7 @@ def customer_update_validate(*, customer: Customer, **fields: Any) -> dict[str, 
     return fields
 
 
+@use_case
 def customer_duplicates_find() -> int:
     """Record pairs that share a tax id, or a name and birth date. Run by the beat sweeper."""
     found = 0

@@ -166,7 +166,7 @@ def customer_resolve(
     raise AssertionError("unreachable")
 
 
-@transaction.atomic
+@use_case
 def duplicate_candidates_dismiss(*, candidates: Iterable[DuplicateCandidate]) -> int:
     """Staff say two profiles are different people; the finder will not raise the pair again."""
     ids = [candidate.pk for candidate in candidates]

@@ -5,7 +5,6 @@ Unpaid orders past their payment deadline are cancelled the same way by the expi
 
 from decimal import Decimal
 
-from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,6 +12,7 @@ from django.utils.translation import gettext as _
 from config.channels import Channel
 from config.outbox import webhook_enqueue
 from config.selectors import webhook_subscriptions_active
+from config.transactions import use_case
 from customers.models import EventKind
 from customers.services.loyalty import loyalty_reverse
 from customers.services.store_credit import store_credit_grant
@@ -55,7 +55,7 @@ def _release_stock(order: Order, *, actor: Actor) -> None:
     if releases:
         stock_release(lines=releases, reference=order.number, channel=actor.channel)
     for transfer in transfers:
-        transfer_cancel(transfer=transfer)
+        transfer_cancel.step(transfer=transfer)
 
 
 def _refund(order: Order, *, actor: Actor) -> Decimal:
@@ -127,7 +127,7 @@ def _cancel(order: Order, *, actor: Actor, reason: str) -> Order:
     _release_stock(order, actor=actor)
     refunded = _refund(order, actor=actor) if order.paid_amount else Decimal(0)
     if order.invoice_id is not None:
-        order.credit_note = invoice_credit(
+        order.credit_note = invoice_credit.step(  # in the cancellation's transaction
             invoice=order.invoice,  # type: ignore[arg-type]
             reason=reason or _("Order cancelled"),
             # For the client the order belongs to, as its invoice: whoever cancels, reach stays put.
@@ -146,7 +146,7 @@ def _cancel(order: Order, *, actor: Actor, reason: str) -> Order:
     return order
 
 
-@transaction.atomic
+@use_case
 def order_cancel(*, order: Order, actor: Actor, reason: str = "") -> Order:
     """Cancel before shipment or hand-over; 409 once the goods have left. Who may: `order_check_cancels`."""
     order = order_locked(order)
@@ -155,7 +155,7 @@ def order_cancel(*, order: Order, actor: Actor, reason: str = "") -> Order:
     return _cancel(order, actor=actor, reason=(reason or "").strip())
 
 
-@transaction.atomic
+@use_case
 def order_expire(*, order_id: int) -> bool:
     """Cancel an order still unpaid after its deadline; False if it was paid (or cancelled) meanwhile."""
     if not Order.objects.filter(pk=order_id).exists():

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.transactions import use_case
 from customers.models import EventKind
 from inventory.locks import stock_levels_lock, transfers_lock
 from inventory.models import Location, TransferStatus
@@ -109,7 +110,7 @@ def order_ready_when_arrived(order: Order, *, actor: Actor) -> bool:
     return True
 
 
-@transaction.atomic
+@use_case
 def order_make_ready(*, order: Order, actor: Actor) -> Order:
     """Staff put a pickup order aside for the customer, who is then told."""
     order = order_locked(order)
@@ -126,7 +127,7 @@ def order_make_ready(*, order: Order, actor: Actor) -> Order:
     return order
 
 
-@transaction.atomic
+@use_case
 def order_ship(*, order: Order, actor: Actor, carrier: str, tracking_number: str) -> Order:
     """The parcel leaves: the sale is committed where the units were reserved."""
     carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
@@ -155,7 +156,7 @@ def order_ship(*, order: Order, actor: Actor, carrier: str, tracking_number: str
     return order
 
 
-@transaction.atomic
+@use_case
 def order_deliver(*, order: Order, actor: Actor) -> Order:
     """The carrier reports the delivery: through the channel that placed the order, or where the parcel left."""
     order = order_locked(order)
@@ -188,7 +189,7 @@ def _hand_over(order: Order, *, actor: Actor, code: str) -> Order:
     return order
 
 
-@transaction.atomic
+@use_case
 def order_hand_over(*, order: Order, actor: Actor, code: str) -> Order:
     """Staff at the pickup point check the customer's code and hand the goods over."""
     order = order_locked(order)
@@ -227,7 +228,7 @@ def redeeming_locker(*, actor: Actor, location_code: str | None) -> Location:
     raise LocationNotBound(_("This credential is not bound to the locker %(code)s.") % {"code": location_code})
 
 
-@transaction.atomic
+@use_case
 def order_pickup_redeem(*, code: str, actor: Actor, location_code: str | None = None) -> Order:
     """A locker (or an automated silo) scans the QR code and opens the door: no staff involved.
 
@@ -267,7 +268,7 @@ def _settle(order: Order, *, actor: Actor) -> int:
     return len(arrived)
 
 
-@transaction.atomic
+@use_case
 def order_transfers_receive(*, order: Order, actor: Actor) -> Order:
     """The goods sent to the pickup point arrive: received into its stock, reserved for the order."""
     order = order_locked(order)
@@ -292,7 +293,7 @@ def order_transfers_receive(*, order: Order, actor: Actor) -> Order:
             create=True,  # the receipts would create them: taken now, in the same order as the rest
         )
     for transfer in arriving:
-        transfer_receive(transfer=transfer, user=actor.staff_user)
+        transfer_receive.step(transfer=transfer, user=actor.staff_user)
     _settle(order, actor=actor)
     return order
 
@@ -310,7 +311,7 @@ def orders_transfers_settle_due() -> int:
     )
     settled = 0
     for order_id in list(ids)[:200]:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):  # a use case per order: each settles and commits on its own
             order = order_locked(Order(pk=order_id))
             settled += _settle(order, actor=Actor(channel=order.channel))
     return settled

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.money import has_valid_precision
+from config.transactions import use_case
 from customers.models import EventKind
 from customers.services.loyalty import loyalty_earn, loyalty_points_value, loyalty_redeem
 from customers.services.store_credit import store_credit_spend
@@ -90,6 +91,7 @@ def _amount_checked(*, order: Order, method: str, amount: Decimal | None, points
     return amount
 
 
+@use_case
 def order_payment_add(
     *,
     order: Order,

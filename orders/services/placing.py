@@ -380,7 +380,7 @@ def _order_write(
         if line.needs_transfer:
             by_source[line.source.pk].append(line)
     transfers = {
-        source_id: transfer_request(
+        source_id: transfer_request.step(
             source=parts[0].source,
             destination=request.pickup_location,  # type: ignore[arg-type]
             lines=[(part.variant, part.quantity) for part in parts],

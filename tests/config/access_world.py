@@ -266,12 +266,17 @@ def answer_of(response: Any) -> str:
 
 
 def cell_response(world: World, role: str, send: Callable[[Client], Any]) -> Any:
-    """One request as one role, rolled back: no cell sees another's changes."""
+    """One request as one role, rolled back: no cell sees another's changes.
+
+    A bare savepoint, not an atomic block: the use cases the request runs open their own
+    durable transaction (config.transactions), which no atomic block of ours may enclose.
+    """
     caller = world.caller(role)  # signed in outside the rollback, so the session stays
-    with transaction.atomic():
-        response = send(caller)
-        transaction.set_rollback(True)
-    return response
+    savepoint = transaction.savepoint()
+    try:
+        return send(caller)
+    finally:
+        transaction.savepoint_rollback(savepoint)
 
 
 def cell(world: World, role: str, send: Callable[[Client], Any]) -> str:

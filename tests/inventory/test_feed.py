@@ -141,8 +141,8 @@ def test_a_movement_that_commits_late_is_not_skipped() -> None:
 
     def slow_transaction() -> None:
         try:
-            with transaction.atomic():
-                stock_receive(location=store, lines=[(early, 1)], reference="A")
+            with transaction.atomic():  # a slow use case: the receipt's work, then a wait before commit
+                stock_receive.step(location=store, lines=[(early, 1)], reference="A")
                 written.set()
                 release.wait(timeout=20)
         finally:
