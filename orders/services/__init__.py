@@ -19,6 +19,13 @@ from orders.services.placing import (
     order_place,
     order_request_fingerprint,
 )
+from orders.services.refunds import (
+    RefundLine,
+    order_refund_all,
+    order_refunds_hand_over,
+    order_refunds_plan,
+    order_refunds_record,
+)
 
 __all__ = [
     "Actor",
@@ -26,6 +33,7 @@ __all__ = [
     "LineRequest",
     "OrderRequest",
     "Placement",
+    "RefundLine",
     "order_cancel",
     "order_deliver",
     "order_expire",
@@ -34,6 +42,10 @@ __all__ = [
     "order_payment_add",
     "order_pickup_redeem",
     "order_place",
+    "order_refund_all",
+    "order_refunds_hand_over",
+    "order_refunds_plan",
+    "order_refunds_record",
     "order_request_fingerprint",
     "order_ship",
     "order_transfers_receive",

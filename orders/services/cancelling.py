@@ -1,26 +1,22 @@
-"""Cancelling before the goods leave: stock back on sale, money back, a credit note if invoiced.
+"""Cancelling before the goods leave: stock back on sale, money back (orders.services.refunds), a
+credit note if invoiced.
 
 Unpaid orders past their payment deadline are cancelled the same way by the expiry sweeper.
 """
 
 from decimal import Decimal
 
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.channels import Channel
-from config.outbox import webhook_enqueue
-from config.selectors import webhook_subscriptions_active
 from config.transactions import use_case
 from customers.models import EventKind
-from customers.services.loyalty import loyalty_reverse
-from customers.services.store_credit import store_credit_grant
 from inventory.locks import stock_levels_lock, transfers_lock
 from inventory.models import TransferStatus
 from inventory.services import StockLine, stock_release, transfer_cancel
 from invoicing.services import invoice_credit
-from orders.models import Order, OrderEvent, OrderStatus, Payment, PaymentKind, PaymentMethod, PaymentMode
+from orders.models import Order, OrderEvent, OrderStatus, PaymentMode
 from orders.services.access import order_check_cancels
 from orders.services.common import (
     Actor,
@@ -28,8 +24,7 @@ from orders.services.common import (
     order_locked,
     order_timeline_add,
 )
-
-REFUND_EVENT = "order.refund"
+from orders.services.refunds import order_refund_all
 
 
 def _release_stock(order: Order, *, actor: Actor) -> None:
@@ -58,74 +53,9 @@ def _release_stock(order: Order, *, actor: Actor) -> None:
         transfer_cancel.step(transfer=transfer)
 
 
-def _refund(order: Order, *, actor: Actor) -> Decimal:
-    """Every capture goes back the way it came; provider refunds are handed to the channel's integration."""
-    captures = list(order.payments.filter(kind=PaymentKind.CAPTURE))
-    refunded = {
-        row["refund_of"]: row["total"]
-        for row in order.payments.filter(kind=PaymentKind.REFUND).values("refund_of").annotate(total=Sum("amount"))
-    }
-    total = Decimal(0)
-    provider_refunds = []
-    for capture in captures:
-        amount = capture.amount - refunded.get(capture.pk, Decimal(0))
-        if amount <= 0:
-            continue
-        if capture.method == PaymentMethod.STORE_CREDIT:
-            store_credit_grant(
-                customer=order.customer,
-                amount=amount,
-                reference=order.number,
-                reason="refund",
-                channel=actor.channel,
-                currency=order.currency,
-            )
-        refund = Payment.objects.create(
-            order=order,
-            kind=PaymentKind.REFUND,
-            method=capture.method,
-            amount=amount,
-            points=capture.points,
-            refund_of=capture,
-            provider_reference=capture.provider_reference,
-            channel=actor.channel,
-            client=actor.client,
-            user=actor.staff_user,
-        )
-        if capture.method not in (PaymentMethod.STORE_CREDIT, PaymentMethod.LOYALTY_POINTS):
-            provider_refunds.append(refund)
-        total += amount
-    # Redeemed points come back and earned ones are taken back (as far as the balance allows).
-    loyalty_reverse(reference=order.number, reason="order cancelled", channel=actor.channel)
-    _refunds_hand_over(order, provider_refunds)
-    return total
-
-
-def _refunds_hand_over(order: Order, refunds: list[Payment]) -> None:
-    """The channel that took the money gives it back through its provider; it is told by webhook."""
-    if not refunds or order.client_id is None:
-        return
-    for subscription in webhook_subscriptions_active(event=REFUND_EVENT).filter(client_id=order.client_id):
-        webhook_enqueue(
-            target_url=subscription.url,
-            secret=subscription.secret,
-            event=REFUND_EVENT,
-            body={
-                "event": REFUND_EVENT,
-                "order": order.number,
-                "refunds": [
-                    {"method": r.method, "amount": r.amount, "provider_reference": r.provider_reference}
-                    for r in refunds
-                ],
-                "currency": order.currency,
-            },
-            subscription=subscription,
-        )
-
-
 def _cancel(order: Order, *, actor: Actor, reason: str) -> Order:
     _release_stock(order, actor=actor)
-    refunded = _refund(order, actor=actor) if order.paid_amount else Decimal(0)
+    refunded = order_refund_all(order=order, actor=actor, reason="order cancelled") if order.paid_amount else Decimal(0)
     if order.invoice_id is not None:
         order.credit_note = invoice_credit.step(  # in the cancellation's transaction
             invoice=order.invoice,  # type: ignore[arg-type]

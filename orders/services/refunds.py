@@ -1,0 +1,131 @@
+"""Refunds: money goes back the way it came, one refund row per capture it gives back.
+
+Cancelling gives everything back (`order_refund_all`); a return will give back a part. Both
+go the same three steps, each a plain function run in the caller's transaction:
+
+1. plan (`order_refunds_plan`): what each capture can still give back, in the order they
+   were taken; a caller refunding a part gives back less of some (`RefundLine`);
+2. record (`order_refunds_record`): one refund row per line, each method its own way:
+   - card, PayPal and store card (a payment provider moved the money), cash and card at the
+     till: the channel that took the money gives it back, told by step 3;
+   - store credit: back on the customer's store-credit account, at once;
+   - loyalty points: the row says how many points go back; the points themselves come back
+     through loyalty (`loyalty_reverse` when the whole order is undone);
+3. hand over (`order_refunds_hand_over`): the channel's integration is told what to give
+   back through its provider (an `order.refund` webhook, through the outbox).
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from config.outbox import webhook_enqueue
+from config.selectors import webhook_subscriptions_active
+from customers.services.loyalty import loyalty_reverse
+from customers.services.store_credit import store_credit_grant
+from orders.models import Order, Payment, PaymentKind, PaymentMethod
+from orders.services.common import Actor
+from orders.services.payments import BALANCE_METHODS
+
+REFUND_EVENT = "order.refund"
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    """What one capture gives back: an amount and, for loyalty points, how many points."""
+
+    capture: Payment
+    amount: Decimal
+    points: int | None = None
+
+
+def order_refunds_plan(*, order: Order) -> list[RefundLine]:
+    """What each capture of the order can still give back (less what earlier refunds gave back)."""
+    refunded = {
+        row["refund_of"]: (row["amount"], row["points"] or 0)
+        for row in order.payments.filter(kind=PaymentKind.REFUND)
+        .values("refund_of")
+        .annotate(amount=Sum("amount"), points=Sum("points"))
+    }
+    lines = []
+    for capture in order.payments.filter(kind=PaymentKind.CAPTURE):
+        amount, points = refunded.get(capture.pk, (Decimal(0), 0))
+        if capture.amount - amount <= 0:
+            continue
+        lines.append(
+            RefundLine(
+                capture=capture,
+                amount=capture.amount - amount,
+                points=capture.points - points if capture.points is not None else None,
+            )
+        )
+    return lines
+
+
+def order_refunds_record(*, order: Order, lines: list[RefundLine], actor: Actor) -> list[Payment]:
+    """One refund row per line; store credit goes back on the customer's account at once."""
+    refunds = []
+    for line in lines:
+        capture = line.capture
+        if capture.method == PaymentMethod.STORE_CREDIT:
+            store_credit_grant(
+                customer=order.customer,
+                amount=line.amount,
+                reference=order.number,
+                reason="refund",
+                channel=actor.channel,
+                currency=order.currency,
+            )
+        refunds.append(
+            Payment.objects.create(
+                order=order,
+                kind=PaymentKind.REFUND,
+                method=capture.method,
+                amount=line.amount,
+                points=line.points,
+                refund_of=capture,
+                provider_reference=capture.provider_reference,
+                channel=actor.channel,
+                client=actor.client,
+                user=actor.staff_user,
+            )
+        )
+    return refunds
+
+
+def order_refunds_hand_over(*, order: Order, refunds: list[Payment]) -> None:
+    """The channel that took the money gives it back through its provider; it is told by webhook.
+
+    Store credit and points are the customer's balances, given back here already: not told.
+    """
+    handed = [refund for refund in refunds if refund.method not in BALANCE_METHODS]
+    if not handed or order.client_id is None:
+        return
+    for subscription in webhook_subscriptions_active(event=REFUND_EVENT).filter(client_id=order.client_id):
+        webhook_enqueue(
+            target_url=subscription.url,
+            secret=subscription.secret,
+            event=REFUND_EVENT,
+            body={
+                "event": REFUND_EVENT,
+                "order": order.number,
+                "refunds": [
+                    {"method": r.method, "amount": r.amount, "provider_reference": r.provider_reference} for r in handed
+                ],
+                "currency": order.currency,
+            },
+            subscription=subscription,
+        )
+
+
+def order_refund_all(*, order: Order, actor: Actor, reason: str) -> Decimal:
+    """Everything paid goes back (a cancellation): every capture, and the order's points.
+
+    Redeemed points come back and earned ones are taken back, as far as the balance allows
+    (`loyalty_reverse`). Returns the amount given back.
+    """
+    refunds = order_refunds_record(order=order, lines=order_refunds_plan(order=order), actor=actor)
+    loyalty_reverse(reference=order.number, reason=reason, channel=actor.channel)
+    order_refunds_hand_over(order=order, refunds=refunds)
+    return sum((refund.amount for refund in refunds), Decimal(0))

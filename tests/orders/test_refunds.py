@@ -1,0 +1,173 @@
+"""orders.services.refunds: money goes back the way it came, one refund row per capture.
+
+Planned per capture (what it can still give back), recorded each method its own way (store
+credit on the customer's account, points counted, the rest owed by the channel), and handed
+over to the channel's integration by webhook. Cancelling gives everything back; a return will
+give back a part with the same steps.
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.db.models import QuerySet
+
+from config.models import OutboxKind, OutboxMessage
+from config.outbox import webhook_subscription_create
+from customers.services import loyalty_adjust, store_credit_balance, store_credit_grant
+from orders.models import Order, Payment, PaymentKind
+from orders.services import (
+    RefundLine,
+    order_payment_add,
+    order_refund_all,
+    order_refunds_hand_over,
+    order_refunds_plan,
+    order_refunds_record,
+)
+from tests.scenarios import Shop, pay, place
+
+
+def paid_three_ways(shop: Shop) -> Order:
+    """39.90: 5.00 of store credit, 400 points (4.00), the rest by card."""
+    store_credit_grant(customer=shop.customer, amount=Decimal("5.00"), reference="gift", reason="gift")
+    loyalty_adjust(customer=shop.customer, points=400, reason="welcome")
+    order = place(shop, lines=[(shop.shirt, 2)])
+    order = order_payment_add(order=order, actor=shop.web, method="store_credit", amount=Decimal("5.00"))
+    order = order_payment_add(order=order, actor=shop.web, method="loyalty_points", points=400)
+    return pay(shop, order, reference="ch_1")
+
+
+def refund_webhooks() -> QuerySet[OutboxMessage]:
+    return OutboxMessage.objects.filter(kind=OutboxKind.WEBHOOK, event="order.refund")
+
+
+def subscribe(shop: Shop) -> None:
+    assert shop.web.client is not None
+    webhook_subscription_create(client=shop.web.client, event="order.refund", url="https://web.example.com/hooks")
+
+
+# --- Plan ---
+
+
+def test_the_plan_gives_back_each_capture_in_the_order_they_were_taken(shop: Shop) -> None:
+    order = paid_three_ways(shop)
+
+    plan = order_refunds_plan(order=order)
+
+    assert [(line.capture.method, line.amount, line.points) for line in plan] == [
+        ("store_credit", Decimal("5.00"), None),
+        ("loyalty_points", Decimal("4.00"), 400),
+        ("card", Decimal("30.90"), None),
+    ]
+
+
+def test_the_plan_leaves_out_what_was_given_back_already(shop: Shop) -> None:
+    order = paid_three_ways(shop)
+    card = Payment.objects.get(order=order, method="card")
+    order_refunds_record(order=order, lines=[RefundLine(capture=card, amount=Decimal("10.90"))], actor=shop.web)
+
+    plan = order_refunds_plan(order=order)
+
+    assert [(line.capture.method, line.amount) for line in plan] == [
+        ("store_credit", Decimal("5.00")),
+        ("loyalty_points", Decimal("4.00")),
+        ("card", Decimal("20.00")),
+    ]
+
+
+def test_an_order_without_payments_has_nothing_to_give_back(shop: Shop) -> None:
+    assert order_refunds_plan(order=place(shop)) == []
+
+
+# --- Record ---
+
+
+def test_each_refund_row_points_at_its_capture_and_keeps_its_provider_reference(shop: Shop) -> None:
+    order = paid_three_ways(shop)
+
+    refunds = order_refunds_record(order=order, lines=order_refunds_plan(order=order), actor=shop.store_actor)
+
+    card = Payment.objects.get(order=order, kind=PaymentKind.CAPTURE, method="card")
+    assert [(r.kind, r.method, r.amount, r.points) for r in refunds] == [
+        ("refund", "store_credit", Decimal("5.00"), None),
+        ("refund", "loyalty_points", Decimal("4.00"), 400),
+        ("refund", "card", Decimal("30.90"), None),
+    ]
+    assert (refunds[2].refund_of_id, refunds[2].provider_reference) == (card.pk, "ch_1")
+    assert {(r.channel, r.client_id) for r in refunds} == {("store", shop.store_actor.client.pk)}  # type: ignore[union-attr]
+
+
+def test_store_credit_goes_back_on_the_customers_account_at_once(shop: Shop) -> None:
+    order = paid_three_ways(shop)
+    assert store_credit_balance(customer=shop.customer) == Decimal(0)
+
+    order_refunds_record(order=order, lines=order_refunds_plan(order=order), actor=shop.web)
+
+    assert store_credit_balance(customer=shop.customer) == Decimal("5.00")
+
+
+def test_part_of_a_capture_can_be_given_back(shop: Shop) -> None:
+    order = pay(shop, place(shop), reference="ch_2")
+    card = Payment.objects.get(order=order, kind=PaymentKind.CAPTURE)
+
+    refunds = order_refunds_record(
+        order=order, lines=[RefundLine(capture=card, amount=Decimal("5.00"))], actor=shop.web
+    )
+
+    assert [(r.amount, r.refund_of_id) for r in refunds] == [(Decimal("5.00"), card.pk)]
+    assert [line.amount for line in order_refunds_plan(order=order)] == [Decimal("14.95")]
+
+
+# --- Hand over ---
+
+
+def test_the_channel_that_took_the_money_is_told_what_to_give_back(shop: Shop) -> None:
+    subscribe(shop)
+    order = paid_three_ways(shop)
+    refunds = order_refunds_record(order=order, lines=order_refunds_plan(order=order), actor=shop.web)
+
+    order_refunds_hand_over(order=order, refunds=refunds)
+
+    message = refund_webhooks().get()
+    assert (message.target, message.body["order"], message.body["currency"]) == (
+        "https://web.example.com/hooks",
+        order.number,
+        "EUR",
+    )
+    # Store credit and points are given back here already: the channel gives back the card capture only.
+    assert message.body["refunds"] == [{"method": "card", "amount": "30.90", "provider_reference": "ch_1"}]
+
+
+def test_nothing_is_handed_over_when_only_balances_were_given_back(shop: Shop) -> None:
+    subscribe(shop)
+    store_credit_grant(customer=shop.customer, amount=Decimal("50.00"), reference="gift", reason="gift")
+    order = order_payment_add(order=place(shop), actor=shop.web, method="store_credit", amount=Decimal("19.95"))
+    refunds = order_refunds_record(order=order, lines=order_refunds_plan(order=order), actor=shop.web)
+
+    order_refunds_hand_over(order=order, refunds=refunds)
+
+    assert not refund_webhooks().exists()
+
+
+def test_a_channel_not_subscribed_is_not_told(shop: Shop) -> None:
+    order = pay(shop, place(shop), reference="ch_3")
+    refunds = order_refunds_record(order=order, lines=order_refunds_plan(order=order), actor=shop.web)
+
+    order_refunds_hand_over(order=order, refunds=refunds)
+
+    assert not refund_webhooks().exists()
+
+
+# --- All of it ---
+
+
+@pytest.mark.parametrize("refunded_before", [Decimal(0), Decimal("10.00")])
+def test_refunding_all_gives_back_what_is_left_and_says_how_much(shop: Shop, refunded_before: Decimal) -> None:
+    order = pay(shop, place(shop), reference="ch_4")
+    if refunded_before:
+        card = Payment.objects.get(order=order, kind=PaymentKind.CAPTURE)
+        order_refunds_record(order=order, lines=[RefundLine(capture=card, amount=refunded_before)], actor=shop.web)
+
+    given_back = order_refund_all(order=order, actor=shop.web, reason="order cancelled")
+
+    assert given_back == Decimal("19.95") - refunded_before
+    assert order_refunds_plan(order=order) == []
