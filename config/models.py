@@ -167,6 +167,7 @@ class OutboxKind(models.TextChoices):
     INVOICE_EMAIL = "invoice.email", _("Invoice e-mail")
     ORDER_NOTIFICATION = "order.notification", _("Order notification")
     VERIFACTU_SUBMISSION = "verifactu.submission", _("VeriFactu submission")
+    LOW_STOCK_ALERT_EMAIL = "low_stock_alert.email", _("Low-stock alert e-mail")
 
 
 def outbox_kind_choices() -> list[tuple[str, Any]]:

@@ -8,6 +8,9 @@ class InventoryConfig(AppConfig):
 
     def ready(self) -> None:
         from catalog.extensions import stock_filter_register
+        from config.outbox import outbox_handler_register
+        from inventory.alerts import LowStockAlertEmailHandler
         from inventory.selectors import product_list_in_stock
 
         stock_filter_register(product_list_in_stock)
+        outbox_handler_register(LowStockAlertEmailHandler())

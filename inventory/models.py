@@ -259,6 +259,8 @@ class LowStockAlert(models.Model):
     threshold = models.PositiveIntegerField(_("threshold"))
     created_at = models.DateTimeField(_("raised at"), auto_now_add=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    # When the staff's e-mails were handed to the outbox (inventory.alerts): sending, retries and
+    # dead letters are their outbox messages' (kind low_stock_alert.email).
     notified_at = models.DateTimeField(_("staff notified at"), null=True, blank=True)
 
     class Meta:

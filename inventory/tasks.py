@@ -11,7 +11,7 @@ def stock_changes_dispatch() -> int:
 
 @shared_task(name="inventory.tasks.low_stock_alerts_notify")
 def low_stock_alerts_notify() -> int:
-    """E-mail staff about alerts not yet notified; idempotent (each alert is notified once)."""
+    """Owe staff the e-mails about alerts not yet notified (the outbox sends them); idempotent (each alert once)."""
     from inventory.alerts import low_stock_alerts_notify as notify
 
     return notify()

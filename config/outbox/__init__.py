@@ -1,7 +1,8 @@
 """The outbox: the one machinery for everything owed to another system or person.
 
-Webhooks to channels and the ERP, invoice e-mails, order notifications and tax-agency
-submissions are all rows of `config.models.OutboxMessage`, sent by the same steps:
+Webhooks to channels and the ERP, invoice e-mails, order notifications, low-stock alert
+e-mails and tax-agency submissions are all rows of `config.models.OutboxMessage`, sent by
+the same steps:
 
 1. **Enqueue.** A domain app calls `outbox_enqueue` (or `webhook_enqueue`) inside the
    transaction that changed its data, so the message exists exactly when the change does.

@@ -1,13 +1,22 @@
-"""Low-stock thresholds: one open alert while available is below, resolved when stock comes back."""
+"""Low-stock thresholds: one open alert while available is below, resolved when stock comes back.
 
+Staff are told by e-mail, through the outbox (config.outbox): tasks run eagerly, and commit
+callbacks (the outbox's sends) only run inside `django_capture_on_commit_callbacks`, so the
+tests that read the e-mails notify through the `notify` fixture, as a worker would.
+"""
+
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone, translation
 
 from catalog.models import Variant
+from config.models import OutboxKind, OutboxMessage, OutboxStatus
+from config.outbox import outbox_send, outbox_sweep
 from inventory.alerts import low_stock_alerts_notify
 from inventory.models import Location, LowStockAlert
 from inventory.services import (
@@ -19,6 +28,7 @@ from inventory.services import (
     stock_reserve,
 )
 from tests.factories import LocationFactory, UserFactory, VariantFactory, stock_receive_for
+from tests.smtp import closed_port, smtp_server
 
 pytestmark = pytest.mark.django_db
 
@@ -157,13 +167,47 @@ def test_staff_cannot_set_a_threshold_at_another_location(location: Location, va
 # --- Telling staff ---
 
 
+@pytest.fixture
+def notify(django_capture_on_commit_callbacks: Callable[..., Any]) -> Callable[[], int]:
+    """Notify, then run what its commit enqueues (the outbox sends each e-mail), as a worker would."""
+
+    def run() -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            return low_stock_alerts_notify()
+
+    return run
+
+
+def smtp_mailers(port: int) -> dict[str, Any]:
+    return {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+        }
+    }
+
+
+@pytest.fixture
+def refused_smtp(settings: Any) -> Iterator[int]:
+    """The mailer points at a port that refuses connections."""
+    with closed_port() as port:
+        settings.MAILERS = smtp_mailers(port)
+        yield port
+
+
 def staff_at(location: Location, **kwargs: Any) -> Any:
     user = UserFactory.create(is_staff=True, **kwargs)
     location.staff.add(user)
     return user
 
 
-def test_notify_mails_the_location_staff_and_managers_once(location: Location, variant: Variant) -> None:
+def alert_emails() -> list[OutboxMessage]:
+    return list(OutboxMessage.objects.filter(kind=OutboxKind.LOW_STOCK_ALERT_EMAIL).order_by("target"))
+
+
+def test_notify_mails_the_location_staff_and_managers_once(
+    location: Location, variant: Variant, notify: Callable[[], int]
+) -> None:
     staff_at(location, username="ana")
     staff_at(location, username="nomail", email="")
     staff_at(LocationFactory.create(), username="elsewhere")
@@ -174,7 +218,7 @@ def test_notify_mails_the_location_staff_and_managers_once(location: Location, v
     reserve(location, variant, 8)
     mail.outbox.clear()
 
-    notified = low_stock_alerts_notify()
+    notified = notify()
 
     assert notified == 1
     # One e-mail each: store staff get their own locations' lines, managers every line.
@@ -187,14 +231,16 @@ def test_notify_mails_the_location_staff_and_managers_once(location: Location, v
     assert all("mad" in message.body for message in mail.outbox)
 
 
-def test_store_staff_are_not_mailed_other_locations_alerts(location: Location, variant: Variant) -> None:
+def test_store_staff_are_not_mailed_other_locations_alerts(
+    location: Location, variant: Variant, notify: Callable[[], int]
+) -> None:
     other = LocationFactory.create(code="bcn")
     staff_at(location, username="ana")
     staff_at(other, username="jordi")
     reserve(location, variant, 8)
     mail.outbox.clear()
 
-    low_stock_alerts_notify()
+    notify()
 
     assert [message.to for message in mail.outbox] == [["ana@example.com"]]
 
@@ -208,17 +254,20 @@ def test_notify_marks_alerts_notified(location: Location, variant: Variant) -> N
     assert LowStockAlert.objects.get().notified_at is not None
 
 
-def test_notify_a_second_time_sends_nothing(location: Location, variant: Variant) -> None:
+def test_notify_a_second_time_sends_nothing(location: Location, variant: Variant, notify: Callable[[], int]) -> None:
     staff_at(location)
     reserve(location, variant, 8)
-    low_stock_alerts_notify()
+    notify()
     mail.outbox.clear()
 
-    assert low_stock_alerts_notify() == 0
+    assert notify() == 0
     assert mail.outbox == []
+    assert len(alert_emails()) == 1
 
 
-def test_notify_gathers_several_alerts_in_one_mail(location: Location, variant: Variant) -> None:
+def test_notify_gathers_several_alerts_in_one_mail(
+    location: Location, variant: Variant, notify: Callable[[], int]
+) -> None:
     staff_at(location)
     other = VariantFactory.create(sku="TEE-L")
     stock_receive_for(location, other, 1)
@@ -226,17 +275,107 @@ def test_notify_gathers_several_alerts_in_one_mail(location: Location, variant: 
     reserve(location, variant, 8)
     mail.outbox.clear()
 
-    assert low_stock_alerts_notify() == 2
+    assert notify() == 2
     assert len(mail.outbox) == 1
     assert "TEE-M" in mail.outbox[0].body
     assert "TEE-L" in mail.outbox[0].body
 
 
-def test_notify_skips_resolved_alerts(location: Location, variant: Variant) -> None:
+def test_notify_skips_resolved_alerts(location: Location, variant: Variant, notify: Callable[[], int]) -> None:
     staff_at(location)
     reserve(location, variant, 8)
     stock_receive(location=location, lines=[(variant, 10)], reference="PO-2")
     mail.outbox.clear()
 
-    assert low_stock_alerts_notify() == 0
+    assert notify() == 0
+    assert mail.outbox == []
+
+
+def test_the_email_counts_the_items_in_its_subject_and_gives_a_line_each(
+    location: Location, variant: Variant, notify: Callable[[], int], settings: Any
+) -> None:
+    staff_at(location, username="ana")
+    reserve(location, variant, 8)
+
+    notify()
+
+    [message] = mail.outbox
+    assert (message.subject, message.body) == ("Low stock: 1 items", "mad  TEE-M: 2 < 5")
+    assert (message.from_email, message.to) == (settings.DEFAULT_FROM_EMAIL, ["ana@example.com"])
+
+
+def test_notify_owes_each_person_one_outbox_message_sent_after_commit(location: Location, variant: Variant) -> None:
+    staff_at(location, username="ana")
+    UserFactory.create(username="boss", is_staff=True, is_superuser=True)
+    reserve(location, variant, 8)
+
+    low_stock_alerts_notify()  # its commit callbacks do not run: nothing is sent yet
+
+    assert mail.outbox == []
+    assert [(message.target, message.status, message.attempts) for message in alert_emails()] == [
+        ("ana@example.com", OutboxStatus.PENDING, 0),
+        ("boss@example.com", OutboxStatus.PENDING, 0),
+    ]
+
+
+def test_the_email_is_in_the_sites_language_whatever_language_the_worker_runs_in(
+    location: Location, variant: Variant, settings: Any
+) -> None:
+    staff_at(location, username="ana")
+    reserve(location, variant, 8)
+    settings.LANGUAGE_CODE = "es"
+    low_stock_alerts_notify()
+    settings.LANGUAGE_CODE = "en"
+    translation.activate("en")
+
+    [message] = alert_emails()
+    assert outbox_send(message_id=message.pk) is True
+
+    assert [sent.subject for sent in mail.outbox] == ["Stock bajo: 1 artículos"]
+
+
+def test_a_refused_email_stays_pending_with_its_attempt_and_the_outbox_sends_it_once_the_server_answers(
+    location: Location, variant: Variant, notify: Callable[[], int], refused_smtp: int, settings: Any
+) -> None:
+    staff_at(location, username="ana")
+    reserve(location, variant, 8)
+
+    assert notify() == 1
+
+    [pending] = alert_emails()
+    assert (pending.status, pending.attempts, pending.sent_at) == (OutboxStatus.PENDING, 1, None)
+    assert pending.last_error.startswith("ConnectionRefusedError")
+    assert pending.next_attempt_at > timezone.now()  # after the backoff
+    # The alert was handed over: notifying again owes nothing more.
+    assert LowStockAlert.objects.get().notified_at is not None
+    assert notify() == 0
+    assert len(alert_emails()) == 1
+
+    with smtp_server() as smtp:
+        settings.MAILERS = smtp_mailers(smtp.port)
+        OutboxMessage.objects.filter(pk=pending.pk).update(next_attempt_at=timezone.now())  # the backoff ran out
+        assert outbox_sweep() == 1
+        received = smtp.messages
+
+    assert [got.rcpt_tos for got in received] == [("ana@example.com",)]
+    assert received[0].message["Subject"] == "Low stock: 1 items"
+    assert received[0].message.get_content().strip() == "mad  TEE-M: 2 < 5"
+    [sent] = alert_emails()
+    assert (sent.status, sent.attempts, sent.last_error) == (OutboxStatus.SENT, 2, "")
+
+
+def test_an_email_refused_at_every_attempt_becomes_a_dead_letter(
+    location: Location, variant: Variant, notify: Callable[[], int], refused_smtp: int, settings: Any
+) -> None:
+    settings.OUTBOUND_MAX_ATTEMPTS = 2
+    staff_at(location, username="ana")
+    reserve(location, variant, 8)
+    notify()
+    [message] = alert_emails()
+
+    OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    assert outbox_send(message_id=message.pk) is False
+
+    dead = OutboxMessage.objects.get(pk=message.pk)
+    assert (dead.status, dead.attempts) == (OutboxStatus.DEAD, 2)
     assert mail.outbox == []
