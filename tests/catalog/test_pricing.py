@@ -460,7 +460,7 @@ def test_database_price_agrees_with_python_for_any_prices_and_offers(
 ) -> None:
     # Each example rolled back to a savepoint (not an atomic block: the factories' services are
     # use cases, which open their own durable transaction).
-    savepoint = transaction.savepoint()
+    savepoint = transaction.savepoint_create()
     try:
         root = CategoryFactory.create(name="Root", slug="root")
         tax = TaxCategoryFactory.create()

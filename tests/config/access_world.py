@@ -272,7 +272,7 @@ def cell_response(world: World, role: str, send: Callable[[Client], Any]) -> Any
     durable transaction (config.transactions), which no atomic block of ours may enclose.
     """
     caller = world.caller(role)  # signed in outside the rollback, so the session stays
-    savepoint = transaction.savepoint()
+    savepoint = transaction.savepoint_create()
     try:
         return send(caller)
     finally:

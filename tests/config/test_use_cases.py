@@ -76,7 +76,7 @@ def test_a_refusal_rolls_back_the_steps_already_taken() -> None:
 
 
 def test_a_savepoint_is_not_a_transaction_a_use_case_refuses() -> None:
-    savepoint = transaction.savepoint()  # what the permission matrices roll each cell back with
+    savepoint = transaction.savepoint_create()  # what the permission matrices roll each cell back with
     customer_named(name="Ana")
     transaction.savepoint_rollback(savepoint)
 
