@@ -364,87 +364,83 @@ def invoice_credit(
     The original is locked while the credit is computed, so two returns crediting the same
     invoice at once cannot credit more than it holds between them.
     """
-    with transaction.atomic():
-        original = Invoice.objects.select_for_update().select_related("seller").get(pk=invoice.pk)
-        if original.kind == DocumentKind.CREDIT_NOTE:
-            raise InvoiceInputError(
-                _("A credit note cannot itself be credited."), code=InvoiceErrorCode.CREDIT_OF_CREDIT_NOTE
-            )
-        if Invoice.objects.filter(replaces=original).exists():
-            raise InvoiceInputError(
-                _("This simplified invoice was exchanged: credit the full invoice that replaced it."),
-                code=InvoiceErrorCode.TICKET_REPLACED,
-            )
-        remaining = _remaining_by_line(original)
-        if lines is None:
-            wanted = [CreditLine(line_id=pk, quantity=left) for pk, (_line, left, _d) in remaining.items() if left > 0]
-            if not wanted:
-                raise CreditExceedsRemaining(
-                    _("Nothing remains to be credited on %(number)s.") % {"number": original.number}
-                )
-        else:
-            wanted = list(lines)
-        errors: dict[str, list[str]] = {}
-        credit_inputs: list[LineInput] = []
-        originals: list[InvoiceLine] = []
-        for index, wanted_line in enumerate(wanted):
-            if wanted_line.line_id not in remaining:
-                errors[f"lines[{index}]"] = [_("This line is not on the invoice.")]
-                continue
-            line, left, discount_left = remaining[wanted_line.line_id]
-            if wanted_line.quantity <= 0:
-                errors[f"lines[{index}]"] = [_("Quantity must be greater than zero.")]
-                continue
-            if wanted_line.quantity > left:
-                raise CreditExceedsRemaining(
-                    _("Line %(position)s has only %(left)s left to credit.")
-                    % {"position": line.position, "left": left},
-                    fields={f"lines[{index}]": [_("More than remains.")]},
-                    extra={"line_id": line.pk, "remaining": str(left)},
-                )
-            # The last part of a line takes the rest of its discount, so the parts add up exactly.
-            share = (
-                discount_left if wanted_line.quantity == left else line.discount * wanted_line.quantity / line.quantity
-            )
-            credit_inputs.append(
-                LineInput(
-                    description=line.description,
-                    sku=line.sku,
-                    quantity=wanted_line.quantity,
-                    unit_price=line.unit_price,
-                    tax_rate=line.tax_rate,
-                    discount=money_round(share, original.currency),
-                )
-            )
-            originals.append(line)
-        if errors:
-            raise InvoiceInputError(_("Some lines are not valid."), code=InvoiceErrorCode.INVALID_LINES, fields=errors)
-        totals = invoice_totals_compute(
-            lines=credit_inputs, currency=original.currency, prices_include_tax=original.prices_include_tax
+    original = Invoice.objects.select_for_update().select_related("seller").get(pk=invoice.pk)
+    if original.kind == DocumentKind.CREDIT_NOTE:
+        raise InvoiceInputError(
+            _("A credit note cannot itself be credited."), code=InvoiceErrorCode.CREDIT_OF_CREDIT_NOTE
         )
-        already = original.credit_notes.aggregate(total=Sum("payable_total"))["total"] or Decimal(0)
-        if totals.payable_total > original.payable_total - already:
+    if Invoice.objects.filter(replaces=original).exists():
+        raise InvoiceInputError(
+            _("This simplified invoice was exchanged: credit the full invoice that replaced it."),
+            code=InvoiceErrorCode.TICKET_REPLACED,
+        )
+    remaining = _remaining_by_line(original)
+    if lines is None:
+        wanted = [CreditLine(line_id=pk, quantity=left) for pk, (_line, left, _d) in remaining.items() if left > 0]
+        if not wanted:
             raise CreditExceedsRemaining(
-                _("The credit would exceed what remains creditable on %(number)s.") % {"number": original.number},
-                extra={"remaining": str(original.payable_total - already)},
+                _("Nothing remains to be credited on %(number)s.") % {"number": original.number}
             )
-        return _document_issue(
-            seller=original.seller,
-            kind=DocumentKind.CREDIT_NOTE,
-            buyer=_buyer_of(original),
-            lines=credit_inputs,
-            totals=totals,
-            currency=original.currency,
-            prices_include_tax=original.prices_include_tax,
-            customer=original.customer,
-            # Issued for the client the original was for, whoever asks: its channel keeps reaching it.
-            issued_by=issued_by or original.issued_by,
-            source_reference=source_reference or original.source_reference,
-            paid_amount=totals.payable_total,
-            original=original,
-            original_lines=originals,
-            reason=reason,
+    else:
+        wanted = list(lines)
+    errors: dict[str, list[str]] = {}
+    credit_inputs: list[LineInput] = []
+    originals: list[InvoiceLine] = []
+    for index, wanted_line in enumerate(wanted):
+        if wanted_line.line_id not in remaining:
+            errors[f"lines[{index}]"] = [_("This line is not on the invoice.")]
+            continue
+        line, left, discount_left = remaining[wanted_line.line_id]
+        if wanted_line.quantity <= 0:
+            errors[f"lines[{index}]"] = [_("Quantity must be greater than zero.")]
+            continue
+        if wanted_line.quantity > left:
+            raise CreditExceedsRemaining(
+                _("Line %(position)s has only %(left)s left to credit.") % {"position": line.position, "left": left},
+                fields={f"lines[{index}]": [_("More than remains.")]},
+                extra={"line_id": line.pk, "remaining": str(left)},
+            )
+        # The last part of a line takes the rest of its discount, so the parts add up exactly.
+        share = discount_left if wanted_line.quantity == left else line.discount * wanted_line.quantity / line.quantity
+        credit_inputs.append(
+            LineInput(
+                description=line.description,
+                sku=line.sku,
+                quantity=wanted_line.quantity,
+                unit_price=line.unit_price,
+                tax_rate=line.tax_rate,
+                discount=money_round(share, original.currency),
+            )
         )
+        originals.append(line)
+    if errors:
+        raise InvoiceInputError(_("Some lines are not valid."), code=InvoiceErrorCode.INVALID_LINES, fields=errors)
+    totals = invoice_totals_compute(
+        lines=credit_inputs, currency=original.currency, prices_include_tax=original.prices_include_tax
+    )
+    already = original.credit_notes.aggregate(total=Sum("payable_total"))["total"] or Decimal(0)
+    if totals.payable_total > original.payable_total - already:
+        raise CreditExceedsRemaining(
+            _("The credit would exceed what remains creditable on %(number)s.") % {"number": original.number},
+            extra={"remaining": str(original.payable_total - already)},
+        )
+    return _document_issue(
+        seller=original.seller,
+        kind=DocumentKind.CREDIT_NOTE,
+        buyer=_buyer_of(original),
+        lines=credit_inputs,
+        totals=totals,
+        currency=original.currency,
+        prices_include_tax=original.prices_include_tax,
+        customer=original.customer,
+        # Issued for the client the original was for, whoever asks: its channel keeps reaching it.
+        issued_by=issued_by or original.issued_by,
+        source_reference=source_reference or original.source_reference,
+        paid_amount=totals.payable_total,
+        original=original,
+        original_lines=originals,
+        reason=reason,
+    )
 
 
 @use_case
@@ -456,48 +452,43 @@ def invoice_ticket_exchange(*, ticket: Invoice, buyer: Buyer) -> Invoice:
     ticket was for, whoever asks: the channel of the sale keeps reaching its documents.
     """
     buyer = _buyer_checked(buyer, full=True)
-    with transaction.atomic():
-        ticket = Invoice.objects.select_for_update().select_related("seller").get(pk=ticket.pk)
-        if ticket.kind != DocumentKind.SIMPLIFIED:
-            raise InvoiceInputError(
-                _("Only a simplified invoice can be exchanged."), code=InvoiceErrorCode.NOT_A_TICKET
-            )
-        if Invoice.objects.filter(replaces=ticket).exists():
-            raise TicketAlreadyReplaced(
-                _("Simplified invoice %(number)s was already exchanged.") % {"number": ticket.number}
-            )
-        if ticket.credit_notes.exists():
-            raise InvoiceInputError(
-                _("A simplified invoice with credit notes cannot be exchanged."), code=InvoiceErrorCode.TICKET_CREDITED
-            )
-        lines = [
-            LineInput(
-                description=line.description,
-                sku=line.sku,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                tax_rate=line.tax_rate,
-                discount=line.discount,
-            )
-            for line in ticket.lines.order_by("position")
-        ]
-        totals = invoice_totals_compute(
-            lines=lines, currency=ticket.currency, prices_include_tax=ticket.prices_include_tax
+    ticket = Invoice.objects.select_for_update().select_related("seller").get(pk=ticket.pk)
+    if ticket.kind != DocumentKind.SIMPLIFIED:
+        raise InvoiceInputError(_("Only a simplified invoice can be exchanged."), code=InvoiceErrorCode.NOT_A_TICKET)
+    if Invoice.objects.filter(replaces=ticket).exists():
+        raise TicketAlreadyReplaced(
+            _("Simplified invoice %(number)s was already exchanged.") % {"number": ticket.number}
         )
-        return _document_issue(
-            seller=ticket.seller,
-            kind=DocumentKind.INVOICE,
-            buyer=replace(buyer, email=buyer.email or ticket.buyer_email),
-            lines=lines,
-            totals=totals,
-            currency=ticket.currency,
-            prices_include_tax=ticket.prices_include_tax,
-            customer=ticket.customer,
-            issued_by=ticket.issued_by,
-            source_reference=ticket.source_reference,
-            paid_amount=ticket.paid_amount,
-            replaces=ticket,
+    if ticket.credit_notes.exists():
+        raise InvoiceInputError(
+            _("A simplified invoice with credit notes cannot be exchanged."), code=InvoiceErrorCode.TICKET_CREDITED
         )
+    lines = [
+        LineInput(
+            description=line.description,
+            sku=line.sku,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            tax_rate=line.tax_rate,
+            discount=line.discount,
+        )
+        for line in ticket.lines.order_by("position")
+    ]
+    totals = invoice_totals_compute(lines=lines, currency=ticket.currency, prices_include_tax=ticket.prices_include_tax)
+    return _document_issue(
+        seller=ticket.seller,
+        kind=DocumentKind.INVOICE,
+        buyer=replace(buyer, email=buyer.email or ticket.buyer_email),
+        lines=lines,
+        totals=totals,
+        currency=ticket.currency,
+        prices_include_tax=ticket.prices_include_tax,
+        customer=ticket.customer,
+        issued_by=ticket.issued_by,
+        source_reference=ticket.source_reference,
+        paid_amount=ticket.paid_amount,
+        replaces=ticket,
+    )
 
 
 @use_case
@@ -507,13 +498,12 @@ def invoice_email_resend(*, invoice: Invoice) -> Invoice:
     Its outbox message is replayed, sent or not, with a fresh count of attempts; a document
     not rendered yet gets its e-mail once it is.
     """
-    with transaction.atomic():
-        locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
-        if not locked.buyer_email:
-            raise InvoiceInputError(_("The document has no e-mail address to send to."), code=InvoiceErrorCode.NO_EMAIL)
-        message = invoice_email_message(invoice_id=locked.pk)
-        if message is None:
-            transaction.on_commit(partial(invoice_process.delay, locked.pk))
-        else:
-            outbox_replay.step(message=message, include_sent=True)
+    locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if not locked.buyer_email:
+        raise InvoiceInputError(_("The document has no e-mail address to send to."), code=InvoiceErrorCode.NO_EMAIL)
+    message = invoice_email_message(invoice_id=locked.pk)
+    if message is None:
+        transaction.on_commit(partial(invoice_process.delay, locked.pk))
+    else:
+        outbox_replay.step(message=message, include_sent=True)
     return locked

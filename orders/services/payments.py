@@ -116,57 +116,56 @@ def order_payment_add(
             code=OrderErrorCode.INVALID_PAYMENT,
             fields={"provider_reference": [_("Required for this method.")]},
         )
-    with transaction.atomic():
-        order = order_locked(order)
-        order_check_takes_payment(order, actor=actor)
-        if provider_reference:
-            earlier = Payment.objects.filter(
-                kind=PaymentKind.CAPTURE, method=method, provider_reference=provider_reference
-            ).first()
-            if earlier is not None:
-                if earlier.order_id == order.pk and (amount is None or earlier.amount == amount):
-                    return order
-                raise OrderInputError(
-                    _("This capture was already recorded."),
-                    code=OrderErrorCode.DUPLICATE_CAPTURE,
-                    fields={"provider_reference": [_("Already used.")]},
-                )
-        payable = order.status == OrderStatus.PLACED or (
-            order.status == OrderStatus.READY and order.payment_mode == PaymentMode.AT_PICKUP and not order.is_paid
-        )
-        if not payable:
-            order_require_status(order)  # raises: nothing to pay on a paid or cancelled order
-        _method_allowed(method, actor)
-        amount = _amount_checked(order=order, method=method, amount=amount, points=points)
-        if method == PaymentMethod.LOYALTY_POINTS:
-            loyalty_redeem(customer=order.customer, points=points or 0, reference=order.number, channel=actor.channel)
-        elif method == PaymentMethod.STORE_CREDIT:
-            store_credit_spend(
-                customer=order.customer,
-                amount=amount,
-                reference=order.number,
-                channel=actor.channel,
-                currency=order.currency,
+    order = order_locked(order)
+    order_check_takes_payment(order, actor=actor)
+    if provider_reference:
+        earlier = Payment.objects.filter(
+            kind=PaymentKind.CAPTURE, method=method, provider_reference=provider_reference
+        ).first()
+        if earlier is not None:
+            if earlier.order_id == order.pk and (amount is None or earlier.amount == amount):
+                return order
+            raise OrderInputError(
+                _("This capture was already recorded."),
+                code=OrderErrorCode.DUPLICATE_CAPTURE,
+                fields={"provider_reference": [_("Already used.")]},
             )
-        _capture_create(
-            order=order,
-            kind=PaymentKind.CAPTURE,
-            method=method,
+    payable = order.status == OrderStatus.PLACED or (
+        order.status == OrderStatus.READY and order.payment_mode == PaymentMode.AT_PICKUP and not order.is_paid
+    )
+    if not payable:
+        order_require_status(order)  # raises: nothing to pay on a paid or cancelled order
+    _method_allowed(method, actor)
+    amount = _amount_checked(order=order, method=method, amount=amount, points=points)
+    if method == PaymentMethod.LOYALTY_POINTS:
+        loyalty_redeem(customer=order.customer, points=points or 0, reference=order.number, channel=actor.channel)
+    elif method == PaymentMethod.STORE_CREDIT:
+        store_credit_spend(
+            customer=order.customer,
             amount=amount,
-            points=points if method == PaymentMethod.LOYALTY_POINTS else None,
-            provider_reference=provider_reference,
+            reference=order.number,
             channel=actor.channel,
-            client=actor.client,
-            user=actor.staff_user,
+            currency=order.currency,
         )
-        order.paid_amount += amount
-        order_history_add(order, event=OrderEvent.PAYMENT, actor=actor, note=f"{PaymentMethod(method).label} {amount}")
-        covered = order.paid_amount == order.total
-        if covered:
-            _order_paid(order, actor=actor)
-        order.save(update_fields=["paid_amount", "paid_at", "invoice", "status"])
-        if covered:
-            order_ready_when_arrived(order, actor=actor)  # after the save: ready needs the invoice
+    _capture_create(
+        order=order,
+        kind=PaymentKind.CAPTURE,
+        method=method,
+        amount=amount,
+        points=points if method == PaymentMethod.LOYALTY_POINTS else None,
+        provider_reference=provider_reference,
+        channel=actor.channel,
+        client=actor.client,
+        user=actor.staff_user,
+    )
+    order.paid_amount += amount
+    order_history_add(order, event=OrderEvent.PAYMENT, actor=actor, note=f"{PaymentMethod(method).label} {amount}")
+    covered = order.paid_amount == order.total
+    if covered:
+        _order_paid(order, actor=actor)
+    order.save(update_fields=["paid_amount", "paid_at", "invoice", "status"])
+    if covered:
+        order_ready_when_arrived(order, actor=actor)  # after the save: ready needs the invoice
     return order
 
 
