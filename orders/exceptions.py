@@ -14,11 +14,9 @@ class OrderErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     # Paying
     INVALID_PAYMENT = "invalid_payment"
-    INVALID_AMOUNT = "invalid_amount"
     PAYMENT_EXCEEDS_DUE = "payment_exceeds_due"
     DUPLICATE_CAPTURE = "duplicate_capture"
     PAYMENT_METHOD_NOT_ALLOWED = "payment_method_not_allowed"
-    INSUFFICIENT_STORE_CREDIT = "insufficient_store_credit"
     # The order's state and its fulfilment
     ORDER_NOT_FOUND = "order_not_found"
     ORDER_STATE = "order_state"

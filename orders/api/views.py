@@ -25,6 +25,7 @@ from config.api.errors import api_errors
 from config.channels import Channel
 from config.exceptions import ConfigErrorCode
 from config.scopes import Scope
+from customers.exceptions import CustomerErrorCode
 from inventory.exceptions import InventoryErrorCode
 from inventory.selectors import location_ids_for_user
 from orders import codes, selectors, services
@@ -320,7 +321,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                     },
                     409: {
                         OrderErrorCode.ORDER_STATE: "nothing to pay",
-                        OrderErrorCode.INSUFFICIENT_STORE_CREDIT: "",
+                        CustomerErrorCode.INSUFFICIENT_STORE_CREDIT: "",
                     },
                 }
             ),
