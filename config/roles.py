@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from types import ModuleType
 
 from django.contrib.auth.models import Group, Permission
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from config.discovery import project_app_modules
@@ -78,10 +78,16 @@ def roles_sync() -> dict[str, int]:
 
 
 def role_group(role: Role) -> Group:
-    """The role's group, synced first if it is not there yet."""
+    """The role's group, synced first if it is not there yet.
+
+    A lookup, not a use case: callers (tests, the demo, other services) may already be inside a
+    transaction, where the use case would refuse to run. The sync runs as a step in the caller's
+    transaction (a savepoint), or in one of its own when there is none.
+    """
     group = Group.objects.filter(name=role.value).first()
     if group is None:
-        roles_sync()
+        with transaction.atomic():
+            roles_sync.step()
         group = Group.objects.get(name=role.value)
     return group
 

@@ -52,12 +52,49 @@ def segment_rule_register(
     SEGMENT_RULES[name] = SegmentRule(name, description, rule_filter, check)
 
 
-def _str_list(value: Any, field: str) -> list[str]:
+# Helpers for rules written here and for the rules other apps register (orders' purchase rules).
+# A refusal's words are the caller's: customers' own rules speak English (their messages are not
+# in the catalogue yet), orders passes its translated ones; the check is written once, here.
+
+
+def rule_str_list(rule: str, value: Any, *, refusal: str = "Give a list of values.") -> list[str]:
+    """A rule's value as a non-empty list of non-empty strings (a bare string is a list of one)."""
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-        raise ValidationError({field: ["Give a list of values."]})
+        raise ValidationError({rule: [refusal]})
     return value
+
+
+def category_subtree_variants(slugs: list[str]) -> QuerySet[Variant]:
+    """The variants of products in these categories or below them, as a subquery (no query of its own)."""
+    # A variant is in a chosen category when that category's path prefixes its own: a subquery,
+    # so a segment using it stays one query.
+    chosen = Category.objects.filter(
+        slug__in=slugs, path=Substr(OuterRef("product__category__path"), 1, Length("path"))
+    )
+    return Variant.objects.filter(Exists(chosen))
+
+
+def category_check(
+    rule: str,
+    value: Any,
+    *,
+    refusal: str = "Unknown categories: %(slugs)s.",
+    list_refusal: str = "Give a list of values.",
+) -> None:
+    """Refuse a rule naming a category that does not exist (run when a segment is saved).
+
+    `refusal` is formatted with the unknown slugs as `%(slugs)s`; `list_refusal` is
+    `rule_str_list`'s.
+    """
+    slugs = set(rule_str_list(rule, value, refusal=list_refusal))
+    if unknown := slugs - set(Category.objects.filter(slug__in=slugs).values_list("slug", flat=True)):
+        raise ValidationError({rule: [refusal % {"slugs": ", ".join(sorted(unknown))}]})
+
+
+def _str_list(value: Any, field: str) -> list[str]:
+    return rule_str_list(field, value)
 
 
 def _channels(value: Any) -> Q:
@@ -99,21 +136,12 @@ def _has_consent(value: Any) -> Q:
 
 
 def _viewed_category(value: Any) -> Q:
-    slugs = _str_list(value, "viewed_category")
-    # A variant is in a chosen category when that category's path prefixes its own: a subquery,
-    # so the segment stays one query.
-    chosen = Category.objects.filter(
-        slug__in=slugs, path=Substr(OuterRef("product__category__path"), 1, Length("path"))
-    )
-    skus = Variant.objects.filter(Exists(chosen)).values("sku")
+    skus = category_subtree_variants(_str_list(value, "viewed_category")).values("sku")
     return Q(Exists(CustomerEvent.objects.filter(customer=OuterRef("pk"), kind=EventKind.PRODUCT_VIEWED, sku__in=skus)))
 
 
 def _viewed_category_check(value: Any) -> None:
-    slugs = set(_str_list(value, "viewed_category"))
-    unknown = slugs - set(Category.objects.filter(slug__in=slugs).values_list("slug", flat=True))
-    if unknown:
-        raise ValidationError({"viewed_category": [f"Unknown categories: {', '.join(sorted(unknown))}."]})
+    category_check("viewed_category", value)
 
 
 def _city(value: Any) -> Q:

@@ -161,10 +161,22 @@ def invoice_email_message(*, invoice_id: int) -> OutboxMessage | None:
     return OutboxMessage.objects.filter(kind=INVOICE_EMAIL, dedupe_key=invoice_email_key(invoice_id)).first()
 
 
+# How the e-mail stands by its outbox message's status, written once for both readings below (SQL
+# for lists, Python for one document). A status not here is pending, or sending while a worker
+# holds the message's lease.
+EMAIL_STATUS_OF_OUTBOX_STATUS: dict[str, EmailStatus] = {
+    OutboxStatus.SENT: EmailStatus.SENT,
+    OutboxStatus.DEAD: EmailStatus.FAILED,
+    OutboxStatus.UNDELIVERABLE: EmailStatus.FAILED,
+}
+
+
 def _email_status_of_message() -> Case:
     return Case(
-        When(status=OutboxStatus.SENT, then=Value(EmailStatus.SENT)),
-        When(status__in=(OutboxStatus.DEAD, OutboxStatus.UNDELIVERABLE), then=Value(EmailStatus.FAILED)),
+        *(
+            When(status=outbox_status, then=Value(email_status))
+            for outbox_status, email_status in EMAIL_STATUS_OF_OUTBOX_STATUS.items()
+        ),
         When(leased_until__gt=Now(), then=Value(EmailStatus.SENDING)),
         default=Value(EmailStatus.PENDING),
         output_field=CharField(),
@@ -202,10 +214,8 @@ def invoice_email_status(*, invoice: Invoice) -> str:
     message = invoice_email_message(invoice_id=invoice.pk)
     if message is None:
         return EmailStatus.NO_ADDRESS if not invoice.buyer_email else EmailStatus.PENDING
-    if message.status == OutboxStatus.SENT:
-        return EmailStatus.SENT
-    if message.status in (OutboxStatus.DEAD, OutboxStatus.UNDELIVERABLE):
-        return EmailStatus.FAILED
+    if (by_status := EMAIL_STATUS_OF_OUTBOX_STATUS.get(message.status)) is not None:
+        return by_status
     if message.leased_until is not None and message.leased_until > timezone.now():
         return EmailStatus.SENDING
     return EmailStatus.PENDING

@@ -28,13 +28,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.aggregates import Aggregate
-from django.db.models.functions import Length, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog.models import Category, Variant
 from config.channels import Channel
-from customers.segments import segment_rule_register
+from customers.segments import category_check, category_subtree_variants, rule_str_list, segment_rule_register
 from orders.models import Order, OrderLine, OrderStatus
 
 Number = int | Decimal
@@ -96,11 +94,7 @@ def _bounds(rule: str, value: Any, parse: Any, extra_keys: frozenset[str] = froz
 
 
 def _str_list(rule: str, value: Any) -> list[str]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-        raise _refused(rule, _("Give a list of values."))
-    return value
+    return rule_str_list(rule, value, refusal=_("Give a list of values."))
 
 
 # The rules
@@ -152,13 +146,7 @@ def _monetary(value: Any) -> Q:
 
 
 def _category_bought(value: Any) -> Q:
-    slugs = _str_list("category_bought", value)
-    # A variant is in a chosen category when that category's path prefixes its own (descendants
-    # included): subqueries, so the segment stays one query.
-    chosen = Category.objects.filter(
-        slug__in=slugs, path=Substr(OuterRef("product__category__path"), 1, Length("path"))
-    )
-    variants = Variant.objects.filter(Exists(chosen)).values("pk")
+    variants = category_subtree_variants(_str_list("category_bought", value)).values("pk")
     lines = OrderLine.objects.filter(
         order__customer=OuterRef("pk"), order__paid_at__isnull=False, variant__in=variants
     ).exclude(order__status=OrderStatus.CANCELLED)
@@ -166,9 +154,12 @@ def _category_bought(value: Any) -> Q:
 
 
 def _category_bought_check(value: Any) -> None:
-    slugs = set(_str_list("category_bought", value))
-    if unknown := slugs - set(Category.objects.filter(slug__in=slugs).values_list("slug", flat=True)):
-        raise _refused("category_bought", _("Unknown categories: %(slugs)s.") % {"slugs": ", ".join(sorted(unknown))})
+    category_check(
+        "category_bought",
+        value,
+        refusal=_("Unknown categories: %(slugs)s."),
+        list_refusal=_("Give a list of values."),
+    )
 
 
 def _channels_bought(value: Any) -> Q:

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.management import CommandError, call_command
+from django.db import transaction
 
 from config import roles
-from config.roles import Role, UnknownPermission, role_permissions, roles_sync
+from config.roles import Role, UnknownPermission, role_group, role_permissions, roles_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +88,26 @@ def test_every_domain_app_declares_its_roles() -> None:
     declared_by = {module.__name__.rsplit(".", 1)[0] for module in roles.role_modules()}
     assert declared_by >= {"config", "catalog", "customers", "inventory", "invoicing", "orders"}
     assert set(role_permissions()) <= set(Role.values)
+
+
+def test_role_group_syncs_the_roles_when_its_group_is_missing() -> None:
+    group = role_group(Role.STORE_STAFF)
+
+    assert group.name == Role.STORE_STAFF.value
+    assert "orders.hand_over_order" in group_perms(Role.STORE_STAFF)
+
+
+def test_role_group_works_inside_the_callers_transaction() -> None:
+    # Factories and services call it inside a transaction, where a use case refuses to run.
+    with transaction.atomic():
+        group = role_group(Role.ACCOUNTANT)
+
+        assert "invoicing.export_invoices" in group_perms(Role.ACCOUNTANT)
+    assert group.pk == Group.objects.get(name=Role.ACCOUNTANT.value).pk
+
+
+def test_role_group_leaves_an_existing_group_as_it_is() -> None:
+    existing = Group.objects.create(name=Role.WAREHOUSE.value)
+
+    assert role_group(Role.WAREHOUSE) == existing
+    assert not existing.permissions.exists()  # a lookup: roles_sync is what syncs
