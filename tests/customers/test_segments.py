@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from catalog.models import Category
@@ -330,3 +330,23 @@ def test_api_members_of_a_segment_with_a_malformed_rule_is_400(api: APIClient) -
 
 def test_api_segments_are_401_without_token(anonymous_api: APIClient, madrid_segment: Segment) -> None:
     assert anonymous_api.get(f"/api/v1/segments/{madrid_segment.pk}/members/").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("rules", "words"),
+    [
+        ({"viewed_category": ["no-such", "ropa", "also-not"]}, "Unknown categories: also-not, no-such."),
+        ({"viewed_category": []}, "Give a list of values."),
+        ({"category_bought": ["no-such", "ropa", "also-not"]}, "Categorías desconocidas: also-not, no-such."),
+        ({"category_bought": []}, "Indique una lista de valores."),
+    ],
+)
+def test_category_rules_refuse_in_their_own_words(rules: dict[str, Any], words: str) -> None:
+    # One check for both rules; orders' purchase rules speak the site's language, customers' own English.
+    category_create(name="Ropa", slug="ropa")
+    (rule,) = rules
+
+    with translation.override("es"), pytest.raises(ValidationError) as refused:
+        segment_rules_validate(rules)
+
+    assert refused.value.message_dict == {rule: [words]}
