@@ -17,6 +17,10 @@ class OrderErrorCode(StrEnum):
     PAYMENT_EXCEEDS_DUE = "payment_exceeds_due"
     DUPLICATE_CAPTURE = "duplicate_capture"
     PAYMENT_METHOD_NOT_ALLOWED = "payment_method_not_allowed"
+    # Refunding
+    INVALID_REFUND = "invalid_refund"
+    REFUND_EXCEEDS_PAID = "refund_exceeds_paid"
+    PARTIAL_POINTS_REFUND = "partial_points_refund"
     # The order's state and its fulfilment
     ORDER_NOT_FOUND = "order_not_found"
     ORDER_STATE = "order_state"

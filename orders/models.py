@@ -214,13 +214,17 @@ class Order(models.Model):
     def can_move_to(self, status: OrderStatus) -> bool:
         return status in self.STATUS_MOVES[OrderStatus(self.status)]
 
+    def status_refusal(self) -> OrderStateError:
+        """What refuses anything the order's status does not allow: 409 `order_state`, one message."""
+        return OrderStateError(
+            gettext("The order is %(status)s.") % {"status": self.get_status_display()},
+            extra={"status": self.status},
+        )
+
     def status_move_check(self, status: OrderStatus) -> None:
         """Refuse a move the table does not list: 409 `order_state`, the code every state refusal has."""
         if not self.can_move_to(status):
-            raise OrderStateError(
-                gettext("The order is %(status)s.") % {"status": self.get_status_display()},
-                extra={"status": self.status},
-            )
+            raise self.status_refusal()
 
     def status_move(self, status: OrderStatus) -> None:
         """Set the new status if the table allows the move (the caller saves, with its other fields)."""

@@ -8,8 +8,7 @@ from django.utils import timezone
 from config.models import ChannelClient
 from customers.models import EventKind
 from customers.services.events import customer_event_record
-from orders.exceptions import OrderStateError
-from orders.models import Order, OrderEvent, OrderStatusChange
+from orders.models import Order, OrderEvent, OrderStatus, OrderStatusChange
 
 
 @dataclass(frozen=True)
@@ -35,12 +34,14 @@ def order_locked(order: Order) -> Order:
     )
 
 
-def order_require_status(order: Order, *allowed: str) -> None:
+def order_require_status(order: Order, *allowed: OrderStatus) -> None:
+    """Refuse a step that is not a status move unless the order is in one of `allowed`.
+
+    A step that moves the status asks the model's table instead (`Order.status_move_check`);
+    both refuse alike (`Order.status_refusal`).
+    """
     if order.status not in allowed:
-        raise OrderStateError(
-            f"The order is {order.get_status_display()}.",
-            extra={"status": order.status},
-        )
+        raise order.status_refusal()
 
 
 def order_history_add(order: Order, *, event: OrderEvent, actor: Actor, note: str = "") -> OrderStatusChange:

@@ -143,7 +143,9 @@ def order_ship(*, order: Order, actor: Actor, carrier: str, tracking_number: str
     order = order_locked(order)
     _require_fulfilment(order, FulfilmentType.SHIP)
     order_check_ships(order, actor=actor)
-    order_require_status(order, OrderStatus.PAID, OrderStatus.PLACED)
+    if order.status == OrderStatus.PLACED:
+        _require_invoiced(order)  # an unpaid order is refused for what it lacks, not for its status
+    order.status_move_check(OrderStatus.SHIPPED)
     _require_invoiced(order)
     stock_commit_sale(lines=order_stock_lines(order), reference=order.number, channel=actor.channel)
     order.status_move(OrderStatus.SHIPPED)

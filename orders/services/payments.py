@@ -38,7 +38,7 @@ from orders.models import (
     PaymentMode,
 )
 from orders.services.access import order_check_takes_payment
-from orders.services.common import Actor, order_history_add, order_locked, order_require_status, order_timeline_add
+from orders.services.common import Actor, order_history_add, order_locked, order_timeline_add
 from orders.services.fulfilment import order_ready_when_arrived
 
 # Methods whose money a payment provider moved: the channel reports its capture reference.
@@ -134,7 +134,7 @@ def order_payment_add(
         order.status == OrderStatus.READY and order.payment_mode == PaymentMode.AT_PICKUP and not order.is_paid
     )
     if not payable:
-        order_require_status(order)  # raises: nothing to pay on a paid or cancelled order
+        raise order.status_refusal()  # nothing to pay on a paid or cancelled order
     _method_allowed(method, actor)
     amount = _amount_checked(order=order, method=method, amount=amount, points=points)
     if method == PaymentMethod.LOYALTY_POINTS:

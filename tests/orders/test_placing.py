@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -33,6 +33,7 @@ from orders.services import (
     order_request_fingerprint,
 )
 from orders.services import placing as placing_module
+from tests.concurrency import raised, run_at_once
 from tests.factories import (
     VALID_NIFS,
     LocationFactory,
@@ -485,16 +486,19 @@ def test_out_of_stock_lists_the_lines_and_writes_nothing(shop: Shop, nothing_wri
     assert [(line["sku"], line["requested"]) for line in caught.value.extra["lines"]] == [(shop.shirt.sku, 51)]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_stock_taken_between_planning_and_reserving_rolls_the_whole_order_back(
     shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     original: Callable[..., Any] = placing_module._plan
 
+    def sell_out() -> None:  # another channel, on its own connection, commits before the order reserves
+        with transaction.atomic():
+            stock_reserve(lines=[StockLine(shop.warehouse, shop.shirt, 50)], reference="other channel")
+
     def plan_then_sell_out(*args: Any, **kwargs: Any) -> Any:
         plan = original(*args, **kwargs)
-        # Another channel sells the shirts. Here it writes in the order's own transaction, so the
-        # refusal rolls its sale back too; the real race, between transactions, is in test_concurrency.
-        stock_reserve(lines=[StockLine(shop.warehouse, shop.shirt, 50)], reference="other channel")
+        assert raised(run_at_once([sell_out])) == []
         return plan
 
     monkeypatch.setattr(placing_module, "_plan", plan_then_sell_out)
@@ -503,7 +507,9 @@ def test_stock_taken_between_planning_and_reserving_rolls_the_whole_order_back(
     with pytest.raises(OutOfStock):
         place_request(shop, order_request(shop, lines=[(shop.book, 1), (shop.shirt, 1)]))
 
-    assert writes() == before  # nothing of the order is left, its book line included
+    orders, lines, movements, transfers, units = writes()
+    assert (orders, lines, transfers) == before[:2] + before[3:4]  # nothing of the order, its book line included
+    assert (movements, units) == (before[2] + 1, before[4] + 50)  # the other channel's sale stands
     assert reserved(shop.warehouse, shop.book) == 0
 
 

@@ -13,7 +13,9 @@ from django.db.models import QuerySet
 
 from config.models import OutboxKind, OutboxMessage
 from config.outbox import webhook_subscription_create
+from customers.models import LoyaltyEntry
 from customers.services import loyalty_adjust, store_credit_balance, store_credit_grant
+from orders.exceptions import OrderInputError, OrderStateError
 from orders.models import Order, Payment, PaymentKind
 from orders.services import (
     RefundLine,
@@ -115,6 +117,82 @@ def test_part_of_a_capture_can_be_given_back(shop: Shop) -> None:
 
     assert [(r.amount, r.refund_of_id) for r in refunds] == [(Decimal("5.00"), card.pk)]
     assert [line.amount for line in order_refunds_plan(order=order)] == [Decimal("14.95")]
+
+
+def test_more_than_a_capture_has_left_is_refused_and_nothing_is_written(shop: Shop) -> None:
+    order = pay(shop, place(shop), reference="ch_5")
+    card = Payment.objects.get(order=order, kind=PaymentKind.CAPTURE)
+    order_refunds_record(order=order, lines=[RefundLine(capture=card, amount=Decimal("15.00"))], actor=shop.web)
+    payments = Payment.objects.count()
+
+    with pytest.raises(OrderStateError) as refused:
+        order_refunds_record(
+            order=order,
+            lines=[RefundLine(capture=card, amount=Decimal("4.00")), RefundLine(capture=card, amount=Decimal("1.00"))],
+            actor=shop.web,
+        )
+
+    assert (refused.value.code, refused.value.status_code) == ("refund_exceeds_paid", 409)
+    assert refused.value.extra == {"payment": card.pk, "available": "4.95"}
+    assert Payment.objects.count() == payments
+
+
+def test_a_capture_of_another_order_gives_back_nothing_here(shop: Shop) -> None:
+    order = pay(shop, place(shop), reference="ch_6")
+    other = Payment.objects.get(order=pay(shop, place(shop), reference="ch_7"), kind=PaymentKind.CAPTURE)
+
+    with pytest.raises(OrderStateError) as refused:
+        order_refunds_record(order=order, lines=[RefundLine(capture=other, amount=Decimal("1.00"))], actor=shop.web)
+
+    assert refused.value.code == "refund_exceeds_paid"
+    assert not Payment.objects.filter(kind=PaymentKind.REFUND).exists()
+
+
+@pytest.mark.parametrize("amount", [Decimal(0), Decimal("-5.00"), Decimal("0.001")])
+def test_a_refund_of_nothing_or_less_is_refused(shop: Shop, amount: Decimal) -> None:
+    store_credit_grant(customer=shop.customer, amount=Decimal("50.00"), reference="gift", reason="gift")
+    order = order_payment_add(order=place(shop), actor=shop.web, method="store_credit", amount=Decimal("19.95"))
+    capture = Payment.objects.get(order=order, kind=PaymentKind.CAPTURE)
+    balance = store_credit_balance(customer=shop.customer)
+
+    with pytest.raises(OrderInputError) as refused:
+        order_refunds_record(order=order, lines=[RefundLine(capture=capture, amount=amount)], actor=shop.web)
+
+    assert (refused.value.code, refused.value.status_code) == ("invalid_refund", 400)
+    assert not Payment.objects.filter(kind=PaymentKind.REFUND).exists()
+    assert store_credit_balance(customer=shop.customer) == balance
+
+
+def test_points_are_given_back_only_for_a_capture_paid_with_points(shop: Shop) -> None:
+    order = pay(shop, place(shop), reference="ch_8")
+    card = Payment.objects.get(order=order, kind=PaymentKind.CAPTURE)
+
+    with pytest.raises(OrderInputError) as refused:
+        order_refunds_record(
+            order=order, lines=[RefundLine(capture=card, amount=Decimal("1.00"), points=100)], actor=shop.web
+        )
+
+    assert refused.value.code == "invalid_refund"
+    assert not Payment.objects.filter(kind=PaymentKind.REFUND).exists()
+
+
+@pytest.mark.parametrize(("amount", "points"), [(Decimal("2.00"), 200), (Decimal("4.00"), 200), (Decimal("2.00"), 400)])
+def test_part_of_a_points_capture_is_refused_as_its_points_would_not_come_back(
+    shop: Shop, amount: Decimal, points: int
+) -> None:
+    order = paid_three_ways(shop)
+    capture = Payment.objects.get(order=order, kind=PaymentKind.CAPTURE, method="loyalty_points")
+    entries = LoyaltyEntry.objects.count()
+
+    with pytest.raises(OrderInputError) as refused:
+        order_refunds_record(
+            order=order, lines=[RefundLine(capture=capture, amount=amount, points=points)], actor=shop.web
+        )
+
+    assert (refused.value.code, refused.value.status_code) == ("partial_points_refund", 400)
+    assert refused.value.extra == {"payment": capture.pk, "points": 400}
+    assert not Payment.objects.filter(kind=PaymentKind.REFUND).exists()
+    assert LoyaltyEntry.objects.count() == entries
 
 
 # --- Hand over ---

@@ -7,11 +7,14 @@ table: take a move out of it and the service refuses, changing nothing.
 
 import ast
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from customers.models import CustomerEvent
 from inventory.models import StockMovement
@@ -19,7 +22,14 @@ from invoicing.models import Invoice
 from orders.codes import pickup_code
 from orders.exceptions import OrderStateError
 from orders.models import Order, OrderStatus, OrderStatusChange, Payment
-from orders.services import order_cancel, order_deliver, order_hand_over, order_make_ready, order_payment_add
+from orders.services import (
+    order_cancel,
+    order_deliver,
+    order_hand_over,
+    order_make_ready,
+    order_payment_add,
+    order_transfers_receive,
+)
 from orders.services.cancelling import order_expire
 from tests.scenarios import Shop, pay, place, ship
 
@@ -138,6 +148,55 @@ def test_a_service_refuses_a_move_the_table_does_not_list_and_changes_nothing(
 
     assert refused.value.code == "order_state"
     assert snapshot(order) == before
+
+
+def test_shipping_asks_the_table_even_for_an_invoiced_order_not_yet_paid(shop: Shop) -> None:
+    # PLACED -> SHIPPED is not a move: an unpaid order is refused for its payment, and one that
+    # somehow holds its payment and invoice already is refused by the table, before any stock moves.
+    order = place(shop)
+    paid = pay(shop, place(shop, key="other"))
+    Order.objects.filter(pk=order.pk).update(invoice=paid.invoice, paid_at=paid.paid_at)
+    movements = StockMovement.objects.count()
+
+    committed = patch("orders.services.fulfilment.stock_commit_sale", side_effect=AssertionError("committed"))
+    with pytest.raises(OrderStateError) as refused, committed:
+        ship(shop, order)
+
+    assert (refused.value.code, refused.value.extra) == ("order_state", {"status": "placed"})
+    assert StockMovement.objects.count() == movements
+
+
+REFUSALS: dict[str, tuple[Callable[[Shop], Order], Callable[[Shop, Order], Any], str]] = {
+    "pay a paid order": (
+        _paid,
+        lambda shop, order: order_payment_add(
+            order=order, actor=shop.web, method="card", amount=Decimal("1.00"), provider_reference="card-2"
+        ),
+        "Pagado",
+    ),
+    "ship a shipped order": (lambda shop: ship(shop, _paid(shop)), lambda shop, order: ship(shop, order), "Enviado"),
+    "receive the goods of a cancelled order": (
+        lambda shop: order_cancel(
+            order=pay(shop, place(shop, fulfilment="pickup", pickup=shop.store, lines=[(shop.book, 1)])),
+            actor=shop.web,
+        ),
+        lambda shop, order: order_transfers_receive(order=order, actor=shop.store_actor),
+        "Cancelado",
+    ),
+}
+
+
+@pytest.mark.parametrize("refusal", list(REFUSALS))
+def test_every_status_refusal_says_the_same_translated_thing(shop: Shop, refusal: str) -> None:
+    prepare, act, status = REFUSALS[refusal]
+    order = prepare(shop)
+
+    with translation.override("es"), pytest.raises(OrderStateError) as refused:
+        act(shop, order)
+
+    assert (refused.value.code, refused.value.status_code) == ("order_state", 409)
+    assert str(refused.value) == f"El pedido está en estado «{status}»."
+    assert refused.value.extra == {"status": order.status}
 
 
 def test_expiry_asks_the_table_whether_the_order_may_still_be_cancelled(
