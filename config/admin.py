@@ -5,9 +5,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
-from config.admin_kit import UseCaseFormMixin
-from config.models import ChannelClient, OutboxKind, OutboxMessage, OutboxStatus, WebhookSubscription
+from config.admin_kit import NoAddMixin, NoChangeMixin, NoDeleteMixin, ServiceAdminMixin, UseCaseFormMixin
+from config.models import ChannelClient, OutboxKind, OutboxMessage, WebhookSubscription
 from config.outbox import outbox_replay, webhook_subscription_create
 from config.scopes import Scope
 from config.services import (
@@ -158,10 +159,12 @@ class OutboxTargetFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(NoAddMixin, NoChangeMixin, NoDeleteMixin, ServiceAdminMixin, admin.ModelAdmin):
     """Everything owed to another system or person: webhooks, e-mails, notifications, tax-agency submissions.
 
     Rows are written only by the machinery (config.outbox): staff read them and replay dead letters.
+    Nobody deletes one, superusers included: a document whose e-mail message is gone would stay
+    pending for ever, and a replay needs the row.
     """
 
     list_display = (
@@ -206,26 +209,19 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     def client(self, obj: OutboxMessage) -> str:
         return obj.subscription.client.name if obj.subscription else "—"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: OutboxMessage | None = None) -> bool:
-        return False
-
     def has_replay_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("config.change_outboxmessage"))
 
     @admin.action(description=_("Replay (send again now)"), permissions=["replay"])
     def replay(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
-        selected = list(queryset.order_by("pk"))
-        replayable = [message for message in selected if message.status != OutboxStatus.SENT]
-        for message in replayable:
-            outbox_replay(message=message)
-        skipped = len(selected) - len(replayable)
-        self.message_user(request, _("%(count)d messages will be sent again.") % {"count": len(replayable)})
-        if skipped:
-            self.message_user(
-                request,
-                _("%(count)d already sent were left alone.") % {"count": skipped},
-                messages.WARNING,
-            )
+        # Each is refused on its own (already sent, being sent right now), the rest replayed.
+        self.run_for_each(
+            request,
+            queryset.order_by("pk"),
+            lambda message: outbox_replay(message=message),
+            label=str,
+            done=ngettext_lazy(
+                "%(count)d message will be sent again.", "%(count)d messages will be sent again.", "count"
+            ),
+            refused_level=messages.WARNING,
+        )

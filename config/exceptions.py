@@ -44,6 +44,7 @@ class ConfigErrorCode(StrEnum):
     INVALID_TARGET_URL = "invalid_target_url"
     DUPLICATE_SUBSCRIPTION = "duplicate_subscription"
     ALREADY_DELIVERED = "already_delivered"
+    BEING_SENT = "being_sent"  # a worker holds the message's lease: replaying it would send it twice
 
 
 class ApplicationError(Exception):

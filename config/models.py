@@ -200,7 +200,7 @@ class OutboxMessage(models.Model):
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
-        related_name="deliveries",
+        related_name="outbox_messages",
         verbose_name=_("subscription"),
     )
     # Copied from the subscription, so that a replay signs as the first attempt did.

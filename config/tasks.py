@@ -18,6 +18,20 @@ def outbox_send(message_id: int) -> bool:
     return send(message_id=message_id)
 
 
+# Names of the tasks the outbox replaced, kept for one release: messages queued under them before
+# the deploy still run (an unregistered name would be dropped). Remove in the release after.
+@shared_task(name="config.tasks.delivery_send", acks_late=True)
+def delivery_send(delivery_id: int) -> bool:
+    """Former name of outbox_send (an outbound delivery kept its id as an outbox message)."""
+    return outbox_send(delivery_id)
+
+
+@shared_task(name="config.tasks.deliveries_sweep")
+def deliveries_sweep() -> int:
+    """Former name of outbox_sweep."""
+    return outbox_sweep()
+
+
 @shared_task(name="config.tasks.outbox_sweep")
 def outbox_sweep() -> int:
     """Re-enqueue every outbox message whose next attempt is due (periodic: CELERY_BEAT_SCHEDULE)."""

@@ -26,7 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -323,31 +323,18 @@ class BillingRecordSubmissionHandler(OutboxHandler):
             outbox_expedite(kind=VERIFACTU_SUBMISSION, dedupe_key=billing_record_submission_key(following))
 
 
-def billing_record_submit(*, invoice_id: int) -> bool:
-    """Submit the document's billing record now if its submission is owed and due. True when this call did.
-
-    Nothing is owed without a submitter (VERIFACTU_SUBMITTER): none ships, as submitting
-    needs the tax agency's online service and a certificate.
-    """
-    record_id = BillingRecord.objects.filter(invoice_id=invoice_id).values_list("pk", flat=True).first()
-    if record_id is None:
-        return False
-    message_id = (
-        OutboxMessage.objects.filter(kind=VERIFACTU_SUBMISSION, dedupe_key=billing_record_submission_key(record_id))
-        .values_list("pk", flat=True)
-        .first()
-    )
-    return outbox_send(message_id=message_id) if message_id is not None else False
-
-
 def billing_record_submissions_enqueue(*, limit: int = 500) -> int:
     """Owe the submissions of records issued while no submitter was configured, once one is; how many."""
     if verifactu.billing_record_submitter() is None:
         return 0
     ids = billing_record_ids_unsubmitted_unowed(limit=limit)
     for record in BillingRecord.objects.filter(pk__in=ids).order_by("issuer_tax_id", "position"):
-        with transaction.atomic():
-            billing_record_submission_enqueue(record=record)
+        try:
+            with transaction.atomic():
+                billing_record_submission_enqueue(record=record)
+        except IntegrityError:
+            # An overlapping sweep owed it between our check and our insert: owed once, as asked.
+            continue
     return len(ids)
 
 

@@ -3,6 +3,17 @@
 from celery import shared_task
 
 
+@shared_task(name="orders.tasks.order_notification_send", acks_late=True)
+def order_notification_send(notification_id: int) -> bool:
+    """Former task of a notification, kept for one release so that those queued before the deploy
+    still run: sends the notification's outbox message (the outbox's own task does it now)."""
+    from config.outbox import outbox_send
+    from orders.models import OrderNotification
+
+    message_id = OrderNotification.objects.filter(pk=notification_id).values_list("message_id", flat=True).first()
+    return outbox_send(message_id=message_id) if message_id is not None else False
+
+
 @shared_task(name="orders.tasks.order_expire", acks_late=True)
 def order_expire(order_id: int) -> bool:
     """Cancel one unpaid order past its payment deadline (nothing if it was paid meanwhile)."""

@@ -6,13 +6,15 @@ import contextlib
 import logging
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from config.exceptions import ConfigErrorCode, ConflictError
 from config.models import OutboxKind, OutboxMessage, OutboxStatus, WebhookSubscription
@@ -175,13 +177,22 @@ def _dead_letter(message: OutboxMessage, handler: OutboxHandler | None, error: s
         handler.settled(message, Outcome(error=error))
 
 
+def _lease_free(now: datetime) -> Q:
+    """Nobody holds the row: never leased, or the lease ran out (the worker died)."""
+    return Q(leased_until__isnull=True) | Q(leased_until__lte=now)
+
+
 def _claim(message_id: int) -> OutboxMessage | None:
-    """Take the row for one attempt (counted, and a lease); None when it is not pending and due."""
-    with transaction.atomic():
+    """Take the row for one attempt (counted, and a lease); None when it is not pending, due and free.
+
+    Durable: a claim inside the caller's transaction would hold the row's lock (and the lease
+    uncommitted) for the whole send, so calling outbox_send inside a transaction fails loudly.
+    """
+    with transaction.atomic(durable=True):
         now = timezone.now()
         message = (
             OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(pk=message_id, status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+            .filter(_lease_free(now), pk=message_id, status=OutboxStatus.PENDING, next_attempt_at__lte=now)
             .first()
         )
         if message is None:
@@ -210,7 +221,7 @@ def _defer(message: OutboxMessage, wait: OutboxDefer) -> None:
 
 def _settle(message: OutboxMessage, outcome: Outcome, handler: OutboxHandler | None) -> bool:
     """Record the attempt's outcome, only while the claim is still ours; True when it was sent."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = (
             OutboxMessage.objects.select_for_update()
             .filter(pk=message.pk, status=OutboxStatus.PENDING, attempts=message.attempts)
@@ -254,7 +265,8 @@ def _settle(message: OutboxMessage, outcome: Outcome, handler: OutboxHandler | N
 def outbox_send(*, message_id: int) -> bool:
     """Try one message now if it is pending and due; otherwise do nothing (tasks may run twice).
 
-    True when this call sent it. No database transaction is open while the handler sends.
+    True when this call sent it. No database transaction is open while the handler sends: called
+    inside one, it raises RuntimeError before claiming anything.
     """
     message = _claim(message_id)
     if message is None:
@@ -293,7 +305,15 @@ def outbox_replay(*, message: OutboxMessage, include_sent: bool = False) -> Outb
     """
     locked = OutboxMessage.objects.select_for_update().get(pk=message.pk)
     if locked.status == OutboxStatus.SENT and not include_sent:
-        raise ConflictError(f"Outbox message {locked.pk} was already sent.", code=ConfigErrorCode.ALREADY_DELIVERED)
+        raise ConflictError(
+            _("Outbox message %(id)s was already sent.") % {"id": locked.pk}, code=ConfigErrorCode.ALREADY_DELIVERED
+        )
+    if locked.status == OutboxStatus.PENDING and locked.leased_until and locked.leased_until > timezone.now():
+        # Made due again, it would be sent a second time while the worker holding it still sends.
+        raise ConflictError(
+            _("Outbox message %(id)s is being sent right now; replay it once this attempt ends.") % {"id": locked.pk},
+            code=ConfigErrorCode.BEING_SENT,
+        )
     locked.status = OutboxStatus.PENDING
     locked.attempts = 0
     locked.next_attempt_at = timezone.now()
@@ -310,19 +330,21 @@ def outbox_replay(*, message: OutboxMessage, include_sent: bool = False) -> Outb
 def outbox_expedite(*, kind: str, dedupe_key: str) -> bool:
     """Make a pending message that is waiting due now and enqueue it after commit (a chain moved on).
 
-    Nothing when there is no such message, or it is being sent. True when it was made due.
+    Nothing when there is no such message, or it is being sent (a worker holds its lease): one
+    guarded UPDATE, so a claim between reading and writing cannot have its lease undone. True
+    when it was made due.
     """
-    now = timezone.now()
-    message = (
-        OutboxMessage.objects.filter(kind=kind, dedupe_key=dedupe_key, status=OutboxStatus.PENDING)
-        .exclude(leased_until__gt=now)
-        .only("pk")
-        .first()
-    )
-    if message is None:
+    if not dedupe_key:
         return False
-    OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=now)
-    _send_on_commit(message.pk)
+    now = timezone.now()
+    waiting = OutboxMessage.objects.filter(
+        _lease_free(now), kind=kind, dedupe_key=dedupe_key, status=OutboxStatus.PENDING
+    )
+    if not waiting.update(next_attempt_at=now):
+        return False
+    # (kind, dedupe_key) is unique: the row just updated.
+    message_id = OutboxMessage.objects.filter(kind=kind, dedupe_key=dedupe_key).values_list("pk", flat=True).get()
+    _send_on_commit(message_id)
     return True
 
 

@@ -228,8 +228,9 @@ CELERY_BEAT_SCHEDULE = {
     "orders-sweep": {"task": "orders.tasks.orders_sweep", "schedule": 60},
 }
 
-# Outbound deliveries (webhooks): seconds a POST may take, the first retry's delay (doubling
-# at each failure, at most 6 hours) and the attempts before a delivery becomes a dead letter.
+# The outbox (webhooks, e-mails, submissions: config.outbox): seconds a POST may take, the first
+# retry's delay (doubling at each failure, at most 6 hours) and the attempts before a message
+# becomes a dead letter (kinds with their own setting, such as INVOICE_EMAIL_MAX_ATTEMPTS, aside).
 OUTBOUND_TIMEOUT_SECONDS = env.float("OUTBOUND_TIMEOUT_SECONDS", default=10.0)
 OUTBOUND_BACKOFF_BASE_SECONDS = env.float("OUTBOUND_BACKOFF_BASE_SECONDS", default=30.0)
 OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=8)
@@ -250,7 +251,7 @@ VERIFACTU_QR_URL = env.str("VERIFACTU_QR_URL", default="https://www2.agenciatrib
 # Submitting billing records to the tax agency needs its online service and a certificate:
 # a dotted path to a callable taking a BillingRecord, or empty (records wait as not submitted).
 VERIFACTU_SUBMITTER = env.str("VERIFACTU_SUBMITTER", default="")
-# Where issued documents are posted for the ERP (signed, retried outbound deliveries); empty: none.
+# Where issued documents are posted for the ERP (signed webhooks sent by the outbox); empty: none.
 INVOICE_ERP_URL = env.str("INVOICE_ERP_URL", default="")
 INVOICE_ERP_SECRET = env.str("INVOICE_ERP_SECRET", default="")
 if INVOICE_ERP_URL and not INVOICE_ERP_URL.startswith(("http://", "https://")):

@@ -20,7 +20,7 @@ def email_state_to_outbox(apps, schema_editor):
         .exclude(buyer_email="")
         .order_by("pk")
     )
-    batch = []
+    batch, created = [], []
     for invoice in invoices.iterator(chunk_size=BATCH):
         status = STATUSES[invoice.email_status]
         leased = invoice.email_status == "sending" and invoice.email_lease_until is not None
@@ -37,13 +37,22 @@ def email_state_to_outbox(apps, schema_editor):
                 next_attempt_at=invoice.email_lease_until if leased else now,
                 leased_until=invoice.email_lease_until if leased else None,
                 last_error=invoice.email_last_error,
-                sent_at=(invoice.email_sent_at or invoice.rendered_at or invoice.issued_at) if status == "sent" else None,
+                sent_at=(invoice.email_sent_at or invoice.rendered_at or invoice.issued_at)
+                if status == "sent"
+                else None,
             )
         )
+        # The message was owed when the document was rendered (created_at is auto_now_add: set after).
+        created.append(invoice.rendered_at or invoice.issued_at)
         if len(batch) >= BATCH:
-            OutboxMessage.objects.bulk_create(batch)
-            batch = []
-    OutboxMessage.objects.bulk_create(batch)
+            _create(OutboxMessage, batch, created)
+            batch, created = [], []
+    _create(OutboxMessage, batch, created)
+
+
+def _create(OutboxMessage, batch, created):
+    for message, created_at in zip(OutboxMessage.objects.bulk_create(batch), created, strict=True):
+        OutboxMessage.objects.filter(pk=message.pk).update(created_at=created_at)
 
 
 def outbox_to_email_state(apps, schema_editor):

@@ -48,7 +48,6 @@ from config.outbox import (
     Outcome,
     email_send,
     outbox_enqueue,
-    outbox_send,
     webhook_enqueue,
 )
 from config.selectors import webhook_subscriptions_active
@@ -416,14 +415,3 @@ class OrderNotificationHandler(OutboxHandler):
         OrderNotification.objects.filter(message=message).update(
             status=NotificationStatus.PENDING, channel="", sent_at=None
         )
-
-
-def order_notification_send(*, notification_id: int) -> bool:
-    """Send one notification now if its outbox message is pending and due; once, however often it runs.
-
-    True when this call sent it (by e-mail, or handed to the channel's integration).
-    """
-    message_id = OrderNotification.objects.filter(pk=notification_id).values_list("message_id", flat=True).first()
-    if message_id is None:
-        return False
-    return outbox_send(message_id=message_id)

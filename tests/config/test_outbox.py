@@ -15,6 +15,7 @@ from email.message import EmailMessage as StdlibEmailMessage
 from typing import Any, cast
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core import mail
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -216,7 +217,8 @@ def test_a_claimed_message_is_leased_and_a_second_worker_gets_nothing(stand_in: 
 def test_a_message_whose_worker_died_is_due_again_when_its_lease_runs_out(stand_in: StandIn) -> None:
     message = owed()
     machinery._claim(message.pk)  # ...and the worker died
-    OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    ran_out = timezone.now() - timedelta(seconds=1)
+    OutboxMessage.objects.filter(pk=message.pk).update(leased_until=ran_out, next_attempt_at=ran_out)
 
     assert message.pk in due_ids()
     assert outbox_send(message_id=message.pk) is True
@@ -243,7 +245,7 @@ def test_the_settle_of_an_attempt_taken_over_by_another_records_nothing(stand_in
     message = owed()
     first = machinery._claim(message.pk)
     assert first is not None
-    OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    OutboxMessage.objects.filter(pk=message.pk).update(leased_until=timezone.now(), next_attempt_at=timezone.now())
     second = machinery._claim(message.pk)  # the first one's lease ran out: another attempt took it
     assert second is not None
 
@@ -251,6 +253,36 @@ def test_the_settle_of_an_attempt_taken_over_by_another_records_nothing(stand_in
     assert refreshed(message).last_error == ""
     assert machinery._settle(second, Outcome(), stand_in) is True
     assert (refreshed(message).status, refreshed(message).attempts) == (OutboxStatus.SENT, 2)
+
+
+@pytest.mark.django_db
+def test_a_message_whose_lease_is_live_is_not_claimed_even_when_due(stand_in: StandIn) -> None:
+    message = owed(leased_until=timezone.now() + timedelta(minutes=5), next_attempt_at=timezone.now())
+
+    assert machinery._claim(message.pk) is None
+    assert outbox_send(message_id=message.pk) is False
+    assert (refreshed(message).attempts, stand_in.sent) == (0, [])
+
+
+@pytest.mark.django_db
+def test_sending_inside_a_transaction_fails_loudly_and_claims_nothing(stand_in: StandIn) -> None:
+    message = owed()
+
+    with transaction.atomic(), pytest.raises(RuntimeError, match="durable"):
+        outbox_send(message_id=message.pk)
+
+    assert (refreshed(message).attempts, refreshed(message).leased_until, stand_in.sent) == (0, None, [])
+
+
+@pytest.mark.django_db
+def test_settling_inside_a_transaction_fails_loudly(stand_in: StandIn) -> None:
+    claimed = machinery._claim(owed().pk)
+    assert claimed is not None
+
+    with transaction.atomic(), pytest.raises(RuntimeError, match="durable"):
+        machinery._settle(claimed, Outcome(), stand_in)
+
+    assert refreshed(claimed).status == OutboxStatus.PENDING
 
 
 @pytest.mark.slow
@@ -390,7 +422,65 @@ def test_expediting_makes_a_waiting_message_due_and_sends_it_after_commit(
     assert outbox_expedite(kind=STAND_IN_KIND, dedupe_key="7") is False  # sent: nothing to expedite
 
 
+@pytest.mark.django_db
+def test_expediting_leaves_alone_a_message_a_worker_claims_meanwhile(stand_in: StandIn) -> None:
+    waiting = owed(dedupe_key="7", next_attempt_at=timezone.now() + timedelta(hours=1))
+    claimed: list[OutboxMessage | None] = []
+    armed = [True]
+
+    def claim_right_after_the_first_statement(execute: Callable[..., Any], sql: str, *args: Any) -> Any:
+        result = execute(sql, *args)
+        if armed[0] and '"config_outboxmessage"' in sql:
+            armed[0] = False
+            # A worker (the sweeper's task, say) claims the row between expedite's statements.
+            OutboxMessage.objects.filter(pk=waiting.pk).update(next_attempt_at=timezone.now())
+            claimed.append(machinery._claim(waiting.pk))
+        return result
+
+    with connection.execute_wrapper(claim_right_after_the_first_statement):
+        outbox_expedite(kind=STAND_IN_KIND, dedupe_key="7")
+
+    assert claimed[0] is not None
+    held = refreshed(waiting)
+    assert held.leased_until is not None
+    assert held.next_attempt_at == held.leased_until  # the lease stands: nobody else may claim it
+    assert machinery._claim(waiting.pk) is None
+
+
+@pytest.mark.django_db
+def test_expediting_a_message_being_sent_does_nothing(stand_in: StandIn) -> None:
+    held = owed(dedupe_key="7")
+    machinery._claim(held.pk)
+    lease = refreshed(held).leased_until
+
+    assert outbox_expedite(kind=STAND_IN_KIND, dedupe_key="7") is False
+    assert (refreshed(held).leased_until, refreshed(held).next_attempt_at) == (lease, lease)
+
+
 # Replay
+
+
+@pytest.mark.django_db
+def test_a_message_being_sent_is_not_replayed(stand_in: StandIn) -> None:
+    message = owed()
+    machinery._claim(message.pk)  # a worker holds it, sending
+
+    with pytest.raises(ConflictError) as error:
+        outbox_replay(message=message)
+
+    assert (error.value.code, error.value.status_code) == ("being_sent", 409)
+    held = refreshed(message)
+    assert (held.attempts, held.next_attempt_at) == (1, held.leased_until)
+    assert stand_in.replays == []
+
+
+@pytest.mark.django_db
+def test_a_pending_message_whose_lease_ran_out_is_replayed(stand_in: StandIn) -> None:
+    message = owed(attempts=1, leased_until=timezone.now() - timedelta(seconds=1))
+
+    replayed = outbox_replay(message=message)
+
+    assert (replayed.status, replayed.attempts, replayed.leased_until) == (OutboxStatus.PENDING, 0, None)
 
 
 @pytest.mark.django_db
@@ -974,6 +1064,52 @@ def test_admin_replay_action_sends_dead_letters_again(
     assert refreshed(dead).status == OutboxStatus.SENT
     assert refreshed(done).attempts == 1
     assert [r.headers["X-Delivery-Id"] for r in receiver.requests] == [str(dead.pk)]
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert said == [f"{done}: Outbox message {done.pk} was already sent.", "1 message will be sent again."]
+
+
+@pytest.mark.django_db
+def test_admin_replay_refuses_a_message_being_sent_and_replays_the_others(
+    admin_client: Any, receiver: Receiver
+) -> None:
+    dead = pending(receiver.url, status=OutboxStatus.DEAD, attempts=8)
+    held = pending(receiver.url)
+    machinery._claim(held.pk)
+
+    response = admin_client.post(OUTBOX, {"action": "replay", "_selected_action": [dead.pk, held.pk]}, follow=True)
+
+    assert response.status_code == 200
+    said = [str(m) for m in response.context["messages"]]
+    assert said == [
+        f"{refreshed(held)}: Outbox message {held.pk} is being sent right now; replay it once this attempt ends.",
+        "1 message will be sent again.",
+    ]
+    assert refreshed(held).attempts == 1
+    assert refreshed(dead).status == OutboxStatus.PENDING
+
+
+@pytest.mark.django_db
+def test_nobody_deletes_an_outbox_message_not_even_a_superuser(admin_client: Any) -> None:
+    message = owed()
+
+    assert admin_client.get(f"{OUTBOX}{message.pk}/delete/").status_code == 403
+    admin_client.post(OUTBOX, {"action": "delete_selected", "_selected_action": [message.pk]})  # no such action
+    assert OutboxMessage.objects.filter(pk=message.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_former_task_names_still_queued_at_deploy_time_send_and_sweep(stand_in: StandIn) -> None:
+    from config.tasks import deliveries_sweep, delivery_send
+
+    message = owed()
+
+    assert (delivery_send.name, deliveries_sweep.name) == (
+        "config.tasks.delivery_send",
+        "config.tasks.deliveries_sweep",
+    )
+    assert delivery_send.delay(message.pk).get() is True
+    assert refreshed(message).status == OutboxStatus.SENT
+    assert deliveries_sweep.delay().get() == 0
 
 
 @pytest.mark.django_db

@@ -86,7 +86,7 @@ admin:config_channelclient_history                login 403  403  403  403  403 
 admin:config_outboxmessage_add                    login 403  403  403  403  403  403  403
 admin:config_outboxmessage_change                 login 403  403  403  403  403  ok   ok
 admin:config_outboxmessage_changelist             login 403  403  403  403  403  ok   ok
-admin:config_outboxmessage_delete                 login 403  403  403  403  403  403  ok
+admin:config_outboxmessage_delete                 login 403  403  403  403  403  403  403
 admin:config_outboxmessage_history                login 403  403  403  403  403  ok   ok
 admin:config_webhooksubscription_add              login 403  403  403  403  403  403  ok
 admin:config_webhooksubscription_change           login 403  403  403  403  403  gone gone

@@ -10,14 +10,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from config.models import OutboxKind, OutboxMessage, OutboxStatus
+from config.outbox import outbox_send
 from invoicing import verifactu
 from invoicing.models import BillingRecord, BillingRecordType, Invoice
 from invoicing.selectors import invoice_verification_url
 from invoicing.services import Buyer, invoice_credit, invoice_ticket_exchange
+from tests.concurrency import raised, run_at_once
 from tests.factories import SellerFactory, invoice_issue_for
 
 pytestmark = pytest.mark.django_db
@@ -213,17 +215,21 @@ def submission(invoice: Invoice) -> OutboxMessage:
     return OutboxMessage.objects.get(kind=OutboxKind.VERIFACTU_SUBMISSION, dedupe_key=str(record.pk))
 
 
+def submit(invoice: Invoice) -> bool:
+    """What the outbox's task does with the document's submission message: send it if pending and due."""
+    return outbox_send(message_id=submission(invoice).pk)
+
+
 def status_of(invoice: Invoice) -> str:
     return BillingRecord.objects.get(invoice=invoice).submission_status
 
 
 def test_without_a_submitter_records_wait_as_not_submitted() -> None:
-    from invoicing.delivery import billing_record_submit, invoice_process, invoices_sweep
+    from invoicing.delivery import invoice_process, invoices_sweep
 
     invoice = invoice_issue_for()
     invoice_process(invoice_id=invoice.pk)
 
-    assert billing_record_submit(invoice_id=invoice.pk) is False
     assert status_of(invoice) == "not_submitted"
     assert not OutboxMessage.objects.filter(kind=OutboxKind.VERIFACTU_SUBMISSION).exists()
     assert invoices_sweep() == 0  # nothing rendered due, no submission owed
@@ -231,11 +237,9 @@ def test_without_a_submitter_records_wait_as_not_submitted() -> None:
 
 @pytest.mark.usefixtures("submitter")
 def test_a_configured_submitter_receives_each_record_once() -> None:
-    from invoicing.delivery import billing_record_submit
-
     invoice = invoice_issue_for()
-    assert billing_record_submit(invoice_id=invoice.pk) is True
-    assert billing_record_submit(invoice_id=invoice.pk) is False
+    assert submit(invoice) is True
+    assert submit(invoice) is False
     record = BillingRecord.objects.get(invoice=invoice)
     assert (SUBMITTED, record.submission_status) == ([record.fingerprint], "submitted")
     sent = submission(invoice)
@@ -257,13 +261,11 @@ def test_issuing_owes_the_submission_and_the_outbox_sends_it_after_commit(
 
 @pytest.mark.usefixtures("submitter")
 def test_a_failed_submission_is_retried_after_the_backoff(settings: Any) -> None:
-    from invoicing.delivery import billing_record_submit
-
     settings.OUTBOUND_BACKOFF_BASE_SECONDS = 60
     invoice = invoice_issue_for()
     REFUSED.add(BillingRecord.objects.get(invoice=invoice).fingerprint)
 
-    assert billing_record_submit(invoice_id=invoice.pk) is False
+    assert submit(invoice) is False
 
     waiting = submission(invoice)
     assert (waiting.status, waiting.attempts) == (OutboxStatus.PENDING, 1)
@@ -273,21 +275,19 @@ def test_a_failed_submission_is_retried_after_the_backoff(settings: Any) -> None
 
     REFUSED.clear()
     OutboxMessage.objects.filter(pk=waiting.pk).update(next_attempt_at=timezone.now())  # the backoff ran out
-    assert billing_record_submit(invoice_id=invoice.pk) is True
+    assert submit(invoice) is True
     assert (submission(invoice).attempts, status_of(invoice)) == (2, "submitted")
 
 
 @pytest.mark.usefixtures("submitter")
 def test_a_submission_failing_every_attempt_becomes_a_dead_letter(settings: Any) -> None:
-    from invoicing.delivery import billing_record_submit
-
     settings.OUTBOUND_MAX_ATTEMPTS = 2
     settings.OUTBOUND_BACKOFF_BASE_SECONDS = 0
     invoice = invoice_issue_for()
     REFUSED.add(BillingRecord.objects.get(invoice=invoice).fingerprint)
 
-    billing_record_submit(invoice_id=invoice.pk)
-    billing_record_submit(invoice_id=invoice.pk)
+    submit(invoice)
+    submit(invoice)
 
     assert (submission(invoice).status, submission(invoice).attempts) == (OutboxStatus.DEAD, 2)
     assert status_of(invoice) == "not_submitted"
@@ -297,13 +297,11 @@ def test_a_submission_failing_every_attempt_becomes_a_dead_letter(settings: Any)
 def test_a_record_is_not_submitted_before_the_previous_one_of_its_issuer(
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
-    from invoicing.delivery import billing_record_submit
-
     seller = SellerFactory.create()
     first, second = invoice_issue_for(seller), invoice_issue_for(seller)
 
     # The second's task runs first (the first's was lost, or is late): it waits, counting no attempt.
-    assert billing_record_submit(invoice_id=second.pk) is False
+    assert submit(second) is False
     waiting = submission(second)
     assert (waiting.status, waiting.attempts, SUBMITTED) == (OutboxStatus.PENDING, 0, [])
     assert "not submitted yet" in waiting.last_error
@@ -311,7 +309,7 @@ def test_a_record_is_not_submitted_before_the_previous_one_of_its_issuer(
 
     # The first one's success sends the second at once, in chain order.
     with django_capture_on_commit_callbacks(execute=True):
-        assert billing_record_submit(invoice_id=first.pk) is True
+        assert submit(first) is True
 
     records = [BillingRecord.objects.get(invoice=invoice) for invoice in (first, second)]
     assert [record.fingerprint for record in records] == SUBMITTED
@@ -337,4 +335,35 @@ def test_records_issued_before_a_submitter_was_configured_are_owed_once_one_is(
     records = [BillingRecord.objects.get(invoice=invoice) for invoice in before]
     assert [record.fingerprint for record in records] == SUBMITTED
     assert invoices_sweep() == 0
+    SUBMITTED.clear()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_overlapping_another_that_owes_the_same_record_meanwhile_goes_on(settings: Any) -> None:
+    from invoicing.delivery import billing_record_submission_enqueue, billing_record_submissions_enqueue
+
+    seller = SellerFactory.create()
+    first, second = (BillingRecord.objects.get(invoice=invoice_issue_for(seller)) for _ in range(2))
+    settings.VERIFACTU_SUBMITTER = SUBMITTER
+    SUBMITTED.clear()
+    REFUSED.clear()
+    overlapped: list[bool] = []
+
+    def other_sweep_owes_it() -> None:
+        with transaction.atomic():
+            billing_record_submission_enqueue(record=first)
+
+    def just_before_our_insert(execute: Callable[..., Any], sql: str, *args: Any) -> Any:
+        # The other sweep read the same records and commits its insert between our check and ours.
+        if not overlapped and sql.startswith('INSERT INTO "config_outboxmessage"'):
+            overlapped.append(True)
+            assert raised(run_at_once([other_sweep_owes_it])) == []
+        return execute(sql, *args)
+
+    with connection.execute_wrapper(just_before_our_insert):
+        assert billing_record_submissions_enqueue() == 2
+
+    assert overlapped == [True]
+    owed = OutboxMessage.objects.filter(kind=OutboxKind.VERIFACTU_SUBMISSION).order_by("dedupe_key")
+    assert sorted(owed.values_list("dedupe_key", flat=True)) == sorted([str(first.pk), str(second.pk)])
     SUBMITTED.clear()

@@ -33,7 +33,7 @@ from customers.services.consents import consent_record
 from orders.codes import pickup_code, pickup_code_parse, pickup_qr, pickup_short_code
 from orders.models import NotificationKind, NotificationStatus, Order, OrderNotification
 from orders.services import Actor, order_make_ready, order_ship
-from orders.services.notifications import NOTIFICATION_EVENT, order_notification_due, order_notification_send
+from orders.services.notifications import NOTIFICATION_EVENT, order_notification_due
 from tests.factories import ContactPointFactory, channel_client
 from tests.receivers import Receiver, verifies
 from tests.scenarios import Shop, deliver, pay, place, ship
@@ -127,7 +127,8 @@ def due_ids(limit: int = 500) -> list[int]:
 
 
 def send(order: Order, kind: str = NotificationKind.PLACED) -> bool:
-    return order_notification_send(notification_id=notification(order, kind).pk)
+    """What the outbox's task does with the notification's message: send it if pending and due."""
+    return outbox_send(message_id=notification(order, kind).message_id)
 
 
 def webhooks() -> QuerySet[OutboxMessage]:
@@ -711,6 +712,18 @@ def test_a_replayed_task_sends_once(shop: Shop) -> None:
     assert len(mail.outbox) == 1
 
 
+def test_the_former_task_still_queued_at_deploy_time_sends_the_notification_once(shop: Shop) -> None:
+    from orders.tasks import order_notification_send
+
+    order = place(shop)
+
+    assert order_notification_send.name == "orders.tasks.order_notification_send"
+    assert order_notification_send.delay(notification(order).pk).get() is True
+    assert order_notification_send.delay(notification(order).pk).get() is False
+    assert len(mail.outbox) == 1
+    assert sending(order).status == OutboxStatus.SENT
+
+
 def test_a_whatsapp_message_sent_twice_is_handed_over_once(shop: Shop) -> None:
     hook = integration()
     prefers(shop.customer, Channel.WHATSAPP)
@@ -732,7 +745,8 @@ def test_a_message_held_by_another_worker_is_left_until_its_lease_runs_out(shop:
     assert mail.outbox == []
 
     # That worker died: once its lease has run out, the message is due again.
-    OutboxMessage.objects.filter(pk=held.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    ran_out = timezone.now() - timedelta(seconds=1)
+    OutboxMessage.objects.filter(pk=held.pk).update(leased_until=ran_out, next_attempt_at=ran_out)
     assert send(order) is True
     assert len(mail.outbox) == 1
     assert (notification(order).status, sending(order).attempts) == (NotificationStatus.SENT, 2)
