@@ -12,6 +12,7 @@ from customers.identities import IdentityKind, identity_normalise
 from customers.models import (
     BroughtCustomer,
     Consent,
+    ConsentPurpose,
     ContactPoint,
     Customer,
     CustomerEvent,
@@ -95,10 +96,35 @@ class RecentlyViewed:
     variant: Variant | None
 
 
+def personalisation_withdrawn(*, customer: Customer) -> Q:
+    """True, as a filter, when a personalisation consent in force on any channel is a withdrawal.
+
+    The newest row per channel and purpose holds (as `consent_current` reads it). The browsing
+    lists mix every channel, so a withdrawal on one channel empties them everywhere until a newer
+    grant on that channel; a customer never asked keeps them. Not correlated to the outer rows:
+    the database evaluates it once per query.
+    """
+    newer = Consent.objects.filter(
+        customer=customer, purpose=ConsentPurpose.PERSONALISATION, channel=OuterRef("channel")
+    ).filter(Q(recorded_at__gt=OuterRef("recorded_at")) | Q(recorded_at=OuterRef("recorded_at"), id__gt=OuterRef("id")))
+    withdrawn = Consent.objects.filter(customer=customer, purpose=ConsentPurpose.PERSONALISATION, granted=False)
+    return Q(Exists(withdrawn.filter(~Exists(newer))))
+
+
+def customer_browsing_events(*, customer: Customer, kind: str) -> QuerySet[CustomerEvent]:
+    """The customer's events of this kind, none while personalisation is withdrawn (the timeline keeps them)."""
+    return CustomerEvent.objects.filter(customer=customer, kind=kind).exclude(
+        personalisation_withdrawn(customer=customer)
+    )
+
+
 def customer_recently_viewed(*, customer: Customer, limit: int = 20) -> list[RecentlyViewed]:
-    """Distinct products viewed, newest first, across every channel and device: two queries."""
+    """Distinct products viewed, newest first, across every channel and device: two queries at most.
+
+    Empty while personalisation is withdrawn (`personalisation_withdrawn`).
+    """
     rows = list(
-        CustomerEvent.objects.filter(customer=customer, kind=EventKind.PRODUCT_VIEWED)
+        customer_browsing_events(customer=customer, kind=EventKind.PRODUCT_VIEWED)
         .exclude(sku="")
         .values("sku")
         .annotate(last_viewed_at=Max("occurred_at"))
@@ -117,8 +143,9 @@ class RecentSearch:
 
 
 def customer_recent_searches(*, customer: Customer, limit: int = 20) -> list[RecentSearch]:
+    """Distinct queries, newest first, across every channel: one query. Empty while personalisation is withdrawn."""
     rows = (
-        CustomerEvent.objects.filter(customer=customer, kind=EventKind.SEARCH)
+        customer_browsing_events(customer=customer, kind=EventKind.SEARCH)
         .exclude(query="")
         .values("query")
         .annotate(last_searched_at=Max("occurred_at"))

@@ -27,6 +27,10 @@ READ_PROFILE = Access(scope=Scope.CUSTOMERS_READ, staff=("customers.view_custome
 READ_BROWSING = Access(scope=Scope.CUSTOMERS_READ, staff=("customers.view_customer", "customers.view_customerevent"))
 READ_SEGMENTS = Access(scope=Scope.SEGMENTS_READ, staff=("customers.view_segment",))
 LIMIT = OpenApiParameter("limit", int, description="At most 100 (default 20).")
+PERSONALISED = (
+    "Empty while the customer's personalisation consent in force on any channel is a withdrawal "
+    "(until a newer grant on that channel); a customer never asked sees it. The events stay on the timeline."
+)
 
 
 @extend_schema_view(retrieve=extend_schema(summary="A customer's profile", responses=s.CustomerAsSeenSerializer))
@@ -157,6 +161,7 @@ class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Custome
 
     @extend_schema(
         summary="Products recently viewed, on every channel and device",
+        description=PERSONALISED,
         parameters=[LIMIT],
         responses=s.RecentlyViewedSerializer(many=True),
     )
@@ -169,7 +174,12 @@ class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Custome
         context = {**self.get_serializer_context(), "prices": prices}
         return Response(s.RecentlyViewedSerializer(viewed, many=True, context=context).data)
 
-    @extend_schema(summary="Recent searches", parameters=[LIMIT], responses=s.RecentSearchSerializer(many=True))
+    @extend_schema(
+        summary="Recent searches",
+        description=PERSONALISED,
+        parameters=[LIMIT],
+        responses=s.RecentSearchSerializer(many=True),
+    )
     @action(detail=True, methods=["get"], url_path="recent-searches", pagination_class=None, filter_backends=[])
     def recent_searches(self, request: Request, pk: str) -> Response:
         searches = selectors.customer_recent_searches(customer=self.get_object(), limit=self.limit(request))
