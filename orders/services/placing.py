@@ -3,8 +3,10 @@ stock, or nothing happens (a refused order leaves no customer behind either).
 
 Prices come from the catalog's effective price at the moment of placing; a client never
 sends them. Sourcing is planned by inventory (`sourcing_plan`) before the order is written
-and reserved when it is: if stock moved in between, the reservation fails, the whole order is
-rolled back and the answer lists the lines that could not be served.
+and reserved when it is. If another buyer took the stock in between, the reservation fails and
+its savepoint takes back everything the attempt wrote; the order is planned once more from the
+stock left now (another location may still have it) and written from that plan. Only when that
+fails too is the whole order rolled back, the answer listing the lines that could not be served.
 
 The Idempotency-Key makes retries safe. A replay is recognised first, before anything else is
 read or written: it answers with its order and resolves no customer again. The order row is
@@ -36,6 +38,7 @@ from customers.identities import IdentityKind, identity_normalise
 from customers.models import Customer, EventKind
 from customers.services.resolve import customer_resolve
 from customers.tax_ids import tax_id_normalise
+from inventory.exceptions import OutOfStock
 from inventory.locks import stock_levels_lock
 from inventory.models import Location
 from inventory.services import stock_reserve, transfer_request
@@ -276,9 +279,11 @@ def order_place(*, actor: Actor, idempotency_key: str, fingerprint: str, request
     request = replace(request, email=email, phone=phone)
     plan = _plan(request, lines)
     prices = variant_prices(variants=[variant for variant, _q in lines])
-    for attempt in range(NUMBER_ATTEMPTS):
+    replanned = False
+    attempt = 0
+    while True:
         try:
-            with transaction.atomic():  # a savepoint: a lost race on the key or the number is recovered
+            with transaction.atomic():  # a savepoint: a lost race on the key, number or stock is recovered
                 order = _order_write(
                     actor=actor,
                     scope=scope,
@@ -292,14 +297,21 @@ def order_place(*, actor: Actor, idempotency_key: str, fingerprint: str, request
                     billing=billing,
                 )
             return Placement(order=order, created=True)
+        except OutOfStock:
+            # Another buyer took planned stock after planning: plan once more from what is left
+            # now (OutOfStock from the planner if nothing is); a second loss is the answer.
+            if replanned:
+                raise
+            replanned = True
+            plan = _plan(request, lines)
         except IntegrityError as error:
             # The same key committed meanwhile (a concurrent replay): answer with that order.
             replay = _replay(scope=scope, key=key, fingerprint=fingerprint)
             if replay is not None:
                 return replay
-            if "number" not in str(error) or attempt == NUMBER_ATTEMPTS - 1:
+            attempt += 1
+            if "number" not in str(error) or attempt == NUMBER_ATTEMPTS:
                 raise
-    raise AssertionError("unreachable")
 
 
 def _order_write(

@@ -486,31 +486,86 @@ def test_out_of_stock_lists_the_lines_and_writes_nothing(shop: Shop, nothing_wri
     assert [(line["sku"], line["requested"]) for line in caught.value.extra["lines"]] == [(shop.shirt.sku, 51)]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_stock_taken_between_planning_and_reserving_rolls_the_whole_order_back(
-    shop: Shop, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _sold_after_each_plan(monkeypatch: pytest.MonkeyPatch, *sales: StockLine) -> list[int]:
+    """After the order's n-th plan, another channel sells the n-th of these on its own connection
+    and commits; later plans run untouched. The list counts the plans made."""
     original: Callable[..., Any] = placing_module._plan
+    plans: list[int] = []
 
-    def sell_out() -> None:  # another channel, on its own connection, commits before the order reserves
+    def sell(line: StockLine) -> None:
         with transaction.atomic():
-            stock_reserve(lines=[StockLine(shop.warehouse, shop.shirt, 50)], reference="other channel")
+            stock_reserve(lines=[line], reference="other channel")
 
-    def plan_then_sell_out(*args: Any, **kwargs: Any) -> Any:
+    def plan_then_sell(*args: Any, **kwargs: Any) -> Any:
+        plans.append(1)
         plan = original(*args, **kwargs)
-        assert raised(run_at_once([sell_out])) == []
+        if len(plans) <= len(sales):
+            assert raised(run_at_once([lambda: sell(sales[len(plans) - 1])])) == []
         return plan
 
-    monkeypatch.setattr(placing_module, "_plan", plan_then_sell_out)
+    monkeypatch.setattr(placing_module, "_plan", plan_then_sell)
+    return plans
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stock_taken_between_planning_and_reserving_is_reserved_at_another_location_that_has_it(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    north = LocationFactory.create(code="wh-north", kind="warehouse", can_ship=True, is_pickup_point=False)
+    stock_receive_for(north, shop.shirt, 3)  # fewer than the central warehouse: planned second
+    plans = _sold_after_each_plan(monkeypatch, StockLine(shop.warehouse, shop.shirt, 50))
+    orders = Order.objects.count()
+
+    order = place_request(shop, order_request(shop, lines=[(shop.book, 1), (shop.shirt, 1)])).order
+
+    assert len(plans) == 2
+    assert [(line.variant, line.source) for line in order.lines.order_by("position")] == [
+        (shop.book, shop.warehouse),
+        (shop.shirt, north),
+    ]
+    assert Order.objects.count() == orders + 1
+    assert StockMovement.objects.filter(reference=order.number).count() == 2  # the lost attempt left nothing
+    assert (reserved(north, shop.shirt), reserved(shop.warehouse, shop.book)) == (1, 1)
+    assert reserved(shop.warehouse, shop.shirt) == 50  # the other channel's sale stands
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stock_taken_between_planning_and_reserving_with_none_left_elsewhere_rolls_the_whole_order_back(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plans = _sold_after_each_plan(monkeypatch, StockLine(shop.warehouse, shop.shirt, 50))  # the store's do not ship
     before = writes()
 
     with pytest.raises(OutOfStock):
         place_request(shop, order_request(shop, lines=[(shop.book, 1), (shop.shirt, 1)]))
 
+    assert len(plans) == 2  # planned again, and nothing was left
     orders, lines, movements, transfers, units = writes()
     assert (orders, lines, transfers) == before[:2] + before[3:4]  # nothing of the order, its book line included
     assert (movements, units) == (before[2] + 1, before[4] + 50)  # the other channel's sale stands
     assert reserved(shop.warehouse, shop.book) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reservation_lost_again_after_planning_again_is_out_of_stock(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    north = LocationFactory.create(code="wh-north", kind="warehouse", can_ship=True, is_pickup_point=False)
+    south = LocationFactory.create(code="wh-south", kind="warehouse", can_ship=True, is_pickup_point=False)
+    stock_receive_for(north, shop.shirt, 3)
+    stock_receive_for(south, shop.shirt, 2)
+    plans = _sold_after_each_plan(
+        monkeypatch, StockLine(shop.warehouse, shop.shirt, 50), StockLine(north, shop.shirt, 3)
+    )
+    before = writes()
+
+    with pytest.raises(OutOfStock):  # planned once more only, though the south warehouse still has two
+        place_request(shop, order_request(shop, lines=[(shop.book, 1), (shop.shirt, 1)]))
+
+    assert len(plans) == 2
+    orders, lines, movements, transfers, units = writes()
+    assert (orders, lines, transfers) == before[:2] + before[3:4]
+    assert (movements, units) == (before[2] + 2, before[4] + 53)  # only the other channel's two sales
 
 
 # --- Idempotency -------------------------------------------------------------------------------
