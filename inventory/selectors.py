@@ -5,7 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from catalog.models import Product, Variant
@@ -62,6 +62,17 @@ def product_list_in_stock(queryset: QuerySet[Product], location_code: str | None
     return queryset.filter(Exists(levels))
 
 
+def gives_stock(prefix: str = "") -> Q:
+    """The locations any order may take units from: active stores and warehouses (sourcing rules 5 and 6).
+
+    A locker hands over, it never supplies: units left in one (a return) wait for staff. Sourcing
+    filters stock with it and availability promises a pickup from a location's own units only
+    where it holds, so availability never promises what sourcing will not do. `prefix` reaches
+    the location through a relation, e.g. "location__" from a stock level.
+    """
+    return Q(**{f"{prefix}is_active": True, f"{prefix}kind__in": (LocationKind.STORE, LocationKind.WAREHOUSE)})
+
+
 def transfer_lead_days(*, destination: Location | None = None) -> dict[tuple[int, int], int]:
     """Days a transfer takes, by (source, destination); pairs not listed take the default setting."""
     lead_times = TransferLeadTime.objects.all()
@@ -96,11 +107,17 @@ class VariantAvailability:
 def variant_availability(*, variants: Sequence[Variant], today: date | None = None) -> list[VariantAvailability]:
     """Stock of each variant at every active location, with pickup dates: a constant number of queries.
 
-    A pickup point can hand over today when it has a unit available; otherwise the earliest
-    pickup is the soonest transfer from any location that has one.
+    The promise is sourcing's for one unit: a pickup point hands over today from its own units
+    only where those may be sold (`gives_stock`: never a locker's); otherwise the earliest pickup
+    is the soonest transfer from a location that gives stock and has a unit.
     """
     today = today or timezone.localdate()
-    locations = list(Location.objects.filter(is_active=True).order_by("kind", "code"))
+    locations = list(
+        Location.objects.filter(is_active=True)
+        .annotate(gives_stock=ExpressionWrapper(gives_stock(), output_field=BooleanField()))
+        .order_by("kind", "code")
+    )
+    supplying = {location.pk for location in locations if location.gives_stock}
     levels = {
         (level.variant_id, level.location_id): level
         for level in StockLevel.objects.filter(variant__in=variants, location__is_active=True)
@@ -108,23 +125,18 @@ def variant_availability(*, variants: Sequence[Variant], today: date | None = No
     lead_days = transfer_lead_days()
     result = []
     for variant in variants:
-        # Lockers hand over, they never supply (the same rule as sourcing).
-        sources = [
-            loc
-            for loc in locations
-            if loc.kind != LocationKind.LOCKER and (lvl := levels.get((variant.pk, loc.pk))) and lvl.available > 0
-        ]
+        sources = {pk for pk in supplying if (held := levels.get((variant.pk, pk))) is not None and held.available > 0}
         rows = []
         for location in locations:
             level = levels.get((variant.pk, location.pk))
             on_hand, reserved, available = (level.on_hand, level.reserved, level.available) if level else (0, 0, 0)
-            pickup_today = location.is_pickup_point and available > 0
+            pickup_today = location.is_pickup_point and location.pk in sources
             earliest: date | None = None
             if location.is_pickup_point:
                 if pickup_today:
                     earliest = today
                 else:
-                    days = [lead_days_between(lead_days, s.pk, location.pk) for s in sources if s.pk != location.pk]
+                    days = [lead_days_between(lead_days, pk, location.pk) for pk in sources if pk != location.pk]
                     earliest = today + timedelta(days=min(days)) if days else None
             rows.append(LocationAvailability(location, on_hand, reserved, available, pickup_today, earliest))
         result.append(

@@ -20,6 +20,7 @@ tests/inventory/test_sourcing.py, and the README explains them to staff):
 5. Lockers are supplied like stores, but a locker never gives stock: a locker pickup is always
    served by transfer (rules 2 and 3 without S's own units), and lockers are never a source
    for any line (units returned into a locker wait there for staff to collect them).
+   `inventory.selectors.gives_stock` is this rule and 6, and availability promises by it too.
 6. Inactive locations never source anything.
 7. Lines are independent: each picks its own sources. Two lines of the same variant share
    its stock: the second one only sees what the first left.
@@ -45,7 +46,7 @@ from django.utils.translation import gettext_lazy as _
 from catalog.models import Variant
 from inventory.exceptions import OutOfStock
 from inventory.models import Location, LocationKind, StockLevel
-from inventory.selectors import lead_days_between, transfer_lead_days
+from inventory.selectors import gives_stock, lead_days_between, transfer_lead_days
 from inventory.services import StockLine
 
 
@@ -135,12 +136,11 @@ def sourcing_plan(
     today = today or timezone.localdate()
     destination = pickup_location if fulfilment != FulfilmentType.SHIP else None
 
-    # Rules 5 and 6: only active stores and warehouses ever give stock.
+    # Rules 5 and 6: only active stores and warehouses ever give stock (availability promises by the same rule).
     levels = StockLevel.objects.filter(
+        gives_stock("location__"),
         variant_id__in={variant.pk for variant, _ in lines},
         available__gt=0,
-        location__is_active=True,
-        location__kind__in=(LocationKind.STORE, LocationKind.WAREHOUSE),
     ).select_related("location")
     remaining: dict[int, dict[int, int]] = defaultdict(dict)  # variant -> location -> units left
     locations: dict[int, Location] = {}
