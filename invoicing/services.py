@@ -358,17 +358,26 @@ def invoice_credit(
     reason: str = "",
     issued_by: ChannelClient | None = None,
     source_reference: str = "",
+    follow_exchange: bool = False,
 ) -> Invoice:
     """Issue a credit note for all that remains of `invoice` (lines=None) or for part of its lines.
 
     The original is locked while the credit is computed, so two returns crediting the same
     invoice at once cannot credit more than it holds between them.
+
+    A ticket exchanged for a full invoice is refused (`ticket_replaced`), unless `follow_exchange`
+    and the whole of it is credited (lines=None): then the full invoice that replaced it is the
+    one credited (a cancelled order whose customer asked for an invoice). The ticket is locked
+    first, as the exchange locks it, so an exchange cannot slip in between.
     """
     original = Invoice.objects.select_for_update().select_related("seller").get(pk=invoice.pk)
     if original.kind == DocumentKind.CREDIT_NOTE:
         raise InvoiceInputError(
             _("A credit note cannot itself be credited."), code=InvoiceErrorCode.CREDIT_OF_CREDIT_NOTE
         )
+    if follow_exchange and lines is None:
+        replacing = Invoice.objects.select_for_update().select_related("seller").filter(replaces=original).first()
+        original = replacing or original
     if Invoice.objects.filter(replaces=original).exists():
         raise InvoiceInputError(
             _("This simplified invoice was exchanged: credit the full invoice that replaced it."),

@@ -63,6 +63,8 @@ def _cancel(order: Order, *, actor: Actor, reason: str) -> Order:
             # For the client the order belongs to, as its invoice: whoever cancels, reach stays put.
             issued_by=order.client,
             source_reference=order.number,
+            # A ticket exchanged for a full invoice is credited through that invoice.
+            follow_exchange=True,
         )
     order.status_move(OrderStatus.CANCELLED)
     order.cancelled_at, order.cancel_reason = timezone.now(), reason[:200]

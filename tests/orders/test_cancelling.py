@@ -16,6 +16,7 @@ from customers.services.store_credit import store_credit_balance, store_credit_g
 from inventory.models import Location, StockLevel, Transfer, TransferStatus
 from inventory.services import transfer_ship
 from invoicing.models import DocumentKind, Invoice
+from invoicing.services import Buyer, invoice_ticket_exchange
 from orders.codes import pickup_code
 from orders.exceptions import OrderStateError
 from orders.models import Order, OrderStatus, Payment, PaymentKind
@@ -30,6 +31,7 @@ from orders.services import (
     order_ship,
     order_transfers_receive,
 )
+from tests.api import token_api
 from tests.factories import UserFactory, VariantFactory, stock_receive_for
 from tests.scenarios import Shop, place, staff_actor
 
@@ -164,6 +166,53 @@ def test_cancelling_a_paid_order_credits_the_whole_invoice(shop: Shop) -> None:
     assert note.payable_total == order.invoice.payable_total  # type: ignore[union-attr]
     assert (note.source_reference, note.reason, note.customer) == (order.number, "Out of patience", shop.customer)
     assert Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 1
+
+
+BUYER = Buyer(
+    name="Ana García", tax_id="12345678Z", country="ES", street="Calle Luna 3", city="Sevilla", postal_code="41001"
+)
+
+
+def exchanged(order: Order) -> Invoice:
+    """The customer asks for a full invoice for the order's ticket: the invoice that replaces it."""
+    assert order.invoice is not None
+    assert order.invoice.kind == DocumentKind.SIMPLIFIED
+    return invoice_ticket_exchange(ticket=order.invoice, buyer=BUYER)
+
+
+def test_cancelling_a_paid_order_whose_ticket_was_exchanged_credits_the_full_invoice(shop: Shop) -> None:
+    order = card(place(shop, lines=[(shop.shirt, 2), (shop.book, 1)]), shop)
+    full = exchanged(order)
+
+    order = order_cancel(order=order, actor=shop.web, reason="Out of patience")
+
+    note = order.credit_note
+    assert note is not None
+    assert (note.kind, note.original, note.payable_total) == (DocumentKind.CREDIT_NOTE, full, full.payable_total)
+    assert not Invoice.objects.filter(original=order.invoice).exists()  # the ticket itself is not credited
+
+
+def test_cancelling_a_paid_order_whose_ticket_was_exchanged_releases_stock_and_refunds(shop: Shop) -> None:
+    order = card(place(shop, lines=[(shop.shirt, 2)]), shop)
+    exchanged(order)
+
+    order = order_cancel(order=order, actor=shop.web)
+
+    assert (order.status, order.refunded_amount) == (OrderStatus.CANCELLED, order.paid_amount)
+    assert level(shop.warehouse, shop.shirt) == (50, 0)
+
+
+def test_the_api_cancels_a_paid_order_whose_ticket_was_exchanged(shop: Shop) -> None:
+    order = card(place(shop), shop)
+    full = exchanged(order)
+
+    response = token_api(shop.web_token).post(f"/api/v1/orders/{order.number}/cancel/", {}, format="json")
+
+    assert response.status_code == 200, response.content
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED
+    assert order.credit_note is not None
+    assert order.credit_note.original == full
 
 
 def test_cancelling_a_paid_order_releases_its_stock(shop: Shop) -> None:
