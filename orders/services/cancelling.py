@@ -22,6 +22,7 @@ from orders.services.common import (
     Actor,
     order_history_add,
     order_locked,
+    order_locked_by_id,
     order_timeline_add,
 )
 from orders.services.refunds import order_refund_all
@@ -90,9 +91,9 @@ def order_cancel(*, order: Order, actor: Actor, reason: str = "") -> Order:
 @use_case
 def order_expire(*, order_id: int) -> bool:
     """Cancel an order still unpaid after its deadline; False if it was paid (or cancelled) meanwhile."""
-    if not Order.objects.filter(pk=order_id).exists():
+    order = order_locked_by_id(order_id)
+    if order is None:
         return False
-    order = order_locked(Order(pk=order_id))
     due = order.payment_due_by is not None and order.payment_due_by <= timezone.now()
     waits_for_pickup = order.payment_mode == PaymentMode.AT_PICKUP and order.status != OrderStatus.READY
     if not order.can_move_to(OrderStatus.CANCELLED) or order.is_paid or not due or waits_for_pickup:

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from config.models import ChannelClient
@@ -24,14 +25,19 @@ class Actor:
         return self.user if getattr(self.user, "pk", None) else None
 
 
+def _orders_locking() -> QuerySet[Order]:
+    # The placing client comes along: its invoice and credit note are issued for it.
+    return Order.objects.select_for_update(of=("self",)).select_related("customer", "pickup_location", "client")
+
+
 def order_locked(order: Order) -> Order:
     """The order row locked for the rest of the transaction: two channels acting at once queue here."""
-    # The placing client comes along: its invoice and credit note are issued for it.
-    return (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("customer", "pickup_location", "client")
-        .get(pk=order.pk)
-    )
+    return _orders_locking().get(pk=order.pk)
+
+
+def order_locked_by_id(order_id: int) -> Order | None:
+    """The order locked as `order_locked` does, or None when there is no such order (one query)."""
+    return _orders_locking().filter(pk=order_id).first()
 
 
 def order_require_status(order: Order, *allowed: OrderStatus) -> None:

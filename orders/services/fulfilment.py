@@ -9,7 +9,6 @@ The sale is committed in inventory when the goods leave (shipped or handed over)
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,6 +35,7 @@ from orders.services.common import (
     Actor,
     order_history_add,
     order_locked,
+    order_locked_by_id,
     order_require_status,
     order_timeline_add,
 )
@@ -311,9 +311,11 @@ def orders_transfers_settle_due() -> int:
         .values_list("order_id", flat=True)
         .distinct()
     )
-    settled = 0
-    for order_id in list(ids)[:200]:
-        with transaction.atomic(durable=True):  # a use case per order: each settles and commits on its own
-            order = order_locked(Order(pk=order_id))
-            settled += _settle(order, actor=Actor(channel=order.channel))
-    return settled
+    return sum(order_transfers_settle(order_id=order_id) for order_id in list(ids)[:200])
+
+
+@use_case
+def order_transfers_settle(*, order_id: int) -> int:
+    """One order's received transfers: reserve at the pickup point and make ready; how many lines arrived."""
+    order = order_locked_by_id(order_id)
+    return 0 if order is None else _settle(order, actor=Actor(channel=order.channel))

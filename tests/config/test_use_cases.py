@@ -101,7 +101,7 @@ NOT_USE_CASES = {
     # Batches: a durable transaction per item, or the outbox's claim, send and settle (no
     # transaction is open while it sends), or only tasks enqueued.
     "inventory.feed.stock_changes_dispatch": "a durable transaction per subscription",
-    "orders.services.fulfilment.orders_transfers_settle_due": "a durable transaction per order",
+    "orders.services.fulfilment.orders_transfers_settle_due": "a use case per order (order_transfers_settle)",
     "config.outbox.machinery.outbox_send": "claims, sends outside any transaction, settles",
     "config.outbox.machinery.outbox_sweep": "enqueues tasks",
     "invoicing.delivery.invoice_process": "renders outside any transaction, stores, then the outbox sends",

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -473,6 +474,16 @@ def test_a_cancelled_order_does_not_expire_again(shop: Shop) -> None:
     overdue(order)
 
     assert order_expire(order_id=order.pk) is False
+
+
+def test_an_order_gone_before_its_expiry_task_runs_is_left_alone(
+    shop: Shop, django_assert_max_num_queries: Any
+) -> None:
+    missing_id = Order.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+    # The use case's savepoint (the test's transaction holds it), one locking read, its release.
+    with django_assert_max_num_queries(3):
+        assert order_expire(order_id=missing_id + 1000) is False
 
 
 def test_an_expired_partly_paid_order_is_refunded(shop: Shop) -> None:
