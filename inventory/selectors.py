@@ -38,10 +38,15 @@ def user_may_manage_location(*, user: Any, location_id: int) -> bool:
     return location_list_for_user(user=user).filter(pk=location_id).exists()
 
 
-def location_ids_bound_to_client(*, client: ChannelClient) -> set[int]:
+def location_list_bound_to_client(*, client: ChannelClient) -> QuerySet[Location]:
     """The locations a device or a till is bound to (`Location.channel_clients`): where a locker
     redeems codes and a till fulfils orders. Empty for a client bound nowhere."""
-    return set(Location.objects.filter(channel_clients=client).values_list("pk", flat=True))
+    return Location.objects.filter(channel_clients=client)
+
+
+def location_ids_bound_to_client(*, client: ChannelClient) -> set[int]:
+    """The ids of `location_list_bound_to_client`."""
+    return set(location_list_bound_to_client(client=client).values_list("pk", flat=True))
 
 
 def stock_level_list() -> QuerySet[StockLevel]:

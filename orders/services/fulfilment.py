@@ -16,7 +16,7 @@ from config.transactions import use_case
 from customers.models import EventKind
 from inventory.locks import stock_levels_lock, transfers_lock
 from inventory.models import Location, TransferStatus
-from inventory.selectors import location_ids_bound_to_client
+from inventory.selectors import location_list_bound_to_client
 from inventory.services import StockLine, stock_commit_sale, stock_reserve, transfer_receive
 from orders.codes import pickup_code_matches, pickup_code_parse
 from orders.exceptions import (
@@ -213,7 +213,7 @@ def redeeming_locker(*, actor: Actor, location_code: str | None) -> Location:
         if location is None:
             raise OrderNotFound(_("No order for this code here."))
         return location
-    bound = list(Location.objects.filter(pk__in=location_ids_bound_to_client(client=client)).order_by("code"))
+    bound = list(location_list_bound_to_client(client=client).order_by("code"))
     if not bound:
         raise LocationNotBound(_("This credential is bound to no locker."))
     if not location_code:
