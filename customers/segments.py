@@ -93,12 +93,8 @@ def category_check(
         raise ValidationError({rule: [refusal % {"slugs": ", ".join(sorted(unknown))}]})
 
 
-def _str_list(value: Any, field: str) -> list[str]:
-    return rule_str_list(field, value)
-
-
 def _channels(value: Any) -> Q:
-    channels = _str_list(value, "channels_used")
+    channels = rule_str_list("channels_used", value)
     if unknown := set(channels) - set(Channel.values):
         raise ValidationError({"channels_used": [f"Unknown channels: {', '.join(sorted(unknown))}."]})
     return Q(first_seen_channel__in=channels) | Q(
@@ -136,7 +132,7 @@ def _has_consent(value: Any) -> Q:
 
 
 def _viewed_category(value: Any) -> Q:
-    skus = category_subtree_variants(_str_list(value, "viewed_category")).values("sku")
+    skus = category_subtree_variants(rule_str_list("viewed_category", value)).values("sku")
     return Q(Exists(CustomerEvent.objects.filter(customer=OuterRef("pk"), kind=EventKind.PRODUCT_VIEWED, sku__in=skus)))
 
 
@@ -146,7 +142,7 @@ def _viewed_category_check(value: Any) -> None:
 
 def _city(value: Any) -> Q:
     q = Q(pk__in=[])
-    for city in _str_list(value, "city"):
+    for city in rule_str_list("city", value):
         q |= Q(city__iexact=city)
     return q
 
@@ -162,7 +158,7 @@ def _inactive_for(value: Any) -> Q:
 
 
 segment_rule_register(
-    "country", "ISO country codes", lambda v: Q(country__in=[c.upper() for c in _str_list(v, "country")])
+    "country", "ISO country codes", lambda v: Q(country__in=[c.upper() for c in rule_str_list("country", v)])
 )
 segment_rule_register("city", "City names", _city)
 segment_rule_register("age_band", "Age in years, min and/or max", _age_band)
