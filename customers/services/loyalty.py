@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,17 +17,11 @@ from config.money import money_round
 from config.transactions import use_case
 from customers.exceptions import CustomerErrorCode, InsufficientPoints, ReversalExceedsEarning
 from customers.models import Customer, LoyaltyAccount, LoyaltyEntry, LoyaltyEntryKind
+from customers.services.accounts import _account_get_or_create
 
 
 def loyalty_account_get_or_create(*, customer: Customer) -> LoyaltyAccount:
-    account = LoyaltyAccount.objects.filter(customer=customer).first()
-    if account is not None:
-        return account
-    try:
-        with transaction.atomic():
-            return LoyaltyAccount.objects.create(customer=customer)
-    except IntegrityError:  # another channel opened it at the same moment
-        return LoyaltyAccount.objects.get(customer=customer)
+    return _account_get_or_create(LoyaltyAccount, customer=customer)
 
 
 def _apply(account: LoyaltyAccount, points: int) -> None:

@@ -10,24 +10,18 @@ The check constraint `balance >= 0` stays as the database's own backstop.
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.exceptions import InsufficientStoreCredit, InvalidStoreCreditAmount
 from customers.models import Customer, StoreCreditAccount, StoreCreditEntry
+from customers.services.accounts import _account_get_or_create
 
 
 def store_credit_account_get_or_create(*, customer: Customer, currency: str) -> StoreCreditAccount:
-    account = StoreCreditAccount.objects.filter(customer=customer, currency=currency).first()
-    if account is not None:
-        return account
-    try:
-        with transaction.atomic():
-            return StoreCreditAccount.objects.create(customer=customer, currency=currency)
-    except IntegrityError:  # another channel opened it at the same moment
-        return StoreCreditAccount.objects.get(customer=customer, currency=currency)
+    return _account_get_or_create(StoreCreditAccount, customer=customer, currency=currency)
 
 
 def store_credit_balance(*, customer: Customer, currency: str | None = None) -> Decimal:
