@@ -74,7 +74,9 @@ def store_credit_accounts_merge(*, keep: Customer, remove: Customer) -> int:
     """Fold `remove`'s accounts into `keep`'s, currency by currency (a customer merge).
 
     Where both hold credit in a currency, the ledger moves to keep's account and the balances
-    add up; otherwise the account itself changes hands. Returns the ledger entries moved.
+    add up; otherwise the account itself changes hands. Returns the rows the UPDATEs moved, as
+    the loyalty handler does: the ledger entries moved into keep's accounts, and one per account
+    that changed hands (its entries stay on it).
     """
     accounts = list(
         StoreCreditAccount.objects.select_for_update()
@@ -88,8 +90,7 @@ def store_credit_accounts_merge(*, keep: Customer, remove: Customer) -> int:
             continue
         into = kept.get(account.currency)
         if into is None:  # keep had none in this currency: the account itself changes hands
-            StoreCreditAccount.objects.filter(pk=account.pk).update(customer=keep)
-            moved += account.entries.count()
+            moved += StoreCreditAccount.objects.filter(pk=account.pk).update(customer=keep)
             continue
         moved += StoreCreditEntry.objects.filter(account=account).update(account=into)
         StoreCreditAccount.objects.filter(pk=into.pk).update(

@@ -313,6 +313,32 @@ def test_merge_keeps_store_credit_in_each_currency_apart(keep: Customer, remove:
     assert StoreCreditAccount.objects.filter(customer=keep).count() == 2
 
 
+def test_every_store_credit_account_left_after_a_merge_holds_its_ledger_sum(keep: Customer, remove: Customer) -> None:
+    credit(keep, "10.00", "3.00")
+    credit(keep, "7.00", currency="GBP")
+    credit(remove, "5.50", "2.25")
+    credit(remove, "4.00", "6.00", currency="USD")
+
+    merge(keep, remove)
+
+    accounts = StoreCreditAccount.objects.filter(customer=keep)
+    assert sorted(accounts.values_list("currency", flat=True)) == ["EUR", "GBP", "USD"]
+    for account in accounts:
+        assert account.balance == sum(account.entries.values_list("amount", flat=True)), account.currency
+
+
+def test_merge_audit_counts_store_credit_entries_moved_and_accounts_handed_over(
+    keep: Customer, remove: Customer
+) -> None:
+    credit(keep, "10.00")
+    credit(remove, "5.50", "2.25")  # two entries move into keep's EUR account
+    credit(remove, "4.00", "6.00", currency="USD")  # the USD account changes hands: one row
+
+    merged = merge(keep, remove)
+
+    assert CustomerMerge.objects.get(pk=merged.pk).moved["customers.StoreCreditAccount.customer"] == 3
+
+
 def test_the_client_that_brought_the_removed_customer_reaches_the_one_kept(keep: Customer, remove: Customer) -> None:
     marketplace, _ = channel_client(Channel.MARKETPLACE)
     BroughtCustomer.objects.create(client=marketplace, customer=remove)
