@@ -1,7 +1,8 @@
-"""API callers for tests: a channel credential's, a signed-in staff member's."""
+"""API callers for tests: a channel credential's, a signed-in staff member's (API and admin)."""
 
 from typing import Any
 
+from django.test import Client
 from rest_framework.test import APIClient
 
 
@@ -17,3 +18,10 @@ def staff_api(user: Any) -> APIClient:
     api = APIClient()
     api.force_login(user)
     return api
+
+
+def admin_session(user: Any) -> Client:
+    """A browser-like client signed in as a staff member, posting forms to the admin."""
+    client = Client()
+    client.force_login(user)
+    return client

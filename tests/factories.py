@@ -197,6 +197,13 @@ class ContactPointFactory(DjangoModelFactory[ContactPoint]):
     channel = Channel.WEB
 
 
+def customer_with_email(email: str, **fields: Any) -> Customer:
+    """A customer (the factory's, with `fields`) identified by an email address (given normalised)."""
+    customer = CustomerFactory.create(**fields)
+    ContactPointFactory.create(customer=customer, kind="email", value=email)
+    return customer
+
+
 class CustomerEventFactory(DjangoModelFactory[CustomerEvent]):
     class Meta:
         model = CustomerEvent

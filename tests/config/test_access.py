@@ -255,12 +255,6 @@ def test_a_new_client_in_the_admin_gets_its_channels_defaults(admin_client: Clie
     assert (client.scopes, client.reach) == (["pickups:redeem"], Reach.OWN)
 
 
-@pytest.fixture
-def admin_client(client: Client, admin_user: Any) -> Client:
-    client.force_login(admin_user)
-    return client
-
-
 class Undeclared(APIView):
     """A view someone added without saying who may call it."""
 

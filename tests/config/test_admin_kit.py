@@ -20,12 +20,6 @@ from tests.factories import channel_client
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client: Client, admin_user: Any) -> Client:
-    client.force_login(admin_user)
-    return client
-
-
 def test_django_still_offers_the_change_form_without_its_atomic_block() -> None:
     private = getattr(admin.ModelAdmin, "_changeform_view", None)
 

@@ -14,10 +14,10 @@ from config.roles import Role
 from customers import services
 from customers.models import Customer, CustomerMerge, DuplicateCandidate, DuplicateStatus, Segment, StoreCreditEntry
 from tests.factories import (
-    ContactPointFactory,
     CustomerEventFactory,
     CustomerFactory,
     LocationFactory,
+    customer_with_email,
     staff_with_role,
 )
 
@@ -226,12 +226,6 @@ def test_no_page_deletes_a_customer_row_erasing_is_the_way(client: Client) -> No
 STORE_CREDIT = "/admin/customers/storecreditentry/"
 
 
-def customer_with_email(name: str, email: str) -> Customer:
-    customer = CustomerFactory.create(name=name)
-    ContactPointFactory.create(customer=customer, kind="email", value=email)
-    return customer
-
-
 def goodwill(customer: Customer, amount: str = "5.00", reference: str = "G-1") -> StoreCreditEntry:
     return services.store_credit_grant(
         customer=customer, amount=Decimal(amount), reference=reference, reason="goodwill"
@@ -239,8 +233,8 @@ def goodwill(customer: Customer, amount: str = "5.00", reference: str = "G-1") -
 
 
 def test_store_credit_is_found_by_the_customers_identity(admin_client: Client) -> None:
-    anas = goodwill(customer_with_email("Ana García", "ana@example.com"))
-    goodwill(customer_with_email("Bruno Díaz", "bruno@example.com"), "7.00", "G-2")
+    anas = goodwill(customer_with_email("ana@example.com", name="Ana García"))
+    goodwill(customer_with_email("bruno@example.com", name="Bruno Díaz"), "7.00", "G-2")
 
     response = admin_client.get(STORE_CREDIT, {"q": "ana@example.com"})
 
@@ -250,8 +244,8 @@ def test_store_credit_is_found_by_the_customers_identity(admin_client: Client) -
 
 
 def test_store_credit_is_found_by_its_reference(admin_client: Client) -> None:
-    goodwill(customer_with_email("Ana García", "ana@example.com"))
-    brunos = goodwill(customer_with_email("Bruno Díaz", "bruno@example.com"), "7.00", "G-2")
+    goodwill(customer_with_email("ana@example.com", name="Ana García"))
+    brunos = goodwill(customer_with_email("bruno@example.com", name="Bruno Díaz"), "7.00", "G-2")
 
     response = admin_client.get(STORE_CREDIT, {"q": "g-2"})
 
@@ -259,7 +253,7 @@ def test_store_credit_is_found_by_its_reference(admin_client: Client) -> None:
 
 
 def test_the_ledger_shows_each_entrys_customer_and_currency(admin_client: Client) -> None:
-    goodwill(customer_with_email("Ana García", "ana@example.com"))
+    goodwill(customer_with_email("ana@example.com", name="Ana García"))
 
     page = admin_client.get(STORE_CREDIT).content.decode()
 
@@ -269,7 +263,7 @@ def test_the_ledger_shows_each_entrys_customer_and_currency(admin_client: Client
 
 @pytest.mark.parametrize("role", [Role.STORE_STAFF, Role.STORE_MANAGER])
 def test_store_staff_do_not_browse_the_store_credit_ledger(client: Client, role: Role) -> None:
-    entry = goodwill(customer_with_email("Ana García", "ana@example.com"))
+    entry = goodwill(customer_with_email("ana@example.com", name="Ana García"))
     client.force_login(staff_with_role(role, LocationFactory.create(), username="tienda"))
 
     assert client.get(STORE_CREDIT).status_code == 403
@@ -278,7 +272,7 @@ def test_store_staff_do_not_browse_the_store_credit_ledger(client: Client, role:
 
 @pytest.mark.parametrize("role", [Role.AGENT, Role.TEAM_LEAD, Role.ACCOUNTANT, Role.MANAGER])
 def test_customer_service_accounts_and_managers_browse_the_store_credit_ledger(client: Client, role: Role) -> None:
-    entry = goodwill(customer_with_email("Ana García", "ana@example.com"))
+    entry = goodwill(customer_with_email("ana@example.com", name="Ana García"))
     client.force_login(staff_with_role(role, username="servicio"))
 
     response = client.get(STORE_CREDIT)

@@ -20,6 +20,7 @@ from invoicing.delivery import invoice_render
 from invoicing.models import DocumentKind, Invoice
 from invoicing.selectors import invoice_list
 from invoicing.services import Buyer, invoice_credit, invoice_ticket_exchange
+from tests.api import admin_session, staff_api, token_api
 from tests.factories import (
     CustomerFactory,
     LocationFactory,
@@ -40,21 +41,6 @@ COMPANY = {
     "city": "Madrid",
     "postal_code": "28014",
 }
-
-
-def api_as(*, user: Any = None, token: str = "") -> APIClient:
-    api = APIClient()
-    if user is not None:
-        api.force_login(user)
-    if token:
-        api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return api
-
-
-def admin_as(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def urls_of(invoice_id: int) -> dict[str, str]:
@@ -86,7 +72,7 @@ def marketplace() -> tuple[Any, str]:
 
 def test_store_staff_refused_documents_in_the_admin_are_refused_them_through_the_api(rendered: Invoice) -> None:
     madrid = LocationFactory.create(code="madrid", name="Tienda Madrid")
-    store_staff = api_as(user=staff_with_role(Role.STORE_STAFF, madrid, username="tienda.madrid"))
+    store_staff = staff_api(staff_with_role(Role.STORE_STAFF, madrid, username="tienda.madrid"))
     answers = {
         "list": store_staff.get("/api/v1/invoices/").status_code,
         **{name: store_staff.get(url).status_code for name, url in urls_of(rendered.pk).items()},
@@ -97,13 +83,13 @@ def test_store_staff_refused_documents_in_the_admin_are_refused_them_through_the
 
 def test_store_staff_cannot_download_a_document_through_the_admin_either(rendered: Invoice) -> None:
     madrid = LocationFactory.create(code="madrid", name="Tienda Madrid")
-    store_staff = admin_as(staff_with_role(Role.STORE_STAFF, madrid, username="tienda.madrid"))
+    store_staff = admin_session(staff_with_role(Role.STORE_STAFF, madrid, username="tienda.madrid"))
     assert store_staff.get(CHANGELIST).status_code == 403
     assert store_staff.get(f"{CHANGELIST}{rendered.pk}/download/pdf/").status_code == 403
 
 
 def test_an_accountant_lists_downloads_and_exports(rendered: Invoice) -> None:
-    accountant = api_as(user=staff_with_role(Role.ACCOUNTANT))
+    accountant = staff_api(staff_with_role(Role.ACCOUNTANT))
     assert [row["number"] for row in accountant.get("/api/v1/invoices/").json()["results"]] == [rendered.number]
     assert accountant.get(urls_of(rendered.pk)["pdf"]).content.startswith(b"%PDF")
     assert accountant.get(urls_of(rendered.pk)["xml"]).status_code == 200
@@ -114,7 +100,7 @@ def test_an_accountant_lists_downloads_and_exports(rendered: Invoice) -> None:
 
 
 def test_an_agent_lists_and_downloads_but_does_not_export(rendered: Invoice) -> None:
-    agent = api_as(user=staff_with_role(Role.AGENT))
+    agent = staff_api(staff_with_role(Role.AGENT))
     assert agent.get("/api/v1/invoices/").json()["count"] == 1
     assert agent.get(urls_of(rendered.pk)["detail"]).status_code == 200
     assert agent.get(urls_of(rendered.pk)["pdf"]).status_code == 200
@@ -125,22 +111,22 @@ def test_an_agent_lists_and_downloads_but_does_not_export(rendered: Invoice) -> 
 
 def test_an_agent_may_not_exchange_a_ticket_and_a_team_lead_may() -> None:
     ticket = invoice_issue_for()
-    refused = api_as(user=staff_with_role(Role.AGENT)).post(f"/api/v1/invoices/{ticket.pk}/exchange/", COMPANY)
+    refused = staff_api(staff_with_role(Role.AGENT)).post(f"/api/v1/invoices/{ticket.pk}/exchange/", COMPANY)
     assert refused.status_code == 403
-    exchanged = api_as(user=staff_with_role(Role.TEAM_LEAD)).post(f"/api/v1/invoices/{ticket.pk}/exchange/", COMPANY)
+    exchanged = staff_api(staff_with_role(Role.TEAM_LEAD)).post(f"/api/v1/invoices/{ticket.pk}/exchange/", COMPANY)
     assert exchanged.status_code == 201
     assert Invoice.objects.filter(kind=DocumentKind.INVOICE).count() == 1
 
 
 def test_channel_credentials_never_export(web_client: tuple[Any, str]) -> None:
-    response = api_as(token=web_client[1]).get(EXPORT)
+    response = token_api(web_client[1]).get(EXPORT)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
 
 
 def test_a_credential_without_invoices_read_gets_missing_scope() -> None:
     _, locker_token = channel_client(Channel.LOCKER, name="Locker")
-    response = api_as(token=locker_token).get("/api/v1/invoices/")
+    response = token_api(locker_token).get("/api/v1/invoices/")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "missing_scope"
     assert response.json()["error"]["scope"] == Scope.INVOICES_READ
@@ -151,7 +137,7 @@ def test_a_credential_without_invoices_write_may_not_exchange_even_its_own_ticke
 ) -> None:
     client, token = marketplace
     ticket = invoice_issue_for(issued_by=client)
-    response = api_as(token=token).post(f"/api/v1/invoices/{ticket.pk}/exchange/", COMPANY)
+    response = token_api(token).post(f"/api/v1/invoices/{ticket.pk}/exchange/", COMPANY)
     assert response.status_code == 403
     assert response.json()["error"]["scope"] == Scope.INVOICES_WRITE
     assert not Invoice.objects.filter(kind=DocumentKind.INVOICE).exists()
@@ -167,9 +153,9 @@ def test_anonymous_callers_get_401(anonymous_api: APIClient) -> None:
 def test_the_admin_export_action_needs_the_export_permission() -> None:
     chosen = invoice_issue_for()
     action = {"action": "export_csv", "_selected_action": [chosen.pk]}
-    refused = admin_as(staff_with_role(Role.AGENT)).post(CHANGELIST, action)
+    refused = admin_session(staff_with_role(Role.AGENT)).post(CHANGELIST, action)
     assert chosen.number not in refused.content.decode()
-    exported = admin_as(staff_with_role(Role.ACCOUNTANT)).post(CHANGELIST, action)
+    exported = admin_session(staff_with_role(Role.ACCOUNTANT)).post(CHANGELIST, action)
     assert exported["Content-Type"].startswith("text/csv")
     assert chosen.number in exported.content.decode()
 
@@ -177,9 +163,9 @@ def test_the_admin_export_action_needs_the_export_permission() -> None:
 def test_the_admin_credit_action_needs_the_change_permission() -> None:
     invoice = invoice_issue_for()
     action = {"action": "issue_credit_note", "_selected_action": [invoice.pk]}
-    admin_as(staff_with_role(Role.AGENT)).post(CHANGELIST, action)
+    admin_session(staff_with_role(Role.AGENT)).post(CHANGELIST, action)
     assert not Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE).exists()
-    admin_as(staff_with_role(Role.ACCOUNTANT)).post(CHANGELIST, action)
+    admin_session(staff_with_role(Role.ACCOUNTANT)).post(CHANGELIST, action)
     assert Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 1
 
 
@@ -196,7 +182,7 @@ def test_issuing_a_document_for_a_customer_does_not_reach_her_earlier_ones(
     earlier_ticket = invoice_issue_for(customer=ana, issued_by=marketplace[0])
     # The app places an order with her e-mail and reports a capture: a ticket is issued for it.
     own_ticket = invoice_issue_for(customer=ana, issued_by=app)
-    app_api = api_as(token=app_token)
+    app_api = token_api(app_token)
 
     listed = app_api.get("/api/v1/invoices/").json()["results"]
     assert [row["number"] for row in listed] == [own_ticket.number]
@@ -224,7 +210,7 @@ def test_a_client_of_own_reach_downloads_and_exchanges_its_own_documents(app_own
     app, token = app_own
     ticket = invoice_issue_for(issued_by=app)
     assert invoice_render(invoice_id=ticket.pk)
-    app_api = api_as(token=token)
+    app_api = token_api(token)
     assert app_api.get(urls_of(ticket.pk)["pdf"]).status_code == 200
     exchanged = app_api.post(f"/api/v1/invoices/{ticket.pk}/exchange/", COMPANY)
     assert exchanged.status_code == 201
@@ -241,7 +227,7 @@ def test_a_client_reaching_every_customer_sees_every_document(
         invoice_issue_for().number,
     }
     assert web_client[0].reaches_all
-    listed = api_as(token=web_client[1]).get("/api/v1/invoices/").json()["results"]
+    listed = token_api(web_client[1]).get("/api/v1/invoices/").json()["results"]
     assert {row["number"] for row in listed} == documents
 
 
@@ -254,7 +240,7 @@ def test_a_client_of_own_reach_lists_in_the_same_queries_however_many_documents(
     app_own: tuple[Any, str], marketplace: tuple[Any, str], django_assert_max_num_queries: Any
 ) -> None:
     app, token = app_own
-    app_api = api_as(token=token)
+    app_api = token_api(token)
     invoice_issue_for(issued_by=app)
     with django_assert_max_num_queries(6) as few:
         app_api.get("/api/v1/invoices/")
@@ -310,9 +296,9 @@ def test_a_ticket_another_channel_exchanges_stays_with_the_tickets_client(
 ) -> None:
     ticket = invoice_issue_for(issued_by=marketplace[0])
 
-    response = api_as(token=web_client[1]).post(f"/api/v1/invoices/{ticket.pk}/exchange/", COMPANY)
+    response = token_api(web_client[1]).post(f"/api/v1/invoices/{ticket.pk}/exchange/", COMPANY)
 
     assert response.status_code == 201, response.content
     full = Invoice.objects.get(pk=response.json()["id"])
     assert full.issued_by == marketplace[0]
-    assert api_as(token=marketplace[1]).get(f"/api/v1/invoices/{full.pk}/").status_code == 200
+    assert token_api(marketplace[1]).get(f"/api/v1/invoices/{full.pk}/").status_code == 200

@@ -13,22 +13,16 @@ from rest_framework.test import APIClient
 from config.channels import Channel
 from invoicing.delivery import invoice_render
 from invoicing.models import DocumentKind, Invoice
+from tests.api import staff_api as signed_in
+from tests.api import token_api
 from tests.factories import CustomerFactory, SellerFactory, channel_client, invoice_issue_for
 
 pytestmark = pytest.mark.django_db
 
 
-def client_for(token: str) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return api
-
-
 @pytest.fixture
 def staff_api(staff_user: Any) -> APIClient:
-    api = APIClient()
-    api.force_login(staff_user)
-    return api
+    return signed_in(staff_user)
 
 
 def test_staff_list_every_document_newest_first(staff_api: APIClient) -> None:
@@ -71,7 +65,7 @@ def test_a_channel_client_gets_404_for_a_document_it_may_not_see() -> None:
     _, app_token = channel_client(Channel.APP, name="App", reach="own")
     store, _ = channel_client(Channel.STORE, name="Store till")
     other = invoice_issue_for(customer=CustomerFactory.create(), issued_by=store)
-    response = client_for(app_token).get(f"/api/v1/invoices/{other.pk}/")
+    response = token_api(app_token).get(f"/api/v1/invoices/{other.pk}/")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
 
