@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from config.admin_kit import NoAddMixin, NoChangeMixin, NoDeleteMixin, ServiceAdminMixin, UseCaseFormMixin
+from config.admin_kit import ReadOnlyAdminMixin, ServiceAdminMixin, UseCaseFormMixin
 from config.models import ChannelClient, OutboxKind, OutboxMessage, WebhookSubscription
 from config.outbox import outbox_replay, webhook_subscription_create
 from config.scopes import Scope
@@ -159,7 +159,7 @@ class OutboxTargetFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(NoAddMixin, NoChangeMixin, NoDeleteMixin, ServiceAdminMixin, admin.ModelAdmin):
+class OutboxMessageAdmin(ReadOnlyAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     """Everything owed to another system or person: webhooks, e-mails, notifications, tax-agency submissions.
 
     Rows are written only by the machinery (config.outbox): staff read them and replay dead letters.

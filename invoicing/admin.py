@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
@@ -21,7 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from config.admin_kit import NoAddMixin, NoDeleteMixin, ReadOnlyInline, ServiceAdminMixin
+from config.admin_kit import NoAddMixin, NoDeleteMixin, QueryChoiceFilter, ReadOnlyInline, ServiceAdminMixin
 from invoicing import selectors, services
 from invoicing.exports import invoice_export_csv
 from invoicing.models import BillingRecord, EmailStatus, Invoice, InvoiceLine, InvoiceSeries, InvoiceTax, Seller
@@ -59,17 +59,12 @@ class InvoiceTaxInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class EmailStatusFilter(admin.SimpleListFilter):
-    """The e-mail to the buyer, as its outbox message stands (annotated by the admin's queryset)."""
+class EmailStatusFilter(QueryChoiceFilter):
+    """The e-mail to the buyer, as its outbox message stands (the `email_status` the admin's queryset annotates)."""
 
     title = _("e-mail")
     parameter_name = "email_status"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
-        return EmailStatus.choices
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
-        return selectors.invoices_with_email_status(queryset, status=self.value()) if self.value() else queryset
+    queries = {status.value: (status.label, Q(email_status=status.value)) for status in EmailStatus}
 
 
 @admin.register(Invoice)

@@ -39,7 +39,6 @@ from config.outbox import (
     Outcome,
     outbox_enqueue,
     outbox_expedite,
-    outbox_send,
     webhook_enqueue,
 )
 from invoicing import verifactu
@@ -54,7 +53,6 @@ from invoicing.selectors import (
     billing_record_submission_key,
     invoice_document,
     invoice_email_key,
-    invoice_email_message,
     invoice_ids_due,
     invoice_verification_url,
 )
@@ -256,18 +254,6 @@ class InvoiceEmailHandler(EmailHandler):
         return invoice_email(invoice)
 
 
-def invoice_email_send(*, invoice_id: int) -> bool:
-    """Send the document's e-mail now if it is owed and due. True when this call sent it.
-
-    The outbox claims it with a lease first, so a task run twice (or by two workers) sends
-    once; a worker that dies mid-send leaves the lease to run out and the sweeper to retry.
-    """
-    message = invoice_email_message(invoice_id=invoice_id)
-    if message is None:
-        return False
-    return outbox_send(message_id=message.pk)
-
-
 def billing_record_submission_enqueue(*, record: BillingRecord) -> OutboxMessage | None:
     """Owe the tax agency the record's submission (once per record), in the caller's transaction.
 
@@ -339,13 +325,12 @@ def billing_record_submissions_enqueue(*, limit: int = 500) -> int:
 
 
 def invoice_process(*, invoice_id: int) -> None:
-    """The worker's whole job for one document: render, e-mail (its billing record's submission is the outbox's).
+    """The worker's whole job for one document: render it (its e-mail and submission are then the outbox's).
 
-    Safe to run any number of times: each step is recorded and done once. The e-mail is sent
-    here at once (the outbox's own task, enqueued when rendering committed, then finds it sent).
+    Safe to run any number of times: rendering is recorded and done once. Rendering owes the
+    e-mail in the outbox, whose own task, enqueued when rendering commits, sends it.
     """
-    if invoice_render(invoice_id=invoice_id):
-        invoice_email_send(invoice_id=invoice_id)
+    invoice_render(invoice_id=invoice_id)
 
 
 def invoices_sweep(*, limit: int = 500) -> int:

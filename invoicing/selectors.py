@@ -161,64 +161,52 @@ def invoice_email_message(*, invoice_id: int) -> OutboxMessage | None:
     return OutboxMessage.objects.filter(kind=INVOICE_EMAIL, dedupe_key=invoice_email_key(invoice_id)).first()
 
 
-# How the e-mail stands by its outbox message's status, written once for both readings below (SQL
-# for lists, Python for one document). A status not here is pending, or sending while a worker
-# holds the message's lease.
-EMAIL_STATUS_OF_OUTBOX_STATUS: dict[str, EmailStatus] = {
-    OutboxStatus.SENT: EmailStatus.SENT,
-    OutboxStatus.DEAD: EmailStatus.FAILED,
-    OutboxStatus.UNDELIVERABLE: EmailStatus.FAILED,
-}
-
-
 def _email_status_of_message() -> Case:
+    """How the e-mail stands by its outbox message: sent, failed for good, sending while a worker holds its lease, else pending."""
     return Case(
-        *(
-            When(status=outbox_status, then=Value(email_status))
-            for outbox_status, email_status in EMAIL_STATUS_OF_OUTBOX_STATUS.items()
-        ),
+        When(status=OutboxStatus.SENT, then=Value(EmailStatus.SENT)),
+        When(status__in=(OutboxStatus.DEAD, OutboxStatus.UNDELIVERABLE), then=Value(EmailStatus.FAILED)),
         When(leased_until__gt=Now(), then=Value(EmailStatus.SENDING)),
         default=Value(EmailStatus.PENDING),
         output_field=CharField(),
     )
 
 
-def invoices_with_email_status(invoices: QuerySet[Invoice], *, status: str | None = None) -> QuerySet[Invoice]:
-    """Each document with `email_status` (an EmailStatus) read from its e-mail's outbox message.
+def _email_status() -> Coalesce:
+    """The document's EmailStatus, read from its e-mail's outbox message (the one reading of it).
 
-    No message yet: pending while the document waits to be rendered, or no address. With
-    `status`, only the documents whose e-mail stands so.
+    No message yet: pending while the document waits to be rendered, or no address.
     """
     message = OutboxMessage.objects.filter(
         kind=INVOICE_EMAIL, dedupe_key=Cast(OuterRef("pk"), output_field=CharField())
     ).exclude(dedupe_key="")  # the words of the unique index's condition, so the index serves the lookup
-    annotated = invoices.annotate(
-        email_status=Coalesce(
-            Subquery(message.annotate(email_state=_email_status_of_message()).values("email_state")[:1]),
-            Case(
-                When(buyer_email="", then=Value(EmailStatus.NO_ADDRESS)),
-                default=Value(EmailStatus.PENDING),
-                output_field=CharField(),
-            ),
+    return Coalesce(
+        Subquery(message.annotate(email_state=_email_status_of_message()).values("email_state")[:1]),
+        Case(
+            When(buyer_email="", then=Value(EmailStatus.NO_ADDRESS)),
+            default=Value(EmailStatus.PENDING),
             output_field=CharField(),
-        )
+        ),
+        output_field=CharField(),
     )
-    return annotated.filter(email_status=status) if status else annotated
+
+
+def invoices_with_email_status(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """Each document with `email_status` (an EmailStatus): filter on it for the documents whose e-mail stands so."""
+    return invoices.annotate(email_status=_email_status())
 
 
 def invoice_email_status(*, invoice: Invoice) -> str:
-    """The EmailStatus of one document (annotated by `invoices_with_email_status`, else read now)."""
+    """The EmailStatus of one document: its `invoices_with_email_status` annotation, else the same read for it now."""
     annotated = getattr(invoice, "email_status", None)
-    if annotated is not None:
-        return str(annotated)
-    message = invoice_email_message(invoice_id=invoice.pk)
-    if message is None:
-        return EmailStatus.NO_ADDRESS if not invoice.buyer_email else EmailStatus.PENDING
-    if (by_status := EMAIL_STATUS_OF_OUTBOX_STATUS.get(message.status)) is not None:
-        return by_status
-    if message.leased_until is not None and message.leased_until > timezone.now():
-        return EmailStatus.SENDING
-    return EmailStatus.PENDING
+    if annotated is None:
+        annotated = (
+            Invoice.objects.filter(pk=invoice.pk)
+            .annotate(email_status=_email_status())
+            .values_list("email_status", flat=True)
+            .get()
+        )
+    return str(annotated)
 
 
 def billing_record_submission_key(record_id: int) -> str:

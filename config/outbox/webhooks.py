@@ -31,9 +31,14 @@ SIGNATURE_HEADER = "X-Signature-256"
 USER_AGENT = "retail-backoffice-webhooks/1"
 
 
-def _check_target_url(url: str, *, field: str) -> None:
+def _is_target_url(url: str) -> bool:
+    """Deliveries go to http or https URLs with a host: never file:// or other schemes."""
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _check_target_url(url: str, *, field: str) -> None:
+    if not _is_target_url(url):
         raise ApplicationError(
             f"Deliveries go to http or https URLs, not {url!r}.",
             code=ConfigErrorCode.INVALID_TARGET_URL,
@@ -103,7 +108,7 @@ _opener = urllib.request.build_opener(_NoRedirect)
 
 def webhook_post(*, url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
     """POST and return (HTTP status or None, error text; empty when the receiver answered 2xx)."""
-    if urlsplit(url).scheme not in ("http", "https"):  # never file:// or other schemes
+    if not _is_target_url(url):  # checked when owed; again here, against a row changed since
         return None, f"Refused: {url!r} is not an http or https URL."
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 (checked above)
     try:

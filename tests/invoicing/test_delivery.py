@@ -22,21 +22,17 @@ import pypdf
 import pytest
 from django.core import mail
 from django.db import transaction
+from django.test import TestCase
 from django.utils import timezone
 from django.utils.translation import trans_real
 from lxml import etree
 
 from config.models import OutboxKind, OutboxMessage, OutboxStatus
+from config.outbox import outbox_send
 from config.selectors import outbox_message_ids_due
 from config.tasks import outbox_sweep
 from invoicing.calculation import LineInput
-from invoicing.delivery import (
-    ERP_EVENT,
-    invoice_email_send,
-    invoice_process,
-    invoice_render,
-    invoices_sweep,
-)
+from invoicing.delivery import ERP_EVENT, invoice_process, invoice_render, invoices_sweep
 from invoicing.documents import InvoiceDocument
 from invoicing.exceptions import InvoiceInputError
 from invoicing.formats.base import formats_registered
@@ -99,6 +95,17 @@ def issue(
 
 def refreshed(invoice: Invoice) -> Invoice:
     return Invoice.objects.get(pk=invoice.pk)
+
+
+def process(invoice: Invoice) -> None:
+    """The worker's job, then what it enqueued on commit (the e-mail's outbox task), as a worker runs them."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        invoice_process(invoice_id=invoice.pk)
+
+
+def send_email(invoice: Invoice) -> bool:
+    """What the outbox's task does with the document's e-mail: send it if pending and due."""
+    return outbox_send(message_id=email_of(invoice).pk)
 
 
 def email_of(invoice: Invoice) -> OutboxMessage:
@@ -229,7 +236,7 @@ def test_an_xml_failing_validation_is_not_stored_and_marks_the_render_failed(
 def test_the_email_goes_to_the_buyer_with_the_pdf_and_both_xml_files_attached() -> None:
     invoice = issue(full=True)
 
-    invoice_process(invoice_id=invoice.pk)
+    process(invoice)
 
     [message] = mail.outbox
     assert message.to == [BUYER_EMAIL]
@@ -264,10 +271,23 @@ def test_rendering_owes_the_buyer_one_email_in_the_outbox() -> None:
     assert owed.body == {"invoice": invoice.pk, "number": invoice.number}
 
 
+def test_the_pipeline_leaves_the_email_to_the_outbox_task_enqueued_when_rendering_commits(
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    invoice = issue()
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        invoice_process(invoice_id=invoice.pk)
+
+    assert mail.outbox == []  # not sent by the pipeline itself: one task, one claim
+    assert (email_of(invoice).status, email_of(invoice).attempts) == (OutboxStatus.PENDING, 0)
+    assert [callback.func.__self__.name for callback in callbacks] == ["config.tasks.outbox_send"]
+
+
 def test_a_simplified_invoice_email_carries_only_the_pdf() -> None:
     invoice = issue()
 
-    invoice_process(invoice_id=invoice.pk)
+    process(invoice)
 
     [message] = mail.outbox
     assert list(attachments(message)) == [f"{invoice.number}.pdf"]
@@ -280,8 +300,8 @@ def test_the_email_is_written_in_the_buyers_language() -> None:
     english = issue(language="en", email="ann@example.com", seller=seller)
     spanish = issue(language="es", email="ana@example.com", seller=seller)
 
-    invoice_process(invoice_id=english.pk)
-    invoice_process(invoice_id=spanish.pk)
+    process(english)
+    process(spanish)
 
     by_address = {message.to[0]: message for message in mail.outbox}
     assert by_address["ann@example.com"].subject == f"Simplified invoice {english.number} from {seller.name}"
@@ -293,9 +313,9 @@ def test_the_email_is_written_in_the_buyers_language() -> None:
 def test_running_the_pipeline_twice_sends_one_email_and_stores_the_files_once() -> None:
     invoice = issue(full=True)
 
-    invoice_process(invoice_id=invoice.pk)
+    process(invoice)
     first = dict(InvoiceFile.objects.filter(invoice=invoice).values_list("format_code", "pk"))
-    invoice_process(invoice_id=invoice.pk)
+    process(invoice)
 
     assert len(mail.outbox) == 1
     assert dict(InvoiceFile.objects.filter(invoice=invoice).values_list("format_code", "pk")) == first
@@ -312,13 +332,13 @@ def test_an_email_lease_blocks_a_second_send_until_it_runs_out() -> None:
     OutboxMessage.objects.filter(pk=email_of(invoice).pk).update(attempts=1, leased_until=until, next_attempt_at=until)
     assert email_status(invoice) == EmailStatus.SENDING
 
-    assert invoice_email_send(invoice_id=invoice.pk) is False
+    assert send_email(invoice) is False
     assert mail.outbox == []
 
     # That worker died: once its lease has run out, the send is due again.
     ran_out = timezone.now() - timedelta(seconds=1)
     OutboxMessage.objects.filter(pk=email_of(invoice).pk).update(leased_until=ran_out, next_attempt_at=ran_out)
-    assert invoice_email_send(invoice_id=invoice.pk) is True
+    assert send_email(invoice) is True
     assert len(mail.outbox) == 1
     assert (email_status(invoice), email_of(invoice).attempts) == (EmailStatus.SENT, 2)
 
@@ -327,7 +347,7 @@ def test_a_failed_smtp_attempt_leaves_the_email_pending_with_the_error(refused_s
     invoice = issue()
     invoice_render(invoice_id=invoice.pk)
 
-    assert invoice_email_send(invoice_id=invoice.pk) is False
+    assert send_email(invoice) is False
 
     pending = email_of(invoice)
     assert (pending.status, pending.attempts) == (OutboxStatus.PENDING, 1)
@@ -344,11 +364,11 @@ def test_a_retry_after_a_failed_attempt_sends_and_clears_the_error(settings: Any
     locmem = settings.MAILERS
     with closed_port() as port:
         settings.MAILERS = smtp_mailers(port)
-        invoice_email_send(invoice_id=invoice.pk)
+        send_email(invoice)
     settings.MAILERS = locmem
     OutboxMessage.objects.filter(pk=email_of(invoice).pk).update(next_attempt_at=timezone.now())  # the backoff ran out
 
-    assert invoice_email_send(invoice_id=invoice.pk) is True
+    assert send_email(invoice) is True
 
     sent = email_of(invoice)
     assert (sent.status, sent.attempts, sent.last_error) == (OutboxStatus.SENT, 2, "")
@@ -363,12 +383,12 @@ def test_the_email_fails_for_good_after_the_maximum_attempts(settings: Any, refu
     statuses = []
     for _ in range(3):
         OutboxMessage.objects.filter(pk=email_of(invoice).pk).update(next_attempt_at=timezone.now())
-        invoice_email_send(invoice_id=invoice.pk)
+        send_email(invoice)
         statuses.append(email_status(invoice))
 
     assert statuses == [EmailStatus.PENDING, EmailStatus.PENDING, EmailStatus.FAILED]
     OutboxMessage.objects.filter(pk=email_of(invoice).pk).update(next_attempt_at=timezone.now())
-    assert invoice_email_send(invoice_id=invoice.pk) is False
+    assert send_email(invoice) is False
     failed = email_of(invoice)
     assert (failed.status, failed.attempts) == (OutboxStatus.DEAD, 3)
     assert failed.last_error.startswith("ConnectionRefusedError")
@@ -378,7 +398,7 @@ def test_the_email_fails_for_good_after_the_maximum_attempts(settings: Any, refu
 def test_a_buyer_without_an_email_address_is_never_mailed() -> None:
     invoice = issue(email="")
 
-    invoice_process(invoice_id=invoice.pk)
+    process(invoice)
 
     assert mail.outbox == []
     done = refreshed(invoice)
@@ -392,7 +412,7 @@ def test_resending_the_email_sets_it_pending_and_sends_it_again(
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
     invoice = issue(full=True)
-    invoice_process(invoice_id=invoice.pk)
+    process(invoice)
     rendered_at = refreshed(invoice).rendered_at
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -449,7 +469,7 @@ def test_the_list_reads_each_documents_email_status_as_one_document_does(
         invoice_render(invoice_id=invoice.pk)
     until = timezone.now() + timedelta(minutes=5)
     OutboxMessage.objects.filter(pk=email_of(sending).pk).update(attempts=1, leased_until=until, next_attempt_at=until)
-    invoice_email_send(invoice_id=sent.pk)
+    send_email(sent)
     OutboxMessage.objects.filter(pk=email_of(failed).pk).update(status=OutboxStatus.DEAD, attempts=5)
     expected = {
         no_address.pk: EmailStatus.NO_ADDRESS,
@@ -528,8 +548,10 @@ def test_the_invoicing_sweeper_renders_what_is_due_and_emails_it(settings: Any) 
     render_failed = issue(seller=seller, email="render-failed@example.com")
     Invoice.objects.filter(pk=render_failed.pk).update(render_status=RenderStatus.FAILED)
 
-    # Tasks run eagerly here: each one the sweeper enqueues is done by the time it returns.
-    assert invoices_sweep() == 1
+    # Tasks run eagerly here: each one the sweeper enqueues, and each one those enqueue on commit,
+    # is done by the time it returns.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert invoices_sweep() == 1
 
     assert [message.to[0] for message in mail.outbox] == ["render-due@example.com"]
     assert refreshed(render_due).render_status == RenderStatus.RENDERED
@@ -545,7 +567,7 @@ def test_the_outbox_sweeper_sends_the_emails_due_and_not_what_is_done() -> None:
     )
     for invoice in (email_due, lease_expired, leased, done):
         invoice_render(invoice_id=invoice.pk)
-    invoice_email_send(invoice_id=done.pk)
+    send_email(done)
     now = timezone.now()
     OutboxMessage.objects.filter(kind=OutboxKind.INVOICE_EMAIL).update(created_at=now - timedelta(minutes=5))
     OutboxMessage.objects.filter(pk=email_of(lease_expired).pk).update(
