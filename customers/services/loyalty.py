@@ -125,8 +125,8 @@ def loyalty_reverse(*, reference: str, reason: str = "", channel: str = "") -> l
         if settled:
             continue
         points = -left  # an earning's parts already taken back are not taken twice
-        if points < 0:
-            points = -min(-points, _balance(entry.account))
+        if points < 0:  # the account locked after the entries: a redeem now waits for this
+            points = -min(-points, _locked(entry.account).balance)
         if points:
             _apply(entry.account, points)
         reversals.append(
@@ -152,9 +152,10 @@ def loyalty_earning_reverse(
     Never more than the earning has left: what earlier parts took back is counted, and an
     earning reversed in full (`loyalty_reverse`) has nothing left; beyond that, or with no such
     earning, 409 `reversal_exceeds_earning` and nothing is written. The earning's row is locked
-    first, so two reversals of it at once are served one after the other and the second sees
-    what the first took. As a cancellation does, the points are taken back as far as the
-    balance allows, never into a negative balance: the entry records what was taken.
+    first, then the account, so two reversals of it at once are served one after the other and
+    the second sees what the first took, and a redeem at the same moment waits. As a cancellation
+    does, the points are taken back as far as the balance allows, never into a negative balance:
+    the entry records what was taken.
     """
     if points <= 0:
         raise InsufficientPoints(_("Reverse a positive number of points."), code=CustomerErrorCode.INVALID_POINTS)
@@ -172,11 +173,14 @@ def loyalty_earning_reverse(
             % {"left": left, "source": source},
             extra={"earned": earning.points if earning else 0, "left": left, "requested": points},
         )
-    taken = min(points, _balance(earning.account))
+    # Then the account, as a cancellation does: a redeem arriving now waits, so what the balance
+    # allows is still there when it is taken.
+    account = _locked(earning.account)
+    taken = min(points, account.balance)
     if taken:
-        _apply(earning.account, -taken)
+        _apply(account, -taken)
     return LoyaltyEntry.objects.create(
-        account=earning.account,
+        account=account,
         kind=LoyaltyEntryKind.REVERSE_PART,
         points=-taken,
         reference=source,

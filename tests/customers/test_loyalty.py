@@ -1,12 +1,13 @@
 """Loyalty points: a ledger whose sum is the balance, never negative, even with channels racing."""
 
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries, Settings
@@ -15,6 +16,7 @@ from config.channels import Channel
 from customers.exceptions import InsufficientPoints, ReversalExceedsEarning
 from customers.models import Customer, LoyaltyAccount, LoyaltyEntry, LoyaltyEntryKind
 from customers.selectors import loyalty_account_ids_due_to_expire
+from customers.services import loyalty as loyalty_module
 from customers.services import (
     loyalty_account_expire,
     loyalty_account_get_or_create,
@@ -453,6 +455,52 @@ def test_many_parts_taken_back_at_once_add_up_to_the_earning_at_most() -> None:
     assert len([result for result in results if isinstance(result, LoyaltyEntry)]) == 6  # 6 x 15 = 90, 10 left
     assert all(isinstance(result, LoyaltyEntry | ReversalExceedsEarning) for result in results)
     assert balance(customer) == 510
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "take_back",
+    [
+        pytest.param(partial(loyalty_earning_reverse, source="ORD-7", points=50), id="part"),
+        pytest.param(lambda customer: loyalty_reverse(reference="ORD-7"), id="cancellation"),
+    ],
+)
+def test_a_redeem_arriving_while_an_earning_is_taken_back_waits_for_it(
+    monkeypatch: pytest.MonkeyPatch, take_back: Callable[..., object]
+) -> None:
+    # Taking back reads the balance (20) and takes what is left; a redeem landing between that
+    # read and the taking must wait on the account's lock, not leave it short and refused.
+    customer = CustomerFactory.create()
+    earned(customer, 100)
+    loyalty_redeem(customer=customer, points=80, reference="ORD-8", channel=Channel.STORE)
+    real_apply = loyalty_module._apply
+    redeemed: list[object] = []
+
+    def redeem() -> None:
+        try:
+            redeemed.append(loyalty_redeem(customer=customer, points=15, reference="ORD-9", channel=Channel.WEB))
+        except InsufficientPoints as exc:
+            redeemed.append(exc)
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=redeem)
+
+    def apply_after_a_concurrent_redeem(account: LoyaltyAccount, points: int) -> None:
+        if not other.is_alive() and not redeemed:  # the taking back itself, once
+            other.start()
+            other.join(timeout=1)  # done at once without the lock; waits for our commit with it
+        real_apply(account, points)
+
+    monkeypatch.setattr(loyalty_module, "_apply", apply_after_a_concurrent_redeem)
+
+    take_back(customer=customer)
+    other.join(timeout=10)
+
+    assert LoyaltyEntry.objects.get(reverses__kind=LoyaltyEntryKind.EARN).points == -20
+    assert [type(result) for result in redeemed] == [InsufficientPoints]
+    assert balance(customer) == 0
+    assert ledger_sum(customer) == 0
 
 
 @pytest.mark.django_db
