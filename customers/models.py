@@ -331,6 +331,12 @@ class LoyaltyEntry(AppendOnlyModel):
     points = models.IntegerField(_("points"), help_text=_("Positive adds, negative takes away."))
     reference = models.CharField(_("reference"), max_length=100, blank=True, help_text=_("e.g. an order number."))
     reverses = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals")
+    requested_points = models.PositiveIntegerField(
+        _("points requested"),
+        null=True,
+        blank=True,
+        help_text=_("For a part taken back: the earning's points it uses up, even if a low balance gave back fewer."),
+    )
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -348,6 +354,12 @@ class LoyaltyEntry(AppendOnlyModel):
             models.CheckConstraint(
                 condition=~Q(kind="reverse_part") | (Q(points__lte=0) & Q(reverses__isnull=False)),
                 name="loyalty_reverse_part_takes_back",
+            ),
+            # Only a part records what it asked, and never less than it took.
+            models.CheckConstraint(
+                condition=Q(requested_points__isnull=True)
+                | (Q(kind="reverse_part") & Q(requested_points__gte=-F("points"))),
+                name="loyalty_reverse_part_requested_covers_taken",
             ),
             models.CheckConstraint(condition=~Q(kind="earn") | Q(points__gt=0), name="loyalty_earn_positive"),
             models.CheckConstraint(

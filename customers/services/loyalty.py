@@ -10,6 +10,7 @@ from decimal import ROUND_FLOOR, Decimal
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,14 +42,16 @@ def _locked(account: LoyaltyAccount) -> LoyaltyAccount:
 def _reversal_state(entry: LoyaltyEntry) -> tuple[bool, int]:
     """Whether the entry was reversed in full, and its points not yet taken back in parts.
 
+    A part uses up the points it asked for, even when a low balance let it take fewer (goods
+    returned are returned; what was spent already is forgiven, as a cancellation forgives it).
     Read in one query once the entry's row is locked, so it includes what a reversal that held
     the lock before committed.
     """
     state = entry.reversals.aggregate(
         full=Count("pk", filter=Q(kind=LoyaltyEntryKind.REVERSE)),
-        taken=Sum("points", filter=Q(kind=LoyaltyEntryKind.REVERSE_PART), default=0),
+        used=Sum(Coalesce("requested_points", -F("points")), filter=Q(kind=LoyaltyEntryKind.REVERSE_PART), default=0),
     )
-    return state["full"] > 0, entry.points + state["taken"]
+    return state["full"] > 0, entry.points - state["used"]
 
 
 def _balance(account: LoyaltyAccount) -> int:
@@ -155,7 +158,8 @@ def loyalty_earning_reverse(
     first, then the account, so two reversals of it at once are served one after the other and
     the second sees what the first took, and a redeem at the same moment waits. As a cancellation
     does, the points are taken back as far as the balance allows, never into a negative balance:
-    the entry records what was taken.
+    the entry records what was taken, and the points asked, which are what the earning has
+    no longer left (the rest is forgiven, not taken from later points).
     """
     if points <= 0:
         raise InsufficientPoints(_("Reverse a positive number of points."), code=CustomerErrorCode.INVALID_POINTS)
@@ -183,6 +187,7 @@ def loyalty_earning_reverse(
         account=account,
         kind=LoyaltyEntryKind.REVERSE_PART,
         points=-taken,
+        requested_points=points,
         reference=source,
         reverses=earning,
         reason=reason,

@@ -416,6 +416,39 @@ def test_a_part_already_spent_is_taken_back_only_down_to_zero() -> None:
 
 
 @pytest.mark.django_db
+def test_a_part_cut_short_by_a_low_balance_still_uses_up_the_points_asked() -> None:
+    # Goods returned are returned: the 30 points the balance could not give back are forgiven,
+    # as a cancellation forgives points already spent, and are not taken from later points.
+    customer = CustomerFactory.create()
+    earned(customer, 100)
+    loyalty_redeem(customer=customer, points=80, reference="ORD-8", channel=Channel.STORE)
+    loyalty_earning_reverse(customer=customer, source="ORD-7", points=50)  # takes the 20 left
+    loyalty_adjust(customer=customer, points=100, reason="Goodwill")
+
+    with pytest.raises(ReversalExceedsEarning) as refused:
+        loyalty_earning_reverse(customer=customer, source="ORD-7", points=51)
+
+    assert refused.value.extra == {"earned": 100, "left": 50, "requested": 51}
+    assert loyalty_earning_reverse(customer=customer, source="ORD-7", points=50).points == -50
+    assert balance(customer) == 50
+
+
+@pytest.mark.django_db
+def test_cancelling_after_a_part_cut_short_takes_back_only_the_points_not_returned() -> None:
+    customer = CustomerFactory.create()
+    earned(customer, 100)
+    loyalty_redeem(customer=customer, points=80, reference="ORD-8", channel=Channel.STORE)
+    loyalty_earning_reverse(customer=customer, source="ORD-7", points=50)  # takes the 20 left
+    loyalty_adjust(customer=customer, points=100, reason="Goodwill")
+
+    reversals = loyalty_reverse(reference="ORD-7")
+
+    assert [(r.kind, r.points) for r in reversals] == [("reverse", -50)]
+    assert balance(customer) == 50
+    assert balance(customer) == ledger_sum(customer)
+
+
+@pytest.mark.django_db
 def test_cancelling_after_a_part_was_taken_back_takes_back_only_the_rest() -> None:
     customer = customer_with_points(10)
     earned(customer, 100)
@@ -512,6 +545,21 @@ def test_database_refuses_a_part_that_gives_points_or_names_no_earning() -> None
         LoyaltyEntry.objects.create(account=earning.account, kind="reverse_part", points=5, reverses=earning)
     with pytest.raises(IntegrityError), transaction.atomic():
         LoyaltyEntry.objects.create(account=earning.account, kind="reverse_part", points=-5)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kind", "points", "requested"), [("reverse_part", -20, 10), ("reverse", -20, 20), ("adjust", 5, 5)]
+)
+def test_database_refuses_points_requested_below_those_taken_or_outside_a_part(
+    kind: str, points: int, requested: int
+) -> None:
+    earning = earned(CustomerFactory.create(), 100)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LoyaltyEntry.objects.create(
+            account=earning.account, kind=kind, points=points, requested_points=requested, reverses=earning
+        )
 
 
 # --- The ledger explains the balance ---
