@@ -33,6 +33,10 @@ class ConfigErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     NOT_ACCEPTABLE = "not_acceptable"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    # Idempotency-Key (config.api.idempotency)
+    INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"  # not 1 to 100 characters
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # the key was used for another operation or body
+    IDEMPOTENCY_KEY_IN_PROGRESS = "idempotency_key_in_progress"  # the first request with the key still runs
     # Channel clients (config.services)
     UNKNOWN_CHANNEL = "unknown_channel"
     UNKNOWN_SCOPE = "unknown_scope"

@@ -2,6 +2,7 @@ import hashlib
 import re
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -245,3 +246,67 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_kind_display()} {self.event} → {self.target}".replace("  ", " ")
+
+
+class IdempotentRequest(models.Model):
+    """A write made with an `Idempotency-Key`, and its first answer (config.api.idempotency).
+
+    The key belongs to who sent it: a channel credential or a staff member, exactly one. The row
+    is written in the same transaction as the write it stands for and its answer, so a committed
+    row always has its answer and a write retried with its key is answered from here instead of
+    happening twice. Rows older than IDEMPOTENCY_KEY_RETENTION_DAYS are swept.
+    """
+
+    client = models.ForeignKey(
+        ChannelClient,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("channel client"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    key = models.CharField(_("idempotency key"), max_length=100)
+    operation = models.CharField(
+        _("operation"),
+        max_length=300,
+        help_text=_("The method and path, e.g. POST /api/v1/orders/ABCD-2345/payments/."),
+    )
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64, help_text=_("SHA-256 of the request body."))
+    # Set before the transaction that wrote the row commits: never empty once committed.
+    status_code = models.PositiveSmallIntegerField(_("answer status"), null=True, blank=True)
+    body = models.JSONField(_("answer body"), null=True, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotent request")
+        verbose_name_plural = _("idempotent requests")
+        ordering = ("-created_at", "-pk")
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(client__isnull=False) & models.Q(user__isnull=True))
+                | (models.Q(client__isnull=True) & models.Q(user__isnull=False)),
+                name="idempotent_request_one_owner",
+            ),
+            models.UniqueConstraint(
+                fields=("client", "key"), condition=models.Q(client__isnull=False), name="idempotent_request_client_key"
+            ),
+            models.UniqueConstraint(
+                fields=("user", "key"), condition=models.Q(user__isnull=False), name="idempotent_request_user_key"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status_code__isnull=True) | models.Q(status_code__gte=100, status_code__lte=599),
+                name="idempotent_request_status_code_http",
+            ),
+            models.CheckConstraint(condition=~models.Q(key=""), name="idempotent_request_key_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.operation}"

@@ -38,3 +38,14 @@ def outbox_sweep() -> int:
     from config.outbox import outbox_sweep as sweep
 
     return sweep()
+
+
+@shared_task(name="config.tasks.idempotent_requests_sweep")
+def idempotent_requests_sweep() -> int:
+    """Forget idempotency keys past their retention, a batch at a time (periodic: CELERY_BEAT_SCHEDULE)."""
+    from config.idempotency import idempotent_requests_sweep as sweep
+
+    total = 0
+    while deleted := sweep():
+        total += deleted
+    return total

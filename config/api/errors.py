@@ -38,7 +38,10 @@ def _first_code(codes: Any) -> str:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
         body = error_body(code=exc.code, message=exc.message, fields=exc.fields, **exc.extra)
-        return Response(body, status=exc.status_code)
+        retry_after = getattr(exc, "retry_after", None)
+        return Response(
+            body, status=exc.status_code, headers={"Retry-After": str(retry_after)} if retry_after else None
+        )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, Http404):

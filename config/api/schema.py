@@ -4,8 +4,9 @@ from enum import StrEnum
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter
 
-from config.api.access import access_rule
+from config.api.access import access_key, access_rule
 from config.api.errors import ApiErrorSerializer, codes_described
 from config.exceptions import ConfigErrorCode as Code
 
@@ -28,6 +29,35 @@ SHARED_ERRORS: dict[int, dict[StrEnum, str]] = {
     429: {Code.THROTTLED: "too many requests; `Retry-After` says in how many seconds to try again"},
 }
 
+# What the Idempotency-Key adds to a write marked @idempotent (config.api.idempotency).
+IDEMPOTENCY_ERRORS: dict[int, dict[StrEnum, str]] = {
+    400: {Code.INVALID_IDEMPOTENCY_KEY: "the Idempotency-Key is not 1 to 100 characters"},
+    409: {
+        Code.IDEMPOTENCY_KEY_REUSED: "the Idempotency-Key was used for another operation or with another body",
+        Code.IDEMPOTENCY_KEY_IN_PROGRESS: (
+            "the first request with this Idempotency-Key is still running; `Retry-After` says when to try again"
+        ),
+    },
+}
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Optional, 1 to 100 characters, yours alone (per credential or staff member). A retry with the same key "
+        "and body gets the first answer again (`Idempotent-Replayed: true`) and changes nothing; the same key "
+        "with another body or operation is refused (409). Refusals are not remembered. Kept for "
+        "IDEMPOTENCY_KEY_RETENTION_DAYS."
+    ),
+)
+REPLAYED_HEADER = {
+    "Idempotent-Replayed": {
+        "schema": {"type": "string", "enum": ["true"]},
+        "description": "Present on a replay: this is the first answer to this Idempotency-Key, given again.",
+    }
+}
+
 
 class AccessAutoSchema(AutoSchema):
     """Adds `x-required-scope`, `x-staff-permissions` and an access line to each operation, and
@@ -39,6 +69,8 @@ class AccessAutoSchema(AutoSchema):
             return None
         rule = access_rule(self.view, self.method)
         self._add_shared_errors(operation, public=rule is not None and rule.public)
+        if self.idempotent:
+            self._add_idempotency(operation)
         if rule is None:
             return operation
         if rule.scope:
@@ -48,6 +80,32 @@ class AccessAutoSchema(AutoSchema):
         text = operation.get("description", "")
         operation["description"] = f"{text}\n\n**Access.** {rule.describe()}".strip()
         return operation
+
+    @property
+    def idempotent(self) -> bool:
+        """The operation is a write marked @idempotent (config.api.idempotency)."""
+        from config.api.idempotency import KEYED, METHODS, handler_idempotency
+
+        if self.method.upper() not in METHODS:
+            return False
+        handler = getattr(self.view, access_key(self.view, self.method), None)
+        return handler_idempotency(handler) == KEYED
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = list(super().get_override_parameters())
+        return [*parameters, IDEMPOTENCY_PARAMETER] if self.idempotent else parameters
+
+    def _add_idempotency(self, operation: dict[str, Any]) -> None:
+        error = self.resolve_serializer(ApiErrorSerializer, "response").ref
+        responses: dict[str, Any] = operation["responses"]
+        for answered, response in responses.items():
+            if answered.startswith("2"):
+                response.setdefault("headers", {}).update(REPLAYED_HEADER)
+        for refused, codes in IDEMPOTENCY_ERRORS.items():
+            declared = responses.setdefault(str(refused), {"description": ""})
+            declared.setdefault("content", {"application/json": {"schema": error}})
+            declared["description"] = f"{declared['description']}\n\n{codes_described(codes)}".strip()
+        operation["responses"] = dict(sorted(responses.items()))
 
     def shared_error_statuses(self, operation: dict[str, Any], *, public: bool) -> list[int]:
         """What the API's common parts may answer for this operation, whatever it does."""

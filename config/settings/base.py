@@ -226,7 +226,18 @@ CELERY_BEAT_SCHEDULE = {
     "orders-expire-unpaid": {"task": "orders.tasks.orders_expire_sweep", "schedule": 5 * 60},
     # Transfers received outside the orders screens (notifications are outbox messages).
     "orders-sweep": {"task": "orders.tasks.orders_sweep", "schedule": 60},
+    # Idempotency keys past their retention (config.api.idempotency).
+    "idempotent-requests-sweep": {"task": "config.tasks.idempotent_requests_sweep", "schedule": 60 * 60},
 }
+
+# The API's Idempotency-Key (config.api.idempotency): days a key answers its retries, and seconds
+# a retry waits for the first request with its key before being told it is still in progress.
+IDEMPOTENCY_KEY_RETENTION_DAYS = env.int("IDEMPOTENCY_KEY_RETENTION_DAYS", default=7)
+IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=10.0)
+if IDEMPOTENCY_KEY_RETENTION_DAYS < 1 or IDEMPOTENCY_WAIT_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        "IDEMPOTENCY_KEY_RETENTION_DAYS must be at least 1 and IDEMPOTENCY_WAIT_SECONDS positive."
+    )
 
 # The outbox (webhooks, e-mails, submissions: config.outbox): seconds a POST may take, the first
 # retry's delay (doubling at each failure, at most 6 hours) and the attempts before a message

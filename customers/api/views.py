@@ -14,6 +14,7 @@ from catalog.pricing import running_promotions_for_request, variant_prices
 from config.api.access import Access
 from config.api.authentication import request_channel, request_channel_client
 from config.api.errors import api_errors
+from config.api.idempotency import idempotent
 from config.exceptions import ApplicationError, ConfigErrorCode
 from config.scopes import Scope
 from customers import selectors, services
@@ -84,6 +85,7 @@ class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Custome
         responses={200: s.ResolveOutputSerializer, 201: s.ResolveOutputSerializer},
     )
     @action(detail=False, methods=["post"])
+    @idempotent
     def resolve(self, request: Request) -> Response:
         data = s.ResolveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -147,6 +149,7 @@ class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Custome
     )
     # One list, neither paginated nor filtered.
     @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
+    @idempotent
     def consents(self, request: Request, pk: str) -> Response:
         customer = self.get_object()
         if request.method == "POST":
@@ -239,6 +242,7 @@ class EventViewSet(viewsets.GenericViewSet[Any]):
         request=s.EventBatchSerializer,
         responses={200: s.EventBatchResultSerializer},
     )
+    @idempotent
     def create(self, request: Request) -> Response:
         client = request_channel_client(request)
         if client is None:

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from catalog.models import Variant
 from config.api.access import Access
 from config.api.authentication import request_channel_client
+from config.api.idempotency import idempotent
 from config.scopes import Scope
 from inventory import selectors, services
 from inventory.api import serializers as s
@@ -143,6 +144,7 @@ class AdjustmentView(APIView):
             )
         },
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = s.AdjustmentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -173,6 +175,7 @@ class ReceiptView(APIView):
             )
         },
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = s.ReceiptSerializer(data=request.data)
         data.is_valid(raise_exception=True)

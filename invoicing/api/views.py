@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from config.api.access import Access
 from config.api.authentication import request_channel_client
 from config.api.errors import api_errors
+from config.api.idempotency import idempotent
 from config.exceptions import ConflictError
 from config.scopes import Scope
 from invoicing import exports, selectors, services
@@ -126,6 +127,7 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet[Invoice]):
         responses={201: s.InvoiceDetailSerializer},
     )
     @action(detail=True, methods=["post"])
+    @idempotent
     def exchange(self, request: Request, pk: str | None = None) -> Response:
         ticket = self.get_object()
         data = s.ExchangeSerializer(data=request.data)

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from config.api.access import Access
 from config.api.authentication import request_channel, request_channel_client
 from config.api.errors import api_errors
+from config.api.idempotency import idempotency_own, idempotent
 from config.channels import Channel
 from config.exceptions import ConfigErrorCode
 from config.scopes import Scope
@@ -256,6 +257,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             ),
         },
     )
+    @idempotency_own  # the order row keeps the key (orders.services.placing): required, replays answer 200
     def create(self, request: Request) -> Response:
         key = (request.headers.get("Idempotency-Key") or "").strip()
         if not key:
@@ -328,6 +330,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         },
     )
     @action(detail=True, methods=["post"])
+    @idempotent
     def payments(self, request: Request, number: str) -> Response:
         order = self.get_object()
         data = s.PaymentInputSerializer(data=request.data)
@@ -355,6 +358,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         },
     )
     @action(detail=True, methods=["post"])
+    @idempotent
     def cancel(self, request: Request, number: str) -> Response:
         order = self.get_object()
         data = s.CancelInputSerializer(data=request.data)
@@ -381,6 +385,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         },
     )
     @action(detail=True, methods=["post"])
+    @idempotent
     def ship(self, request: Request, number: str) -> Response:
         order = self.get_object()
         data = s.ShipInputSerializer(data=request.data)
@@ -411,6 +416,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         },
     )
     @action(detail=True, methods=["post"])
+    @idempotent
     def deliver(self, request: Request, number: str) -> Response:
         order = services.order_deliver(order=self.get_object(), actor=request_actor(request))
         return self.detail_response(order)
@@ -434,6 +440,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         },
     )
     @action(detail=True, methods=["post"])
+    @idempotent
     def ready(self, request: Request, number: str) -> Response:
         order = services.order_make_ready(order=self.get_object(), actor=request_actor(request))
         return self.detail_response(order)
@@ -458,6 +465,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         },
     )
     @action(detail=True, methods=["post"], url_path="hand-over")
+    @idempotent
     def hand_over(self, request: Request, number: str) -> Response:
         order = self.get_object()
         data = s.HandOverInputSerializer(data=request.data)
@@ -484,6 +492,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         },
     )
     @action(detail=True, methods=["post"], url_path="transfers-received")
+    @idempotent
     def transfers_received(self, request: Request, number: str) -> Response:
         order = services.order_transfers_receive(order=self.get_object(), actor=request_actor(request))
         return self.detail_response(order)
@@ -577,6 +586,7 @@ class PickupRedeemView(APIView):
             ),
         },
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = s.RedeemInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
