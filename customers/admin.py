@@ -1,12 +1,17 @@
 import csv
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -17,9 +22,9 @@ from config.admin_kit import (
     ReadOnlyInline,
     ServiceAdminMixin,
     TermSearchMixin,
-    UseCaseFormMixin,
 )
 from config.exceptions import ApplicationError
+from config.money import CURRENCY_MINOR_UNITS
 from customers import selectors, services
 from customers.models import (
     Consent,
@@ -53,8 +58,52 @@ class ConsentInline(ReadOnlyInline):
     ordering = ("-recorded_at",)
 
 
+class StoreCreditGrantForm(forms.Form):
+    amount = forms.DecimalField(label=_("amount"), max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    currency = forms.ChoiceField(label=_("currency"), choices=[(code, code) for code in CURRENCY_MINOR_UNITS])
+    reason = forms.CharField(
+        label=_("reason"), max_length=200, help_text=_("Kept on the ledger and the customer's timeline.")
+    )
+
+
+class LoyaltyAdjustForm(forms.Form):
+    points = forms.IntegerField(
+        label=_("points"),
+        min_value=-1_000_000,
+        max_value=1_000_000,
+        help_text=_("Positive adds, negative takes away; never below zero."),
+    )
+    reason = forms.CharField(
+        label=_("reason"), max_length=200, help_text=_("Kept on the ledger and the customer's timeline.")
+    )
+
+    def clean_points(self) -> int:
+        points: int = self.cleaned_data["points"]
+        if points == 0:
+            raise ValidationError(_("Not zero."), code="invalid")
+        return points
+
+
+@contextmanager
+def refusal_on_fields() -> Iterator[None]:
+    """A service's refusal naming fields, as errors on those fields of the form (and its message on top)."""
+    try:
+        yield
+    except ApplicationError as exc:
+        if not exc.fields:
+            raise
+        raise ValidationError({NON_FIELD_ERRORS: [exc.message], **exc.fields}) from exc
+
+
+# The customer's pages that change money by hand: their permission and their page's URL name.
+HAND_PAGES = {
+    "store_credit_link": ("customers.grant_store_credit", "admin:customers_customer_store_credit"),
+    "loyalty_points_link": ("customers.adjust_loyalty_points", "admin:customers_customer_loyalty_points"),
+}
+
+
 @admin.register(Customer)
-class CustomerAdmin(NoAddMixin, TermSearchMixin, UseCaseFormMixin, admin.ModelAdmin):
+class CustomerAdmin(NoAddMixin, TermSearchMixin, ServiceAdminMixin, admin.ModelAdmin):
     """Customers come from channels through resolve, which de-duplicates them: no add page."""
 
     list_display = ("__str__", "identities", "country", "city", "first_seen_channel", "loyalty_points", "created_at")
@@ -66,7 +115,15 @@ class CustomerAdmin(NoAddMixin, TermSearchMixin, UseCaseFormMixin, admin.ModelAd
     )
     search_fields = ("name",)
     search_help_text = _("Name, e-mail, phone in any format, social handle or tax id.")
-    readonly_fields = ("first_seen_channel", "created_at", "updated_at", "erased_at", "loyalty_points", "timeline")
+    readonly_fields = (
+        "first_seen_channel",
+        "created_at",
+        "updated_at",
+        "erased_at",
+        "loyalty_points",
+        "timeline",
+        *HAND_PAGES,
+    )
     fieldsets = (
         (None, {"fields": ("name", "birth_date", "country", "city", "tax_id")}),
         (_("Preferences"), {"fields": ("preferred_language", "preferred_contact_channel")}),
@@ -82,6 +139,97 @@ class CustomerAdmin(NoAddMixin, TermSearchMixin, UseCaseFormMixin, admin.ModelAd
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Customer]:
         return selectors.customer_list()
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """The links to grant credit and adjust points, for those who may, on a customer not erased."""
+        fieldsets = list(super().get_fieldsets(request, obj))
+        links = [name for name, (perm, _url) in HAND_PAGES.items() if request.user.has_perm(perm)]
+        if obj is None or obj.erased_at is not None or not links:
+            return fieldsets
+        return [*fieldsets[:-1], (_("Store credit and points by hand"), {"fields": links}), fieldsets[-1]]
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<path:object_id>/store-credit/",
+                self.admin_site.admin_view(self.store_credit_view),
+                name="customers_customer_store_credit",
+            ),
+            path(
+                "<path:object_id>/loyalty-points/",
+                self.admin_site.admin_view(self.loyalty_points_view),
+                name="customers_customer_loyalty_points",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _hand_page_customer(self, request: HttpRequest, object_id: str, link: str) -> Customer:
+        if not request.user.has_perm(HAND_PAGES[link][0]):
+            raise PermissionDenied
+        customer = self.get_object(request, object_id)
+        if customer is None:
+            raise Http404
+        return customer
+
+    def _customer_url(self, customer: Customer) -> str:
+        return reverse("admin:customers_customer_change", args=[customer.pk])
+
+    def store_credit_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Grant store credit by hand, with a reason: services.store_credit_grant_by_staff."""
+        customer = self._hand_page_customer(request, object_id, "store_credit_link")
+
+        def grant(data: dict[str, Any]) -> tuple[str, str]:
+            with refusal_on_fields():
+                services.store_credit_grant_by_staff(customer=customer, user=request.user, **data)
+            message = _("%(amount)s %(currency)s of store credit granted to %(customer)s.") % {
+                "amount": data["amount"],
+                "currency": data["currency"],
+                "customer": customer,
+            }
+            return str(message), self._customer_url(customer)
+
+        form = StoreCreditGrantForm(
+            request.POST if request.method == "POST" else None, initial={"currency": settings.DEFAULT_CURRENCY}
+        )
+        return self.command_page(
+            request,
+            form,
+            act=grant,
+            title=str(_("Grant store credit to %(customer)s") % {"customer": customer}),
+            submit_label=str(_("Grant")),
+        )
+
+    def loyalty_points_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Add or take loyalty points by hand, with a reason: services.loyalty_adjust_by_staff."""
+        customer = self._hand_page_customer(request, object_id, "loyalty_points_link")
+
+        def adjust(data: dict[str, Any]) -> tuple[str, str]:
+            with refusal_on_fields():
+                services.loyalty_adjust_by_staff(customer=customer, user=request.user, **data)
+            message = _("Loyalty points of %(customer)s adjusted by %(points)+d.") % {
+                "customer": customer,
+                "points": data["points"],
+            }
+            return str(message), self._customer_url(customer)
+
+        return self.command_page(
+            request,
+            LoyaltyAdjustForm(request.POST if request.method == "POST" else None),
+            act=adjust,
+            title=str(_("Adjust the loyalty points of %(customer)s") % {"customer": customer}),
+            submit_label=str(_("Adjust")),
+        )
+
+    @admin.display(description=_("store credit"))
+    def store_credit_link(self, customer: Customer) -> str:
+        balances = ", ".join(f"{a.balance} {a.currency}" for a in customer.store_credit_accounts.all()) or "0"
+        url = reverse(HAND_PAGES["store_credit_link"][1], args=[customer.pk])
+        return format_html('{} · <a href="{}">{}</a>', balances, url, _("Grant store credit"))
+
+    @admin.display(description=_("loyalty points"))
+    def loyalty_points_link(self, customer: Customer) -> str:
+        url = reverse(HAND_PAGES["loyalty_points_link"][1], args=[customer.pk])
+        return format_html('{} · <a href="{}">{}</a>', self.loyalty_points(customer), url, _("Adjust points"))
 
     def search(self, request: HttpRequest, queryset: QuerySet[Customer], term: str) -> QuerySet[Customer]:
         return queryset.filter(selectors.customer_search_q(term))
@@ -213,7 +361,7 @@ class CustomerMergeAdmin(NoAddMixin, NoChangeMixin, admin.ModelAdmin):
 class LoyaltyEntryInline(ReadOnlyInline):
     model = LoyaltyEntry
     fk_name = "account"
-    fields = ("created_at", "kind", "points", "reference", "channel", "reason")
+    fields = ("created_at", "kind", "points", "reference", "channel", "reason", "created_by")
     readonly_fields = fields
     ordering = ("-created_at", "-id")
 
@@ -229,14 +377,15 @@ class LoyaltyAccountAdmin(NoAddMixin, admin.ModelAdmin):
 
 @admin.register(StoreCreditEntry)
 class StoreCreditEntryAdmin(ReadOnlyAdminMixin, TermSearchMixin, admin.ModelAdmin):
-    """The store-credit ledger, read-only: credit is granted by refunds and spent on orders."""
+    """The store-credit ledger, read-only: credit is granted by refunds, and by staff by hand on the
+    customer's page (with a reason and their name), and spent on orders."""
 
-    list_display = ("created_at", "customer", "amount", "currency", "reference", "reason", "channel")
+    list_display = ("created_at", "customer", "amount", "currency", "reference", "reason", "channel", "created_by")
     list_filter = ("channel", "account__currency", "reason")
     search_fields = ("reference",)
     search_help_text = _("The customer's e-mail, phone, handle, tax id or name, or an order number.")
-    list_select_related = ("account__customer",)
-    fields = ("created_at", "customer", "amount", "currency", "reference", "reason", "channel")
+    list_select_related = ("account__customer", "created_by")
+    fields = ("created_at", "customer", "amount", "currency", "reference", "reason", "channel", "created_by")
     readonly_fields = fields
     date_hierarchy = "created_at"
     show_full_result_count = False

@@ -44,7 +44,11 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ("-created_at", "-id")
-        permissions = [("export_customer", _("Can export everything held about a customer (GDPR)"))]
+        permissions = [
+            ("export_customer", _("Can export everything held about a customer (GDPR)")),
+            ("grant_store_credit", _("Can grant store credit to a customer")),
+            ("adjust_loyalty_points", _("Can adjust a customer's loyalty points")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(first_seen_channel__in=Channel.values), name="customer_first_seen_channel_valid"
@@ -191,6 +195,9 @@ class EventKind(models.TextChoices):
     ORDER_PICKED_UP = "order_picked_up", _("Order picked up")
     ORDER_CANCELLED = "order_cancelled", _("Order cancelled")
     NOTIFICATION_SENT = "notification_sent", _("Order message sent")
+    # Staff in the admin (customers.services: store_credit_grant_by_staff, loyalty_adjust_by_staff).
+    STORE_CREDIT_GRANTED = "store_credit_granted", _("Store credit granted")
+    LOYALTY_POINTS_ADJUSTED = "loyalty_points_adjusted", _("Loyalty points adjusted")
 
 
 # What a channel may report (POST /api/v1/events/): the order kinds are recorded by orders alone.
@@ -237,8 +244,9 @@ class CustomerEvent(AppendOnlyModel):
         """What the timeline shows beside the kind: the product, the search, the order, the store."""
         if self.sku or self.query:
             return self.sku or self.query
-        order = self.payload.get("order") if isinstance(self.payload, dict) else None
-        return " · ".join(str(part) for part in (order, self.location_code) if part)
+        payload = self.payload if isinstance(self.payload, dict) else {}
+        parts = (payload.get("order"), self.location_code, payload.get("change"), payload.get("reason"))
+        return " · ".join(str(part) for part in parts if part)
 
 
 class ConsentPurpose(models.TextChoices):
@@ -339,6 +347,15 @@ class LoyaltyEntry(AppendOnlyModel):
     )
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+        help_text=_("The staff member who made it by hand, with the reason."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -420,6 +437,15 @@ class StoreCreditEntry(AppendOnlyModel):
     reference = models.CharField(_("reference"), max_length=100, blank=True)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+        help_text=_("The staff member who made it by hand, with the reason."),
+    )
     created_at = models.DateTimeField(_("when"), auto_now_add=True)
 
     class Meta:

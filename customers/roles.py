@@ -2,7 +2,8 @@
 
 Store and warehouse staff do not browse customer profiles: the counter works with the order
 in hand. Customer service reads and serves profiles; its team lead also merges duplicates,
-exports and erases (GDPR) and keeps the segments.
+exports and erases (GDPR), keeps the segments, and grants store credit and adjusts points by
+hand (with a reason, on the ledger and the timeline); agents and the counter do not.
 The store-credit ledger is every customer's money: customer service, accounts and managers read
 it, not the counter (a till spends a customer's credit through the order, never browses it).
 """
@@ -32,6 +33,9 @@ _TEAM_LEAD = (
     "add_segment",
     "change_segment",
     "delete_segment",
+    # By hand, with a reason, audited (store_credit_grant_by_staff, loyalty_adjust_by_staff).
+    "grant_store_credit",
+    "adjust_loyalty_points",
 )
 _ALL = (
     *_TEAM_LEAD,

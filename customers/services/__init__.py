@@ -6,6 +6,7 @@ from customers.services.loyalty import (
     loyalty_account_expire,
     loyalty_account_get_or_create,
     loyalty_adjust,
+    loyalty_adjust_by_staff,
     loyalty_earn,
     loyalty_earning_reverse,
     loyalty_points_for_amount,
@@ -30,6 +31,7 @@ from customers.services.store_credit import (
     store_credit_accounts_merge,
     store_credit_balance,
     store_credit_grant,
+    store_credit_grant_by_staff,
     store_credit_spend,
 )
 
@@ -53,6 +55,7 @@ __all__ = [
     "loyalty_account_expire",
     "loyalty_account_get_or_create",
     "loyalty_adjust",
+    "loyalty_adjust_by_staff",
     "loyalty_earn",
     "loyalty_earning_reverse",
     "loyalty_points_for_amount",
@@ -63,5 +66,6 @@ __all__ = [
     "store_credit_accounts_merge",
     "store_credit_balance",
     "store_credit_grant",
+    "store_credit_grant_by_staff",
     "store_credit_spend",
 ]

@@ -6,6 +6,7 @@ redeeming at once are serialised by the database and cannot overspend.
 
 from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -14,11 +15,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.channels import Channel
 from config.money import money_round
 from config.transactions import use_case
-from customers.exceptions import CustomerErrorCode, InsufficientPoints, ReversalExceedsEarning
-from customers.models import Customer, LoyaltyAccount, LoyaltyEntry, LoyaltyEntryKind
+from customers.exceptions import CustomerErased, CustomerErrorCode, InsufficientPoints, ReversalExceedsEarning
+from customers.models import Customer, EventKind, LoyaltyAccount, LoyaltyEntry, LoyaltyEntryKind
 from customers.services.accounts import _account_get_or_create
+from customers.services.events import customer_event_record
 
 
 def loyalty_account_get_or_create(*, customer: Customer) -> LoyaltyAccount:
@@ -96,14 +99,52 @@ def loyalty_redeem(*, customer: Customer, points: int, reference: str, channel: 
 
 
 @transaction.atomic
-def loyalty_adjust(*, customer: Customer, points: int, reason: str, channel: str = "") -> LoyaltyEntry:
+def loyalty_adjust(
+    *, customer: Customer, points: int, reason: str, channel: str = "", user: Any = None
+) -> LoyaltyEntry:
+    """Add or take points by hand, with a reason (`user`: staff who did); never below zero (409)."""
     if points == 0 or not reason.strip():
         raise InsufficientPoints("An adjustment needs points and a reason.", code=CustomerErrorCode.INVALID_ADJUSTMENT)
     account = loyalty_account_get_or_create(customer=customer)
     _apply(account, points)
     return LoyaltyEntry.objects.create(
-        account=account, kind=LoyaltyEntryKind.ADJUST, points=points, reason=reason.strip(), channel=channel
+        account=account,
+        kind=LoyaltyEntryKind.ADJUST,
+        points=points,
+        reason=reason.strip(),
+        channel=channel,
+        created_by=user,
     )
+
+
+@use_case
+def loyalty_adjust_by_staff(*, customer: Customer, points: int, reason: str, user: Any) -> LoyaltyEntry:
+    """Staff add or take points by hand (the customer's admin page): with a reason, on the ledger
+    and the timeline, both naming who. Never below zero: taking more than the balance is refused
+    (insufficient_points) and nothing changes, whoever redeems at the same moment."""
+    reason = (reason or "").strip()
+    if points == 0 or not reason:
+        fields = {"points": [_("Not zero.")]} if points == 0 else {"reason": [_("Say why.")]}
+        raise InsufficientPoints(
+            _("An adjustment needs points and a reason."), code=CustomerErrorCode.INVALID_ADJUSTMENT, fields=fields
+        )
+    if customer.erased_at is not None:
+        raise CustomerErased(_("This customer's data was erased."))
+    try:
+        entry = loyalty_adjust(customer=customer, points=points, reason=reason, channel=Channel.STORE, user=user)
+    except InsufficientPoints as exc:
+        raise InsufficientPoints(
+            _("The customer has %(balance)s points: fewer than you take.") % {"balance": exc.extra.get("balance")},
+            fields={"points": [_("More than the balance.")]},
+            extra=exc.extra,
+        ) from None
+    customer_event_record(
+        customer=customer,
+        channel=Channel.STORE,
+        kind=EventKind.LOYALTY_POINTS_ADJUSTED,
+        payload={"change": f"{points:+d}", "reason": reason, "by": user.get_username(), "entry": entry.pk},
+    )
+    return entry
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ The check constraint `balance >= 0` stays as the database's own backstop.
 """
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -15,9 +16,15 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.exceptions import InsufficientStoreCredit, InvalidStoreCreditAmount
-from customers.models import Customer, StoreCreditAccount, StoreCreditEntry
+from config.channels import Channel
+from config.money import CURRENCY_MINOR_UNITS, has_valid_precision
+from config.transactions import use_case
+from customers.exceptions import CustomerErased, InsufficientStoreCredit, InvalidStoreCreditAmount
+from customers.models import Customer, EventKind, StoreCreditAccount, StoreCreditEntry
 from customers.services.accounts import _account_get_or_create
+from customers.services.events import customer_event_record
+
+MAX_GRANT = Decimal(10) ** 10  # what an entry's amount holds (12 digits, 2 decimals)
 
 
 def store_credit_account_get_or_create(*, customer: Customer, currency: str) -> StoreCreditAccount:
@@ -36,16 +43,60 @@ def store_credit_balance(*, customer: Customer, currency: str | None = None) -> 
 
 @transaction.atomic
 def store_credit_grant(
-    *, customer: Customer, amount: Decimal, reference: str, reason: str, channel: str = "", currency: str | None = None
+    *,
+    customer: Customer,
+    amount: Decimal,
+    reference: str,
+    reason: str,
+    channel: str = "",
+    currency: str | None = None,
+    user: Any = None,
 ) -> StoreCreditEntry:
-    """Credit the customer (a refund to store credit, a goodwill gesture)."""
+    """Credit the customer (a refund to store credit, a goodwill gesture); `user`: staff who granted it by hand."""
     if amount <= 0:
         raise InvalidStoreCreditAmount(_("Store credit is granted in positive amounts."))
     account = store_credit_account_get_or_create(customer=customer, currency=currency or settings.DEFAULT_CURRENCY)
     StoreCreditAccount.objects.filter(pk=account.pk).update(balance=F("balance") + amount, updated_at=timezone.now())
     return StoreCreditEntry.objects.create(
-        account=account, amount=amount, reference=reference, reason=reason, channel=channel
+        account=account, amount=amount, reference=reference, reason=reason, channel=channel, created_by=user
     )
+
+
+@use_case
+def store_credit_grant_by_staff(
+    *, customer: Customer, amount: Decimal, currency: str, reason: str, user: Any
+) -> StoreCreditEntry:
+    """Staff grant store credit by hand (the customer's admin page): with a reason, on the ledger
+    and the timeline, both naming who. A positive amount in the currency's minor units, to a
+    customer not erased; anything else is refused and nothing changes."""
+    reason = (reason or "").strip()
+    problems: dict[str, list[str]] = {}
+    if not reason:
+        problems["reason"] = [_("Say why.")]
+    if currency not in CURRENCY_MINOR_UNITS:
+        problems["currency"] = [_("Unknown currency.")]
+    elif not 0 < amount < MAX_GRANT or not has_valid_precision(amount, currency):
+        problems["amount"] = [_("A positive amount, in the currency's smallest unit at most.")]
+    if problems:
+        raise InvalidStoreCreditAmount(_("The store credit cannot be granted as asked."), fields=problems)
+    if customer.erased_at is not None:
+        raise CustomerErased(_("This customer's data was erased."))
+    entry = store_credit_grant(
+        customer=customer,
+        amount=amount,
+        currency=currency,
+        reference="",
+        reason=reason,
+        channel=Channel.STORE,
+        user=user,
+    )
+    customer_event_record(
+        customer=customer,
+        channel=Channel.STORE,
+        kind=EventKind.STORE_CREDIT_GRANTED,
+        payload={"change": f"+{amount} {currency}", "reason": reason, "by": user.get_username(), "entry": entry.pk},
+    )
+    return entry
 
 
 @transaction.atomic

@@ -98,6 +98,8 @@ admin:customers_customer_change                   login 403  403  403  ok   403 
 admin:customers_customer_changelist               login 403  403  403  ok   403  ok   ok
 admin:customers_customer_delete                   login 403  403  403  403  403  403  403
 admin:customers_customer_history                  login 403  403  403  ok   403  ok   ok
+admin:customers_customer_loyalty_points           login 403  403  403  403  403  ok   ok
+admin:customers_customer_store_credit             login 403  403  403  403  403  ok   ok
 admin:customers_customermerge_add                 login 403  403  403  403  403  403  403
 admin:customers_customermerge_change              login 403  403  403  403  403  gone gone
 admin:customers_customermerge_changelist          login 403  403  403  403  403  ok   ok
@@ -264,6 +266,8 @@ def url_for(name: str, objects: dict[str, Model]) -> str:
         return reverse(name, kwargs={"content_type_id": 1, "object_id": 1})
     if short == "auth_user_password_change":
         return reverse(name, kwargs={"id": objects["auth_user"].pk})
+    if short in ("customers_customer_store_credit", "customers_customer_loyalty_points"):
+        return reverse(name, kwargs={"object_id": objects["customers_customer"].pk})
     if short == "invoicing_invoice_download":
         return reverse(name, args=[objects["invoicing_invoice"].pk, "pdf"])
     for suffix in ("_change", "_delete", "_history", "_download"):
