@@ -357,3 +357,68 @@ def test_a_caller_over_its_rate_is_answered_as_the_schema_says(
             broken.append(f"{operation.label}: {response.status_code}, not 429")
         broken += contract.violations(operation.method, path, response)
     assert broken == [], "\n".join(broken)
+
+
+# --- The Idempotency-Key: what every write taking it answers about the key ----------------------
+
+# Every write marked @idempotent (config.api.idempotency), as a caller it lets in.
+IDEMPOTENT = (
+    Probe("v1:customer-resolve", "POST", "-", "web"),
+    Probe("v1:customer-consents", "POST", "cust-web", "web"),
+    Probe("v1:event-list", "POST", "-", "web"),
+    Probe("v1:inventory-adjustments", "POST", "-", "stX"),
+    Probe("v1:inventory-receipts", "POST", "-", "stX"),
+    Probe("v1:invoice-exchange", "POST", "inv-web", "web"),
+    Probe("v1:order-payments", "POST", "unpaid_x", "web"),
+    Probe("v1:order-cancel", "POST", "pickup_x", "web"),
+    Probe("v1:order-ship", "POST", "ship_w", "wh"),
+    Probe("v1:order-deliver", "POST", "ship_w", "wh"),
+    Probe("v1:order-ready", "POST", "pickup_x", "stX"),
+    Probe("v1:order-hand-over", "POST", "pickup_x", "tlX"),
+    Probe("v1:order-transfers-received", "POST", "pickup_x", "stX"),
+    Probe("v1:pickup-redeem", "POST", "-", "lkA"),
+)
+
+
+def takes_optional_key(operation: Operation) -> bool:
+    return any(
+        parameter["in"] == "header" and parameter["name"] == "Idempotency-Key" and not parameter.get("required")
+        for parameter in operation.spec.get("parameters", [])
+    )
+
+
+def test_every_write_taking_an_idempotency_key_is_probed(contract: Contract) -> None:
+    probed = {getattr(contract.operation(probe.method, probe.path(None)), "label", None) for probe in IDEMPOTENT}
+    taking = {operation.label for operation in contract.all_operations() if takes_optional_key(operation)}
+
+    assert taking - probed == set()
+    assert len(taking) == len(IDEMPOTENT)
+
+
+def test_a_bad_or_reused_idempotency_key_is_answered_as_the_schema_says(contract: Contract, world: World) -> None:
+    from config.models import IdempotentRequest
+
+    broken = []
+    for probe in IDEMPOTENT:
+        owner = (
+            {"client": world.clients[probe.role]} if probe.role in world.clients else {"user": world.users[probe.role]}
+        )
+        bad = Probe(probe.name, "POST", probe.obj, probe.role, body={}, headers=(("HTTP_IDEMPOTENCY_KEY", "k" * 101),))
+
+        def reuse(caller: Any, probe: Probe = probe, owner: dict[str, Any] = owner) -> Any:
+            IdempotentRequest.objects.create(
+                **owner, key="taken", operation="POST elsewhere", fingerprint="-", status_code=200
+            )
+            return caller.post(probe.path(world), {}, format="json", HTTP_IDEMPOTENCY_KEY="taken")
+
+        answers = (
+            (bad.send(world), 400, "invalid_idempotency_key"),
+            (cell_response(world, probe.role, reuse), 409, "idempotency_key_reused"),
+        )
+        for response, expected, code in answers:
+            path = response.wsgi_request.path
+            got = (response.status_code, response.json().get("error", {}).get("code"))
+            if got != (expected, code):
+                broken.append(f"POST {path} as {probe.role}: {got}, not {(expected, code)}")
+            broken += contract.violations("post", path, response)
+    assert broken == [], "\n".join(broken)
