@@ -17,6 +17,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -46,8 +48,10 @@ from customers.services import (
     customer_event_record,
     customer_resolve,
     customer_update,
+    loyalty_adjust_by_staff,
     loyalty_earn,
     loyalty_redeem,
+    store_credit_grant_by_staff,
 )
 
 SEED = 20261124
@@ -563,7 +567,25 @@ def _customers_load() -> None:
         _timeline_load(rng, now, customer, spec, skus)
         _consents_load(rng, now, customer, spec)
         _loyalty_load(rng, customer, spec, references)
+    _by_hand_load(customer_find_by_identity(kind=IdentityKind.EMAIL, value=MARKER_EMAIL))
     customer_duplicates_find()
+
+
+def _by_hand_load(customer: Customer | None) -> None:
+    """Store credit and points given by hand in the admin (the demo's superuser, when loaded), with reasons."""
+    staff = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
+    if customer is None or staff is None:
+        return
+    store_credit_grant_by_staff(
+        customer=customer,
+        amount=Decimal("15.00"),
+        currency=settings.DEFAULT_CURRENCY,
+        reason=_("Goodwill: the parcel arrived two days late"),
+        user=staff,
+    )
+    loyalty_adjust_by_staff(
+        customer=customer, points=200, reason=_("Points of a purchase at the till not scanned"), user=staff
+    )
 
 
 def _segments_load() -> int:

@@ -111,3 +111,20 @@ def test_customer_demo_is_idempotent_and_realistic() -> None:
     segments = list(Segment.objects.all())
     assert len(segments) >= 2
     assert all(segment_members(rules=segment.rules).exists() for segment in segments)
+
+
+def test_the_demo_shows_store_credit_and_points_given_by_hand() -> None:
+    from config import demo as config_demo
+    from customers.models import StoreCreditEntry
+
+    config_demo.load()  # the superuser who gives them
+    catalog_demo.load()
+    customers_demo.load()
+
+    credit = StoreCreditEntry.objects.get(created_by__isnull=False)
+    adjusted = LoyaltyEntry.objects.get(kind=LoyaltyEntryKind.ADJUST, created_by__isnull=False)
+    assert credit.reason
+    assert adjusted.reason
+    assert credit.account.customer == adjusted.account.customer
+    kinds = set(CustomerEvent.objects.filter(customer=credit.account.customer).values_list("kind", flat=True))
+    assert {EventKind.STORE_CREDIT_GRANTED, EventKind.LOYALTY_POINTS_ADJUSTED} <= kinds
