@@ -344,6 +344,25 @@ def test_concurrent_retries_of_a_cash_payment_record_one_payment(shop: Shop) -> 
 
 
 @pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_with_one_key_and_different_bodies_make_one_payment(shop: Shop) -> None:
+    order, _api = _at_till(shop)
+    path = f"{ORDERS}{order.number}/payments/"
+
+    def attempt(amount: str) -> Any:
+        response = post(token_api(shop.store_token), path, {"method": "cash", "amount": amount}, key="racing")
+        return response.status_code, response.json()
+
+    results = run_at_once([lambda amount=amount: attempt(amount) for amount in ("1.00", "2.00", "3.00", "4.00")])  # type: ignore[misc]
+
+    assert raised(results) == []
+    assert sorted(status for status, _body in results) == [201, 409, 409, 409]
+    assert {body["error"]["code"] for status, body in results if status == 409} == {"idempotency_key_reused"}
+    payment = Payment.objects.get(order=order)
+    winner = next(body for status, body in results if status == 201)
+    assert winner["paid_amount"] == str(payment.amount)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_retry_while_the_first_request_still_runs_is_told_so_and_does_nothing(shop: Shop, settings: Any) -> None:
     settings.IDEMPOTENCY_WAIT_SECONDS = 0.2
     order, _api = _at_till(shop)
