@@ -107,7 +107,7 @@ def test_celery_is_safe_against_lost_workers_and_speaks_only_json(tmp_path: Path
         "json",
         "['json']",
         "json",
-        "customers-duplicates-find,customers-loyalty-expire,inventory-low-stock-notify,"
+        "customers-duplicates-find,customers-loyalty-expire,idempotent-requests-sweep,inventory-low-stock-notify,"
         "inventory-stock-changes-dispatch,invoicing-sweep,orders-expire-unpaid,orders-sweep,outbox-sweep,"
         "sessions-clear-expired",
         "redis://127.0.0.1:6379/0",
