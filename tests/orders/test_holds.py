@@ -497,7 +497,7 @@ def test_the_sweep_selectors_take_one_query_however_many_are_due(
         assert len(order_ids_hold_reminder_due()) == 5
 
 
-def test_ending_a_hold_costs_the_same_whatever_the_lines(
+def test_ending_a_hold_costs_no_more_queries_for_more_lines(
     shop: Shop, django_assert_max_num_queries: Callable[..., Any]
 ) -> None:
     small = ended(ready_in_store(shop))
