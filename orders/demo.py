@@ -3,8 +3,9 @@
 Each order goes through orders.services as its channel would: placed with an Idempotency-Key
 ("demo-..."), paid (which issues its invoice), put aside in a store, sent to a store or a
 locker by transfer, shipped and delivered, handed over with the customer's pickup code,
-cancelled (refunds and a credit note) or expired. The demo customers, locations, stock,
-channel clients and staff come from the lower demos; channels with no client there (social,
+cancelled (refunds and a credit note) or expired, or left uncollected near its hold's end (the
+customer reminded). The demo customers, locations, stock, channel clients and staff come from the
+lower demos; channels with no client there (social,
 WhatsApp, marketplace, call centre) get one here. Store staff's groups get the orders
 permissions, so the store employee can work today's pickups at Madrid Gran Vía.
 
@@ -19,6 +20,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -54,6 +56,7 @@ from orders.services import (
     order_deliver,
     order_expire,
     order_hand_over,
+    order_hold_remind,
     order_make_ready,
     order_payment_add,
     order_pickup_redeem,
@@ -105,7 +108,7 @@ class OrderSpec:
     `stock` says where its variants are: "shelf" (on the pickup store's own shelf) or
     "warehouse" (only in the warehouse: shipped from there, or sent to the pickup point).
     `steps` run in order after placing: pay, ready, ship, deliver, transfer_ship, receive,
-    pay_at_till, hand_over, redeem, cancel, expire.
+    pay_at_till, hand_over, redeem, cancel, expire, hold_ending.
     """
 
     key: str
@@ -283,6 +286,17 @@ ORDERS = (
         pay=(CARD,),
         steps=("pay", "ship", "deliver"),
     ),
+    OrderSpec(
+        "demo-20",
+        Channel.WEB,
+        (EMAIL, "raul.munoz48@gmail.com"),
+        PICKUP,
+        pickup=MADRID,
+        stock="shelf",
+        pay=(CARD,),
+        steps=("pay", "ready", "hold_ending"),
+        note="paid, not collected: its hold ends in a few hours and the customer was reminded",
+    ),
 )
 # Each order is placed and walked through its steps in transactions of its own (they are use
 # cases): the last one placed says the demo is complete, and a run cut short is completed by
@@ -437,6 +451,13 @@ def _step(order: Order, step: str, spec: OrderSpec, context: Context, actor: Act
         # gone by, and the expiry service does what the sweeper would do then.
         Order.objects.filter(pk=order.pk).update(payment_due_by=timezone.now() - timedelta(minutes=1))
         order_expire(order_id=order.pk)
+        return Order.objects.get(pk=order.pk)
+    if step == "hold_ending":
+        # The demo cannot wait days either: the hold is moved to end in a few hours, and the
+        # reminder the holds sweeper would send then is sent (orders.services.holds).
+        ends = timezone.now() + settings.ORDER_HOLD_REMINDER_BEFORE / 4
+        Order.objects.filter(pk=order.pk).update(hold_ends_at=ends)
+        order_hold_remind(order_id=order.pk)
         return Order.objects.get(pk=order.pk)
     raise ValueError(f"Unknown demo step {step}")
 

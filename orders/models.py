@@ -133,6 +133,10 @@ class Order(models.Model):
     placed_at = models.DateTimeField(_("placed at"), auto_now_add=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     ready_at = models.DateTimeField(_("ready at"), null=True, blank=True)
+    # A ready pickup waits for the customer until then (orders.services.holds); the holds sweeper
+    # reminds the customer before (and records when) and, once it has passed, ends the hold.
+    hold_ends_at = models.DateTimeField(_("held until"), null=True, blank=True)
+    hold_reminded_at = models.DateTimeField(_("hold reminder sent at"), null=True, blank=True)
     shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
     # Support schedules follow-up calls from these two (by query: orders never imports support).
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True, db_index=True)
@@ -185,9 +189,15 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=Q(invoice__isnull=True) | Q(paid_at__isnull=False), name="order_invoiced_when_paid"
             ),
+            # Every ready order is held until a known moment: none waits on a shelf forever.
+            models.CheckConstraint(
+                condition=~Q(status="ready") | Q(hold_ends_at__isnull=False), name="order_ready_is_held_until"
+            ),
         ]
         indexes = [
             models.Index(fields=("status", "payment_due_by"), name="order_payment_due_idx"),
+            # The holds sweeper's two reads: only ready orders, by when their hold ends.
+            models.Index(fields=("hold_ends_at",), condition=Q(status="ready"), name="order_hold_ends_idx"),
             models.Index(fields=("pickup_location", "status"), name="order_pickups_idx"),
             models.Index(fields=("customer", "-placed_at"), name="order_customer_idx"),
             models.Index(fields=("email",), name="order_email_idx"),
@@ -280,6 +290,8 @@ class OrderEvent(models.TextChoices):
     DELIVERED = "delivered", pgettext_lazy("order status", "Delivered")
     PICKED_UP = "picked_up", _("Picked up")
     CANCELLED = "cancelled", _("Cancelled")
+    HOLD_REMINDED = "hold_reminded", _("Reminded: the hold ends soon")
+    SENT_BACK = "sent_back", _("Uncollected goods sent back to their supplier")
 
 
 class OrderStatusChange(AppendOnlyModel):
@@ -388,6 +400,7 @@ class NotificationKind(models.TextChoices):
     READY = "ready_for_pickup", _("Ready for pickup")
     SHIPPED = "shipped", _("Shipped")
     DELIVERED = "delivered", pgettext_lazy("order notification", "Delivered")
+    HOLD_ENDING = "hold_ending", _("Pickup hold ending")
 
 
 class NotificationStatus(models.TextChoices):

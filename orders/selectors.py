@@ -15,9 +15,10 @@ Who sees which orders (issue 15):
 """
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Case, CharField, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -193,6 +194,37 @@ def order_ids_payment_overdue(*, now: datetime | None = None, limit: int = 500) 
             payment_due_by__lte=now or timezone.now(),
         )
         .order_by("payment_due_by")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def order_ids_hold_reminder_due(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Ready orders not yet reminded whose hold ends within the reminder's lead, soonest first (one query).
+
+    For the holds sweeper (orders.services.holds): a hold already ended gets no reminder.
+    """
+    now = now or timezone.now()
+    before: timedelta = settings.ORDER_HOLD_REMINDER_BEFORE
+    return list(
+        Order.objects.filter(
+            status=OrderStatus.READY,
+            hold_reminded_at__isnull=True,
+            hold_ends_at__gt=now,
+            hold_ends_at__lte=now + before,
+        )
+        .order_by("hold_ends_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def order_ids_hold_ended(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Paid orders still ready (not collected) whose hold has ended, longest ended first (one query).
+
+    For the holds sweeper. Unpaid ones are the expiry sweeper's (`order_ids_payment_overdue`).
+    """
+    return list(
+        Order.objects.filter(status=OrderStatus.READY, paid_at__isnull=False, hold_ends_at__lte=now or timezone.now())
+        .order_by("hold_ends_at")
         .values_list("pk", flat=True)[:limit]
     )
 

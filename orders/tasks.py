@@ -1,6 +1,9 @@
 """Thin Celery tasks: each takes an id, re-reads the row and calls a service (idempotent)."""
 
+from functools import partial
+
 from celery import shared_task
+from django.db import transaction
 
 
 @shared_task(name="orders.tasks.order_notification_send", acks_late=True)
@@ -31,6 +34,35 @@ def orders_expire_sweep() -> int:
     for order_id in ids:
         order_expire.delay(order_id)
     return len(ids)
+
+
+@shared_task(name="orders.tasks.order_hold_remind", acks_late=True)
+def order_hold_remind(order_id: int) -> bool:
+    """Remind the customer of a ready order that its hold ends soon (nothing if not due, or done)."""
+    from orders.services.holds import order_hold_remind as remind
+
+    return remind(order_id=order_id)
+
+
+@shared_task(name="orders.tasks.order_hold_end", acks_late=True)
+def order_hold_end(order_id: int) -> bool:
+    """End the hold of a paid order not collected in time (nothing if collected or not due meanwhile)."""
+    from orders.services.holds import order_hold_end as end
+
+    return end(order_id=order_id)
+
+
+@shared_task(name="orders.tasks.orders_holds_sweep")
+def orders_holds_sweep() -> int:
+    """Find reminders due and holds ended, and enqueue one task per order (periodic: CELERY_BEAT_SCHEDULE)."""
+    from orders.selectors import order_ids_hold_ended, order_ids_hold_reminder_due
+
+    reminders, ended = order_ids_hold_reminder_due(), order_ids_hold_ended()
+    for order_id in reminders:
+        transaction.on_commit(partial(order_hold_remind.delay, order_id))
+    for order_id in ended:
+        transaction.on_commit(partial(order_hold_end.delay, order_id))
+    return len(reminders) + len(ended)
 
 
 @shared_task(name="orders.tasks.orders_sweep")

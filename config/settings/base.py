@@ -5,6 +5,7 @@ in DATA_DIR, no REDIS_URL means Celery runs tasks eagerly in-process and the cac
 is in local memory.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -224,6 +225,8 @@ CELERY_BEAT_SCHEDULE = {
     "invoicing-sweep": {"task": "invoicing.tasks.invoices_sweep", "schedule": 60},
     # Unpaid orders past their payment deadline: cancelled, stock released.
     "orders-expire-unpaid": {"task": "orders.tasks.orders_expire_sweep", "schedule": 5 * 60},
+    # Ready pickups: reminders before their hold ends, and holds ended (goods back, order refunded).
+    "orders-holds": {"task": "orders.tasks.orders_holds_sweep", "schedule": 5 * 60},
     # Transfers received outside the orders screens (notifications are outbox messages).
     "orders-sweep": {"task": "orders.tasks.orders_sweep", "schedule": 60},
     # Idempotency keys past their retention (config.api.idempotency).
@@ -362,6 +365,21 @@ ORDER_PAY_AT_PICKUP_DAYS = env.int("ORDER_PAY_AT_PICKUP_DAYS", default=3)
 if ORDER_PAYMENT_TIMEOUT_MINUTES < 1 or ORDER_PAY_AT_PICKUP_DAYS < 1:
     raise ImproperlyConfigured("ORDER_PAYMENT_TIMEOUT_MINUTES and ORDER_PAY_AT_PICKUP_DAYS must be at least 1.")
 ORDER_NOTIFICATION_MAX_ATTEMPTS = env.int("ORDER_NOTIFICATION_MAX_ATTEMPTS", default=5)
+# Holds: how long a ready pickup waits for the customer, by the pickup point's location kind
+# (inventory.LocationKind), in hours; then the goods go back to stock and the order is cancelled
+# and refunded (orders.services.holds). The customer is reminded ORDER_HOLD_REMINDER_HOURS before.
+# An unpaid pay-at-pickup order is held until its payment deadline (ORDER_PAY_AT_PICKUP_DAYS).
+ORDER_HOLD_PERIODS: dict[str, timedelta] = {
+    "store": timedelta(hours=env.int("ORDER_HOLD_STORE_HOURS", default=10 * 24)),
+    "warehouse": timedelta(hours=env.int("ORDER_HOLD_WAREHOUSE_HOURS", default=10 * 24)),
+    "locker": timedelta(hours=env.int("ORDER_HOLD_LOCKER_HOURS", default=72)),
+}
+ORDER_HOLD_REMINDER_BEFORE = timedelta(hours=env.int("ORDER_HOLD_REMINDER_HOURS", default=24))
+if not timedelta(hours=1) <= ORDER_HOLD_REMINDER_BEFORE < min(ORDER_HOLD_PERIODS.values()):
+    raise ImproperlyConfigured(
+        "ORDER_HOLD_STORE_HOURS, ORDER_HOLD_WAREHOUSE_HOURS and ORDER_HOLD_LOCKER_HOURS must each be longer "
+        "than ORDER_HOLD_REMINDER_HOURS, which must be at least 1."
+    )
 # The payment methods each channel may record. Tills take cash and cards; lockers take nothing.
 _ONLINE = ["card", "paypal", "store_card", "store_credit", "loyalty_points"]
 ORDER_PAYMENT_METHODS: dict[str, list[str]] = {

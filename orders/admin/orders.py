@@ -136,6 +136,8 @@ class OrderAdmin(PickupsCounterMixin, TermSearchMixin, NoAddMixin, NoDeleteMixin
                     "shipping_address",
                     "ready_date",
                     "ready_at",
+                    "hold_ends_at",
+                    "hold_reminded_at",
                     "carrier",
                     "tracking_number",
                     "shipped_at",

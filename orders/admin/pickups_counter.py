@@ -1,6 +1,7 @@
 """Today's pickups: the counter page of a store's staff, at /admin/orders/order/pickups/.
 
-The orders waiting at the user's pickup points (ready, overdue, not ready yet), and the four things
+The orders waiting at the user's pickup points (ready, overdue, not ready yet; until when each ready
+one is held, flagged when its hold ends soon: orders.holds), and the four things
 done there: hand an order over with the customer's code, take money at the till, put an order
 aside as ready, receive the goods a transfer brought. Each POST is one service call; its outcome
 is a message and the page is shown again.
@@ -24,6 +25,7 @@ from orders import selectors, services
 from orders.admin.common import OrderServiceAdminMixin, store_actor
 from orders.codes import order_number_normalise, pickup_code_parse
 from orders.exceptions import OrderNotPaid
+from orders.holds import order_hold_ending_soon
 from orders.models import Order, PaymentMethod
 
 HAND_OVER_PERMISSION = "orders.hand_over_order"
@@ -87,8 +89,11 @@ class PickupsCounterMixin(OrderServiceAdminMixin):
             return HttpResponseRedirect(request.get_full_path())
         now = timezone.now()
         groups: dict[str, list[Order]] = {"ready": [], "overdue": [], "waiting": []}
+        ending_soon: set[int] = set()  # ready orders whose hold ends soon (or ended): collect or chase
         for order in selectors.pickups_today(user=request.user).order_by("ready_at", "ready_date", "pk"):
             groups[selectors.pickup_state(order, now=now)].append(order)
+            if order_hold_ending_soon(order, now=now):
+                ending_soon.add(order.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -98,6 +103,7 @@ class PickupsCounterMixin(OrderServiceAdminMixin):
                 ("overdue", _("Overdue: not collected and not paid in time"), groups["overdue"]),
                 ("waiting", _("Not ready yet"), groups["waiting"]),
             ],
+            "ending_soon": ending_soon,
             "may_hand_over": request.user.has_perm(HAND_OVER_PERMISSION),
             "may_take_payment": request.user.has_perm(PAYMENT_PERMISSION),
             "may_change": self.has_change_permission(request),

@@ -273,6 +273,7 @@ class OrderDetailSerializer(OrderSerializer):
             "tracking_number",
             "paid_at",
             "ready_at",
+            "hold_ends_at",
             "shipped_at",
             "delivered_at",
             "picked_up_at",

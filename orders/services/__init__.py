@@ -10,6 +10,7 @@ from orders.services.fulfilment import (
     order_ship,
     order_transfers_receive,
 )
+from orders.services.holds import order_hold_end, order_hold_remind
 from orders.services.payments import order_payment_add
 from orders.services.placing import (
     Address,
@@ -38,6 +39,8 @@ __all__ = [
     "order_deliver",
     "order_expire",
     "order_hand_over",
+    "order_hold_end",
+    "order_hold_remind",
     "order_make_ready",
     "order_payment_add",
     "order_pickup_redeem",

@@ -29,6 +29,7 @@ from orders.exceptions import (
     OrderStateError,
     PickupCodeUsed,
 )
+from orders.holds import order_hold_start
 from orders.models import FulfilmentType, NotificationKind, Order, OrderEvent, OrderLine, OrderStatus, PaymentMode
 from orders.services.access import order_check_delivers, order_check_fulfils_at_pickup, order_check_ships
 from orders.services.common import (
@@ -83,6 +84,7 @@ def _ready(order: Order, *, actor: Actor) -> None:
         due = timezone.make_aware(datetime.combine(last_day, time.max))
         order.payment_due_by = max(due, order.payment_due_by or due)
         fields.append("payment_due_by")
+    fields += order_hold_start(order, now=order.ready_at)  # held until then (orders.holds)
     order.save(update_fields=fields)
     order_history_add(order, event=OrderEvent.READY, actor=actor)
     order_timeline_add(order, kind=EventKind.ORDER_READY, actor=actor)

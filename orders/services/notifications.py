@@ -1,4 +1,5 @@
-"""Messages to the customer at the right moment: placed, ready for pickup, shipped, delivered.
+"""Messages to the customer at the right moment: placed, ready for pickup, shipped, delivered, and
+the reminder before a pickup's hold ends.
 
 The order's transaction writes an `OrderNotification` row and its outbox message (kind
 `order.notification`, `order_notification_due`); the outbox sends it after commit through
@@ -143,6 +144,11 @@ def _paragraphs(order: Order, kind: str, short_code: str) -> list[str]:
                 _("You pay %(due)s %(currency)s when you collect it, at the latest on %(date)s.")
                 % {**values, "date": last_day}
             )
+        elif order.hold_ends_at:
+            until = formats.date_format(timezone.localtime(order.hold_ends_at), "SHORT_DATETIME_FORMAT")
+            paragraphs.append(_("We keep it for you until %(until)s.") % {"until": until})
+    elif kind == NotificationKind.HOLD_ENDING:
+        paragraphs = _hold_ending_paragraphs(order, values)
     elif kind == NotificationKind.SHIPPED:
         paragraphs = [_("Your order %(number)s left with %(carrier)s, tracking number %(tracking)s.") % values]
     else:
@@ -151,12 +157,33 @@ def _paragraphs(order: Order, kind: str, short_code: str) -> list[str]:
     return [greeting, *paragraphs]
 
 
+def _hold_ending_paragraphs(order: Order, values: dict[str, str]) -> list[str]:
+    """The reminder before a pickup's hold ends (orders.services.holds): until when, and what happens then."""
+    until = timezone.localtime(order.hold_ends_at) if order.hold_ends_at else timezone.now()
+    values = {**values, "until": formats.date_format(until, "SHORT_DATETIME_FORMAT")}
+    paragraphs = [
+        _("Your order %(number)s is still waiting for you at %(place)s, until %(until)s.") % values,
+        _("Bring the pickup code we sent you when it was ready."),
+    ]
+    if order.is_paid:
+        paragraphs.append(
+            _("If it is not collected by then, it goes back to stock and we refund %(total)s %(currency)s.") % values
+        )
+    else:
+        paragraphs.append(
+            _("You pay %(due)s %(currency)s when you collect it; if it is not collected by then, it is cancelled.")
+            % values
+        )
+    return paragraphs
+
+
 def _subject(order: Order, kind: str) -> str:
     subjects = {
         NotificationKind.PLACED: _("We have your order %(number)s"),
         NotificationKind.READY: _("Your order %(number)s is ready for pickup"),
         NotificationKind.SHIPPED: _("Your order %(number)s is on its way"),
         NotificationKind.DELIVERED: _("Your order %(number)s was delivered"),
+        NotificationKind.HOLD_ENDING: _("Reminder: your order %(number)s is waiting for you"),
     }
     return subjects[NotificationKind(kind)] % {"number": order.number}
 

@@ -108,7 +108,7 @@ def test_celery_is_safe_against_lost_workers_and_speaks_only_json(tmp_path: Path
         "['json']",
         "json",
         "customers-duplicates-find,customers-loyalty-expire,idempotent-requests-sweep,inventory-low-stock-notify,"
-        "inventory-stock-changes-dispatch,invoicing-sweep,orders-expire-unpaid,orders-sweep,outbox-sweep,"
+        "inventory-stock-changes-dispatch,invoicing-sweep,orders-expire-unpaid,orders-holds,orders-sweep,outbox-sweep,"
         "sessions-clear-expired",
         "redis://127.0.0.1:6379/0",
     ]
@@ -140,6 +140,39 @@ def test_unsupported_currency_stops_the_process(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "DEFAULT_CURRENCY" in result.stderr
+
+
+def test_hold_periods_and_the_reminder_come_from_the_environment_in_hours(tmp_path: Path) -> None:
+    store, locker, warehouse, reminder = settings_values(
+        {
+            "DATA_DIR": str(tmp_path),
+            "ORDER_HOLD_STORE_HOURS": "120",
+            "ORDER_HOLD_LOCKER_HOURS": "48",
+            "ORDER_HOLD_REMINDER_HOURS": "12",
+        },
+        "settings.ORDER_HOLD_PERIODS['store'].total_seconds()",
+        "settings.ORDER_HOLD_PERIODS['locker'].total_seconds()",
+        "settings.ORDER_HOLD_PERIODS['warehouse'].total_seconds()",
+        "settings.ORDER_HOLD_REMINDER_BEFORE.total_seconds()",
+    )
+    assert (store, locker, warehouse, reminder) == (120 * 3600, 48 * 3600, 240 * 3600, 12 * 3600)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"ORDER_HOLD_LOCKER_HOURS": "24", "ORDER_HOLD_REMINDER_HOURS": "24"},  # reminded when the hold starts
+        {"ORDER_HOLD_STORE_HOURS": "0"},
+        {"ORDER_HOLD_REMINDER_HOURS": "0"},
+    ],
+)
+def test_a_hold_not_longer_than_its_reminder_stops_the_process(tmp_path: Path, env: dict[str, str]) -> None:
+    result = run_python(
+        "from config.env import configure; configure(); import django; django.setup()",
+        {"DATA_DIR": str(tmp_path), **env},
+    )
+    assert result.returncode != 0
+    assert "ORDER_HOLD_REMINDER_HOURS" in result.stderr
 
 
 def test_production_check_deploy_reports_no_warning(db: Any) -> None:

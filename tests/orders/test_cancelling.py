@@ -27,6 +27,7 @@ from orders.services import (
     order_cancel,
     order_expire,
     order_hand_over,
+    order_hold_end,
     order_make_ready,
     order_payment_add,
     order_ship,
@@ -460,13 +461,33 @@ def test_an_unpaid_order_before_its_deadline_does_not_expire(shop: Shop) -> None
     assert level(shop.warehouse, shop.shirt) == (50, 1)
 
 
-def test_a_paid_order_never_expires(shop: Shop) -> None:
+def test_a_paid_order_does_not_expire_for_want_of_payment(shop: Shop) -> None:
     order = card(place(shop), shop)
     overdue(order)
 
     assert order_expire(order_id=order.pk) is False
 
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
+
+
+def test_a_paid_order_ready_past_its_hold_is_not_held_forever(shop: Shop) -> None:
+    # Issue 17 changed this: it was "a paid order never expires", and so a paid pickup nobody
+    # collected waited on the shelf for ever. Its hold now ends (orders.services.holds).
+    order = card(place(shop, fulfilment="pickup", pickup=shop.store), shop)
+    order = order_make_ready(order=order, actor=shop.store_actor)
+    overdue(order)
+    Order.objects.filter(pk=order.pk).update(hold_ends_at=timezone.now() - timedelta(minutes=1))
+
+    assert order_expire(order_id=order.pk) is False  # paid: not the expiry's business
+    assert order_hold_end(order_id=order.pk) is True
+
+    ended = Order.objects.get(pk=order.pk)
+    assert (ended.status, ended.cancel_reason, ended.refunded_amount) == (
+        OrderStatus.CANCELLED,
+        "Not collected in time",
+        ended.total,
+    )
+    assert level(shop.store, shop.shirt) == (5, 0)
 
 
 def test_a_cancelled_order_does_not_expire_again(shop: Shop) -> None:

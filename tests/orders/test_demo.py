@@ -16,6 +16,7 @@ from orders import demo as orders_demo
 from orders.models import (
     PAID_STATUSES,
     FulfilmentType,
+    NotificationKind,
     Order,
     OrderNotification,
     OrderStatus,
@@ -79,6 +80,11 @@ def test_order_demo_covers_every_channel_fulfilment_and_status_and_loads_once() 
     # The states the staff screens are about.
     assert orders.filter(status=OrderStatus.READY, payment_mode=PaymentMode.AT_PICKUP, paid_at__isnull=True).exists()
     assert orders.filter(status=OrderStatus.READY, paid_at__isnull=False).exists()
+    # A paid pickup near its hold's end, its customer reminded (orders.services.holds).
+    assert orders.filter(
+        status=OrderStatus.READY, paid_at__isnull=False, hold_reminded_at__isnull=False, hold_ends_at__isnull=False
+    ).exists()
+    assert OrderNotification.objects.filter(order__in=orders, kind=NotificationKind.HOLD_ENDING).exists()
     assert orders.filter(status=OrderStatus.PLACED, paid_at__isnull=True).exists()
     cancelled = orders.filter(status=OrderStatus.CANCELLED)
     credited = cancelled.filter(credit_note__isnull=False)

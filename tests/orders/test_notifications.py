@@ -32,7 +32,7 @@ from customers.models import BroughtCustomer, ConsentPurpose, Customer, Customer
 from customers.services.consents import consent_record
 from orders.codes import pickup_code, pickup_code_parse, pickup_qr, pickup_short_code
 from orders.models import NotificationKind, NotificationStatus, Order, OrderNotification
-from orders.services import Actor, order_make_ready, order_ship
+from orders.services import Actor, order_hold_remind, order_make_ready, order_ship
 from orders.services.notifications import NOTIFICATION_EVENT, order_notification_due
 from tests.factories import ContactPointFactory, channel_client
 from tests.receivers import Receiver, verifies
@@ -52,7 +52,12 @@ SUBJECTS = {
     ("es", NotificationKind.READY): "Su pedido {number} está listo para recoger",
     ("es", NotificationKind.SHIPPED): "Su pedido {number} está en camino",
     ("es", NotificationKind.DELIVERED): "Su pedido {number} ha sido entregado",
+    ("en", NotificationKind.HOLD_ENDING): "Reminder: your order {number} is waiting for you",
+    ("es", NotificationKind.HOLD_ENDING): "Recordatorio: su pedido {number} le espera",
 }
+# Subjects whose Spanish the integrator adds to the catalog (helpers do not edit locale/): expected
+# to fail until then; strict, so the mark has to go once the catalog carries them.
+UNTRANSLATED = {("es", NotificationKind.HOLD_ENDING)}
 WHATSAPP_URL = "https://whatsapp.example.com/hooks/orders"
 MARKETPLACE_URL = "https://marketplace.example.com/hooks/orders"
 APP_URL = "https://app.example.com/hooks/push"
@@ -104,6 +109,11 @@ def order_notified(shop: Shop, kind: str) -> Order:
     """An order that has just owed the customer a message of `kind`."""
     if kind == NotificationKind.READY:
         return ready_order(shop)
+    if kind == NotificationKind.HOLD_ENDING:  # ready, and its hold ends within the reminder's lead
+        order = ready_order(shop)
+        Order.objects.filter(pk=order.pk).update(hold_ends_at=timezone.now() + timedelta(hours=1))
+        assert order_hold_remind(order_id=order.pk)
+        return order
     order = place(shop)
     if kind in (NotificationKind.SHIPPED, NotificationKind.DELIVERED):
         order = ship(shop, pay(shop, order), tracking_number="TRK1")
@@ -154,7 +164,11 @@ def timeline(customer: Customer, kind: str) -> list[CustomerEvent]:
 
 @pytest.mark.parametrize("language", ["es", "en"])
 @pytest.mark.parametrize("kind", NotificationKind.values)
-def test_each_kind_is_emailed_with_its_subject_in_the_order_language(shop: Shop, kind: str, language: str) -> None:
+def test_each_kind_is_emailed_with_its_subject_in_the_order_language(
+    shop: Shop, kind: str, language: str, request: pytest.FixtureRequest
+) -> None:
+    if (language, kind) in UNTRANSLATED:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="the Spanish text is the integrator's to add"))
     order = order_notified(shop, kind)
     Order.objects.filter(pk=order.pk).update(language=language)
 
