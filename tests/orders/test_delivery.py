@@ -16,7 +16,9 @@ from orders.models import (
     DeliveryRate,
     DeliveryZone,
     DeliveryZoneArea,
+    NotificationKind,
     Order,
+    OrderNotification,
     OrderStatus,
     Payment,
     PaymentKind,
@@ -30,6 +32,7 @@ from orders.services import (
     order_request_fingerprint,
 )
 from orders.services.delivery import DeliveryQuote
+from orders.services.notifications import order_notification_message
 from orders.services.quoting import delivery_quote
 from tests.factories import VariantFactory, delivery_method_create, delivery_zone_create, stock_receive_for
 from tests.scenarios import Shop, pay, place
@@ -426,3 +429,12 @@ def test_an_order_charging_delivery_names_its_method(shop: Shop, methods: Any) -
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Order.objects.filter(pk=order.pk).update(delivery_method=None)
+
+
+def test_the_placed_message_tells_the_delivery_charge(shop: Shop, methods: Any) -> None:
+    order = place(shop, lines=[(shop.shirt, 1)], delivery_method="express")
+
+    message = order_notification_message(OrderNotification.objects.get(order=order, kind=NotificationKind.PLACED))
+
+    assert "Express" in message.text
+    assert "9,95" in message.text  # the order's language is Spanish: its number format
