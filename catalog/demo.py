@@ -29,6 +29,25 @@ TAX_CATEGORIES = (
     ("superreducido", "IVA superreducido", Decimal(4)),
 )
 PRODUCT_TAX_CODE = "general"
+# Packed weight of each product line's items, in grams: delivery is priced by weight band.
+WEIGHT_GRAMS = {
+    "VES": 450,
+    "CAM": 250,
+    "PAN": 600,
+    "CHA": 950,
+    "CMS": 300,
+    "ZAP": 1100,
+    "BOT": 1500,
+    "BOL": 700,
+    "CIN": 200,
+    "POR": 2300,
+    "SMA": 450,
+    "TAB": 800,
+    "AUR": 350,
+    "ALT": 1900,
+    "TEL": 19000,
+    "ACC": 150,
+}
 
 type CategoryTree = dict[str, CategoryTree]
 
@@ -142,6 +161,7 @@ class VariantSpec:
     size: str = ""
     colour: str = ""
     attributes: dict[str, str] = field(default_factory=dict)
+    weight_grams: int = 0
 
 
 @dataclass(frozen=True)
@@ -722,6 +742,7 @@ def _fashion_products(
                 compare_at_price=markdown,
                 size=size,
                 colour=colour,
+                weight_grams=WEIGHT_GRAMS[line.code],
             )
             for colour, markdown in zip(colours, markdowns, strict=True)
             for size in sizes
@@ -753,6 +774,7 @@ def _electronics_products(
                 compare_at_price=markdown + option.extra if markdown else None,
                 colour=colour,
                 attributes=option.attributes,
+                weight_grams=WEIGHT_GRAMS[line.code],
             )
             for colour, markdown in zip(colours, markdowns, strict=True)
             for option in options
@@ -860,8 +882,20 @@ def _variants_load(catalog: list[ProductSpec]) -> int:
             size=variant.size,
             colour=variant.colour,
             attributes=variant.attributes,
+            weight_grams=variant.weight_grams,
         )
     return len(missing)
+
+
+def _weights_load(catalog: list[ProductSpec]) -> int:
+    """Demo variants loaded before they had weights get theirs (a demo database from an older run)."""
+    weights = {variant.sku: variant.weight_grams for spec in catalog for variant in spec.variants}
+    unweighed = Variant.objects.filter(sku__in=weights, weight_grams=0)
+    changed = [variant for variant in unweighed if weights[variant.sku]]
+    for variant in changed:
+        variant.weight_grams = weights[variant.sku]
+    Variant.objects.bulk_update(changed, ["weight_grams"])
+    return len(changed)
 
 
 def _promotions_load() -> int:
@@ -889,5 +923,6 @@ def load() -> dict[str, int]:
         _("categories"): _categories_load(),
         _("products"): _products_load(catalog),
         _("variants"): _variants_load(catalog),
+        _("variant weights"): _weights_load(catalog),
         _("promotions"): _promotions_load(),
     }

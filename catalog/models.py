@@ -112,6 +112,11 @@ class Variant(models.Model):
         help_text=_("The former price, shown crossed out; higher than the price."),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    weight_grams = models.PositiveIntegerField(
+        _("weight (g)"),
+        default=0,
+        help_text=_("Packed weight in grams: delivery prices by the basket's weight. 0 when not known."),
+    )
 
     class Meta:
         verbose_name = _("variant")

@@ -32,6 +32,18 @@ class MoneyWidget(widgets.DecimalWidget):
             raise ValueError(_("%(value)r is not a number.") % {"value": value}) from None
 
 
+class WeightWidget(widgets.IntegerWidget):
+    """Grams; an empty cell is an unknown weight (0)."""
+
+    def clean(self, value: Any, row: Any = None, **kwargs: Any) -> int:
+        if value is None or str(value).strip() == "":
+            return 0
+        try:
+            return int(super().clean(value, row, **kwargs))
+        except (ValueError, InvalidOperation):
+            raise ValueError(_("%(value)r is not a whole number of grams.") % {"value": value}) from None
+
+
 def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in {"1", "true", "yes", "si", "sí", "y"}
 
@@ -51,6 +63,8 @@ class ProductVariantResource(resources.ModelResource):
     attributes = fields.Field(attribute="attributes", column_name="attributes", widget=widgets.JSONWidget())
     price = fields.Field(attribute="price", column_name="price", widget=MoneyWidget())
     compare_at_price = fields.Field(attribute="compare_at_price", column_name="compare_at_price", widget=MoneyWidget())
+    # Optional: a file without the column leaves weights as they are.
+    weight_grams = fields.Field(attribute="weight_grams", column_name="weight_grams", widget=WeightWidget())
 
     class Meta:
         model = Variant
@@ -65,6 +79,7 @@ class ProductVariantResource(resources.ModelResource):
             "compare_at_price",
             "attributes",
             "is_active",
+            "weight_grams",
         )
         export_order = fields
         clean_model_instances = True

@@ -66,6 +66,7 @@ class VariantSerializer(serializers.ModelSerializer[Variant]):
             "promotion",
             "currency",
             "is_active",
+            "weight_grams",
         )
 
     def _price(self, variant: Variant) -> EffectivePrice:

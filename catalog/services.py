@@ -82,6 +82,7 @@ def variant_create(
     attributes: dict[str, Any] | None = None,
     compare_at_price: Decimal | None = None,
     is_active: bool = True,
+    weight_grams: int = 0,
 ) -> Variant:
     variant = Variant(
         product=product,
@@ -93,6 +94,7 @@ def variant_create(
         attributes=attributes or {},
         compare_at_price=compare_at_price,
         is_active=is_active,
+        weight_grams=weight_grams,
     )
     variant.full_clean()
     variant.save()

@@ -4,8 +4,10 @@ Each order goes through orders.services as its channel would: placed with an Ide
 ("demo-..."), paid (which issues its invoice), put aside in a store, sent to a store or a
 locker by transfer, shipped and delivered, handed over with the customer's pickup code,
 cancelled (refunds and a credit note) or expired, or left uncollected near its hold's end (the
-customer reminded). The demo customers, locations, stock, channel clients and staff come from the
-lower demos; channels with no client there (social,
+customer reminded). Delivery is priced by the demo's price list (standard and express to the
+peninsula and the Balearic Islands by weight band, free from a threshold; store and locker pickup
+free): shipped orders carry a charge, and one goes express. The demo customers, locations, stock,
+channel clients and staff come from the lower demos; channels with no client there (social,
 WhatsApp, marketplace, call centre) get one here. Store staff's groups get the orders
 permissions, so the store employee can work today's pickups at Madrid Gran Vía.
 
@@ -26,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from catalog.models import Variant
+from catalog.models import TaxCategory, Variant
 from config.channels import Channel
 from config.demo import CHANNEL_CLIENTS
 from config.models import ChannelClient
@@ -39,6 +41,11 @@ from inventory.models import Location, LocationKind, StockLevel
 from inventory.services import transfer_ship
 from orders.codes import pickup_code
 from orders.models import (
+    DeliveryKind,
+    DeliveryMethod,
+    DeliveryRate,
+    DeliveryZone,
+    DeliveryZoneArea,
     FulfilmentType,
     Order,
     OrderNotification,
@@ -123,6 +130,7 @@ class OrderSpec:
     steps: tuple[str, ...] = ()
     full_invoice: bool = False
     note: str = ""
+    delivery_method: str = ""  # empty: the default of the fulfilment's kind
 
 
 EMAIL, HANDLE = IdentityKind.EMAIL, IdentityKind.INSTAGRAM
@@ -148,6 +156,7 @@ ORDERS = (
         pay=(STORE_CARD,),
         steps=("pay", "ship"),
         full_invoice=True,
+        delivery_method="urgente",
     ),
     OrderSpec("demo-03", Channel.MARKETPLACE, (EMAIL, "hugo.castro25@icloud.com"), SHIP, pay=(CARD,), steps=("pay",)),
     OrderSpec("demo-04", Channel.SOCIAL, (HANDLE, "@javimoreno"), SHIP, lines=2),
@@ -481,6 +490,7 @@ def _order_load(spec: OrderSpec, index: int, context: Context) -> Order:
         language=customer.preferred_language,
         billing_tax_id=customer.tax_id if spec.full_invoice else "",
         billing=address if spec.full_invoice else None,
+        delivery_method=spec.delivery_method,
     )
     actor = context.actor(spec.channel)
     placement = order_place(
@@ -525,6 +535,86 @@ def _orders_load(clients: dict[str, ChannelClient]) -> None:
         _order_load(spec, index, context)
 
 
+# Delivery: the zones of Spain the shop ships to (the Canary Islands, Ceuta and Melilla are outside
+# the VAT area and have no zone: orders to them are refused with `delivery_zone_unknown`).
+DELIVERY_ZONES = (
+    ("peninsula", "Península", (("ES", ""),)),
+    ("baleares", "Islas Baleares", (("ES", "07"),)),
+)
+# (code, name, kind, default, position, rates: (zone, up to grams or None, price, free from or None))
+DELIVERY_METHODS: tuple[tuple[str, str, str, bool, int, tuple[tuple[str, int | None, str, str | None], ...]], ...] = (
+    (
+        "estandar",
+        "Envío estándar (48-72 h)",
+        DeliveryKind.SHIP,
+        True,
+        1,
+        (
+            ("peninsula", 2000, "3.95", "50.00"),
+            ("peninsula", 5000, "5.95", "50.00"),
+            ("peninsula", 20000, "9.95", "150.00"),
+            ("peninsula", None, "19.95", None),
+            ("baleares", 2000, "7.95", "100.00"),
+            ("baleares", 5000, "9.95", "100.00"),
+            ("baleares", 20000, "14.95", None),
+            ("baleares", None, "29.95", None),
+        ),
+    ),
+    (
+        "urgente",
+        "Envío urgente (24 h)",
+        DeliveryKind.SHIP,
+        False,
+        2,
+        (("peninsula", 5000, "8.95", None), ("peninsula", 20000, "14.95", None), ("baleares", 5000, "14.95", None)),
+    ),
+    ("tienda", "Recogida en tienda", DeliveryKind.PICKUP, True, 1, ()),
+    ("taquilla", "Recogida en taquilla", DeliveryKind.LOCKER, True, 1, ()),
+)
+DELIVERY_TAX_CODE = "general"  # the catalog demo's general VAT
+
+
+def _delivery_load() -> int:
+    """The demo's delivery price list (orders.services.delivery); existing codes are left as they are."""
+    created = 0
+    zones = {}
+    for code, name, areas in DELIVERY_ZONES:
+        zone, new = DeliveryZone.objects.get_or_create(code=code, defaults={"name": name})
+        zones[code] = zone
+        created += new
+        if new:
+            for country, prefix in areas:
+                DeliveryZoneArea.objects.get_or_create(
+                    country=country, postal_code_prefix=prefix, defaults={"zone": zone}
+                )
+    tax = TaxCategory.objects.filter(code=DELIVERY_TAX_CODE).first()
+    if tax is None:  # the catalog demo was not loaded
+        return created
+    for code, name, kind, default, position, rates in DELIVERY_METHODS:
+        if DeliveryMethod.objects.filter(code=code).exists():
+            continue
+        method = DeliveryMethod.objects.create(
+            code=code,
+            name=name,
+            kind=kind,
+            is_default=default and not DeliveryMethod.objects.filter(kind=kind, is_default=True).exists(),
+            tax_category=tax,
+            position=position,
+        )
+        created += 1
+        DeliveryRate.objects.bulk_create(
+            DeliveryRate(
+                method=method,
+                zone=zones[zone],
+                max_weight_grams=grams,
+                price=Decimal(price),
+                free_over=Decimal(free) if free else None,
+            )
+            for zone, grams, price, free in rates
+        )
+    return created
+
+
 # What load() reports, counted before and after: the services create the rows.
 COUNTED = (
     (Order, gettext_noop("orders")),
@@ -545,8 +635,13 @@ def load() -> dict[str, int]:
     """Load the demo orders; returns what was created, by label."""
     before = [model._default_manager.count() for model, _label in COUNTED]
     clients, clients_created = _clients_load()
+    delivery_created = _delivery_load()
     _orders_load(clients)
     created = {
         _(label): model._default_manager.count() - count for (model, label), count in zip(COUNTED, before, strict=True)
     }
-    return created | {_("order channel clients"): clients_created, _("purchase segments"): _segment_load()}
+    return created | {
+        _("order channel clients"): clients_created,
+        _("delivery methods and zones"): delivery_created,
+        _("purchase segments"): _segment_load(),
+    }

@@ -12,6 +12,10 @@ class OrderErrorCode(StrEnum):
     INVALID_LINES = "invalid_lines"
     IDEMPOTENCY_KEY_REQUIRED = "idempotency_key_required"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    # Delivery (placing and quoting)
+    DELIVERY_METHOD_UNKNOWN = "delivery_method_unknown"
+    DELIVERY_ZONE_UNKNOWN = "delivery_zone_unknown"
+    DELIVERY_UNAVAILABLE = "delivery_unavailable"
     # Paying
     INVALID_PAYMENT = "invalid_payment"
     PAYMENT_EXCEEDS_DUE = "payment_exceeds_due"

@@ -2,14 +2,16 @@ from decimal import Decimal
 from typing import ClassVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import Variant
+from catalog.models import TaxCategory, Variant
 from config.channels import Channel
 from config.models import AppendOnlyModel, ChannelClient
+from config.money import CURRENCY_MINOR_UNITS, has_valid_precision
 from customers.models import Customer
 from inventory.models import Location, Transfer
 from invoicing.models import Invoice
@@ -41,6 +43,168 @@ class PaymentMode(models.TextChoices):
 # Statuses in which the order must already be paid (and so invoiced: both happen in one transaction).
 PAID_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.PICKED_UP)
 OPEN_STATUSES = (OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.READY)
+
+
+def postal_code_normalise(value: str) -> str:
+    """A postal code as zones compare it: upper case, without spaces or dashes."""
+    return "".join(ch for ch in value.upper() if ch.isascii() and ch.isalnum())
+
+
+class DeliveryKind(models.TextChoices):
+    """Which orders a delivery method serves: shipped ones, store pickups (also sent to a store), lockers."""
+
+    SHIP = "ship", _("Delivered to an address")
+    PICKUP = "pickup", _("Picked up in a store")
+    LOCKER = "locker", _("Picked up at a locker")
+
+
+class DeliveryMethod(models.Model):
+    """How the goods reach the customer, and what it costs (its rates, per zone and weight band).
+
+    Standard and express are two methods of kind `ship`; a store pickup and a locker are of
+    their own kinds. Pickup and locker methods without rates are free; a ship method is offered
+    only where it has a rate (orders.services.delivery).
+    """
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100, help_text=_("As the customer and the invoice read it."))
+    kind = models.CharField(_("serves"), max_length=20, choices=DeliveryKind.choices)
+    is_default = models.BooleanField(
+        _("default"), default=False, help_text=_("Applies when an order names no method; one per kind.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    tax_category = models.ForeignKey(
+        TaxCategory,
+        verbose_name=_("VAT of the charge"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The charge is invoiced as a line of its own at this rate."),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0, help_text=_("Lower first in lists."))
+
+    class Meta:
+        verbose_name = _("delivery method")
+        verbose_name_plural = _("delivery methods")
+        ordering = ("kind", "position", "code")
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=DeliveryKind.values), name="delivery_method_kind_valid"),
+            models.UniqueConstraint(
+                fields=("kind",), condition=Q(is_default=True), name="delivery_method_one_default_per_kind"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class DeliveryZone(models.Model):
+    """Where a rate applies: countries, or parts of one by postal-code prefix (its areas)."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        verbose_name = _("delivery zone")
+        verbose_name_plural = _("delivery zones")
+        ordering = ("code",)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class DeliveryZoneArea(models.Model):
+    """A country, or the postal codes of a country starting with a prefix, and the one zone it is in.
+
+    An address is in the zone of its country's area with the longest prefix it starts with (an
+    empty prefix: the whole country). Each (country, prefix) belongs to one zone only.
+    """
+
+    zone = models.ForeignKey(DeliveryZone, verbose_name=_("zone"), on_delete=models.CASCADE, related_name="areas")
+    country = models.CharField(_("country"), max_length=2, help_text=_("ISO code, e.g. ES."))
+    postal_code_prefix = models.CharField(
+        _("postal codes starting with"), max_length=10, blank=True, help_text=_("Empty: the whole country.")
+    )
+
+    class Meta:
+        verbose_name = _("zone area")
+        verbose_name_plural = _("zone areas")
+        ordering = ("zone", "country", "postal_code_prefix")
+        constraints = [
+            models.UniqueConstraint(fields=("country", "postal_code_prefix"), name="delivery_area_in_one_zone"),
+            models.CheckConstraint(
+                condition=Q(country__regex=r"^[A-Z]{2}$") & Q(postal_code_prefix__regex=r"^[0-9A-Z]*$"),
+                name="delivery_area_codes_normalised",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country} {self.postal_code_prefix}*" if self.postal_code_prefix else self.country
+
+    def clean(self) -> None:
+        # Stored as addresses are compared: upper case, no spaces or dashes ("07" matches "07001").
+        self.country = (self.country or "").strip().upper()
+        self.postal_code_prefix = postal_code_normalise(self.postal_code_prefix or "")
+
+
+class DeliveryRate(models.Model):
+    """The price of a method in a zone for baskets up to a weight, and from what goods total it is free."""
+
+    method = models.ForeignKey(DeliveryMethod, verbose_name=_("method"), on_delete=models.CASCADE, related_name="rates")
+    zone = models.ForeignKey(DeliveryZone, verbose_name=_("zone"), on_delete=models.PROTECT, related_name="rates")
+    currency = models.CharField(_("currency"), max_length=3, default=settings.DEFAULT_CURRENCY)
+    max_weight_grams = models.PositiveIntegerField(
+        _("up to (g)"), null=True, blank=True, help_text=_("Baskets up to this weight; empty: any weight.")
+    )
+    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2, help_text=_("VAT included."))
+    free_over = models.DecimalField(
+        _("free from"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Free when the goods come to this much or more (VAT included); empty: never free."),
+    )
+
+    class Meta:
+        verbose_name = _("delivery rate")
+        verbose_name_plural = _("delivery rates")
+        ordering = ("method", "zone", "currency", F("max_weight_grams").asc(nulls_last=True))
+        constraints = [
+            models.UniqueConstraint(
+                fields=("method", "zone", "currency", "max_weight_grams"), name="delivery_rate_band_unique"
+            ),
+            # NULLs are distinct to a unique index: one open-ended band per method, zone and currency.
+            models.UniqueConstraint(
+                fields=("method", "zone", "currency"),
+                condition=Q(max_weight_grams__isnull=True),
+                name="delivery_rate_one_open_band",
+            ),
+            models.CheckConstraint(condition=Q(price__gte=0), name="delivery_rate_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(free_over__isnull=True) | Q(free_over__gt=0), name="delivery_rate_free_over_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_weight_grams__isnull=True) | Q(max_weight_grams__gt=0),
+                name="delivery_rate_band_positive",
+            ),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="delivery_rate_currency_code"),
+        ]
+
+    def __str__(self) -> str:
+        band = f"≤ {self.max_weight_grams} g" if self.max_weight_grams else "∞"
+        return f"{self.method_id}/{self.zone_id} {band}: {self.price} {self.currency}"
+
+    def clean(self) -> None:
+        self.currency = (self.currency or "").strip().upper()
+        if self.currency not in CURRENCY_MINOR_UNITS:
+            raise ValidationError({"currency": gettext("One of: %s.") % ", ".join(CURRENCY_MINOR_UNITS)})
+        errors = {
+            field: gettext("At most the currency's decimals.")
+            for field in ("price", "free_over")
+            if getattr(self, field) is not None and not has_valid_precision(getattr(self, field), self.currency)
+        }
+        if errors:
+            raise ValidationError(errors)
 
 
 class Order(models.Model):
@@ -110,6 +274,24 @@ class Order(models.Model):
     currency = models.CharField(_("currency"), max_length=3)
     total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
     tax_total = models.DecimalField(_("of which tax"), max_digits=12, decimal_places=2)
+    # Delivery, priced at placing (orders.services.delivery) and part of `total` and `tax_total`.
+    delivery_method = models.ForeignKey(
+        DeliveryMethod,
+        verbose_name=_("delivery method"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: no delivery method was configured for this kind of order when it was placed."),
+    )
+    delivery_zone = models.ForeignKey(
+        DeliveryZone, verbose_name=_("delivery zone"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    delivery_charge = models.DecimalField(
+        _("delivery charge"), max_digits=12, decimal_places=2, default=0, help_text=_("VAT included.")
+    )
+    delivery_tax_rate = models.DecimalField(_("delivery VAT rate (%)"), max_digits=5, decimal_places=2, default=0)
+    weight_grams = models.PositiveIntegerField(_("weight (g)"), default=0)
     paid_amount = models.DecimalField(_("paid"), max_digits=12, decimal_places=2, default=0)
     refunded_amount = models.DecimalField(_("refunded"), max_digits=12, decimal_places=2, default=0)
 
@@ -159,6 +341,14 @@ class Order(models.Model):
             ),
             models.CheckConstraint(condition=Q(payment_mode__in=PaymentMode.values), name="order_payment_mode_valid"),
             models.CheckConstraint(condition=Q(total__gte=0) & Q(tax_total__gte=0), name="order_totals_not_negative"),
+            models.CheckConstraint(
+                condition=Q(delivery_charge__gte=0) & Q(delivery_charge__lte=F("total")),
+                name="order_delivery_charge_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(delivery_charge=0) | Q(delivery_method__isnull=False),
+                name="order_delivery_charge_has_method",
+            ),
             models.CheckConstraint(
                 condition=Q(paid_amount__gte=0) & Q(paid_amount__lte=F("total")), name="order_paid_within_total"
             ),

@@ -7,6 +7,11 @@ The store-credit ledger is customers' (customers.roles).
 
 from config.roles import Role
 
+# Delivery prices: everyone who serves customers or ships reads them; managers set them.
+_DELIVERY_MODELS = ("deliverymethod", "deliveryzone", "deliveryzonearea", "deliveryrate")
+_DELIVERY_READ = tuple(f"view_{model}" for model in _DELIVERY_MODELS)
+_DELIVERY_MANAGE = tuple(f"{verb}_{model}" for verb in ("add", "change", "delete") for model in _DELIVERY_MODELS)
+
 _COUNTER = (
     "view_order",
     "add_order",
@@ -17,6 +22,7 @@ _COUNTER = (
     "add_payment",  # paying at the till
     "view_orderstatuschange",
     "view_ordernotification",
+    *_DELIVERY_READ,
 )
 _SERVICE = (
     "view_order",
@@ -28,15 +34,16 @@ _SERVICE = (
     "view_payment",
     "view_orderstatuschange",
     "view_ordernotification",
+    *_DELIVERY_READ,
 )
 
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.STORE_STAFF: _COUNTER,
     Role.STORE_MANAGER: (*_COUNTER, "cancel_order"),
     # The warehouse picks and ships what it supplies: no counter, no money.
-    Role.WAREHOUSE: ("view_order", "change_order", "view_orderline"),
+    Role.WAREHOUSE: ("view_order", "change_order", "view_orderline", *_DELIVERY_READ),
     Role.AGENT: _SERVICE,
     Role.TEAM_LEAD: _SERVICE,
-    Role.ACCOUNTANT: ("view_order", "view_all_orders", "view_orderline", "view_payment"),
-    Role.MANAGER: (*_COUNTER, *_SERVICE, "view_orderstatuschange"),
+    Role.ACCOUNTANT: ("view_order", "view_all_orders", "view_orderline", "view_payment", *_DELIVERY_READ),
+    Role.MANAGER: (*_COUNTER, *_SERVICE, "view_orderstatuschange", *_DELIVERY_MANAGE),
 }

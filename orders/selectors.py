@@ -27,7 +27,19 @@ from config.models import ChannelClient
 from customers.identities import IdentityKind, identity_normalise
 from inventory.selectors import location_ids_for_user, location_list_for_user
 from orders.codes import order_number_normalise, tracking_token_matches
-from orders.models import OPEN_STATUSES, Order, OrderLine, OrderStatus, OrderStatusChange, PaymentMode
+from orders.models import (
+    OPEN_STATUSES,
+    DeliveryMethod,
+    DeliveryRate,
+    DeliveryZone,
+    DeliveryZoneArea,
+    Order,
+    OrderLine,
+    OrderStatus,
+    OrderStatusChange,
+    PaymentMode,
+    postal_code_normalise,
+)
 
 OrderView = Literal["full", "picking"]
 FULL_VIEW: OrderView = "full"
@@ -37,7 +49,7 @@ PICKUP_CODE_PERMISSION = "orders.view_pickup_code"
 
 def order_list() -> QuerySet[Order]:
     """Every order, with what a row shows loaded. Callers narrow it to what the caller reaches."""
-    return Order.objects.select_related("customer", "pickup_location", "invoice")
+    return Order.objects.select_related("customer", "pickup_location", "invoice", "delivery_method", "delivery_zone")
 
 
 def order_list_for_client(*, client: ChannelClient) -> QuerySet[Order]:
@@ -254,3 +266,28 @@ def orders_delivered_or_picked_up_between(*, start: datetime, end: datetime) -> 
     return Order.objects.filter(
         Q(delivered_at__gte=start, delivered_at__lt=end) | Q(picked_up_at__gte=start, picked_up_at__lt=end)
     )
+
+
+# --- Delivery (orders.services.delivery) -------------------------------------------------------
+
+
+def delivery_method_list(*, kind: str | None = None, currency: str) -> QuerySet[DeliveryMethod]:
+    """Active methods (of one kind, or all), in their list order, with their VAT and their rates in
+    `currency` (each with its zone) loaded: two queries whatever the number of methods and bands."""
+    methods = DeliveryMethod.objects.filter(is_active=True).select_related("tax_category")
+    if kind is not None:
+        methods = methods.filter(kind=kind)
+    return methods.prefetch_related(
+        Prefetch("rates", queryset=DeliveryRate.objects.filter(currency=currency).select_related("zone"))
+    )
+
+
+def delivery_zone_for(*, country: str, postal_code: str) -> DeliveryZone | None:
+    """The zone of an address: its country's area with the longest prefix the postal code starts
+    with (an empty prefix is the whole country); None when no area covers it. One query."""
+    code = postal_code_normalise(postal_code)
+    areas = DeliveryZoneArea.objects.filter(country=(country or "").strip().upper()).select_related("zone")
+    matching = [area for area in areas if code.startswith(area.postal_code_prefix)]
+    if not matching:
+        return None
+    return max(matching, key=lambda area: len(area.postal_code_prefix)).zone

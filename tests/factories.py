@@ -21,6 +21,7 @@ from config.services import channel_client_create
 from customers.models import Consent, ContactPoint, Customer, CustomerEvent
 from inventory.models import Location
 from invoicing.models import Invoice, Seller
+from orders.models import DeliveryMethod, DeliveryRate, DeliveryZone, DeliveryZoneArea
 
 
 class TaxCategoryFactory(DjangoModelFactory[TaxCategory]):
@@ -302,3 +303,40 @@ def invoice_issue_for(
         customer=customer,
         **kwargs,
     )
+
+
+# --- Delivery (orders) ---------------------------------------------------------------------------
+
+
+def delivery_method_create(
+    code: str,
+    *,
+    kind: str = "ship",
+    rates: Sequence[tuple[DeliveryZone, int | None, str, str | None]] = (),
+    tax_rate: str = "21",
+    **fields: Any,
+) -> DeliveryMethod:
+    """A delivery method and its rates: (zone, max grams or None, price, free from or None)."""
+    tax, _created = TaxCategory.objects.get_or_create(
+        code=f"delivery-{tax_rate}", defaults={"name": f"Delivery {tax_rate}%", "rate": Decimal(tax_rate)}
+    )
+    method = DeliveryMethod.objects.create(
+        code=code, name=fields.pop("name", code.title()), kind=kind, tax_category=tax, **fields
+    )
+    for zone, max_grams, price, free_over in rates:
+        DeliveryRate.objects.create(
+            method=method,
+            zone=zone,
+            max_weight_grams=max_grams,
+            price=Decimal(price),
+            free_over=Decimal(free_over) if free_over else None,
+        )
+    return method
+
+
+def delivery_zone_create(code: str, *areas: tuple[str, str]) -> DeliveryZone:
+    """A delivery zone of (country, postal prefix) areas; a prefix "" is the whole country."""
+    zone = DeliveryZone.objects.create(code=code, name=code.title())
+    for country, prefix in areas:
+        DeliveryZoneArea.objects.create(zone=zone, country=country, postal_code_prefix=prefix)
+    return zone

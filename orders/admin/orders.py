@@ -134,6 +134,7 @@ class OrderAdmin(PickupsCounterMixin, TermSearchMixin, NoAddMixin, NoDeleteMixin
                     "fulfilment_type",
                     "pickup_location",
                     "shipping_address",
+                    "weight_grams",
                     "ready_date",
                     "ready_at",
                     "hold_ends_at",
@@ -153,6 +154,10 @@ class OrderAdmin(PickupsCounterMixin, TermSearchMixin, NoAddMixin, NoDeleteMixin
                     "payment_mode",
                     "total_with_currency",
                     "tax_total",
+                    "delivery_method",
+                    "delivery_zone",
+                    "delivery_charge",
+                    "delivery_tax_rate",
                     "paid_amount",
                     "amount_due_display",
                     "refunded_amount",
@@ -174,6 +179,8 @@ class OrderAdmin(PickupsCounterMixin, TermSearchMixin, NoAddMixin, NoDeleteMixin
             {
                 "fields": (
                     "fulfilment_type",
+                    "delivery_method",
+                    "weight_grams",
                     "pickup_location",
                     "parcel_label",
                     "ready_date",

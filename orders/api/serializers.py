@@ -80,6 +80,16 @@ class OrderCreateSerializer(serializers.Serializer[Any]):
     shipping_address = AddressInputSerializer(required=False, allow_null=True, default=None)
     payment_mode = serializers.ChoiceField(choices=PaymentMode.choices, default=PaymentMode.NOW)
     billing = BillingInputSerializer(required=False, allow_null=True, default=None)
+    delivery_method = serializers.CharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=(
+            "Code of a delivery method offered for this basket (POST /delivery-quotes/). "
+            "Empty: the default method of the fulfilment's kind."
+        ),
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         errors: dict[str, list[str]] = {}
@@ -244,6 +254,25 @@ class OrderSerializer(serializers.ModelSerializer[Order]):
         return "full"
 
 
+class OrderDeliverySerializer(serializers.Serializer[Any]):
+    """How the order travels and what that costs: part of `total` and `tax_total`."""
+
+    method = serializers.CharField(
+        source="delivery_method.code",
+        default=None,
+        allow_null=True,
+        read_only=True,
+        help_text="Null when no method was configured for the order's kind: nothing charged.",
+    )
+    method_name = serializers.CharField(source="delivery_method.name", default=None, allow_null=True, read_only=True)
+    zone = serializers.CharField(source="delivery_zone.code", default=None, allow_null=True, read_only=True)
+    charge = serializers.DecimalField(
+        source="delivery_charge", max_digits=12, decimal_places=2, read_only=True, help_text="VAT included."
+    )
+    tax_rate = serializers.DecimalField(source="delivery_tax_rate", max_digits=5, decimal_places=2, read_only=True)
+    weight_grams = serializers.IntegerField(read_only=True)
+
+
 class OrderDetailSerializer(OrderSerializer):
     """The whole order: lines, payments, history, documents and where to follow it."""
 
@@ -258,6 +287,7 @@ class OrderDetailSerializer(OrderSerializer):
     payments = PaymentSerializer(many=True, read_only=True)
     history = HistorySerializer(many=True, read_only=True)
     tracking_url = serializers.SerializerMethodField(help_text="The public tracking page, token included.")
+    delivery = OrderDeliverySerializer(source="*", read_only=True)
 
     class Meta(OrderSerializer.Meta):
         fields: tuple[str, ...] = (
@@ -265,6 +295,7 @@ class OrderDetailSerializer(OrderSerializer):
             "pickup_location_name",
             "shipping_address",
             "tax_total",
+            "delivery",
             "paid_amount",
             "refunded_amount",
             "credit_note",

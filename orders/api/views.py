@@ -225,7 +225,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         description=(
             "Resolves the customer from the identities (or the e-mail and phone), prices the lines at the "
             "shop's current prices, plans where each unit comes from and reserves the stock, all or nothing. "
-            "Prices are never accepted from the client. The `Idempotency-Key` header makes retries safe: the "
+            "Prices are never accepted from the client. Delivery is priced by `delivery_method` (or the default "
+            "method of the fulfilment's kind) and is part of the total: `POST /delivery-quotes/` shows the methods "
+            "and prices first. The `Idempotency-Key` header makes retries safe: the "
             "same key with the same body answers 200 with the same order; with another body, 409."
         ),
         parameters=[
@@ -248,6 +250,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                         ConfigErrorCode.INVALID: "fields, prices sent, an unknown pickup location",
                         OrderErrorCode.INVALID_LINES: "an unknown SKU, a quantity",
                         OrderErrorCode.INVALID_ORDER: "destination, payment mode, contact, invoicing details",
+                        OrderErrorCode.DELIVERY_METHOD_UNKNOWN: "no active delivery method has this code",
+                        OrderErrorCode.DELIVERY_ZONE_UNKNOWN: "no delivery zone covers the shipping address",
+                        OrderErrorCode.DELIVERY_UNAVAILABLE: "no method, or not the one named, serves this basket there",
                     },
                     409: {
                         OrderErrorCode.IDEMPOTENCY_KEY_REUSED: "",
@@ -291,6 +296,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 language=values["language"],
                 billing_tax_id=billing.get("tax_id", ""),
                 billing=Address(**{k: v for k, v in billing.items() if k != "tax_id"}) if billing else None,
+                delivery_method=values["delivery_method"],
             ),
         )
         code = status.HTTP_201_CREATED if placement.created else status.HTTP_200_OK

@@ -133,6 +133,11 @@ def _paragraphs(order: Order, kind: str, short_code: str) -> list[str]:
     }
     if kind == NotificationKind.PLACED:
         paragraphs = [_("Thank you: your order %(number)s for %(total)s %(currency)s is placed.") % values]
+        if order.delivery_charge > 0 and order.delivery_method is not None:
+            paragraphs.append(
+                _("It includes %(charge)s %(currency)s for delivery (%(method)s).")
+                % {**values, "charge": _amount(order.delivery_charge), "method": order.delivery_method.name}
+            )
     elif kind == NotificationKind.READY:
         paragraphs = [
             _("Your order %(number)s is waiting for you at %(place)s.") % values,

@@ -39,6 +39,7 @@ from orders.models import (
 )
 from orders.services.access import order_check_takes_payment
 from orders.services.common import Actor, order_history_add, order_locked, order_timeline_add
+from orders.services.delivery import delivery_line
 from orders.services.fulfilment import order_ready_when_arrived
 
 # Methods whose money a payment provider moved: the channel reports its capture reference.
@@ -209,6 +210,14 @@ def _invoice_lines(order: Order) -> list[LineInput]:
                 tax_rate=rate,
                 discount=(regular - unit_price) * quantity,  # the promotion, shown on the invoice
                 sku=lines[0].sku,
+            )
+        )
+    if order.delivery_charge > 0:  # its own line, at its own VAT rate: as placing totalled it
+        result.append(
+            delivery_line(
+                description=order.delivery_method.name,  # type: ignore[union-attr]  # a charge has a method
+                charge=order.delivery_charge,
+                tax_rate=order.delivery_tax_rate,
             )
         )
     return result

@@ -49,6 +49,13 @@ from orders.codes import pickup_secret_new
 from orders.exceptions import IdempotencyKeyReused, OrderErrorCode, OrderInputError
 from orders.models import FulfilmentType, NotificationKind, Order, OrderEvent, OrderLine, OrderStatus, PaymentMode
 from orders.services.common import Actor, order_history_add, order_timeline_add
+from orders.services.delivery import (
+    DeliveryOption,
+    basket_measure,
+    delivery_line,
+    delivery_option_choose,
+    delivery_options,
+)
 from orders.services.notifications import order_notification_due
 from orders.services.payments import order_paid_if_free
 
@@ -91,6 +98,7 @@ class OrderRequest:
     language: str = ""
     billing_tax_id: str = ""
     billing: Address | None = None
+    delivery_method: str = ""  # a DeliveryMethod code; empty: the default of the fulfilment's kind
 
 
 @dataclass(frozen=True)
@@ -279,6 +287,7 @@ def order_place(*, actor: Actor, idempotency_key: str, fingerprint: str, request
     request = replace(request, email=email, phone=phone)
     plan = _plan(request, lines)
     prices = variant_prices(variants=[variant for variant, _q in lines])
+    delivery, weight = _delivery_checked(request, lines=lines, prices=prices)
     replanned = False
     attempt = 0
     while True:
@@ -295,6 +304,8 @@ def order_place(*, actor: Actor, idempotency_key: str, fingerprint: str, request
                     prices=prices,
                     tax_id=tax_id,
                     billing=billing,
+                    delivery=delivery,
+                    weight=weight,
                 )
             return Placement(order=order, created=True)
         except OutOfStock:
@@ -314,6 +325,28 @@ def order_place(*, actor: Actor, idempotency_key: str, fingerprint: str, request
                 raise
 
 
+def _delivery_checked(
+    request: OrderRequest, *, lines: list[tuple[Variant, int]], prices: dict[int, Any]
+) -> tuple[DeliveryOption | None, int]:
+    """The delivery the order takes and the basket's weight (orders.services.delivery); refused with
+    a 400 before anything is reserved."""
+    goods_total, weight = basket_measure(lines=lines, prices=prices)
+    if request.fulfilment_type == FulfilmentType.SHIP:
+        shipping = request.shipping or Address()
+        country, postal_code = shipping.country, shipping.postal_code
+    else:
+        country, postal_code = request.pickup_location.country, ""  # type: ignore[union-attr]  # checked before
+    quote = delivery_options(
+        fulfilment_type=request.fulfilment_type,
+        country=country,
+        postal_code=postal_code,
+        goods_total=goods_total,
+        weight_grams=weight,
+        currency=settings.DEFAULT_CURRENCY,
+    )
+    return delivery_option_choose(quote=quote, code=request.delivery_method), weight
+
+
 def _order_write(
     *,
     actor: Actor,
@@ -326,6 +359,8 @@ def _order_write(
     prices: dict[int, Any],
     tax_id: str,
     billing: Address,
+    delivery: DeliveryOption | None = None,
+    weight: int = 0,
 ) -> Order:
     currency = settings.DEFAULT_CURRENCY
     kind = request.fulfilment_type
@@ -341,7 +376,12 @@ def _order_write(
                 tax_rate=variant.product.tax_category.rate,
             )
             for variant, quantity in plan.requested
-        ],
+        ]
+        + (
+            [delivery_line(description=delivery.method.name, charge=delivery.price, tax_rate=delivery.tax_rate)]
+            if delivery is not None and delivery.price > 0
+            else []
+        ),
         currency=currency,
         prices_include_tax=True,
     )
@@ -378,6 +418,11 @@ def _order_write(
         currency=currency,
         total=totals.payable_total,
         tax_total=totals.tax_total,
+        delivery_method=delivery.method if delivery else None,
+        delivery_zone=delivery.zone if delivery else None,
+        delivery_charge=delivery.price if delivery else Decimal(0),
+        delivery_tax_rate=delivery.tax_rate if delivery else Decimal(0),
+        weight_grams=weight,
         ready_date=plan.ready_date,
         payment_due_by=_payment_due_by(mode=request.payment_mode, ready_date=plan.ready_date),
         pickup_secret=pickup_secret_new() if kind != FulfilmentType.SHIP else "",

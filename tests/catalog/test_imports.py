@@ -109,6 +109,32 @@ def test_import_fills_variant_columns() -> None:
     assert variant.attributes == {"fit": "regular"}
 
 
+def test_import_reads_weights_when_the_file_has_the_column() -> None:
+    weighed = [(*r, w) for r, w in zip(GOOD_ROWS, ("250", "", "600", "610"), strict=True)]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow((*HEADERS, "weight_grams"))
+    writer.writerows(weighed)
+
+    catalog_import(data=buffer.getvalue().encode(), file_format="csv")
+
+    assert dict(Variant.objects.values_list("sku", "weight_grams")) == {
+        "TEE-M": 250,
+        "TEE-L": 0,
+        "JEANS-32": 600,
+        "JEANS-34": 610,
+    }
+
+
+def test_a_file_without_weights_leaves_them_as_they_are() -> None:
+    catalog_import(data=to_csv(GOOD_ROWS), file_format="csv")
+    Variant.objects.filter(sku="TEE-M").update(weight_grams=250)
+
+    catalog_import(data=to_csv(GOOD_ROWS), file_format="csv")
+
+    assert Variant.objects.get(sku="TEE-M").weight_grams == 250
+
+
 def test_import_leaves_empty_optional_columns_empty() -> None:
     catalog_import(data=to_csv(GOOD_ROWS), file_format="csv")
 

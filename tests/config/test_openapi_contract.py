@@ -268,6 +268,7 @@ BAD_INPUT = (
     Probe("v1:order-list", "POST", "-", "web", body={"lines": []}),
     Probe("v1:order-list", "POST", "-", "web", body={"lines": []}, headers=(("HTTP_IDEMPOTENCY_KEY", "probe"),)),
     Probe("v1:order-payments", "POST", "unpaid_x", "web", body={"method": "cheque"}),
+    Probe("v1:delivery-quote", "POST", "-", "web", body={"lines": [], "fulfilment_type": "teleport"}),
     Probe("v1:order-cancel", "POST", "pickup_x", "web", body={"reason": "x" * 201}),
     Probe("v1:order-ship", "POST", "ship_w", "wh", body={}),
     Probe("v1:order-hand-over", "POST", "pickup_x", "tlX", body={}),

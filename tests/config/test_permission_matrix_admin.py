@@ -26,7 +26,7 @@ from django.urls import reverse
 from inventory.models import CycleCount, LowStockAlert, StockLevel, StockMovement, Transfer, TransferLeadTime
 from inventory.services import cycle_count_create, low_stock_threshold_set
 from tests.config.access_world import ROLES, STAFF_ROLES, World, admin_url_names, cell, world_create
-from tests.factories import PromotionFactory
+from tests.factories import PromotionFactory, delivery_method_create, delivery_zone_create
 
 pytestmark = pytest.mark.django_db
 
@@ -188,6 +188,16 @@ admin:javascript-catalog                          ok   ok   ok   ok   ok   ok   
 admin:jsi18n                                      login ok   ok   ok   ok   ok   ok   ok
 admin:login                                       ok   gone gone gone gone gone gone gone
 admin:logout                                      gone 405  405  405  405  405  405  405
+admin:orders_deliverymethod_add                   login 403  403  403  403  403  ok   ok
+admin:orders_deliverymethod_change                login ok   ok   ok   ok   ok   ok   ok
+admin:orders_deliverymethod_changelist            login ok   ok   ok   ok   ok   ok   ok
+admin:orders_deliverymethod_delete                login 403  403  403  403  403  ok   ok
+admin:orders_deliverymethod_history               login ok   ok   ok   ok   ok   ok   ok
+admin:orders_deliveryzone_add                     login 403  403  403  403  403  ok   ok
+admin:orders_deliveryzone_change                  login ok   ok   ok   ok   ok   ok   ok
+admin:orders_deliveryzone_changelist              login ok   ok   ok   ok   ok   ok   ok
+admin:orders_deliveryzone_delete                  login 403  403  403  403  403  ok   ok
+admin:orders_deliveryzone_history                 login ok   ok   ok   ok   ok   ok   ok
 admin:orders_order_add                            login 403  403  403  403  403  403  403
 admin:orders_order_change                         login ok   gone gone ok   ok   ok   ok
 admin:orders_order_changelist                     login ok   ok   ok   ok   ok   ok   ok
@@ -233,6 +243,8 @@ def objects_of(world: World) -> dict[str, Model]:
     low_stock_threshold_set(location=x, variant=world.shirt, threshold=100)
     PromotionFactory.create(variants=[world.shirt])
     TransferLeadTime.objects.create(source=world.warehouse, destination=x, days=2)
+    peninsula = delivery_zone_create("peninsula", ("ES", ""))
+    delivery_method_create("standard", rates=[(peninsula, None, "4.95", None)])
     chosen: dict[str, Model] = {
         "orders_order": world.orders["pickup_x"],
         "inventory_stocklevel": StockLevel.objects.get(location=x, variant=world.shirt),

@@ -85,6 +85,8 @@ v1:order-detail               GET    pickup_x    401   ok    404   403   403   o
 v1:order-detail               GET    ship_w      401   ok    404   403   403   ok    404   404   ok    ok    ok    ok    ok
 v1:order-detail               GET    mkt         401   ok    ok    403   403   ok    404   404   ok    ok    ok    ok    ok
 v1:order-list                 POST   new-order   401   ok    ok    403   403   ok    ok    ok    403   ok    403   ok    ok
+v1:delivery-quote             POST   quote       401   ok    ok    403   403   ok    ok    ok    403   ok    403   ok    ok
+v1:delivery-quote             POST   quote-bad   401   400   400   403   403   400   400   400   403   400   403   400   400
 v1:order-payments             POST   unpaid_x    401   ok    404   403   403   ok    ok    404   404   403   403   ok    ok
 v1:order-cancel               POST   pickup_x    401   ok    404   403   403   ok    403   404   404   ok    403   ok    ok
 v1:order-cancel               POST   mkt         401   403   ok    403   403   403   404   404   403   ok    403   ok    ok
@@ -181,6 +183,12 @@ def request_for(world: World, name: str, method: str, obj: str) -> Callable[[Any
             "pickup_location": world.store_x.code,
         }
         headers = {"HTTP_IDEMPOTENCY_KEY": "matrix-new-order"}
+    elif obj in ("quote", "quote-bad"):
+        body = {
+            "lines": [{"sku": world.shirt.sku if obj == "quote" else "NO-SUCH-SKU", "quantity": 1}],
+            "fulfilment_type": "ship",
+            "shipping_address": {"country": "ES", "postal_code": "28013"},
+        }
     elif obj in ("code-a", "code-a-at-a"):
         order = orders["locker_a"]
         body = {"code": pickup_code(number=order.number, secret=order.pickup_secret)}

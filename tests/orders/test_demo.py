@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import F, Sum
 
+from catalog.models import Variant
 from config.channels import Channel
 from customers.models import Segment, StoreCreditEntry
 from customers.segments import segment_members
@@ -15,6 +16,9 @@ from invoicing.models import DocumentKind, Invoice
 from orders import demo as orders_demo
 from orders.models import (
     PAID_STATUSES,
+    DeliveryKind,
+    DeliveryMethod,
+    DeliveryZone,
     FulfilmentType,
     NotificationKind,
     Order,
@@ -102,6 +106,19 @@ def test_order_demo_covers_every_channel_fulfilment_and_status_and_loads_once() 
     assert StoreCreditEntry.objects.filter(amount__gt=0)
     purchase_segment = Segment.objects.get(name=orders_demo.PURCHASE_SEGMENT[0])
     assert segment_members(rules=purchase_segment.rules).exists()  # the purchase rules work on the demo
+
+    # Delivery: the price list is there, shipped orders are charged by it and invoiced with it.
+    assert set(DeliveryMethod.objects.values_list("kind", flat=True)) == set(DeliveryKind.values)
+    assert DeliveryZone.objects.filter(code__in=("peninsula", "baleares")).count() == 2
+    assert not Variant.objects.filter(weight_grams=0).exists()
+    shipped = orders.filter(fulfilment_type=FulfilmentType.SHIP)
+    assert not shipped.filter(delivery_method__isnull=True).exists()
+    assert shipped.filter(delivery_charge__gt=0).exists()
+    assert not orders.exclude(fulfilment_type=FulfilmentType.SHIP).filter(delivery_charge__gt=0).exists()
+    express = orders.get(delivery_method__code="urgente")
+    assert express.invoice is not None
+    assert express.delivery_charge > 0
+    assert express.invoice.lines.filter(description="Envío urgente (24 h)", unit_price=express.delivery_charge).exists()
 
     # Stock: every order's units are reserved, moved or sold through the ledger.
     levels = StockLevel.objects.annotate(
