@@ -17,6 +17,8 @@ _COUNTER = (
     "add_payment",  # paying at the till
     "view_orderstatuschange",
     "view_ordernotification",
+    "view_refund",
+    "change_refund",  # confirming cash given back at the till
 )
 _SERVICE = (
     "view_order",
@@ -28,6 +30,8 @@ _SERVICE = (
     "view_payment",
     "view_orderstatuschange",
     "view_ordernotification",
+    "view_refund",
+    "settle_refund",  # hand a refund over again, or settle it by hand with a reason
 )
 
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
@@ -37,6 +41,13 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.WAREHOUSE: ("view_order", "change_order", "view_orderline"),
     Role.AGENT: _SERVICE,
     Role.TEAM_LEAD: _SERVICE,
-    Role.ACCOUNTANT: ("view_order", "view_all_orders", "view_orderline", "view_payment"),
+    Role.ACCOUNTANT: (
+        "view_order",
+        "view_all_orders",
+        "view_orderline",
+        "view_payment",
+        "view_refund",
+        "settle_refund",
+    ),
     Role.MANAGER: (*_COUNTER, *_SERVICE, "view_orderstatuschange"),
 }

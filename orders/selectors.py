@@ -26,7 +26,7 @@ from config.models import ChannelClient
 from customers.identities import IdentityKind, identity_normalise
 from inventory.selectors import location_ids_for_user, location_list_for_user
 from orders.codes import order_number_normalise, tracking_token_matches
-from orders.models import OPEN_STATUSES, Order, OrderLine, OrderStatus, OrderStatusChange, PaymentMode
+from orders.models import OPEN_STATUSES, Order, OrderLine, OrderStatus, OrderStatusChange, PaymentMode, Refund
 
 OrderView = Literal["full", "picking"]
 FULL_VIEW: OrderView = "full"
@@ -50,6 +50,7 @@ def order_detail_list(orders: QuerySet[Order] | None = None) -> QuerySet[Order]:
     return (order_list() if orders is None else orders).prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.select_related("source", "transfer")),
         "payments",
+        Prefetch("refunds", queryset=Refund.objects.order_by("id")),
         Prefetch("history", queryset=OrderStatusChange.objects.order_by("id")),
         "credit_note",
     )
@@ -222,3 +223,9 @@ def orders_delivered_or_picked_up_between(*, start: datetime, end: datetime) -> 
     return Order.objects.filter(
         Q(delivered_at__gte=start, delivered_at__lt=end) | Q(picked_up_at__gte=start, picked_up_at__lt=end)
     )
+
+
+def refund_list_for_staff(*, user: Any) -> QuerySet[Refund]:
+    """The refunds of the orders a staff member sees whole (a supplier's staff never see money)."""
+    visible = order_list_for_staff(user=user, full_view_only=True).values("pk")
+    return Refund.objects.filter(order__in=visible).select_related("order", "capture", "client")

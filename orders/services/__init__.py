@@ -25,6 +25,9 @@ from orders.services.refunds import (
     order_refunds_hand_over,
     order_refunds_plan,
     order_refunds_record,
+    refund_confirm,
+    refund_retry,
+    refund_settle,
 )
 
 __all__ = [
@@ -49,4 +52,7 @@ __all__ = [
     "order_request_fingerprint",
     "order_ship",
     "order_transfers_receive",
+    "refund_confirm",
+    "refund_retry",
+    "refund_settle",
 ]
