@@ -32,7 +32,7 @@ from customers.models import BroughtCustomer, ConsentPurpose, Customer, Customer
 from customers.services.consents import consent_record
 from orders.codes import pickup_code, pickup_code_parse, pickup_qr, pickup_short_code
 from orders.models import NotificationKind, NotificationStatus, Order, OrderNotification
-from orders.services import Actor, order_make_ready, order_ship
+from orders.services import Actor, order_cancel, order_make_ready, order_ship, refund_confirm
 from orders.services.notifications import NOTIFICATION_EVENT, order_notification_due
 from tests.factories import ContactPointFactory, channel_client
 from tests.receivers import Receiver, verifies
@@ -52,6 +52,8 @@ SUBJECTS = {
     ("es", NotificationKind.READY): "Su pedido {number} está listo para recoger",
     ("es", NotificationKind.SHIPPED): "Su pedido {number} está en camino",
     ("es", NotificationKind.DELIVERED): "Su pedido {number} ha sido entregado",
+    ("en", NotificationKind.REFUND): "Your refund for order {number} is on its way",
+    ("es", NotificationKind.REFUND): "Su reembolso del pedido {number} está en camino",
 }
 WHATSAPP_URL = "https://whatsapp.example.com/hooks/orders"
 MARKETPLACE_URL = "https://marketplace.example.com/hooks/orders"
@@ -109,11 +111,22 @@ def order_notified(shop: Shop, kind: str) -> Order:
         order = ship(shop, pay(shop, order), tracking_number="TRK1")
     if kind == NotificationKind.DELIVERED:
         order = deliver(shop, order)
+    if kind == NotificationKind.REFUND:  # cancelled, and the card's refund confirmed by the web shop
+        order = order_cancel(order=pay(shop, order), actor=shop.web)
+        refund = order.refunds.get()
+        refund_confirm(
+            order=order,
+            refund_id=refund.pk,
+            actor=shop.web,
+            status="succeeded",
+            amount=refund.amount,
+            provider_reference="re_1",
+        )
     return order
 
 
 def notification(order: Order, kind: str = NotificationKind.PLACED) -> OrderNotification:
-    return OrderNotification.objects.get(order=order, kind=kind)
+    return OrderNotification.objects.get(order=order, kind=kind)  # one refund at most in these tests
 
 
 def sending(order: Order, kind: str = NotificationKind.PLACED) -> OutboxMessage:
@@ -154,7 +167,12 @@ def timeline(customer: Customer, kind: str) -> list[CustomerEvent]:
 
 @pytest.mark.parametrize("language", ["es", "en"])
 @pytest.mark.parametrize("kind", NotificationKind.values)
-def test_each_kind_is_emailed_with_its_subject_in_the_order_language(shop: Shop, kind: str, language: str) -> None:
+def test_each_kind_is_emailed_with_its_subject_in_the_order_language(
+    shop: Shop, kind: str, language: str, request: pytest.FixtureRequest
+) -> None:
+    if (kind, language) == (NotificationKind.REFUND, "es"):
+        # Remove at merge: the integrator adds the Spanish (locale/ is not the helpers').
+        request.applymarker(pytest.mark.xfail(reason="Spanish for the refund notification comes at merge"))
     order = order_notified(shop, kind)
     Order.objects.filter(pk=order.pk).update(language=language)
 
