@@ -43,7 +43,7 @@ through the customer's channel or e-mail, whoever placed the order).
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -191,7 +191,7 @@ def _refunds_create(*, order: Order, lines: list[RefundLine], actor: Actor, reas
     return refunds
 
 
-def _settle(order: Order, refund: Refund, *, actor: Actor, status: RefundStatus, settled_reason: str) -> None:
+def _settle(refund: Refund, *, actor: Actor, status: RefundStatus, settled_reason: str) -> None:
     refund.status = status
     refund.confirmed_at = timezone.now()
     refund.confirmed_by_client = actor.client
@@ -216,7 +216,7 @@ def _succeed(
         client=actor.client,
         user=actor.staff_user,
     )
-    _settle(order, refund, actor=actor, status=RefundStatus.SUCCEEDED, settled_reason=settled_reason)
+    _settle(refund, actor=actor, status=RefundStatus.SUCCEEDED, settled_reason=settled_reason)
     refund.save()
     order.refunded_amount += refund.amount
     order.save(update_fields=["refunded_amount"])
@@ -232,7 +232,7 @@ def _succeed(
 
 def _fail(order: Order, refund: Refund, *, actor: Actor, failure_reason: str, settled_reason: str = "") -> None:
     refund.failure_reason = (failure_reason.strip() or _("Refused by the payment provider."))[:250]
-    _settle(order, refund, actor=actor, status=RefundStatus.FAILED, settled_reason=settled_reason)
+    _settle(refund, actor=actor, status=RefundStatus.FAILED, settled_reason=settled_reason)
     refund.save()
     note = f"{refund.get_method_display()} {refund.amount}: {refund.failure_reason}"
     order_history_add(
@@ -445,8 +445,3 @@ def refund_settle(*, refund: Refund, actor: Actor, succeeded: bool, reason: str)
     else:
         _fail(order, refund, actor=actor, failure_reason=reason, settled_reason=reason)
     return refund
-
-
-def refunds_pending_q() -> Q:
-    """Refunds staff have to look at: pending, or failed and not tried again."""
-    return Q(status=RefundStatus.PENDING) | Q(status=RefundStatus.FAILED, retry__isnull=True)
