@@ -13,7 +13,7 @@ from config.models import AppendOnlyModel, ChannelClient
 from customers.models import Customer
 from inventory.models import Location, Transfer
 from invoicing.models import Invoice
-from orders.exceptions import OrderStateError
+from orders.exceptions import OrderStateError, RefundSettled
 
 
 class FulfilmentType(models.TextChoices):
@@ -407,6 +407,13 @@ class Refund(models.Model):
     `retry_of`). Staff may settle a pending one by hand, with a reason (`settled_reason`).
     """
 
+    # Every move a refund's status may make: settled once, never again.
+    STATUS_MOVES: ClassVar[dict[RefundStatus, frozenset[RefundStatus]]] = {
+        RefundStatus.PENDING: frozenset({RefundStatus.SUCCEEDED, RefundStatus.FAILED}),
+        RefundStatus.SUCCEEDED: frozenset(),
+        RefundStatus.FAILED: frozenset(),
+    }
+
     order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="refunds")
     capture = models.ForeignKey(
         "Payment", verbose_name=_("payment given back"), on_delete=models.PROTECT, related_name="refund_requests"
@@ -511,6 +518,15 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_method_display()} {self.amount} ({self.get_status_display()})"
+
+    def status_move(self, status: RefundStatus) -> None:
+        """Settle a pending refund (the caller saves); 409 `refund_settled` once it succeeded or failed."""
+        if status not in self.STATUS_MOVES[RefundStatus(self.status)]:
+            raise RefundSettled(
+                gettext("This refund already %(status)s.") % {"status": self.get_status_display().lower()},
+                extra={"status": self.status},
+            )
+        self.status = status
 
 
 class NotificationKind(models.TextChoices):

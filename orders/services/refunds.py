@@ -191,8 +191,12 @@ def _refunds_create(*, order: Order, lines: list[RefundLine], actor: Actor, reas
     return refunds
 
 
+# What settling a refund writes (`_settle`), besides what each outcome adds.
+SETTLED_FIELDS = ("status", "confirmed_at", "confirmed_by_client", "confirmed_by_user", "settled_reason")
+
+
 def _settle(refund: Refund, *, actor: Actor, status: RefundStatus, settled_reason: str) -> None:
-    refund.status = status
+    refund.status_move(status)
     refund.confirmed_at = timezone.now()
     refund.confirmed_by_client = actor.client
     refund.confirmed_by_user = actor.staff_user
@@ -203,6 +207,7 @@ def _succeed(
     order: Order, refund: Refund, *, actor: Actor, provider_reference: str = "", settled_reason: str = ""
 ) -> None:
     """The money moved: the ledger's refund row, the order's refunded amount, its history, the customer told."""
+    _settle(refund, actor=actor, status=RefundStatus.SUCCEEDED, settled_reason=settled_reason)  # refused first
     refund.provider_reference = provider_reference[:120]
     refund.payment = Payment.objects.create(
         order=order,
@@ -216,8 +221,7 @@ def _succeed(
         client=actor.client,
         user=actor.staff_user,
     )
-    _settle(refund, actor=actor, status=RefundStatus.SUCCEEDED, settled_reason=settled_reason)
-    refund.save()
+    refund.save(update_fields=[*SETTLED_FIELDS, "provider_reference", "payment"])
     order.refunded_amount += refund.amount
     order.save(update_fields=["refunded_amount"])
     note = f"{refund.get_method_display()} {refund.amount}"
@@ -231,9 +235,9 @@ def _succeed(
 
 
 def _fail(order: Order, refund: Refund, *, actor: Actor, failure_reason: str, settled_reason: str = "") -> None:
-    refund.failure_reason = (failure_reason.strip() or _("Refused by the payment provider."))[:250]
     _settle(refund, actor=actor, status=RefundStatus.FAILED, settled_reason=settled_reason)
-    refund.save()
+    refund.failure_reason = (failure_reason.strip() or _("Refused by the payment provider."))[:250]
+    refund.save(update_fields=[*SETTLED_FIELDS, "failure_reason"])
     note = f"{refund.get_method_display()} {refund.amount}: {refund.failure_reason}"
     order_history_add(
         order,
@@ -435,11 +439,6 @@ def refund_settle(*, refund: Refund, actor: Actor, succeeded: bool, reason: str)
     order = order_locked(refund.order)
     refund = _refund_locked(order, refund.pk)
     refund_check_settles(refund, actor=actor)
-    if refund.status != RefundStatus.PENDING:
-        raise RefundSettled(
-            _("This refund already %(status)s.") % {"status": refund.get_status_display().lower()},
-            extra={"status": refund.status},
-        )
     if succeeded:
         _succeed(order, refund, actor=actor, settled_reason=reason)
     else:
