@@ -7,18 +7,23 @@ the order's refunded amount grows and the customer is told; staff hand refunds o
 settle them by hand, with a reason, in the order's history.
 """
 
+import importlib
+import pkgutil
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
+from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from config.models import OutboxKind, OutboxMessage
-from config.outbox import webhook_subscription_create
+from config.outbox import outbox_send, webhook_subscription_create
 from config.roles import Role
 from customers.services import store_credit_grant
+from orders import migrations as orders_migrations
 from orders.exceptions import OrderInputError, OrderStateError, RefundNotFound, RefundSettled
 from orders.models import (
     NotificationKind,
@@ -526,3 +531,43 @@ def test_a_staff_placed_orders_card_refund_stays_pending_for_staff_and_is_told_w
 
     assert refund_notices(order).filter(refund=card).count() == 1
     assert Order.objects.get(pk=order.pk).refunded_amount == order.total
+
+
+# --- What the customer reads; refunds recorded before refunds could be pending -----------------
+
+
+def test_the_refund_email_says_how_much_goes_back_and_how(shop: Shop) -> None:
+    order, refund = cancelled_by_card(shop)
+    Order.objects.filter(pk=order.pk).update(language="en")
+    refund_confirm(order=order, refund_id=refund.pk, actor=shop.web, status="succeeded", amount=refund.amount,
+                   provider_reference="re_1")  # fmt: skip
+
+    assert outbox_send(message_id=refund_notices(order).get().message_id) is True
+
+    [email] = mail.outbox
+    assert email.subject == f"Your refund for order {order.number} is on its way"
+    assert f"We are giving back 19.95 EUR for order {order.number}, the way you paid (Card)." in email.body
+
+
+def test_refunds_recorded_as_done_before_become_succeeded_refunds(shop: Shop) -> None:
+    order = pay(shop, place(shop), reference="ch_old")
+    capture = order.payments.get()
+    legacy = Payment.objects.create(
+        order=order, kind=PaymentKind.REFUND, method="card", amount=Decimal("5.00"), refund_of=capture,
+        provider_reference="ch_old", channel="web", client=shop.web.client,
+    )  # fmt: skip
+    migration = next(
+        module.name for module in pkgutil.iter_modules(orders_migrations.__path__) if module.name.endswith("_refunds_that_happen")
+    )  # fmt: skip
+
+    importlib.import_module(f"orders.migrations.{migration}").refunds_from_the_ledger(django_apps, None)
+
+    refund = Refund.objects.get()
+    assert (refund.status, refund.payment, refund.capture, refund.amount, refund.client) == (
+        "succeeded",
+        legacy,
+        capture,
+        Decimal("5.00"),
+        shop.web.client,
+    )
+    assert [line.amount for line in order_refunds_plan(order=order)] == [Decimal("14.95")]
