@@ -53,6 +53,8 @@ from orders.models import (
     Payment,
     PaymentMethod,
     PaymentMode,
+    Refund,
+    RefundStatus,
 )
 from orders.services import (
     Actor,
@@ -71,6 +73,7 @@ from orders.services import (
     order_request_fingerprint,
     order_ship,
     order_transfers_receive,
+    refund_confirm,
 )
 
 SEED = 20261126
@@ -115,7 +118,8 @@ class OrderSpec:
     `stock` says where its variants are: "shelf" (on the pickup store's own shelf) or
     "warehouse" (only in the warehouse: shipped from there, or sent to the pickup point).
     `steps` run in order after placing: pay, ready, ship, deliver, transfer_ship, receive,
-    pay_at_till, hand_over, redeem, cancel, expire, hold_ending.
+    pay_at_till, hand_over, redeem, cancel, confirm_refunds (the channel's integration confirms
+    its pending refunds: without it they stay pending, for staff to see), expire, hold_ending.
     """
 
     key: str
@@ -271,7 +275,7 @@ ORDERS = (
         (EMAIL, "lucia.fernandez.ruiz@gmail.com"),
         SHIP,
         pay=(PaymentMethod.STORE_CREDIT, CARD),
-        steps=("pay", "cancel"),
+        steps=("pay", "cancel", "confirm_refunds"),
         note="Cliente: pedido duplicado",
     ),
     OrderSpec("demo-17", Channel.WEB, (EMAIL, "sergio.castro82@hotmail.es"), SHIP, steps=("expire",)),
@@ -455,6 +459,17 @@ def _step(order: Order, step: str, spec: OrderSpec, context: Context, actor: Act
     if step == "cancel":
         by = counter if spec.channel == Channel.STORE else actor
         return order_cancel(order=order, actor=by, reason=spec.note)
+    if step == "confirm_refunds":
+        for refund in order.refunds.filter(status=RefundStatus.PENDING, client__isnull=False).order_by("pk"):
+            refund_confirm(
+                order=order,
+                refund_id=refund.pk,
+                actor=actor,
+                status=RefundStatus.SUCCEEDED,
+                amount=refund.amount,
+                provider_reference=f"{spec.key}-refund-{refund.pk}",
+            )
+        return Order.objects.get(pk=order.pk)
     if step == "expire":
         # The demo cannot wait for the payment deadline: it is moved to the past, as if the time had
         # gone by, and the expiry service does what the sweeper would do then.
@@ -619,6 +634,7 @@ def _delivery_load() -> int:
 COUNTED = (
     (Order, gettext_noop("orders")),
     (Payment, gettext_noop("order payments")),
+    (Refund, gettext_noop("refunds")),
     (OrderStatusChange, gettext_noop("order status changes")),
     (OrderNotification, gettext_noop("order notifications")),
     (StoreCreditEntry, gettext_noop("store credit entries")),

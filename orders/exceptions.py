@@ -25,6 +25,10 @@ class OrderErrorCode(StrEnum):
     INVALID_REFUND = "invalid_refund"
     REFUND_EXCEEDS_PAID = "refund_exceeds_paid"
     PARTIAL_POINTS_REFUND = "partial_points_refund"
+    REFUND_NOT_FOUND = "refund_not_found"
+    REFUND_AMOUNT_MISMATCH = "refund_amount_mismatch"
+    REFUND_SETTLED = "refund_settled"
+    REFUND_NOBODY_TO_HAND_OVER = "refund_nobody_to_hand_over"
     # The order's state and its fulfilment
     ORDER_NOT_FOUND = "order_not_found"
     ORDER_STATE = "order_state"
@@ -47,6 +51,18 @@ class OrderInputError(ApplicationError):
 
 class OrderNotFound(NotFoundError):
     code = OrderErrorCode.ORDER_NOT_FOUND
+
+
+class RefundNotFound(NotFoundError):
+    """No such refund on this order, or not one this caller confirms: the same answer."""
+
+    code = OrderErrorCode.REFUND_NOT_FOUND
+
+
+class RefundSettled(ConflictError):
+    """The refund already succeeded or failed: it does not change its outcome."""
+
+    code = OrderErrorCode.REFUND_SETTLED
 
 
 class IdempotencyKeyReused(ConflictError):

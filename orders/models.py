@@ -15,7 +15,7 @@ from config.money import CURRENCY_MINOR_UNITS, has_valid_precision
 from customers.models import Customer
 from inventory.models import Location, Transfer
 from invoicing.models import Invoice
-from orders.exceptions import OrderStateError
+from orders.exceptions import OrderStateError, RefundSettled
 
 
 class FulfilmentType(models.TextChoices):
@@ -293,7 +293,11 @@ class Order(models.Model):
     delivery_tax_rate = models.DecimalField(_("delivery VAT rate (%)"), max_digits=5, decimal_places=2, default=0)
     weight_grams = models.PositiveIntegerField(_("weight (g)"), default=0)
     paid_amount = models.DecimalField(_("paid"), max_digits=12, decimal_places=2, default=0)
-    refunded_amount = models.DecimalField(_("refunded"), max_digits=12, decimal_places=2, default=0)
+    # Money that went back to the customer: the succeeded refunds (`Refund`), which are exactly the
+    # ledger's refund rows (`Payment` of kind refund). Refunds still pending are owed, not counted.
+    refunded_amount = models.DecimalField(
+        _("refunded"), max_digits=12, decimal_places=2, default=0, help_text=_("Refunds that succeeded.")
+    )
 
     invoice = models.ForeignKey(
         Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -482,6 +486,9 @@ class OrderEvent(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
     HOLD_REMINDED = "hold_reminded", _("Reminded: the hold ends soon")
     SENT_BACK = "sent_back", _("Uncollected goods sent back to their supplier")
+    REFUND_SUCCEEDED = "refund_succeeded", _("Refund succeeded")
+    REFUND_FAILED = "refund_failed", _("Refund failed")
+    REFUND_HANDED_OVER = "refund_handed_over", _("Refund handed to the channel again")
 
 
 class OrderStatusChange(AppendOnlyModel):
@@ -585,12 +592,152 @@ class Payment(AppendOnlyModel):
         return f"{self.get_kind_display()} {self.amount} ({self.get_method_display()})"
 
 
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", pgettext_lazy("refund status", "Failed")
+
+
+class Refund(models.Model):
+    """Money owed back to a customer for one capture: pending, then succeeded or failed.
+
+    Store credit and points are the customer's own balances: their refunds succeed at once. A
+    provider's refund (card, PayPal, store card) is handed to the integration that reported the
+    capture (`client`) and confirmed by it; cash and a card at the till are confirmed by the till.
+    When it succeeds, the ledger gets its immutable refund row (`payment`) and the order's
+    `refunded_amount` grows; a failed refund gave nothing back and can be tried again (a new row,
+    `retry_of`). Staff may settle a pending one by hand, with a reason (`settled_reason`).
+    """
+
+    # Every move a refund's status may make: settled once, never again.
+    STATUS_MOVES: ClassVar[dict[RefundStatus, frozenset[RefundStatus]]] = {
+        RefundStatus.PENDING: frozenset({RefundStatus.SUCCEEDED, RefundStatus.FAILED}),
+        RefundStatus.SUCCEEDED: frozenset(),
+        RefundStatus.FAILED: frozenset(),
+    }
+
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="refunds")
+    capture = models.ForeignKey(
+        "Payment", verbose_name=_("payment given back"), on_delete=models.PROTECT, related_name="refund_requests"
+    )
+    method = models.CharField(_("method"), max_length=20, choices=PaymentMethod.choices)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    points = models.PositiveIntegerField(_("points"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    # Who gives it back: the integration that reported the capture (null: nobody to hand it to).
+    client = models.ForeignKey(
+        ChannelClient,
+        verbose_name=_("given back by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    retry_of = models.OneToOneField(
+        "self", verbose_name=_("retry of"), on_delete=models.PROTECT, null=True, blank=True, related_name="retry"
+    )
+    # Who asked for it.
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    requested_by_client = models.ForeignKey(
+        ChannelClient, verbose_name=_("asked by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("asked by staff"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("asked at"), auto_now_add=True)
+    handed_over_at = models.DateTimeField(_("last handed over at"), null=True, blank=True)
+    # How it ended.
+    provider_reference = models.CharField(_("provider's refund reference"), max_length=120, blank=True)
+    failure_reason = models.CharField(_("why it failed"), max_length=250, blank=True)
+    settled_reason = models.CharField(_("settled by hand because"), max_length=250, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmed_by_client = models.ForeignKey(
+        ChannelClient,
+        verbose_name=_("confirmed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    confirmed_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmed by staff"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    payment = models.OneToOneField(
+        "Payment",
+        verbose_name=_("ledger row"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refund_request",
+    )
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(condition=Q(status__in=RefundStatus.values), name="refund_status_valid"),
+            models.CheckConstraint(condition=Q(method__in=PaymentMethod.values), name="refund_method_valid"),
+            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="refund_channel_valid"),
+            models.CheckConstraint(
+                condition=(Q(method="loyalty_points") & Q(points__gt=0))
+                | (~Q(method="loyalty_points") & Q(points__isnull=True)),
+                name="refund_points_only_for_loyalty",
+            ),
+            # Pending until confirmed; succeeded exactly when the ledger has its row; a failure says why.
+            models.CheckConstraint(
+                condition=Q(status="pending", confirmed_at__isnull=True)
+                | (~Q(status="pending") & Q(confirmed_at__isnull=False)),
+                name="refund_confirmed_when_settled",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="succeeded", payment__isnull=False)
+                | (~Q(status="succeeded") & Q(payment__isnull=True)),
+                name="refund_succeeded_is_in_the_ledger",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="failed") | ~Q(failure_reason=""), name="refund_failure_has_a_reason"
+            ),
+            models.CheckConstraint(
+                condition=Q(settled_reason="") | Q(confirmed_by_user__isnull=False),
+                name="refund_settled_by_hand_by_staff",
+            ),
+        ]
+        indexes = [models.Index(fields=("status", "-created_at"), name="refund_status_idx")]
+        permissions = [("settle_refund", _("Can settle refunds by hand and hand them to the channel again"))]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} {self.amount} ({self.get_status_display()})"
+
+    def status_move(self, status: RefundStatus) -> None:
+        """Settle a pending refund (the caller saves); 409 `refund_settled` once it succeeded or failed."""
+        if status not in self.STATUS_MOVES[RefundStatus(self.status)]:
+            raise RefundSettled(
+                gettext("This refund already %(status)s.") % {"status": self.get_status_display().lower()},
+                extra={"status": self.status},
+            )
+        self.status = status
+
+
 class NotificationKind(models.TextChoices):
     PLACED = "order_placed", _("Order placed")
     READY = "ready_for_pickup", _("Ready for pickup")
     SHIPPED = "shipped", _("Shipped")
     DELIVERED = "delivered", pgettext_lazy("order notification", "Delivered")
     HOLD_ENDING = "hold_ending", _("Pickup hold ending")
+    REFUND = "refund", _("Refund on its way")
 
 
 class NotificationStatus(models.TextChoices):
@@ -612,6 +759,10 @@ class OrderNotification(models.Model):
     message = models.OneToOneField(
         "config.OutboxMessage", on_delete=models.PROTECT, related_name="+", verbose_name=_("outbox message")
     )
+    # The refund a `refund` notification tells of (one message per refund).
+    refund = models.OneToOneField(
+        Refund, verbose_name=_("refund"), on_delete=models.CASCADE, null=True, blank=True, related_name="notification"
+    )
     channel = models.CharField(_("sent through"), max_length=20, choices=Channel.choices, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
@@ -624,7 +775,13 @@ class OrderNotification(models.Model):
         verbose_name_plural = _("notifications")
         ordering = ("-created_at",)
         constraints = [
-            models.UniqueConstraint(fields=("order", "kind"), name="order_notification_once_per_kind"),
+            models.UniqueConstraint(
+                fields=("order", "kind"), condition=Q(refund__isnull=True), name="order_notification_once_per_kind"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="refund", refund__isnull=False) | (~Q(kind="refund") & Q(refund__isnull=True)),
+                name="order_notification_refund_given",
+            ),
             models.CheckConstraint(condition=Q(kind__in=NotificationKind.values), name="order_notification_kind_valid"),
             models.CheckConstraint(
                 condition=Q(status__in=NotificationStatus.values), name="order_notification_status_valid"

@@ -23,6 +23,8 @@ _COUNTER = (
     "view_orderstatuschange",
     "view_ordernotification",
     *_DELIVERY_READ,
+    "view_refund",
+    "change_refund",  # confirming cash given back at the till
 )
 _SERVICE = (
     "view_order",
@@ -35,6 +37,8 @@ _SERVICE = (
     "view_orderstatuschange",
     "view_ordernotification",
     *_DELIVERY_READ,
+    "view_refund",
+    "settle_refund",  # hand a refund over again, or settle it by hand with a reason
 )
 
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
@@ -44,6 +48,14 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.WAREHOUSE: ("view_order", "change_order", "view_orderline", *_DELIVERY_READ),
     Role.AGENT: _SERVICE,
     Role.TEAM_LEAD: _SERVICE,
-    Role.ACCOUNTANT: ("view_order", "view_all_orders", "view_orderline", "view_payment", *_DELIVERY_READ),
+    Role.ACCOUNTANT: (
+        "view_order",
+        "view_all_orders",
+        "view_orderline",
+        "view_payment",
+        "view_refund",
+        "settle_refund",
+        *_DELIVERY_READ,
+    ),
     Role.MANAGER: (*_COUNTER, *_SERVICE, "view_orderstatuschange", *_DELIVERY_MANAGE),
 }

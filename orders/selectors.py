@@ -38,6 +38,7 @@ from orders.models import (
     OrderStatus,
     OrderStatusChange,
     PaymentMode,
+    Refund,
     postal_code_normalise,
 )
 
@@ -63,6 +64,7 @@ def order_detail_list(orders: QuerySet[Order] | None = None) -> QuerySet[Order]:
     return (order_list() if orders is None else orders).prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.select_related("source", "transfer")),
         "payments",
+        Prefetch("refunds", queryset=Refund.objects.order_by("id")),
         Prefetch("history", queryset=OrderStatusChange.objects.order_by("id")),
         "credit_note",
     )
@@ -291,3 +293,9 @@ def delivery_zone_for(*, country: str, postal_code: str) -> DeliveryZone | None:
     if not matching:
         return None
     return max(matching, key=lambda area: len(area.postal_code_prefix)).zone
+
+
+def refund_list_for_staff(*, user: Any) -> QuerySet[Refund]:
+    """The refunds of the orders a staff member sees whole (a supplier's staff never see money)."""
+    visible = order_list_for_staff(user=user, full_view_only=True).values("pk")
+    return Refund.objects.filter(order__in=visible).select_related("order", "capture", "client")

@@ -27,6 +27,7 @@ from orders.admin.common import picking_row, store_actor
 from orders.admin.notifications import NotificationInline
 from orders.admin.payments import PaymentInline
 from orders.admin.pickups_counter import PickupsCounterMixin
+from orders.admin.refunds import RefundInline
 from orders.codes import order_number_normalise
 from orders.models import FulfilmentType, Order, OrderLine, OrderStatusChange
 from orders.services.access import CANCEL_PERMISSION
@@ -193,7 +194,7 @@ class OrderAdmin(PickupsCounterMixin, TermSearchMixin, NoAddMixin, NoDeleteMixin
             },
         ),
     )
-    inlines = (OrderLineInline, PaymentInline, StatusChangeInline, NotificationInline)
+    inlines = (OrderLineInline, PaymentInline, RefundInline, StatusChangeInline, NotificationInline)
     picking_inlines = (PickingLineInline,)
     actions = ("make_ready", "receive_transfers", "mark_delivered", "cancel_orders")
     change_list_template = "orders/admin/order/change_list.html"

@@ -16,6 +16,8 @@ from orders.models import (
     Payment,
     PaymentMethod,
     PaymentMode,
+    Refund,
+    RefundStatus,
 )
 from orders.selectors import order_lines_supplied_by
 
@@ -126,6 +128,23 @@ class PaymentInputSerializer(serializers.Serializer[Any]):
     )
 
 
+class RefundConfirmInputSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(
+        choices=[RefundStatus.SUCCEEDED, RefundStatus.FAILED], help_text="How the refund went: succeeded or failed."
+    )
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="The refund's amount, as asked.")
+    provider_reference = serializers.CharField(
+        max_length=120,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The payment provider's refund reference (required for a provider's refund that succeeded).",
+    )
+    failure_reason = serializers.CharField(
+        max_length=250, required=False, allow_blank=True, default="", help_text="Why it failed."
+    )
+
+
 class CancelInputSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
@@ -200,6 +219,34 @@ class PaymentSerializer(serializers.ModelSerializer[Payment]):
     class Meta:
         model = Payment
         fields = ("kind", "method", "amount", "points", "provider_reference", "channel", "created_at")
+
+
+class RefundSerializer(serializers.ModelSerializer[Refund]):
+    """Money owed back for one capture: pending, then succeeded or failed."""
+
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    settled_by_hand = serializers.SerializerMethodField(help_text="Staff settled it, with a reason.")
+
+    class Meta:
+        model = Refund
+        fields = (
+            "id",
+            "method",
+            "amount",
+            "points",
+            "status",
+            "status_label",
+            "reason",
+            "provider_reference",
+            "failure_reason",
+            "settled_by_hand",
+            "retry_of",
+            "created_at",
+            "confirmed_at",
+        )
+
+    def get_settled_by_hand(self, refund: Refund) -> bool:
+        return bool(refund.settled_reason)
 
 
 class HistorySerializer(serializers.ModelSerializer[OrderStatusChange]):
@@ -285,6 +332,7 @@ class OrderDetailSerializer(OrderSerializer):
     )
     lines = OrderLineSerializer(many=True, read_only=True)
     payments = PaymentSerializer(many=True, read_only=True)
+    refunds = RefundSerializer(many=True, read_only=True, help_text="Money owed back, oldest first.")
     history = HistorySerializer(many=True, read_only=True)
     tracking_url = serializers.SerializerMethodField(help_text="The public tracking page, token included.")
     delivery = OrderDeliverySerializer(source="*", read_only=True)
@@ -312,6 +360,7 @@ class OrderDetailSerializer(OrderSerializer):
             "cancel_reason",
             "lines",
             "payments",
+            "refunds",
             "history",
             "tracking_url",
         )

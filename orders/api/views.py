@@ -132,6 +132,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         "create": Access(scope=Scope.ORDERS_WRITE, staff=("orders.add_order",)),
         "payments": Access(scope=Scope.ORDERS_WRITE, staff=("orders.add_payment",)),
         "cancel": Access(scope=Scope.ORDERS_WRITE, staff=("orders.cancel_order",)),
+        # The integration that gives the money back, or the till (staff at the till: cash).
+        "refund_confirm": Access(scope=Scope.ORDERS_WRITE, staff=("orders.change_refund",)),
         "ready": _FULFIL,
         "transfers_received": _FULFIL,
         "ship": _FULFIL,
@@ -371,6 +373,53 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         data.is_valid(raise_exception=True)
         order = services.order_cancel(order=order, actor=request_actor(request), reason=data.validated_data["reason"])
         return self.detail_response(order)
+
+    @extend_schema(
+        summary="Confirm a refund (the integration that gives the money back, or the till)",
+        description=(
+            "A refund owed by a provider (card, PayPal, store card) is handed to the integration that reported "
+            "the capture by an `order.refund` webhook carrying the refund's id; it says here how it went, for "
+            "the refund's amount. Cash and card-at-till refunds are confirmed by a till bound to the order's "
+            "pickup location (or the one that took the money) or staff who take the order's payments. "
+            "Idempotent: the same confirmation again answers the refund as it is (200); another amount (400) "
+            "or another outcome once settled (409) changes nothing. A refund this caller does not confirm "
+            "is not found."
+        ),
+        request=s.RefundConfirmInputSerializer,
+        responses={
+            200: s.RefundSerializer,
+            **api_errors(
+                {
+                    400: {
+                        ConfigErrorCode.INVALID: "",
+                        OrderErrorCode.INVALID_REFUND: "a provider's success needs its refund reference",
+                        OrderErrorCode.REFUND_AMOUNT_MISMATCH: "`amount` says the refund's",
+                    },
+                    403: {
+                        ConfigErrorCode.PERMISSION_DENIED: (
+                            "staff confirm only money given back at the till where they take the order's payments"
+                        )
+                    },
+                    404: {OrderErrorCode.REFUND_NOT_FOUND: "no such refund, or not one this credential confirms"},
+                    409: {OrderErrorCode.REFUND_SETTLED: "`status` says how it was settled"},
+                }
+            ),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"refunds/(?P<refund_id>[0-9]{1,18})/confirm",
+        url_name="refund-confirm",
+    )
+    def refund_confirm(self, request: Request, number: str, refund_id: str) -> Response:
+        order = self.get_object()
+        data = s.RefundConfirmInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        refund = services.refund_confirm(
+            order=order, refund_id=int(refund_id), actor=request_actor(request), **data.validated_data
+        )
+        return Response(s.RefundSerializer(refund).data)
 
     @extend_schema(
         summary="Ship an order",

@@ -26,6 +26,9 @@ from orders.services.refunds import (
     order_refunds_hand_over,
     order_refunds_plan,
     order_refunds_record,
+    refund_confirm,
+    refund_retry,
+    refund_settle,
 )
 
 __all__ = [
@@ -52,4 +55,7 @@ __all__ = [
     "order_request_fingerprint",
     "order_ship",
     "order_transfers_receive",
+    "refund_confirm",
+    "refund_retry",
+    "refund_settle",
 ]

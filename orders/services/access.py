@@ -14,6 +14,11 @@ otherwise). These rules then say whether this caller may do this to this order; 
 - Cancelling belongs to the store responsible (its staff with `cancel_order`), to staff reaching
   every order with `cancel_order`, or to the channel responsible: the client that placed the
   order, or a till bound to its pickup location.
+- A refund is confirmed by whoever gives the money back: the integration that reported the
+  capture (`Refund.client`); for cash or a card at the till also a till bound to the order's
+  pickup location, or staff who take the order's payments. Another credential is told the
+  refund does not exist (404). Staff settle refunds by hand, or hand them over again, with
+  `settle_refund`.
 - Payments are recorded by the channel responsible too: a client for the orders it placed, or as
   the till of the pickup location where the customer pays. Reaching an order (a first party
   reaches every one) is not enough. Staff take payments at their pickup locations, for orders
@@ -31,11 +36,15 @@ from django.utils.translation import gettext as _
 
 from config.models import ChannelClient
 from inventory.selectors import location_ids_bound_to_client
-from orders.models import Order
+from orders.exceptions import RefundNotFound
+from orders.models import Order, PaymentMethod, Refund
 from orders.selectors import staff_works_at
 from orders.services.common import Actor
 
 CANCEL_PERMISSION = "orders.cancel_order"
+SETTLE_REFUND_PERMISSION = "orders.settle_refund"
+# Money given back at a till: the till confirms it.
+TILL_METHODS = (PaymentMethod.CASH, PaymentMethod.CARD_AT_TILL)
 
 
 def client_bound_to(*, client: ChannelClient, location_ids: Iterable[int]) -> bool:
@@ -125,3 +134,26 @@ def order_check_takes_payment(order: Order, *, actor: Actor) -> None:
         raise PermissionDenied(
             _("Only the channel that placed the order, or the till where it is picked up, records its payments.")
         )
+
+
+def refund_check_confirms(refund: Refund, *, actor: Actor) -> None:
+    """The integration that gives the money back; for a till's money, the till or staff where the order pays."""
+    order, client, user = refund.order, actor.client, actor.staff_user
+    at_till = refund.method in TILL_METHODS
+    if client is not None:
+        gives_it_back = refund.client_id is not None and refund.client_id == client.pk
+        if not (gives_it_back or (at_till and client_bound_to(client=client, location_ids=_pickup_ids(order)))):
+            raise RefundNotFound(_("This order has no such refund."))
+    if user is not None:
+        if not at_till:
+            raise PermissionDenied(
+                _("The channel's integration confirms this refund; settle it by hand in the admin if it cannot.")
+            )
+        order_check_takes_payment(order, actor=actor)
+
+
+def refund_check_settles(refund: Refund, *, actor: Actor) -> None:
+    """Staff with `settle_refund` (the admin scopes them to the orders they see whole)."""
+    user = actor.staff_user
+    if user is not None and not user.has_perm(SETTLE_REFUND_PERMISSION):
+        raise PermissionDenied(_("You may not settle refunds."))

@@ -1,5 +1,6 @@
-"""Cancelling before the goods leave: stock back on sale, money back (orders.services.refunds), a
-credit note if invoiced.
+"""Cancelling before the goods leave: stock back on sale, money owed back (orders.services.refunds:
+store credit and points at once, the rest pending until whoever took it confirms), a credit note if
+invoiced.
 
 Unpaid orders past their payment deadline are cancelled the same way by the expiry sweeper.
 """
@@ -56,7 +57,9 @@ def _release_stock(order: Order, *, actor: Actor) -> None:
 
 def _cancel(order: Order, *, actor: Actor, reason: str) -> Order:
     _release_stock(order, actor=actor)
-    refunded = order_refund_all(order=order, actor=actor, reason="order cancelled") if order.paid_amount else Decimal(0)
+    # Owed back: the balances' refunds succeeded (refunded_amount grew), the others are pending.
+    refunds = order_refund_all(order=order, actor=actor, reason="order cancelled") if order.paid_amount else []
+    refunded = sum((refund.amount for refund in refunds), Decimal(0))
     if order.invoice_id is not None:
         order.credit_note = invoice_credit.step(  # in the cancellation's transaction
             invoice=order.invoice,  # type: ignore[arg-type]
@@ -69,7 +72,6 @@ def _cancel(order: Order, *, actor: Actor, reason: str) -> Order:
         )
     order.status_move(OrderStatus.CANCELLED)
     order.cancelled_at, order.cancel_reason = timezone.now(), reason[:200]
-    order.refunded_amount = order.refunded_amount + refunded
     order.payment_due_by = None
     order.save(
         update_fields=["status", "cancelled_at", "cancel_reason", "refunded_amount", "credit_note", "payment_due_by"]

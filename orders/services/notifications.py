@@ -1,5 +1,6 @@
 """Messages to the customer at the right moment: placed, ready for pickup, shipped, delivered, and
-the reminder before a pickup's hold ends.
+the reminder before a pickup's hold ends, and each refund when its money is on its way (one
+message per refund).
 
 The order's transaction writes an `OrderNotification` row and its outbox message (kind
 `order.notification`, `order_notification_due`); the outbox sends it after commit through
@@ -57,7 +58,15 @@ from customers.models import EventKind
 from customers.selectors import customer_reached_by
 from customers.services.events import customer_event_record
 from orders.codes import pickup_code, pickup_qr, pickup_short_code, tracking_url
-from orders.models import NotificationKind, NotificationStatus, Order, OrderNotification, PaymentMode
+from orders.models import (
+    NotificationKind,
+    NotificationStatus,
+    Order,
+    OrderNotification,
+    PaymentMethod,
+    PaymentMode,
+    Refund,
+)
 
 NOTIFICATION_EVENT = "order.notification"
 TIMELINE_KIND = EventKind.NOTIFICATION_SENT
@@ -71,24 +80,27 @@ CHANNEL_IDENTITY_KINDS: dict[str, frozenset[str]] = {
 }
 
 
-def order_notification_due(order: Order, *, kind: str) -> OrderNotification:
+def order_notification_due(order: Order, *, kind: str, refund: Refund | None = None) -> OrderNotification:
     """Record the message owed and its outbox message, in the caller's transaction; the outbox sends it after commit.
 
-    Once per order and kind: the caller holds the order's row lock, so asking again returns
-    the row already there.
+    Once per order and kind (a refund's: once per refund): the caller holds the order's row
+    lock, so asking again returns the row already there.
     """
-    existing = OrderNotification.objects.filter(order=order, kind=kind).first()
+    existing = OrderNotification.objects.filter(order=order, kind=kind, refund=refund).first()
     if existing is not None:
         return existing
     # The notification row is the "once" (one per order and kind): the message needs no dedupe key.
+    body: dict[str, Any] = {"order": order.number, "notification": kind}
+    if refund is not None:
+        body["refund"] = refund.pk
     message = outbox_enqueue(
         kind=OutboxKind.ORDER_NOTIFICATION,
         target=f"order:{order.number}",
         event=kind,
-        body={"order": order.number, "notification": kind},
+        body=body,
         language=order.language,
     )
-    return OrderNotification.objects.create(order=order, kind=kind, message=message)
+    return OrderNotification.objects.create(order=order, kind=kind, refund=refund, message=message)
 
 
 # What the message says
@@ -120,7 +132,22 @@ def _amount(value: Any) -> str:
     return formats.number_format(value, decimal_pos=2, use_l10n=True)
 
 
-def _paragraphs(order: Order, kind: str, short_code: str) -> list[str]:
+def _refund_paragraphs(refund: Refund, currency: str, number: str) -> list[str]:
+    values = {"amount": _amount(refund.amount), "currency": currency, "number": number, "points": refund.points}
+    if refund.method == PaymentMethod.STORE_CREDIT:
+        return [_("%(amount)s %(currency)s of order %(number)s are back on your store credit.") % values]
+    if refund.method == PaymentMethod.LOYALTY_POINTS:
+        return [_("The %(points)s points you spent on order %(number)s are back on your account.") % values]
+    if refund.method == PaymentMethod.CASH:
+        return [_("We gave you back %(amount)s %(currency)s in cash for order %(number)s.") % values]
+    return [
+        _("We are giving back %(amount)s %(currency)s for order %(number)s, the way you paid (%(method)s).")
+        % {**values, "method": PaymentMethod(refund.method).label},
+        _("Depending on your bank it may take a few days to show."),
+    ]
+
+
+def _paragraphs(order: Order, kind: str, short_code: str, refund: Refund | None = None) -> list[str]:
     values = {
         "number": order.number,
         "total": _amount(order.total),
@@ -154,6 +181,8 @@ def _paragraphs(order: Order, kind: str, short_code: str) -> list[str]:
             paragraphs.append(_("We keep it for you until %(until)s.") % {"until": until})
     elif kind == NotificationKind.HOLD_ENDING:
         paragraphs = _hold_ending_paragraphs(order, values)
+    elif kind == NotificationKind.REFUND and refund is not None:
+        paragraphs = _refund_paragraphs(refund, order.currency, order.number)
     elif kind == NotificationKind.SHIPPED:
         paragraphs = [_("Your order %(number)s left with %(carrier)s, tracking number %(tracking)s.") % values]
     else:
@@ -189,6 +218,7 @@ def _subject(order: Order, kind: str) -> str:
         NotificationKind.SHIPPED: _("Your order %(number)s is on its way"),
         NotificationKind.DELIVERED: _("Your order %(number)s was delivered"),
         NotificationKind.HOLD_ENDING: _("Reminder: your order %(number)s is waiting for you"),
+        NotificationKind.REFUND: _("Your refund for order %(number)s is on its way"),
     }
     return subjects[NotificationKind(kind)] % {"number": order.number}
 
@@ -201,7 +231,7 @@ def order_notification_message(notification: OrderNotification) -> Message:
     language = _language(order)
     link = tracking_url(number=order.number)
     with translation.override(language):
-        paragraphs = _paragraphs(order, notification.kind, short_code)
+        paragraphs = _paragraphs(order, notification.kind, short_code, notification.refund)
         return Message(
             language=language,
             subject=_subject(order, notification.kind),
@@ -392,7 +422,7 @@ class OrderNotificationHandler(OutboxHandler):
 
     def send(self, message: OutboxMessage) -> Outcome:
         notification = (
-            OrderNotification.objects.select_related("order__customer", "order__pickup_location")
+            OrderNotification.objects.select_related("order__customer", "order__pickup_location", "refund")
             .filter(message=message)
             .first()
         )

@@ -25,7 +25,7 @@ from customers.models import Customer, Segment
 from inventory.models import Location
 from invoicing.delivery import invoice_render
 from invoicing.models import Invoice
-from orders.models import Order
+from orders.models import Order, Refund
 from tests.api import staff_api, token_api
 from tests.factories import (
     LocationFactory,
@@ -59,6 +59,8 @@ class World:
     invoices: dict[str, Invoice]
     segment: Segment
     callers: dict[str, Client] = field(default_factory=dict)
+    # The refunds `cancelled_x` owes: "card" (the web shop gives it back), "cash" (the till of X).
+    refunds: dict[str, Refund] = field(default_factory=dict)
 
     def caller(self, role: str) -> Client:
         """A logged-in browser for staff, a token-carrying client for channels, nothing for anon."""
@@ -78,10 +80,10 @@ def _place(token: str, key: str, body: dict[str, Any]) -> Order:
     return Order.objects.get(number=response.json()["number"])
 
 
-def _pay(token: str, order: Order) -> Order:
+def _pay(token: str, order: Order, amount: Decimal | None = None) -> Order:
     response = token_api(token).post(
         f"/api/v1/orders/{order.number}/payments/",
-        {"method": "card", "amount": str(order.total), "provider_reference": f"cap-{order.number}"},
+        {"method": "card", "amount": str(amount or order.total), "provider_reference": f"cap-{order.number}"},
         format="json",
     )
     assert response.status_code == 201, response.content
@@ -179,6 +181,21 @@ def world_create() -> World:
             {"email": "luis@example.com", "lines": line, "fulfilment_type": "ship", "shipping_address": address},
         ),
     )
+    # Paid 5.00 in cash at the till of X and the rest by card through the web shop, then cancelled:
+    # both refunds are pending, each for whoever took its money to confirm.
+    cancelled_x = _place(
+        web_token,
+        "w-cancelled",
+        {"email": "ana@example.com", "lines": line, "fulfilment_type": "pickup", "pickup_location": store_x.code},
+    )
+    cash = token_api(tlx_token).post(
+        f"/api/v1/orders/{cancelled_x.number}/payments/", {"method": "cash", "amount": "5.00"}, format="json"
+    )
+    assert cash.status_code == 201, cash.content
+    cancelled_x = _pay(web_token, cancelled_x, amount=cancelled_x.total - Decimal("5.00"))
+    cancelled = token_api(web_token).post(f"/api/v1/orders/{cancelled_x.number}/cancel/", {}, format="json")
+    assert cancelled.status_code == 200, cancelled.content
+    refunds = {refund.method: refund for refund in Refund.objects.filter(order=cancelled_x)}
     customers = {
         "web": Customer.objects.get(contact_points__normalised_value="ana@example.com"),
         "mkt": Customer.objects.get(contact_points__normalised_value="luis@example.com"),
@@ -205,9 +222,11 @@ def world_create() -> World:
             "ship_w": ship_w,
             "locker_a": locker_order,
             "mkt": mkt_order,
+            "cancelled_x": cancelled_x,
         },
         invoices={"web": pickup_x.invoice, "mkt": mkt_order.invoice},
         segment=segment,
+        refunds=refunds,
     )
 
 

@@ -37,7 +37,7 @@ from tests.factories import UserFactory, channel_client
 
 pytestmark = pytest.mark.django_db
 
-ORDERS = ("pickup_x", "paid_x", "unpaid_x", "ship_w", "locker_a", "mkt")  # the world's orders, by name
+ORDERS = ("pickup_x", "paid_x", "unpaid_x", "ship_w", "locker_a", "mkt", "cancelled_x")  # the world's orders, by name
 
 API_PREFIX = "/api/v1/"
 
@@ -228,6 +228,11 @@ class Probe:
         kwargs: dict[str, Any] = {}
         if self.obj in ORDERS:
             kwargs = {"number": world.orders[self.obj].number if world else "ABCD-1234"}
+        elif self.obj.startswith("refund-"):
+            kwargs = {
+                "number": world.orders["cancelled_x"].number if world else "ABCD-1234",
+                "refund_id": world.refunds[self.obj.removeprefix("refund-")].pk if world else 1,
+            }
         elif self.obj.startswith("cust-"):
             kwargs = {"pk": world.customers[self.obj.removeprefix("cust-")].pk if world else 1}
         elif self.obj.startswith("inv-"):
@@ -270,6 +275,7 @@ BAD_INPUT = (
     Probe("v1:order-payments", "POST", "unpaid_x", "web", body={"method": "cheque"}),
     Probe("v1:delivery-quote", "POST", "-", "web", body={"lines": [], "fulfilment_type": "teleport"}),
     Probe("v1:order-cancel", "POST", "pickup_x", "web", body={"reason": "x" * 201}),
+    Probe("v1:order-refund-confirm", "POST", "refund-card", "web", body={"status": "maybe", "amount": "1.00"}),
     Probe("v1:order-ship", "POST", "ship_w", "wh", body={}),
     Probe("v1:order-hand-over", "POST", "pickup_x", "tlX", body={}),
     Probe("v1:order-pickup-qr", "GET", "pickup_x", "web", query="?image=gif"),

@@ -209,6 +209,11 @@ admin:orders_ordernotification_change             login ok   gone 403  ok   403 
 admin:orders_ordernotification_changelist         login ok   ok   403  ok   403  ok   ok
 admin:orders_ordernotification_delete             login 403  403  403  403  403  403  403
 admin:orders_ordernotification_history            login ok   gone gone ok   403  ok   ok
+admin:orders_refund_add                           login 403  403  403  403  403  403  403
+admin:orders_refund_change                        login ok   gone 403  ok   ok   ok   ok
+admin:orders_refund_changelist                    login ok   ok   403  ok   ok   ok   ok
+admin:orders_refund_delete                        login 403  403  403  403  403  403  403
+admin:orders_refund_history                       login ok   gone gone ok   ok   ok   ok
 admin:password_change                             login ok   ok   ok   ok   ok   ok   ok
 admin:password_change_done                        login ok   ok   ok   ok   ok   ok   ok
 admin:view_on_site                                login 404  404  404  404  404  404  404

@@ -17,7 +17,9 @@ customer-service agent; acc = accountant; mgr = manager; su = superuser.
 Objects: the orders `pickup_x` (web, picked up at store X, paid and ready), `paid_x` (the same,
 not put aside yet), `unpaid_x` (web, at store X, not paid yet), `ship_w` (web, shipped from the
 warehouse), `locker_a` (web, locker A, goods on their way), `mkt` (the marketplace's, shipped from
-the warehouse); the customers `web` and `mkt` brought by each; their invoices.
+the warehouse), `cancelled_x` (web, at store X, paid 5.00 in cash at the till of X and the rest by
+card through the web shop, then cancelled: its refunds `refund-card` and `refund-cash` are
+pending); the customers `web` and `mkt` brought by each; their invoices.
 
 The site's other pages (health check, language switch) have their rows here too: a page of the
 project outside the admin without a row fails `test_every_page_outside_the_admin_has_a_row`.
@@ -90,6 +92,8 @@ v1:delivery-quote             POST   quote-bad   401   400   400   403   403   4
 v1:order-payments             POST   unpaid_x    401   ok    404   403   403   ok    ok    404   404   403   403   ok    ok
 v1:order-cancel               POST   pickup_x    401   ok    404   403   403   ok    403   404   404   ok    403   ok    ok
 v1:order-cancel               POST   mkt         401   403   ok    403   403   403   404   404   403   ok    403   ok    ok
+v1:order-refund-confirm       POST   refund-card 401   ok    404   403   403   404   403   404   404   403   403   403   403
+v1:order-refund-confirm       POST   refund-cash 401   404   404   403   403   ok    ok    404   404   403   403   ok    ok
 v1:order-ready                POST   paid_x      401   403   403   403   403   ok    ok    404   404   403   403   ok    ok
 v1:order-hand-over            POST   pickup_x    401   403   403   403   403   400   400   404   404   403   403   400   400
 v1:order-transfers-received   POST   locker_a    401   403   403   403   403   403   404   404   403   403   403   409   409
@@ -140,6 +144,10 @@ def request_for(world: World, name: str, method: str, obj: str) -> Callable[[Any
     headers: dict[str, str] = {}
     if obj in orders:
         kwargs = {"number": orders[obj].number}
+    elif obj.startswith("refund-"):
+        refund = world.refunds[obj.removeprefix("refund-")]
+        kwargs = {"number": orders["cancelled_x"].number, "refund_id": refund.pk}
+        body = {"status": "succeeded", "amount": str(refund.amount), "provider_reference": "re-matrix"}
     elif obj.startswith("cust-"):
         kwargs = {"pk": customers[obj.removeprefix("cust-")].pk}
     elif obj.startswith("inv-"):

@@ -1,9 +1,14 @@
 """orders.services.refunds: money goes back the way it came, one refund row per capture.
 
-Planned per capture (what it can still give back), recorded each method its own way (store
-credit on the customer's account, points counted, the rest owed by the channel), and handed
-over to the channel's integration by webhook. Cancelling gives everything back; a return will
-give back a part with the same steps.
+Planned per capture (what it can still give back: less what pending or succeeded refunds owe),
+recorded each method its own way (store credit on the customer's account and points succeed at
+once, the rest is pending, owed by whoever took it), and handed over to the integration that
+took the money by webhook, one per refund. Cancelling gives everything back; a return will give
+back a part with the same steps. Confirming, retrying and settling: test_refund_confirm.py.
+
+Changed by issue 17 (refunds that happen): rows used to be `Payment` refunds written as done;
+they are now `Refund` rows, pending until confirmed, and the ledger's refund rows are written
+only for money that moved.
 """
 
 from decimal import Decimal
@@ -16,7 +21,7 @@ from config.outbox import webhook_subscription_create
 from customers.models import LoyaltyEntry
 from customers.services import loyalty_adjust, store_credit_balance, store_credit_grant
 from orders.exceptions import OrderInputError, OrderStateError
-from orders.models import Order, Payment, PaymentKind
+from orders.models import Order, Payment, PaymentKind, Refund
 from orders.services import (
     RefundLine,
     order_payment_add,
@@ -89,13 +94,35 @@ def test_each_refund_row_points_at_its_capture_and_keeps_its_provider_reference(
     refunds = order_refunds_record(order=order, lines=order_refunds_plan(order=order), actor=shop.store_actor)
 
     card = Payment.objects.get(order=order, kind=PaymentKind.CAPTURE, method="card")
-    assert [(r.kind, r.method, r.amount, r.points) for r in refunds] == [
-        ("refund", "store_credit", Decimal("5.00"), None),
-        ("refund", "loyalty_points", Decimal("4.00"), 400),
-        ("refund", "card", Decimal("30.90"), None),
+    assert [(r.method, r.amount, r.points, r.status) for r in refunds] == [
+        ("store_credit", Decimal("5.00"), None, "succeeded"),
+        ("loyalty_points", Decimal("4.00"), 400, "succeeded"),
+        ("card", Decimal("30.90"), None, "pending"),
     ]
-    assert (refunds[2].refund_of_id, refunds[2].provider_reference) == (card.pk, "ch_1")
-    assert {(r.channel, r.client_id) for r in refunds} == {("store", shop.store_actor.client.pk)}  # type: ignore[union-attr]
+    # The card's money is owed by the integration that reported its capture.
+    assert (refunds[2].capture_id, refunds[2].client_id) == (card.pk, shop.web.client.pk)  # type: ignore[union-attr]
+    assert {(r.channel, r.requested_by_client_id) for r in refunds} == {("store", shop.store_actor.client.pk)}  # type: ignore[union-attr]
+
+
+def test_the_ledger_records_only_the_money_that_moved(shop: Shop) -> None:
+    order = paid_three_ways(shop)
+
+    order_refunds_record(order=order, lines=order_refunds_plan(order=order), actor=shop.web)
+
+    ledger = Payment.objects.filter(order=order, kind=PaymentKind.REFUND).order_by("id")
+    assert [(p.method, p.amount, p.points) for p in ledger] == [
+        ("store_credit", Decimal("5.00"), None),
+        ("loyalty_points", Decimal("4.00"), 400),
+    ]
+    assert Order.objects.get(pk=order.pk).refunded_amount == Decimal("9.00")
+    assert [r.payment_id for r in Refund.objects.filter(order=order).order_by("id")] == [*(p.pk for p in ledger), None]
+
+
+def test_a_pending_refund_is_not_planned_again(shop: Shop) -> None:
+    order = pay(shop, place(shop), reference="ch_9")
+    order_refunds_record(order=order, lines=order_refunds_plan(order=order), actor=shop.web)
+
+    assert order_refunds_plan(order=order) == []
 
 
 def test_store_credit_goes_back_on_the_customers_account_at_once(shop: Shop) -> None:
@@ -115,7 +142,7 @@ def test_part_of_a_capture_can_be_given_back(shop: Shop) -> None:
         order=order, lines=[RefundLine(capture=card, amount=Decimal("5.00"))], actor=shop.web
     )
 
-    assert [(r.amount, r.refund_of_id) for r in refunds] == [(Decimal("5.00"), card.pk)]
+    assert [(r.amount, r.capture_id) for r in refunds] == [(Decimal("5.00"), card.pk)]
     assert [line.amount for line in order_refunds_plan(order=order)] == [Decimal("14.95")]
 
 
@@ -123,7 +150,7 @@ def test_more_than_a_capture_has_left_is_refused_and_nothing_is_written(shop: Sh
     order = pay(shop, place(shop), reference="ch_5")
     card = Payment.objects.get(order=order, kind=PaymentKind.CAPTURE)
     order_refunds_record(order=order, lines=[RefundLine(capture=card, amount=Decimal("15.00"))], actor=shop.web)
-    payments = Payment.objects.count()
+    payments, refunds = Payment.objects.count(), Refund.objects.count()
 
     with pytest.raises(OrderStateError) as refused:
         order_refunds_record(
@@ -134,7 +161,7 @@ def test_more_than_a_capture_has_left_is_refused_and_nothing_is_written(shop: Sh
 
     assert (refused.value.code, refused.value.status_code) == ("refund_exceeds_paid", 409)
     assert refused.value.extra == {"payment": card.pk, "available": "4.95"}
-    assert Payment.objects.count() == payments
+    assert (Payment.objects.count(), Refund.objects.count()) == (payments, refunds)
 
 
 def test_a_capture_of_another_order_gives_back_nothing_here(shop: Shop) -> None:
@@ -145,6 +172,7 @@ def test_a_capture_of_another_order_gives_back_nothing_here(shop: Shop) -> None:
         order_refunds_record(order=order, lines=[RefundLine(capture=other, amount=Decimal("1.00"))], actor=shop.web)
 
     assert refused.value.code == "refund_exceeds_paid"
+    assert not Refund.objects.exists()
     assert not Payment.objects.filter(kind=PaymentKind.REFUND).exists()
 
 
@@ -159,6 +187,7 @@ def test_a_refund_of_nothing_or_less_is_refused(shop: Shop, amount: Decimal) -> 
         order_refunds_record(order=order, lines=[RefundLine(capture=capture, amount=amount)], actor=shop.web)
 
     assert (refused.value.code, refused.value.status_code) == ("invalid_refund", 400)
+    assert not Refund.objects.exists()
     assert not Payment.objects.filter(kind=PaymentKind.REFUND).exists()
     assert store_credit_balance(customer=shop.customer) == balance
 
@@ -173,6 +202,7 @@ def test_points_are_given_back_only_for_a_capture_paid_with_points(shop: Shop) -
         )
 
     assert refused.value.code == "invalid_refund"
+    assert not Refund.objects.exists()
     assert not Payment.objects.filter(kind=PaymentKind.REFUND).exists()
 
 
@@ -191,6 +221,7 @@ def test_part_of_a_points_capture_is_refused_as_its_points_would_not_come_back(
 
     assert (refused.value.code, refused.value.status_code) == ("partial_points_refund", 400)
     assert refused.value.extra == {"payment": capture.pk, "points": 400}
+    assert not Refund.objects.exists()
     assert not Payment.objects.filter(kind=PaymentKind.REFUND).exists()
     assert LoyaltyEntry.objects.count() == entries
 
@@ -211,8 +242,18 @@ def test_the_channel_that_took_the_money_is_told_what_to_give_back(shop: Shop) -
         order.number,
         "EUR",
     )
-    # Store credit and points are given back here already: the channel gives back the card capture only.
-    assert message.body["refunds"] == [{"method": "card", "amount": "30.90", "provider_reference": "ch_1"}]
+    # Store credit and points are given back here already: the channel gives back the card capture only,
+    # and confirms it by the refund's id.
+    card = refunds[2]
+    assert message.body["refund"] == {
+        "id": card.pk,
+        "method": "card",
+        "amount": "30.90",
+        "capture_reference": "ch_1",
+        "reason": "",
+    }
+    card.refresh_from_db()
+    assert card.handed_over_at is not None
 
 
 def test_nothing_is_handed_over_when_only_balances_were_given_back(shop: Shop) -> None:
@@ -226,8 +267,20 @@ def test_nothing_is_handed_over_when_only_balances_were_given_back(shop: Shop) -
     assert not refund_webhooks().exists()
 
 
-def test_a_channel_not_subscribed_is_not_told(shop: Shop) -> None:
+def test_a_channel_not_subscribed_is_not_told_and_the_refund_stays_pending(shop: Shop) -> None:
     order = pay(shop, place(shop), reference="ch_3")
+    refunds = order_refunds_record(order=order, lines=order_refunds_plan(order=order), actor=shop.web)
+
+    assert order_refunds_hand_over(order=order, refunds=refunds) == 0
+
+    assert not refund_webhooks().exists()
+    assert Refund.objects.get().status == "pending"
+
+
+def test_another_channels_subscription_is_not_told(shop: Shop) -> None:
+    assert shop.store_actor.client is not None
+    webhook_subscription_create(client=shop.store_actor.client, event="order.refund", url="https://till.example.com/h")
+    order = pay(shop, place(shop), reference="ch_10")
     refunds = order_refunds_record(order=order, lines=order_refunds_plan(order=order), actor=shop.web)
 
     order_refunds_hand_over(order=order, refunds=refunds)
@@ -245,7 +298,9 @@ def test_refunding_all_gives_back_what_is_left_and_says_how_much(shop: Shop, ref
         card = Payment.objects.get(order=order, kind=PaymentKind.CAPTURE)
         order_refunds_record(order=order, lines=[RefundLine(capture=card, amount=refunded_before)], actor=shop.web)
 
-    given_back = order_refund_all(order=order, actor=shop.web, reason="order cancelled")
+    refunds = order_refund_all(order=order, actor=shop.web, reason="order cancelled")
 
-    assert given_back == Decimal("19.95") - refunded_before
+    assert [(r.amount, r.status, r.reason) for r in refunds] == [
+        (Decimal("19.95") - refunded_before, "pending", "order cancelled")
+    ]
     assert order_refunds_plan(order=order) == []

@@ -250,5 +250,13 @@ def test_only_the_model_sets_an_orders_status() -> None:
 
     writes = [write for path in modules for write in _status_writes(path)]
 
-    # The one assignment is `status_move`'s own, after the table allowed the move.
-    assert [write.split(":")[0] for write in writes] == ["models.py"]
+    # The assignments are `status_move`'s own (the order's, and since issue 17 the refund's), after
+    # the model's table allowed the move.
+    assert [write.split(":")[0] for write in writes] == ["models.py", "models.py"]
+    tree = ast.parse((orders / "models.py").read_text())
+    moves = [
+        range(node.lineno, (node.end_lineno or node.lineno) + 1)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name == "status_move"
+    ]
+    assert all(any(int(write.split(":")[1]) in lines for lines in moves) for write in writes), writes
