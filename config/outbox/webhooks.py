@@ -84,15 +84,24 @@ def webhook_enqueue(
     event: str,
     body: Any,
     subscription: WebhookSubscription | None = None,
+    subject: str = "",
+    owed_after_erasure: bool = False,
 ) -> OutboxMessage:
     """Record a signed POST owed to `target_url`; a worker sends it once the caller's transaction commits.
 
     Call it inside the transaction that changed the data, so the POST is owed exactly when the
-    change exists.
+    change exists. `subject` names whose personal data the body carries (`outbox_enqueue`).
     """
     _check_target_url(target_url, field="target_url")
     return outbox_enqueue(
-        kind=OutboxKind.WEBHOOK, target=target_url, secret=secret, event=event, body=body, subscription=subscription
+        kind=OutboxKind.WEBHOOK,
+        target=target_url,
+        secret=secret,
+        event=event,
+        body=body,
+        subscription=subscription,
+        subject=subject,
+        owed_after_erasure=owed_after_erasure,
     )
 
 
