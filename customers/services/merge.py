@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.db.models import F, Q
+from django.utils.translation import gettext
 
 from config.transactions import use_case
 from customers.exceptions import CustomerErrorCode, MergeRefused
@@ -87,13 +88,13 @@ merge_handler_register("customers.DuplicateCandidate.other", lambda keep, remove
 def customer_merge(*, keep: Customer, remove: Customer, merged_by: Any = None) -> CustomerMerge:
     """Fold `remove` into `keep`: every row of every app that points at it moves, in one transaction."""
     if keep.pk == remove.pk:
-        raise MergeRefused("A customer cannot be merged into itself.")
+        raise MergeRefused(gettext("A customer cannot be merged into itself."))
     locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[keep.pk, remove.pk]).order_by("pk")}
     if len(locked) != 2:
-        raise MergeRefused("Both customers must exist.", code=CustomerErrorCode.CUSTOMER_MISSING)
+        raise MergeRefused(gettext("Both customers must exist."), code=CustomerErrorCode.CUSTOMER_MISSING)
     keep, remove = locked[keep.pk], locked[remove.pk]
     if keep.erased_at or remove.erased_at:
-        raise MergeRefused("Erased customers are not merged.")
+        raise MergeRefused(gettext("Erased customers are not merged."))
 
     snapshot = _snapshot(remove)
     moved: dict[str, int] = {}
