@@ -34,13 +34,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from config.models import OutboxMessage, OutboxStatus
 from config.outbox.email import EmailHandler
 from config.outbox.machinery import Outcome, outbox_handler
+from config.transactions import use_case
 
 logger = logging.getLogger(__name__)
 
@@ -142,25 +143,25 @@ def _mail_files_delete(addresses: set[str]) -> int:
     return deleted
 
 
+@use_case
 def outbox_retention_purge(*, limit: int = 500) -> int:
     """Redact messages settled (sent or undeliverable) longer ago than the retention; how many.
 
-    Oldest first, at most `limit` a run (the sweeper runs every minute). Mail files older than
-    the retention are deleted too.
+    Oldest first, at most `limit` a run (the sweeper runs every minute), rows a worker holds
+    skipped. Mail files older than the retention are deleted too.
     """
     cutoff = timezone.now() - timedelta(days=int(settings.OUTBOX_RETENTION_DAYS))
     _mail_files_expire(cutoff)
-    with transaction.atomic():
-        due = list(
-            OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(status__in=(OutboxStatus.SENT, OutboxStatus.UNDELIVERABLE), redacted_at__isnull=True)
-            .annotate(settled_at=Coalesce("sent_at", "next_attempt_at"))
-            .filter(Q(settled_at__lt=cutoff))
-            .order_by("settled_at", "pk")[:limit]
-        )
-        now = timezone.now()
-        for kind in {message.kind for message in due}:
-            _redact(OutboxMessage.objects.filter(pk__in=[message.pk for message in due]), kind=kind, now=now)
+    due = list(
+        OutboxMessage.objects.select_for_update(skip_locked=True)
+        .filter(status__in=(OutboxStatus.SENT, OutboxStatus.UNDELIVERABLE), redacted_at__isnull=True)
+        .annotate(settled_at=Coalesce("sent_at", "next_attempt_at"))
+        .filter(settled_at__lt=cutoff)
+        .order_by("settled_at", "pk")[:limit]
+    )
+    now = timezone.now()
+    for kind in {message.kind for message in due}:
+        _redact(OutboxMessage.objects.filter(pk__in=[message.pk for message in due]), kind=kind, now=now)
     return len(due)
 
 

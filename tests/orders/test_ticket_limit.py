@@ -10,20 +10,24 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 
+from config.roles import Role
 from customers.models import StoreCreditEntry
 from customers.services.store_credit import store_credit_grant
 from invoicing.models import DocumentKind, Invoice, InvoiceSeries
 from orders.exceptions import OrderErrorCode, OrderInputError
 from orders.models import Order, OrderStatus, Payment
-from orders.services import BillingDetails, order_payment_add
+from orders.services import BillingDetails, order_make_ready, order_payment_add
 from tests.api import token_api
 from tests.config.test_openapi_contract import Contract
-from tests.factories import VariantFactory, stock_receive_for
+from tests.factories import VariantFactory, staff_with_role, stock_receive_for
 from tests.scenarios import ADDRESS, Shop, place
 
 NIF = "12345678Z"
+PICKUPS = "/admin/orders/order/pickups/"
 BILLING = BillingDetails(
     tax_id=NIF, name="Ana García SL", street="Calle Luna 3", city="Sevilla", postal_code="41001", country="ES"
 )
@@ -185,3 +189,43 @@ def test_the_api_takes_the_buyer_billing_details_with_the_payment(shop: Shop) ->
     assert order.invoice is not None
     assert (order.invoice.kind, order.invoice.buyer_tax_id) == (DocumentKind.INVOICE, NIF)
     assert response.json()["invoice"] == order.invoice.number
+
+
+# --- The till in the admin's pickups counter --------------------------------------------------------
+
+
+def ready_above_limit_at_store(shop: Shop) -> Order:
+    """Pay at pickup, 3500.00, on the store's shelf and put aside: the customer pays at the till."""
+    variant = VariantFactory.create(price=Decimal("3500.00"))
+    stock_receive_for(shop.store, variant, 1)
+    order = place(shop, lines=[(variant, 1)], fulfilment="pickup", pickup=shop.store, payment_mode="at_pickup")
+    return order_make_ready(order=order, actor=shop.store_actor)
+
+
+def counter(shop: Shop) -> Client:
+    client = Client()
+    client.force_login(staff_with_role(Role.STORE_STAFF, shop.store, username="tienda"))
+    return client
+
+
+def test_the_counter_refuses_a_ticket_above_the_limit_saying_what_to_give(shop: Shop) -> None:
+    order = ready_above_limit_at_store(shop)
+    before = written(order)
+
+    response = counter(shop).post(
+        PICKUPS, {"op": "pay", "number": order.number, "method": "cash", "amount": "3500.00"}, follow=True
+    )
+
+    assert written(order) == before
+    assert any("tax id" in str(message) for message in get_messages(response.wsgi_request))
+
+
+def test_the_counter_takes_the_buyers_billing_details_for_a_full_invoice(shop: Shop) -> None:
+    order = ready_above_limit_at_store(shop)
+    billing = {f"billing_{field}": getattr(BILLING, field) for field in vars(BILLING)}
+
+    counter(shop).post(PICKUPS, {"op": "pay", "number": order.number, "method": "cash", "amount": "3500.00", **billing})
+
+    order.refresh_from_db()
+    assert order.invoice is not None
+    assert (order.invoice.kind, order.invoice.buyer_tax_id) == (DocumentKind.INVOICE, NIF)
