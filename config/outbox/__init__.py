@@ -54,7 +54,7 @@ from config.outbox.machinery import (
     outbox_send,
     outbox_sweep,
 )
-from config.outbox.privacy import outbox_retention_purge, outbox_subject_erase
+from config.outbox.privacy import outbox_retention_purge, outbox_subject_erase, outbox_subject_rename
 from config.outbox.webhooks import (
     SIGNATURE_HEADER,
     WebhookHandler,
@@ -90,6 +90,7 @@ __all__ = [
     "outbox_retention_purge",
     "outbox_send",
     "outbox_subject_erase",
+    "outbox_subject_rename",
     "outbox_sweep",
     "webhook_body_bytes",
     "webhook_enqueue",

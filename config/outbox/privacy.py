@@ -109,6 +109,13 @@ def outbox_subject_erase(*, subject: str) -> int:
     return touched
 
 
+def outbox_subject_rename(*, old: str, new: str) -> int:
+    """Messages about `old` are now about `new` (two profiles of one person merged); how many."""
+    if not old or old == new:
+        return 0
+    return OutboxMessage.objects.filter(subject=old).update(subject=new)
+
+
 def mail_files_forget(addresses: Iterable[str]) -> None:
     """Once the caller's transaction commits, delete the mail files sent to any of these addresses."""
     wanted = {address.strip().lower() for address in addresses if address.strip()}

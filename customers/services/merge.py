@@ -3,6 +3,7 @@ from typing import Any
 from django.db.models import F, Q
 from django.utils.translation import gettext
 
+from config.outbox import outbox_subject_rename
 from config.transactions import use_case
 from customers.exceptions import CustomerErrorCode, MergeRefused
 from customers.models import (
@@ -15,6 +16,7 @@ from customers.models import (
     LoyaltyEntry,
 )
 from customers.relations import MERGE_HANDLERS, customer_relations, merge_handler_register
+from customers.services.privacy import customer_outbox_subject
 from customers.services.resolve import duplicate_candidates_record
 from customers.services.store_credit import store_credit_accounts_merge
 
@@ -104,6 +106,10 @@ def customer_merge(*, keep: Customer, remove: Customer, merged_by: Any = None) -
             moved[relation.label] = handler(keep, remove)
         else:
             moved[relation.label] = relation.rows_of(remove).update(**{relation.field.name: keep})
+    # Outbox messages name the person by a reference, not a key: the kept profile's erasure reaches them.
+    moved["config.OutboxMessage.subject"] = outbox_subject_rename(
+        old=customer_outbox_subject(remove.pk), new=customer_outbox_subject(keep.pk)
+    )
 
     # The kept profile takes what the removed one knew and it did not.
     filled = [name for name in Customer.PROFILE_FIELDS if not getattr(keep, name) and getattr(remove, name)]

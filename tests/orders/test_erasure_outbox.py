@@ -15,10 +15,12 @@ import pytest
 from django.utils import timezone
 
 from config.models import OutboxKind, OutboxMessage, OutboxStatus
-from config.outbox import outbox_retention_purge
+from config.outbox import outbox_retention_purge, webhook_enqueue
+from customers.services.merge import customer_merge
 from customers.services.privacy import customer_erase, customer_outbox_subject
 from invoicing.delivery import invoice_render
 from orders.models import NotificationStatus, OrderNotification
+from tests.factories import CustomerFactory
 from tests.orders.test_notifications import integration, placed_through, prefers, send
 from tests.scenarios import Shop, pay, place
 
@@ -116,3 +118,21 @@ def test_messages_about_a_customer_name_them(shop: Shop) -> None:
     message = OutboxMessage.objects.get(pk=OrderNotification.objects.get(order=order).message_id)
 
     assert message.subject == customer_outbox_subject(shop.customer.pk)
+
+
+def test_messages_of_a_merged_profile_are_reached_by_the_kept_profiles_erasure(shop: Shop) -> None:
+    other = CustomerFactory.create(name="Ana G.")
+    message = webhook_enqueue(
+        target_url=ERP_URL,
+        secret="s",
+        event="customer.updated",
+        body={"name": "Ana G."},
+        subject=customer_outbox_subject(other.pk),
+    )
+
+    customer_merge(keep=shop.customer, remove=other)
+    customer_erase(customer=shop.customer)
+
+    message.refresh_from_db()
+    assert message.subject == customer_outbox_subject(shop.customer.pk)
+    assert (message.status, message.body) == (OutboxStatus.UNDELIVERABLE, {})
