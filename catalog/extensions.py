@@ -7,6 +7,7 @@ catalog must not import: inventory registers the filter here.
 from collections.abc import Callable
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from catalog.exceptions import CatalogErrorCode
 from catalog.models import Product
@@ -23,5 +24,5 @@ def stock_filter_register(stock_filter: StockFilter) -> None:
 
 def product_list_in_stock(*, queryset: QuerySet[Product], location_code: str | None = None) -> QuerySet[Product]:
     if not _stock_filter:
-        raise ApplicationError("Stock filters need the inventory app.", code=CatalogErrorCode.UNAVAILABLE)
+        raise ApplicationError(gettext("Stock filters need the inventory app."), code=CatalogErrorCode.UNAVAILABLE)
     return _stock_filter[0](queryset, location_code)

@@ -182,7 +182,7 @@ class OutboxMessageAdmin(ReadOnlyAdminMixin, ServiceAdminMixin, admin.ModelAdmin
     )
     list_filter = ("kind", "status", OutboxTargetFilter, "event")
     date_hierarchy = "created_at"
-    search_fields = ("target", "event", "=dedupe_key")
+    search_fields = ("target", "event", "=dedupe_key", "=subject")
     search_help_text = _("A URL, an e-mail address, an event or a reference.")
     list_select_related = ("subscription__client",)
     fields = (
@@ -201,6 +201,9 @@ class OutboxMessageAdmin(ReadOnlyAdminMixin, ServiceAdminMixin, admin.ModelAdmin
         "body",
         "created_at",
         "sent_at",
+        "subject",
+        "owed_after_erasure",
+        "redacted_at",
     )
     readonly_fields = fields
     actions = ("replay",)

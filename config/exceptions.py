@@ -49,6 +49,7 @@ class ConfigErrorCode(StrEnum):
     DUPLICATE_SUBSCRIPTION = "duplicate_subscription"
     ALREADY_DELIVERED = "already_delivered"
     BEING_SENT = "being_sent"  # a worker holds the message's lease: replaying it would send it twice
+    OUTBOX_REDACTED = "outbox_redacted"  # its personal data was purged: nothing left to send
 
 
 class ApplicationError(Exception):

@@ -219,6 +219,13 @@ class OutboxMessage(models.Model):
     last_status_code = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # Whose personal data the message carries ("customer:12"), set by the domain app that owes it:
+    # erasing that person redacts it (config.outbox.privacy).
+    subject = models.CharField(_("about"), max_length=60, blank=True, db_index=True)
+    # Still owed when its subject is erased (an ERP's copy of a fiscal document): sent, then purged.
+    owed_after_erasure = models.BooleanField(_("owed after erasure"), default=False)
+    # When its personal data was purged (its subject erased, or the retention period over).
+    redacted_at = models.DateTimeField(_("redacted at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("outbox message")

@@ -2,6 +2,7 @@ import secrets
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 from config.channels import Channel
 from config.exceptions import ApplicationError, ConfigErrorCode
@@ -46,9 +47,9 @@ def channel_client_create(
     """
     if channel not in Channel.values:
         raise ApplicationError(
-            f"Unknown channel {channel!r}.",
+            gettext("Unknown channel %(channel)s.") % {"channel": repr(channel)},
             code=ConfigErrorCode.UNKNOWN_CHANNEL,
-            fields={"channel": [f"Choose one of {', '.join(Channel.values)}."]},
+            fields={"channel": [gettext("One of: %(choices)s.") % {"choices": ", ".join(Channel.values)}]},
         )
     reach = reach or default_reach(channel)
     checked_scopes = _access_check(
@@ -62,9 +63,9 @@ def channel_client_create(
         ) from exc
     if ChannelClient.objects.filter(name=name).exists():
         raise ApplicationError(
-            f"A channel client named {name!r} already exists.",
+            gettext("A channel client named %(name)s already exists.") % {"name": repr(name)},
             code=ConfigErrorCode.DUPLICATE_NAME,
-            fields={"name": ["Already taken."]},
+            fields={"name": [gettext("Already taken.")]},
         )
     token = token or _new_token()
     client = ChannelClient.objects.create(

@@ -34,10 +34,16 @@ def deliveries_sweep() -> int:
 
 @shared_task(name="config.tasks.outbox_sweep")
 def outbox_sweep() -> int:
-    """Re-enqueue every outbox message whose next attempt is due (periodic: CELERY_BEAT_SCHEDULE)."""
+    """Re-enqueue every outbox message whose next attempt is due (periodic: CELERY_BEAT_SCHEDULE).
+
+    Then purge the personal data of messages settled longer ago than OUTBOX_RETENTION_DAYS.
+    """
+    from config.outbox import outbox_retention_purge
     from config.outbox import outbox_sweep as sweep
 
-    return sweep()
+    enqueued = sweep()
+    outbox_retention_purge()
+    return enqueued
 
 
 @shared_task(name="config.tasks.idempotent_requests_sweep")

@@ -416,7 +416,10 @@ class SegmentForm(forms.ModelForm):
             segment_rules_validate(rules)
         except ValidationError as exc:
             raise ValidationError(
-                [f"{name}: {'; '.join(errors)}" for name, errors in exc.message_dict.items()]
+                [
+                    _("%(rule)s: %(errors)s") % {"rule": name, "errors": "; ".join(errors)}
+                    for name, errors in exc.message_dict.items()
+                ]
             ) from exc
         return rules
 

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Length, Substr
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from catalog.models import Category, Variant
 from config.channels import Channel
@@ -53,16 +54,16 @@ def segment_rule_register(
 
 
 # Helpers for rules written here and for the rules other apps register (orders' purchase rules).
-# A refusal's words are the caller's: customers' own rules speak English (their messages are not
-# in the catalogue yet), orders passes its translated ones; the check is written once, here.
+# A refusal's words are translated when it is made (in the request's language); a caller may
+# pass its own; the check is written once, here.
 
 
-def rule_str_list(rule: str, value: Any, *, refusal: str = "Give a list of values.") -> list[str]:
+def rule_str_list(rule: str, value: Any, *, refusal: str | None = None) -> list[str]:
     """A rule's value as a non-empty list of non-empty strings (a bare string is a list of one)."""
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-        raise ValidationError({rule: [refusal]})
+        raise ValidationError({rule: [refusal or gettext("Give a list of values.")]})
     return value
 
 
@@ -80,8 +81,8 @@ def category_check(
     rule: str,
     value: Any,
     *,
-    refusal: str = "Unknown categories: %(slugs)s.",
-    list_refusal: str = "Give a list of values.",
+    refusal: str | None = None,
+    list_refusal: str | None = None,
 ) -> None:
     """Refuse a rule naming a category that does not exist (run when a segment is saved).
 
@@ -90,13 +91,16 @@ def category_check(
     """
     slugs = set(rule_str_list(rule, value, refusal=list_refusal))
     if unknown := slugs - set(Category.objects.filter(slug__in=slugs).values_list("slug", flat=True)):
-        raise ValidationError({rule: [refusal % {"slugs": ", ".join(sorted(unknown))}]})
+        words = refusal or gettext("Unknown categories: %(slugs)s.")
+        raise ValidationError({rule: [words % {"slugs": ", ".join(sorted(unknown))}]})
 
 
 def _channels(value: Any) -> Q:
     channels = rule_str_list("channels_used", value)
     if unknown := set(channels) - set(Channel.values):
-        raise ValidationError({"channels_used": [f"Unknown channels: {', '.join(sorted(unknown))}."]})
+        raise ValidationError(
+            {"channels_used": [gettext("Unknown channels: %(channels)s.") % {"channels": ", ".join(sorted(unknown))}]}
+        )
     return Q(first_seen_channel__in=channels) | Q(
         Exists(CustomerEvent.objects.filter(customer=OuterRef("pk"), channel__in=channels))
     )
@@ -104,7 +108,7 @@ def _channels(value: Any) -> Q:
 
 def _age_band(value: Any) -> Q:
     if not isinstance(value, dict) or not set(value) <= {"min", "max"} or not value:
-        raise ValidationError({"age_band": ['Give {"min": years, "max": years}.']})
+        raise ValidationError({"age_band": [gettext('Give {"min": years, "max": years}.')]})
     today = timezone.localdate()
     q = Q(birth_date__isnull=False)
     if (minimum := value.get("min")) is not None:
@@ -123,9 +127,9 @@ def _years_ago(today: date, years: int) -> date:
 
 def _has_consent(value: Any) -> Q:
     if not isinstance(value, dict) or value.get("purpose") not in ConsentPurpose.values:
-        raise ValidationError({"has_consent": ['Give {"channel": ..., "purpose": "marketing"}.']})
+        raise ValidationError({"has_consent": [gettext('Give {"channel": ..., "purpose": "marketing"}.')]})
     if value.get("channel") not in Channel.values:
-        raise ValidationError({"has_consent": ["Unknown channel."]})
+        raise ValidationError({"has_consent": [gettext("Unknown channel.")]})
     # The same rule marketing code uses to pick who a message may reach.
     reachable = customer_list_reachable(channel=value["channel"], purpose=value["purpose"])
     return Q(pk__in=reachable.values("pk"))
@@ -174,14 +178,16 @@ segment_rule_register("inactive_for_days", "No activity in the last N days", _in
 def segment_rules_q(rules: dict[str, Any]) -> Q:
     """All rules combined (AND). Raises ValidationError naming the bad rule."""
     if not isinstance(rules, dict):
-        raise ValidationError({"rules": ["Rules are an object of rule name to value."]})
+        raise ValidationError({"rules": [gettext("Rules are an object of rule name to value.")]})
     q = Q()
     for name, value in rules.items():
         rule = SEGMENT_RULES.get(name)
         if rule is None:
             if name in PURCHASE_RULES:
-                raise ValidationError({name: ["This rule needs the orders app."]}, code="rule_unavailable")
-            raise ValidationError({name: [f"Unknown rule. Known: {', '.join(sorted(SEGMENT_RULES))}."]})
+                raise ValidationError({name: [gettext("This rule needs the orders app.")]}, code="rule_unavailable")
+            raise ValidationError(
+                {name: [gettext("Unknown rule. Known: %(rules)s.") % {"rules": ", ".join(sorted(SEGMENT_RULES))}]}
+            )
         try:
             q &= rule.filter(value)
         except (TypeError, ValueError) as exc:

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext
 
 from config.models import WebhookSubscription
 from config.outbox import webhook_enqueue
@@ -37,9 +38,9 @@ class FeedCursor:
         try:
             txid, movement_id = (int(part) for part in text.split("-"))
         except ValueError:
-            raise ValidationError({"after": ["A cursor as returned by this feed, e.g. 0-0."]}) from None
+            raise ValidationError({"after": [gettext("A cursor as returned by this feed, e.g. 0-0.")]}) from None
         if txid < 0 or movement_id < 0:
-            raise ValidationError({"after": ["A cursor as returned by this feed, e.g. 0-0."]})
+            raise ValidationError({"after": [gettext("A cursor as returned by this feed, e.g. 0-0.")]})
         return cls(txid, movement_id)
 
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from catalog.models import Product, Variant
 from config.models import ChannelClient
@@ -62,7 +63,9 @@ def product_list_in_stock(queryset: QuerySet[Product], location_code: str | None
     levels = StockLevel.objects.filter(variant__product=OuterRef("pk"), available__gt=0, location__is_active=True)
     if location_code is not None:
         if not Location.objects.filter(code=location_code).exists():
-            raise ValidationError({"in_stock_at": [f"Unknown location {location_code!r}."]})
+            raise ValidationError(
+                {"in_stock_at": [gettext("Unknown location %(code)s.") % {"code": repr(location_code)}]}
+            )
         levels = levels.filter(location__code=location_code)
     return queryset.filter(Exists(levels))
 

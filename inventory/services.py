@@ -63,9 +63,9 @@ class _Change:
 def _validate_quantities(lines: Iterable[StockLine]) -> list[StockLine]:
     lines = list(lines)
     if not lines:
-        raise ValidationError({"lines": ["Give at least one line."]})
+        raise ValidationError({"lines": [_("Give at least one line.")]})
     errors = {
-        f"lines[{i}].quantity": ["A quantity is a whole number greater than zero."]
+        f"lines[{i}].quantity": [_("A quantity is a whole number greater than zero.")]
         for i, line in enumerate(lines)
         if not _is_whole(line.quantity) or line.quantity <= 0
     }
@@ -241,9 +241,9 @@ def stock_adjust(
 ) -> StockMovement:
     """Correct on_hand by a signed quantity (damage, loss, found). A reason is required."""
     if not reason or not reason.strip():
-        raise ValidationError({"reason": ["Say why the stock is adjusted."]})
+        raise ValidationError({"reason": [_("Say why the stock is adjusted.")]})
     if not _is_whole(quantity) or quantity == 0:
-        raise ValidationError({"quantity": ["A non-zero whole number."]})
+        raise ValidationError({"quantity": [_("A non-zero whole number.")]})
     _check_access(user, [location.pk])
     change = _Change(location.pk, variant.pk, quantity, 0)
     return _apply([change], kind=MovementKind.ADJUSTMENT, reason=reason.strip(), user=user, failure=StockRuleBroken)[0]
@@ -296,7 +296,7 @@ def transfer_request(
 ) -> Transfer:
     """Ask for goods to move; they are reserved at the source so no channel sells them meanwhile."""
     if source.pk == destination.pk:
-        raise ValidationError({"destination": ["A transfer goes to another location."]})
+        raise ValidationError({"destination": [_("A transfer goes to another location.")]})
     stock_lines = _validate_quantities(StockLine(source, variant, quantity) for variant, quantity in lines)
     _check_access(user, [source.pk])
     merged = _merge(stock_lines)
@@ -315,7 +315,8 @@ def _transfer_locked(transfer: Transfer, expected: str) -> Transfer:
     locked = transfer_lock(transfer_id=transfer.pk)
     if locked.status != expected:
         raise TransferStateError(
-            f"The transfer is {locked.get_status_display()}, not {TransferStatus(expected).label}.",
+            _("The transfer is %(status)s, not %(expected)s.")
+            % {"status": locked.get_status_display(), "expected": TransferStatus(expected).label},
             extra={"status": locked.status},
         )
     return locked
@@ -364,9 +365,9 @@ def cycle_count_create(*, location: Location, lines: Iterable[tuple[Variant, int
     """Record what staff counted on the shelf; nothing changes until the count is applied."""
     lines = list(lines)
     if not lines:
-        raise ValidationError({"lines": ["Count at least one variant."]})
+        raise ValidationError({"lines": [_("Count at least one variant.")]})
     if any(not _is_whole(counted) or counted < 0 for _variant, counted in lines):
-        raise ValidationError({"lines": ["Counted quantities are whole numbers, zero or more."]})
+        raise ValidationError({"lines": [_("Counted quantities are whole numbers, zero or more.")]})
     _check_access(user, [location.pk])
     count = CycleCount.objects.create(location=location)
     CycleCountLine.objects.bulk_create(CycleCountLine(count=count, variant=v, counted=c) for v, c in lines)
@@ -378,7 +379,7 @@ def cycle_count_apply(*, count: CycleCount, user: Any = None) -> list[StockMovem
     """Adjust on_hand to what was counted; units reserved for customers must still be there."""
     count = CycleCount.objects.select_for_update().get(pk=count.pk)
     if count.status != CycleCountStatus.OPEN:
-        raise StockRuleBroken("This count was already applied.", code=InventoryErrorCode.COUNT_APPLIED)
+        raise StockRuleBroken(_("This count was already applied."), code=InventoryErrorCode.COUNT_APPLIED)
     _check_access(user, [count.location_id])
     counted = dict(count.lines.values_list("variant_id", "counted"))
     levels = stock_levels_lock(keys=((count.location_id, var) for var in counted))
@@ -404,7 +405,7 @@ def low_stock_threshold_set(
 ) -> StockLevel:
     _check_access(user, [location.pk])
     if threshold is not None and threshold < 0:
-        raise ValidationError({"threshold": ["Zero or more."]})
+        raise ValidationError({"threshold": [_("Zero or more.")]})
     level_id = stock_levels_lock(keys=[(location.pk, variant.pk)], create=True)[(location.pk, variant.pk)].pk
     StockLevel.objects.filter(pk=level_id).update(low_stock_threshold=threshold)
     _low_stock_check([level_id])

@@ -41,6 +41,7 @@ from datetime import date, timedelta
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Variant
@@ -173,7 +174,7 @@ def sourcing_plan(
             stock[part.source.pk] -= part.quantity  # rule 7: a later line of the same variant sees what is left
         planned.extend(parts)
     if short:
-        raise OutOfStock("Not enough stock anywhere for some lines.", extra={"lines": short})
+        raise OutOfStock(gettext("Not enough stock anywhere for some lines."), extra={"lines": short})
     return SourcingPlan(
         fulfilment=FulfilmentType(fulfilment),
         pickup_location=pickup_location,
@@ -186,17 +187,17 @@ def sourcing_plan(
 def _validate(*, lines: list[tuple[Variant, int]], fulfilment: str, pickup_location: Location | None) -> None:
     errors: dict[str, list[str]] = {}
     if not lines:
-        errors["lines"] = ["Give at least one line."]
+        errors["lines"] = [gettext("Give at least one line.")]
     for i, (_variant, quantity) in enumerate(lines):
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
-            errors[f"lines[{i}].quantity"] = ["A quantity is a whole number greater than zero."]
+            errors[f"lines[{i}].quantity"] = [gettext("A quantity is a whole number greater than zero.")]
     if fulfilment not in FulfilmentType.values:
         errors["fulfilment"] = [f"Unknown fulfilment {fulfilment!r}: one of {', '.join(FulfilmentType.values)}."]
     elif fulfilment == FulfilmentType.SHIP:
         if pickup_location is not None:
-            errors["pickup_location"] = ["A shipped order has no pickup location."]
+            errors["pickup_location"] = [gettext("A shipped order has no pickup location.")]
     elif pickup_location is None:
-        errors["pickup_location"] = ["Say where the customer picks the order up."]
+        errors["pickup_location"] = [gettext("Say where the customer picks the order up.")]
     elif not pickup_location.is_active or not pickup_location.is_pickup_point:
         errors["pickup_location"] = [f"{pickup_location.code} is not an active pickup point."]
     elif fulfilment == FulfilmentType.LOCKER and pickup_location.kind != LocationKind.LOCKER:

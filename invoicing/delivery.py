@@ -41,6 +41,7 @@ from config.outbox import (
     outbox_expedite,
     webhook_enqueue,
 )
+from customers.services.privacy import customer_outbox_subject
 from invoicing import verifactu
 from invoicing.documents import InvoiceDocument
 from invoicing.formats import formats_for
@@ -149,6 +150,9 @@ def invoice_render(*, invoice_id: int) -> bool:
                 secret=settings.INVOICE_ERP_SECRET,
                 event=ERP_EVENT,
                 body=invoice_erp_body(invoice=invoice, document=document, xml=cii.content if cii else None),
+                # The buyer's details are the fiscal document's: the ERP's copy is owed even after an erasure.
+                subject=customer_outbox_subject(locked.customer_id) if locked.customer_id else "",
+                owed_after_erasure=True,
             )
             locked.erp_enqueued_at = timezone.now()
             locked.save(update_fields=["erp_enqueued_at"])
@@ -208,6 +212,7 @@ def invoice_email_enqueue(*, invoice: Invoice) -> OutboxMessage | None:
         body={"invoice": invoice.pk, "number": invoice.number},
         dedupe_key=invoice_email_key(invoice.pk),
         language=invoice.language,
+        subject=customer_outbox_subject(invoice.customer_id) if invoice.customer_id else "",
     )
 
 
@@ -248,6 +253,7 @@ class InvoiceEmailHandler(EmailHandler):
 
     kind = INVOICE_EMAIL
     max_attempts_setting = "INVOICE_EMAIL_MAX_ATTEMPTS"
+    body_is_reference = True  # the document's id and number; the address is the document's
 
     def email(self, message: OutboxMessage) -> Email:
         invoice = Invoice.objects.get(pk=message.body["invoice"])
@@ -279,6 +285,7 @@ class BillingRecordSubmissionHandler(OutboxHandler):
     """The outbox's `verifactu.submission`: the record handed to the configured submitter, in chain order."""
 
     kind = VERIFACTU_SUBMISSION
+    body_is_reference = True  # the billing record's ids
 
     def lease(self) -> timedelta:
         return SUBMISSION_LEASE

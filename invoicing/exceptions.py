@@ -15,6 +15,7 @@ class InvoiceErrorCode(StrEnum):
     NO_LINES = "no_lines"
     NO_SELLER = "no_seller"
     NO_EMAIL = "no_email"
+    SIMPLIFIED_OVER_LIMIT = "simplified_over_limit"  # a ticket above the seller country's limit
     # Corrections and exchanges
     CREDIT_OF_CREDIT_NOTE = "credit_of_credit_note"
     CREDIT_EXCEEDS_REMAINING = "credit_exceeds_remaining"

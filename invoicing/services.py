@@ -39,6 +39,7 @@ from invoicing.exceptions import (
     InvoiceInputError,
     TicketAlreadyReplaced,
 )
+from invoicing.limits import simplified_invoice_allowed, simplified_invoice_limit
 from invoicing.models import (
     DEFAULT_PREFIXES,
     BillingRecord,
@@ -278,6 +279,28 @@ def _currency_checked(currency: str) -> str:
     return currency
 
 
+def _simplified_within_limit(*, seller: Seller, total: Decimal, currency: str) -> None:
+    """A ticket above the seller country's limit is refused: the buyer's tax id makes it a full invoice."""
+    if simplified_invoice_allowed(country=seller.country, total=total, currency=currency):
+        return
+    limit = simplified_invoice_limit(country=seller.country)
+    assert limit is not None  # noqa: S101 (allowed without a limit)
+    raise InvoiceInputError(
+        _(
+            "A simplified invoice may be for at most %(limit)s %(currency)s: "
+            "give the buyer's tax id, name and address for a full invoice."
+        )
+        % {"limit": limit.amount, "currency": limit.currency},
+        code=InvoiceErrorCode.SIMPLIFIED_OVER_LIMIT,
+        fields={
+            "tax_id": [
+                _("Required above %(limit)s %(currency)s.") % {"limit": limit.amount, "currency": limit.currency}
+            ]
+        },
+        extra={"limit": str(limit.amount)},
+    )
+
+
 def invoice_issue(
     *,
     seller: Seller,
@@ -291,6 +314,9 @@ def invoice_issue(
     paid_amount: Decimal | None = None,
 ) -> Invoice:
     """Issue an invoice: a full one when the buyer gives a tax id, else a simplified invoice (ticket).
+
+    A ticket above the limit of the seller's country (invoicing.limits) is refused
+    (`simplified_over_limit`): the buyer's tax id, name and address make it a full invoice.
 
     Runs inside the caller's transaction when there is one (number and totals are assigned
     there); rendering and e-mail follow the commit. `paid_amount` defaults to everything:
@@ -307,6 +333,8 @@ def invoice_issue(
             code=InvoiceErrorCode.INVALID_PAID_AMOUNT,
             fields={"paid_amount": [_("Out of range.")]},
         )
+    if not full:
+        _simplified_within_limit(seller=seller, total=totals.payable_total, currency=currency)
     return _document_issue(
         seller=seller,
         kind=DocumentKind.INVOICE if full else DocumentKind.SIMPLIFIED,

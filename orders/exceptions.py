@@ -21,6 +21,7 @@ class OrderErrorCode(StrEnum):
     PAYMENT_EXCEEDS_DUE = "payment_exceeds_due"
     DUPLICATE_CAPTURE = "duplicate_capture"
     PAYMENT_METHOD_NOT_ALLOWED = "payment_method_not_allowed"
+    FULL_INVOICE_REQUIRED = "full_invoice_required"  # a ticket above the legal limit: send billing details
     # Refunding
     INVALID_REFUND = "invalid_refund"
     REFUND_EXCEEDS_PAID = "refund_exceeds_paid"

@@ -112,6 +112,7 @@ ERROR_EXTRAS = {
     "order": "idempotency_key_reused: the order the key placed.",
     "number": "document_issued: the issued document.",
     "findings": "invalid_e_invoice: what the schema and the EN 16931 rules found.",
+    "limit": "full_invoice_required, simplified_over_limit: the most a simplified invoice may be for.",
 }
 
 

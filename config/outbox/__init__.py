@@ -23,6 +23,9 @@ the same steps:
    that is due: retries, and sends lost with a broker or a worker.
 6. **Replay.** Staff send dead letters (or pending rows) again from the admin's outbox
    screen (`outbox_replay`), with a fresh count of attempts and the same body and signature.
+7. **Forget.** A message names whose personal data it carries (`subject`); erasing that person
+   redacts it, and `OUTBOX_RETENTION_DAYS` after it settled the sweeper purges it anyway
+   (`config.outbox.privacy`).
 
 The kinds are `config.models.OutboxKind`. Where the message is built at send time from a
 domain's rows (the invoice's PDF and XML, the order notification's text and route), the
@@ -51,6 +54,7 @@ from config.outbox.machinery import (
     outbox_send,
     outbox_sweep,
 )
+from config.outbox.privacy import outbox_retention_purge, outbox_subject_erase, outbox_subject_rename
 from config.outbox.webhooks import (
     SIGNATURE_HEADER,
     WebhookHandler,
@@ -83,7 +87,10 @@ __all__ = [
     "outbox_handler_register",
     "outbox_kinds_without_handler",
     "outbox_replay",
+    "outbox_retention_purge",
     "outbox_send",
+    "outbox_subject_erase",
+    "outbox_subject_rename",
     "outbox_sweep",
     "webhook_body_bytes",
     "webhook_enqueue",

@@ -70,6 +70,9 @@ class OutboxHandler:
     kind: ClassVar[str]
     # The setting holding how many attempts the kind gets before a dead letter.
     max_attempts_setting: ClassVar[str] = "OUTBOUND_MAX_ATTEMPTS"
+    # The body names rows (ids, numbers) `send` reads at send time and holds no personal data of its
+    # own: redaction (config.outbox.privacy) keeps it, and a redacted message may be replayed.
+    body_is_reference: ClassVar[bool] = False
 
     def lease(self) -> timedelta:
         """How long one attempt may hold the row: longer than any send of this kind takes."""
@@ -140,12 +143,16 @@ def outbox_enqueue(
     language: str = "",
     secret: str = "",
     subscription: WebhookSubscription | None = None,
+    subject: str = "",
+    owed_after_erasure: bool = False,
 ) -> OutboxMessage:
     """Record a message owed, in the caller's transaction; a worker sends it once that commits.
 
     `body` is anything JSON-serialisable (Decimals, dates and UUIDs included). With a
     `dedupe_key`, the message is owed once per kind and key: asking again returns the one
     already there and enqueues nothing (the caller holds the lock of what the key names).
+    `subject` names whose personal data it carries ("customer:12"): erasing them redacts it,
+    and stops it when still pending unless `owed_after_erasure` (config.outbox.privacy).
     """
     if dedupe_key:
         existing = OutboxMessage.objects.filter(kind=kind, dedupe_key=dedupe_key).first()
@@ -160,6 +167,8 @@ def outbox_enqueue(
         language=language,
         secret=secret,
         subscription=subscription,
+        subject=subject,
+        owed_after_erasure=owed_after_erasure,
         status=OutboxStatus.PENDING,
         next_attempt_at=timezone.now(),
     )
@@ -308,6 +317,12 @@ def outbox_replay(*, message: OutboxMessage, include_sent: bool = False) -> Outb
         raise ConflictError(
             _("Outbox message %(id)s was already sent.") % {"id": locked.pk}, code=ConfigErrorCode.ALREADY_DELIVERED
         )
+    handler = outbox_handler(locked.kind)
+    if locked.redacted_at is not None and not (handler is not None and handler.body_is_reference):
+        raise ConflictError(
+            _("Outbox message %(id)s was redacted: there is nothing left to send.") % {"id": locked.pk},
+            code=ConfigErrorCode.OUTBOX_REDACTED,
+        )
     if locked.status == OutboxStatus.PENDING and locked.leased_until and locked.leased_until > timezone.now():
         # Made due again, it would be sent a second time while the worker holding it still sends.
         raise ConflictError(
@@ -320,7 +335,6 @@ def outbox_replay(*, message: OutboxMessage, include_sent: bool = False) -> Outb
     locked.leased_until = None
     locked.sent_at = None
     locked.save(update_fields=["status", "attempts", "next_attempt_at", "leased_until", "sent_at"])
-    handler = outbox_handler(locked.kind)
     if handler is not None:
         handler.replayed(locked)
     _send_on_commit(locked.pk)

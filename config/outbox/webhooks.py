@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.translation import gettext
 
 from config.exceptions import ApplicationError, ConfigErrorCode, ConflictError
 from config.models import ChannelClient, OutboxKind, OutboxMessage, WebhookSubscription
@@ -40,9 +41,9 @@ def _is_target_url(url: str) -> bool:
 def _check_target_url(url: str, *, field: str) -> None:
     if not _is_target_url(url):
         raise ApplicationError(
-            f"Deliveries go to http or https URLs, not {url!r}.",
+            gettext("Deliveries go to http or https URLs, not %(url)s.") % {"url": repr(url)},
             code=ConfigErrorCode.INVALID_TARGET_URL,
-            fields={field: ["Enter an http:// or https:// URL."]},
+            fields={field: [gettext("Enter an http:// or https:// URL.")]},
         )
 
 
@@ -66,13 +67,16 @@ def webhook_subscription_create(*, client: ChannelClient, event: str, url: str) 
     _check_target_url(url, field="url")
     if not event:
         raise ApplicationError(
-            "Name the event to subscribe to.", code=ConfigErrorCode.INVALID, fields={"event": ["Required."]}
+            gettext("Name the event to subscribe to."),
+            code=ConfigErrorCode.INVALID,
+            fields={"event": [gettext("Required.")]},
         )
     if WebhookSubscription.objects.filter(client=client, event=event, url=url).exists():
         raise ConflictError(
-            f"{client.name} is already subscribed to {event} at {url}.",
+            gettext("%(client)s is already subscribed to %(event)s at %(url)s.")
+            % {"client": client.name, "event": event, "url": url},
             code=ConfigErrorCode.DUPLICATE_SUBSCRIPTION,
-            fields={"url": ["Already subscribed."]},
+            fields={"url": [gettext("Already subscribed.")]},
         )
     return WebhookSubscription.objects.create(client=client, event=event, url=url, secret=secrets.token_hex(32))
 
@@ -84,15 +88,24 @@ def webhook_enqueue(
     event: str,
     body: Any,
     subscription: WebhookSubscription | None = None,
+    subject: str = "",
+    owed_after_erasure: bool = False,
 ) -> OutboxMessage:
     """Record a signed POST owed to `target_url`; a worker sends it once the caller's transaction commits.
 
     Call it inside the transaction that changed the data, so the POST is owed exactly when the
-    change exists.
+    change exists. `subject` names whose personal data the body carries (`outbox_enqueue`).
     """
     _check_target_url(target_url, field="target_url")
     return outbox_enqueue(
-        kind=OutboxKind.WEBHOOK, target=target_url, secret=secret, event=event, body=body, subscription=subscription
+        kind=OutboxKind.WEBHOOK,
+        target=target_url,
+        secret=secret,
+        event=event,
+        body=body,
+        subscription=subscription,
+        subject=subject,
+        owed_after_erasure=owed_after_erasure,
     )
 
 

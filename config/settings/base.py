@@ -248,6 +248,11 @@ if IDEMPOTENCY_KEY_RETENTION_DAYS < 1 or IDEMPOTENCY_WAIT_SECONDS <= 0:
 OUTBOUND_TIMEOUT_SECONDS = env.float("OUTBOUND_TIMEOUT_SECONDS", default=10.0)
 OUTBOUND_BACKOFF_BASE_SECONDS = env.float("OUTBOUND_BACKOFF_BASE_SECONDS", default=30.0)
 OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=8)
+# Days a sent (or undeliverable) message keeps its body and e-mail address, and a mail file its
+# e-mail, before the outbox sweeper purges them (config/outbox/privacy.py). Dead letters are kept.
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=30)
+if OUTBOX_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("OUTBOX_RETENTION_DAYS must be at least 1.")
 if OUTBOUND_TIMEOUT_SECONDS <= 0 or OUTBOUND_BACKOFF_BASE_SECONDS < 0 or OUTBOUND_MAX_ATTEMPTS < 1:
     raise ImproperlyConfigured(
         "OUTBOUND_TIMEOUT_SECONDS must be positive, OUTBOUND_BACKOFF_BASE_SECONDS not negative "
@@ -271,6 +276,10 @@ INVOICE_ERP_SECRET = env.str("INVOICE_ERP_SECRET", default="")
 if INVOICE_ERP_URL and not INVOICE_ERP_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured("INVOICE_ERP_URL must be an http:// or https:// URL.")
 INVOICE_EMAIL_MAX_ATTEMPTS = env.int("INVOICE_EMAIL_MAX_ATTEMPTS", default=5)
+# The most a simplified invoice (ticket) may be for, tax included, by the seller's country
+# (invoicing/limits.py); above it the buyer's tax id is asked and a full invoice issued.
+# Spain: 3,000 EUR for retail sales (RD 1619/2012, art. 4.1). A country without a row: no limit.
+INVOICE_SIMPLIFIED_LIMITS = {"ES": {"amount": "3000.00", "currency": "EUR"}}
 # The sweeper leaves a document issued less than this long ago to the task its issue enqueued.
 INVOICE_SWEEP_GRACE_SECONDS = env.int("INVOICE_SWEEP_GRACE_SECONDS", default=120)
 # Enqueue rendering and e-mail when the issuing transaction commits (off only in unit tests,

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from catalog.serializers import VariantDetailSerializer
@@ -146,7 +147,7 @@ class EventInputSerializer(serializers.Serializer[Any]):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         needed = self.REQUIRED_BY_KIND.get(attrs["kind"])
         if needed and not attrs.get(needed):
-            raise serializers.ValidationError({needed: ["Required for this kind of event."]})
+            raise serializers.ValidationError({needed: [gettext("Required for this kind of event.")]})
         return attrs
 
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -224,7 +225,9 @@ class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Custome
             return max(1, min(int(request.query_params.get("limit", 20)), 100))
         except ValueError:
             raise ApplicationError(
-                "limit is a whole number.", code=ConfigErrorCode.INVALID, fields={"limit": ["A whole number."]}
+                gettext("limit is a whole number."),
+                code=ConfigErrorCode.INVALID,
+                fields={"limit": [gettext("A whole number.")]},
             ) from None
 
 
@@ -246,7 +249,9 @@ class EventViewSet(viewsets.GenericViewSet[Any]):
     def create(self, request: Request) -> Response:
         client = request_channel_client(request)
         if client is None:
-            raise ApplicationError("Events come from a channel client.", code=CustomerErrorCode.CHANNEL_CLIENT_REQUIRED)
+            raise ApplicationError(
+                gettext("Events come from a channel client."), code=CustomerErrorCode.CHANNEL_CLIENT_REQUIRED
+            )
         batch = s.EventBatchSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
         items = batch.validated_data["events"]

@@ -2,6 +2,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from config.channels import Channel
 from config.transactions import use_case
@@ -27,11 +28,11 @@ def consent_record(
     if purpose not in ConsentPurpose.values:
         errors["purpose"] = [f"Choose one of {', '.join(ConsentPurpose.values)}."]
     if not source.strip():
-        errors["source"] = ["Say where the consent was given."]
+        errors["source"] = [gettext("Say where the consent was given.")]
     if errors:
         raise ValidationError(errors)
     if customer.erased_at:
-        raise CustomerErased("The customer was erased.")
+        raise CustomerErased(gettext("The customer was erased."))
     return Consent.objects.create(
         customer=customer,
         channel=channel,

@@ -34,7 +34,7 @@ def _apply(account: LoyaltyAccount, points: int) -> None:
         balance=F("balance") + points, last_activity_at=timezone.now()
     )
     if not updated:
-        raise InsufficientPoints("Not enough points.", extra={"requested": -points, "balance": _balance(account)})
+        raise InsufficientPoints(_("Not enough points."), extra={"requested": -points, "balance": _balance(account)})
 
 
 def _locked(account: LoyaltyAccount) -> LoyaltyAccount:
@@ -90,7 +90,7 @@ def loyalty_earn(*, customer: Customer, amount: Decimal, reference: str, channel
 @transaction.atomic
 def loyalty_redeem(*, customer: Customer, points: int, reference: str, channel: str) -> LoyaltyEntry:
     if points <= 0:
-        raise InsufficientPoints("Redeem a positive number of points.", code=CustomerErrorCode.INVALID_POINTS)
+        raise InsufficientPoints(_("Redeem a positive number of points."), code=CustomerErrorCode.INVALID_POINTS)
     account = loyalty_account_get_or_create(customer=customer)
     _apply(account, -points)
     return LoyaltyEntry.objects.create(
@@ -104,7 +104,9 @@ def loyalty_adjust(
 ) -> LoyaltyEntry:
     """Add or take points by hand, with a reason (`user`: staff who did); never below zero (409)."""
     if points == 0 or not reason.strip():
-        raise InsufficientPoints("An adjustment needs points and a reason.", code=CustomerErrorCode.INVALID_ADJUSTMENT)
+        raise InsufficientPoints(
+            _("An adjustment needs points and a reason."), code=CustomerErrorCode.INVALID_ADJUSTMENT
+        )
     account = loyalty_account_get_or_create(customer=customer)
     _apply(account, points)
     return LoyaltyEntry.objects.create(

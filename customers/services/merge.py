@@ -1,7 +1,9 @@
 from typing import Any
 
 from django.db.models import F, Q
+from django.utils.translation import gettext
 
+from config.outbox import outbox_subject_rename
 from config.transactions import use_case
 from customers.exceptions import CustomerErrorCode, MergeRefused
 from customers.models import (
@@ -14,6 +16,7 @@ from customers.models import (
     LoyaltyEntry,
 )
 from customers.relations import MERGE_HANDLERS, customer_relations, merge_handler_register
+from customers.services.privacy import customer_outbox_subject
 from customers.services.resolve import duplicate_candidates_record
 from customers.services.store_credit import store_credit_accounts_merge
 
@@ -87,13 +90,13 @@ merge_handler_register("customers.DuplicateCandidate.other", lambda keep, remove
 def customer_merge(*, keep: Customer, remove: Customer, merged_by: Any = None) -> CustomerMerge:
     """Fold `remove` into `keep`: every row of every app that points at it moves, in one transaction."""
     if keep.pk == remove.pk:
-        raise MergeRefused("A customer cannot be merged into itself.")
+        raise MergeRefused(gettext("A customer cannot be merged into itself."))
     locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[keep.pk, remove.pk]).order_by("pk")}
     if len(locked) != 2:
-        raise MergeRefused("Both customers must exist.", code=CustomerErrorCode.CUSTOMER_MISSING)
+        raise MergeRefused(gettext("Both customers must exist."), code=CustomerErrorCode.CUSTOMER_MISSING)
     keep, remove = locked[keep.pk], locked[remove.pk]
     if keep.erased_at or remove.erased_at:
-        raise MergeRefused("Erased customers are not merged.")
+        raise MergeRefused(gettext("Erased customers are not merged."))
 
     snapshot = _snapshot(remove)
     moved: dict[str, int] = {}
@@ -103,6 +106,10 @@ def customer_merge(*, keep: Customer, remove: Customer, merged_by: Any = None) -
             moved[relation.label] = handler(keep, remove)
         else:
             moved[relation.label] = relation.rows_of(remove).update(**{relation.field.name: keep})
+    # Outbox messages name the person by a reference, not a key: the kept profile's erasure reaches them.
+    moved["config.OutboxMessage.subject"] = outbox_subject_rename(
+        old=customer_outbox_subject(remove.pk), new=customer_outbox_subject(keep.pk)
+    )
 
     # The kept profile takes what the removed one knew and it did not.
     filled = [name for name in Customer.PROFILE_FIELDS if not getattr(keep, name) and getattr(remove, name)]

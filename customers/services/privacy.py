@@ -8,9 +8,17 @@ from django.db.models import ForeignKey, Q
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
+from config.outbox import outbox_subject_erase
+from config.outbox.privacy import mail_files_forget
 from config.transactions import use_case
+from customers.identities import IdentityKind
 from customers.models import ContactPoint, Customer, CustomerEvent, CustomerMerge, DuplicateCandidate
 from customers.relations import ERASE_HANDLERS, customer_relations
+
+
+def customer_outbox_subject(customer_id: int) -> str:
+    """How outbox messages carrying a customer's personal data name them (`outbox_enqueue(subject=...)`)."""
+    return f"customer:{customer_id}"
 
 
 def customer_export(*, customer: Customer) -> dict[str, Any]:
@@ -40,9 +48,16 @@ def customer_erase(*, customer: Customer) -> Customer:
     """Anonymise the profile, drop its identities and scrub timeline details.
 
     Orders, invoices and totals stay (fiscal records, aggregate figures); the identities
-    are gone, so the old e-mail or phone no longer resolves to this profile.
+    are gone, so the old e-mail or phone no longer resolves to this profile. The outbox's
+    messages about the customer are redacted (those still pending are not sent, but for an
+    ERP's copy of an invoice) and the mail files sent to their addresses deleted after commit
+    (config.outbox.privacy).
     """
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    outbox_subject_erase(subject=customer_outbox_subject(customer.pk))
+    mail_files_forget(
+        ContactPoint.objects.filter(customer=customer, kind=IdentityKind.EMAIL).values_list("value", flat=True)
+    )
     ContactPoint.objects.filter(customer=customer).delete()
     CustomerEvent.objects.filter(customer=customer).update(payload={}, query="", location_code="")
     DuplicateCandidate.objects.filter(Q(customer=customer) | Q(other=customer)).delete()

@@ -4,6 +4,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.db.models.functions import Lower
+from django.utils.translation import gettext
 
 from config.channels import Channel
 from config.transactions import use_case
@@ -35,9 +36,9 @@ def customer_update_validate(*, customer: Customer, **fields: Any) -> dict[str, 
     """The fields, cleaned (tax id compacted, country upper-cased); raises ValidationError per field."""
     unknown = set(fields) - set(UPDATABLE)
     if unknown:
-        raise ValidationError({name: ["Not a field that can be changed here."] for name in unknown})
+        raise ValidationError({name: [gettext("Not a field that can be changed here.")] for name in unknown})
     if customer.erased_at:
-        raise CustomerErased("The customer was erased.")
+        raise CustomerErased(gettext("The customer was erased."))
     if "country" in fields:
         fields["country"] = (fields["country"] or "").upper()
     if fields.get("tax_id"):
@@ -46,10 +47,10 @@ def customer_update_validate(*, customer: Customer, **fields: Any) -> dict[str, 
         except ValidationError as exc:
             raise ValidationError({"tax_id": exc.messages}) from exc
     if fields.get("preferred_contact_channel") and fields["preferred_contact_channel"] not in Channel.values:
-        raise ValidationError({"preferred_contact_channel": ["Unknown channel."]})
+        raise ValidationError({"preferred_contact_channel": [gettext("Unknown channel.")]})
     birth_date = fields.get("birth_date")
     if isinstance(birth_date, date) and birth_date > date.today():  # noqa: DTZ011 (a calendar date)
-        raise ValidationError({"birth_date": ["A birth date is in the past."]})
+        raise ValidationError({"birth_date": [gettext("A birth date is in the past.")]})
     return fields
 
 

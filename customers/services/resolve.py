@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from config.models import ChannelClient
 from config.transactions import use_case
@@ -67,7 +68,7 @@ def identities_parse(identities: Iterable[Mapping[str, str]]) -> list[Identity]:
     if errors:
         raise ValidationError(errors)
     if not parsed:
-        raise ValidationError({"identities": ["Send at least one identity."]}, code="required")
+        raise ValidationError({"identities": [gettext("Send at least one identity.")]}, code="required")
     unique = {identity.key: identity for identity in parsed}
     return list(unique.values())
 

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from inventory.models import Location, StockLevel
@@ -101,7 +102,7 @@ class AdjustmentSerializer(serializers.Serializer[Any]):
 
     def validate_quantity(self, value: int) -> int:
         if value == 0:
-            raise serializers.ValidationError("A non-zero whole number.")
+            raise serializers.ValidationError(gettext("A non-zero whole number."))
         return value
 
 

@@ -3,6 +3,7 @@ from typing import Any
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import F
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
@@ -24,14 +25,14 @@ def _variants_by_sku(skus: list[str], field: str = "sku") -> dict[str, Variant]:
     variants = Variant.objects.in_bulk(skus, field_name="sku")
     unknown = [sku for sku in skus if sku not in variants]
     if unknown:
-        raise ValidationError({field: [f"Unknown SKU: {', '.join(unknown)}."]})
+        raise ValidationError({field: [gettext("Unknown SKU: %(skus)s.") % {"skus": ", ".join(unknown)}]})
     return variants
 
 
 def _location(code: str) -> Location:
     location = Location.objects.filter(code=code).first()
     if location is None:
-        raise ValidationError({"location": [f"Unknown location {code!r}."]})
+        raise ValidationError({"location": [gettext("Unknown location %(code)s.") % {"code": repr(code)}]})
     return location
 
 
@@ -93,7 +94,7 @@ class StockChangesView(APIView):
         try:
             limit = max(1, min(int(request.query_params.get("limit", FEED_PAGE)), FEED_PAGE))
         except ValueError:
-            raise ValidationError({"limit": ["A whole number."]}) from None
+            raise ValidationError({"limit": [gettext("A whole number.")]}) from None
         references_at = selectors.feed_reference_location_ids(client=request_channel_client(request), user=request.user)
         changes, cursor = stock_changes_after(after=after, limit=limit, references_at=references_at)
         body = {"changes": changes, "next": str(cursor), "has_more": len(changes) == limit}

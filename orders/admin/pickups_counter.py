@@ -57,10 +57,20 @@ class HandOverForm(forms.Form):
         return cleaned
 
 
+BILLING_DETAIL_FIELDS = ("tax_id", "name", "street", "city", "postal_code", "country")
+
+
 class TillPaymentForm(forms.Form):
     number = forms.CharField(label=_("order number"), max_length=20)
     method = forms.ChoiceField(label=_("method"), choices=[(method.value, method.label) for method in TILL_METHODS])
     amount = forms.DecimalField(label=_("amount"), max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    # The buyer's details for a full invoice (required above the limit of a simplified invoice).
+    billing_tax_id = forms.CharField(label=_("tax id for the invoice"), max_length=20, required=False)
+    billing_name = forms.CharField(label=_("name on the invoice"), max_length=200, required=False)
+    billing_street = forms.CharField(label=_("billing street"), max_length=250, required=False)
+    billing_city = forms.CharField(label=_("billing city"), max_length=100, required=False)
+    billing_postal_code = forms.CharField(label=_("billing postal code"), max_length=20, required=False)
+    billing_country = forms.CharField(label=_("billing country"), max_length=2, required=False)
 
 
 class OrderCommandForm(forms.Form):
@@ -159,8 +169,13 @@ class PickupsCounterMixin(OrderServiceAdminMixin):
         )
 
     def _take_payment(self, request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+        billing = None
+        if data.get("billing_tax_id"):
+            billing = services.BillingDetails(
+                **{field: data.get(f"billing_{field}") or "" for field in BILLING_DETAIL_FIELDS}
+            )
         order = services.order_payment_add(
-            order=order, actor=store_actor(request), method=data["method"], amount=data["amount"]
+            order=order, actor=store_actor(request), method=data["method"], amount=data["amount"], billing=billing
         )
         if order.is_paid:
             return str(

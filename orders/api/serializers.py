@@ -126,6 +126,15 @@ class PaymentInputSerializer(serializers.Serializer[Any]):
         default="",
         help_text="The payment provider's capture reference (card, PayPal, store card).",
     )
+    billing = BillingInputSerializer(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=(
+            "The buyer's tax id, name and address: the invoice is a full one. Required (`full_invoice_required`) "
+            "when the order is above the seller country's limit for a simplified invoice and was placed without them."
+        ),
+    )
 
 
 class RefundConfirmInputSerializer(serializers.Serializer[Any]):

@@ -310,7 +310,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             "A capture the channel's provider made (card, PayPal, store card: with its reference), money at the "
             "till, store credit or loyalty points. When the payments cover the total the order is paid and "
             "invoiced at once. A capture reported twice is answered with the order as it is. A credential "
-            "records payments for the orders it placed, or as a till bound to the order's pickup location."
+            "records payments for the orders it placed, or as a till bound to the order's pickup location. "
+            "`billing` (the buyer's tax id, name and address) makes the invoice a full one; an order above the "
+            "limit of a simplified invoice of the seller's country (Spain: 3,000 EUR) needs it."
         ),
         request=s.PaymentInputSerializer,
         responses={
@@ -321,6 +323,11 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                         OrderErrorCode.INVALID_PAYMENT: "",
                         OrderErrorCode.PAYMENT_EXCEEDS_DUE: "",
                         OrderErrorCode.DUPLICATE_CAPTURE: "",
+                        OrderErrorCode.FULL_INVOICE_REQUIRED: (
+                            "above the seller country's limit for a simplified invoice: send `billing` (tax id, "
+                            "name, address); `limit` says the limit"
+                        ),
+                        OrderErrorCode.INVALID_ORDER: "`billing` is not valid",
                     },
                     403: {
                         OrderErrorCode.PAYMENT_METHOD_NOT_ALLOWED: "the channel may not take this method",
@@ -343,7 +350,14 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         order = self.get_object()
         data = s.PaymentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        order = services.order_payment_add(order=order, actor=request_actor(request), **data.validated_data)
+        values = dict(data.validated_data)
+        billing = values.pop("billing", None)
+        order = services.order_payment_add(
+            order=order,
+            actor=request_actor(request),
+            billing=services.BillingDetails(**billing) if billing else None,
+            **values,
+        )
         return self.detail_response(order, status_code=status.HTTP_201_CREATED)
 
     @extend_schema(

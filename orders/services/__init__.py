@@ -1,5 +1,6 @@
 """Every write to orders goes through these services (see each module's docstring)."""
 
+from orders.services.billing import BillingDetails
 from orders.services.cancelling import order_cancel, order_expire
 from orders.services.common import Actor
 from orders.services.fulfilment import (
@@ -34,6 +35,7 @@ from orders.services.refunds import (
 __all__ = [
     "Actor",
     "Address",
+    "BillingDetails",
     "LineRequest",
     "OrderRequest",
     "Placement",

@@ -57,6 +57,7 @@ from customers.identities import HANDLE_KINDS, IdentityKind
 from customers.models import EventKind
 from customers.selectors import customer_reached_by
 from customers.services.events import customer_event_record
+from customers.services.privacy import customer_outbox_subject
 from orders.codes import pickup_code, pickup_qr, pickup_short_code, tracking_url
 from orders.models import (
     NotificationKind,
@@ -99,6 +100,7 @@ def order_notification_due(order: Order, *, kind: str, refund: Refund | None = N
         event=kind,
         body=body,
         language=order.language,
+        subject=customer_outbox_subject(order.customer_id),
     )
     return OrderNotification.objects.create(order=order, kind=kind, refund=refund, message=message)
 
@@ -416,6 +418,7 @@ class OrderNotificationHandler(OutboxHandler):
 
     kind = OutboxKind.ORDER_NOTIFICATION
     max_attempts_setting = "ORDER_NOTIFICATION_MAX_ATTEMPTS"
+    body_is_reference = True  # the order's number and the notification's kind
 
     def lease(self) -> timedelta:
         return EMAIL_LEASE
@@ -440,6 +443,8 @@ class OrderNotificationHandler(OutboxHandler):
             OrderNotification.objects.filter(message=message).update(status=NotificationStatus.FAILED)
             return
         if outcome.context is None:
+            if message.status == OutboxStatus.UNDELIVERABLE:  # e.g. its customer was erased before it went
+                OrderNotification.objects.filter(message=message).update(status=NotificationStatus.UNREACHABLE)
             return
         decided: Decided = outcome.context
         route, texts, notification = decided.route, decided.message, decided.notification
@@ -457,6 +462,7 @@ class OrderNotificationHandler(OutboxHandler):
                 event=NOTIFICATION_EVENT,
                 body=_webhook_body(notification, texts, route.channel, integration),
                 subscription=subscription,
+                subject=customer_outbox_subject(notification.order.customer_id),
             )
         if sent:
             order = notification.order

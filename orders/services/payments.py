@@ -38,6 +38,7 @@ from orders.models import (
     PaymentMode,
 )
 from orders.services.access import order_check_takes_payment
+from orders.services.billing import BillingDetails, order_billing_set, order_check_invoiceable
 from orders.services.common import Actor, order_history_add, order_locked, order_timeline_add
 from orders.services.delivery import delivery_line
 from orders.services.fulfilment import order_ready_when_arrived
@@ -101,8 +102,13 @@ def order_payment_add(
     amount: Decimal | None = None,
     points: int | None = None,
     provider_reference: str = "",
+    billing: BillingDetails | None = None,
 ) -> Order:
     """Record one payment; when the order is covered it is paid and invoiced in the same transaction.
+
+    `billing` (the buyer's tax id, name and address) makes the invoice a full one. An order above
+    the limit of a simplified invoice without them is refused, nothing recorded
+    (`full_invoice_required`, orders/services/billing.py).
 
     A provider's capture reported twice (same method and reference, same order and amount) is
     answered with the order as it is: a channel may retry a report safely. Staff take payments
@@ -138,6 +144,8 @@ def order_payment_add(
         raise order.status_refusal()  # nothing to pay on a paid or cancelled order
     _method_allowed(method, actor)
     amount = _amount_checked(order=order, method=method, amount=amount, points=points)
+    billing_fields = order_billing_set(order, billing=billing) if billing is not None else []
+    order_check_invoiceable(order)
     if method == PaymentMethod.LOYALTY_POINTS:
         loyalty_redeem(customer=order.customer, points=points or 0, reference=order.number, channel=actor.channel)
     elif method == PaymentMethod.STORE_CREDIT:
@@ -164,7 +172,7 @@ def order_payment_add(
     covered = order.paid_amount == order.total
     if covered:
         _order_paid(order, actor=actor)
-    order.save(update_fields=["paid_amount", "paid_at", "invoice", "status"])
+    order.save(update_fields=["paid_amount", "paid_at", "invoice", "status", *billing_fields])
     if covered:
         order_ready_when_arrived(order, actor=actor)  # after the save: ready needs the invoice
     return order

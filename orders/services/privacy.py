@@ -3,6 +3,7 @@
 The invoices keep their buyer snapshot: they are fiscal records the law requires as issued.
 """
 
+from config.outbox.privacy import mail_files_forget
 from customers.models import Customer
 from orders.models import Order
 
@@ -11,8 +12,9 @@ ERASED = "[erased]"
 
 
 def orders_personal_data_erase(customer: Customer) -> int:
-    """Scrub e-mail, phone, names and addresses from every order of the customer."""
+    """Scrub e-mail, phone, names and addresses from every order of the customer (and the mail files sent to it)."""
     orders = Order.objects.filter(customer=customer)
+    mail_files_forget(orders.exclude(email="").values_list("email", flat=True))  # its notifications' files
     scrubbed = orders.update(
         email="",
         phone="",

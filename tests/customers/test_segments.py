@@ -335,14 +335,14 @@ def test_api_segments_are_401_without_token(anonymous_api: APIClient, madrid_seg
 @pytest.mark.parametrize(
     ("rules", "words"),
     [
-        ({"viewed_category": ["no-such", "ropa", "also-not"]}, "Unknown categories: also-not, no-such."),
-        ({"viewed_category": []}, "Give a list of values."),
+        ({"viewed_category": ["no-such", "ropa", "also-not"]}, "Categorías desconocidas: also-not, no-such."),
+        ({"viewed_category": []}, "Indique una lista de valores."),
         ({"category_bought": ["no-such", "ropa", "also-not"]}, "Categorías desconocidas: also-not, no-such."),
         ({"category_bought": []}, "Indique una lista de valores."),
     ],
 )
-def test_category_rules_refuse_in_their_own_words(rules: dict[str, Any], words: str) -> None:
-    # One check for both rules; orders' purchase rules speak the site's language, customers' own English.
+def test_category_rules_refuse_in_the_request_language(rules: dict[str, Any], words: str) -> None:
+    # One check for both rules; customers' own rules and orders' purchase rules both speak Spanish (issue 17).
     category_create(name="Ropa", slug="ropa")
     (rule,) = rules
 
