@@ -22,7 +22,7 @@ from config.roles import Role
 from customers.models import Customer
 from inventory.models import Location
 from invoicing.models import Seller
-from orders.models import Order
+from orders.models import Order, Refund, RefundStatus
 from orders.services import (
     Actor,
     LineRequest,
@@ -176,6 +176,12 @@ def ship(shop: Shop, order: Order, *, actor: Actor | None = None, tracking_numbe
 def deliver(shop: Shop, order: Order, *, actor: Actor | None = None) -> Order:
     """The carrier reports a shipped parcel delivered, through the web shop that placed it."""
     return order_deliver(order=order, actor=actor or shop.web)
+
+
+def owed_back(order: Order) -> Decimal:
+    """What the order gives back: its refunds pending (owed until confirmed) and succeeded."""
+    refunds = Refund.objects.filter(order=order, status__in=(RefundStatus.PENDING, RefundStatus.SUCCEEDED))
+    return sum((refund.amount for refund in refunds), Decimal(0))
 
 
 def staff_actor(role: Role, *locations: Location) -> Actor:

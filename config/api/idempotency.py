@@ -64,7 +64,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 # The methods a marked handler makes idempotent (an action may also answer GET: consents).
 METHODS = frozenset({"POST"})
 # A handler's `idempotency`: "key" (this module) or "own" (its service keeps keys of its own).
-KEYED, OWN = "key", "own"
+KEYED, OWN, CHANGES_NOTHING = "key", "own", "changes_nothing"
 
 type Handler = Callable[..., Any]
 
@@ -100,6 +100,12 @@ def idempotent(handler: Handler) -> Handler:
 def idempotency_own(handler: Handler) -> Handler:
     """Mark a POST handler whose service keeps its own keys (the walk of the URLconf accepts it)."""
     handler.idempotency = OWN  # type: ignore[attr-defined]
+    return handler
+
+
+def changes_nothing(handler: Handler) -> Handler:
+    """Mark a POST handler that only computes an answer (a quote): a retry is harmless, no key kept."""
+    handler.idempotency = CHANGES_NOTHING  # type: ignore[attr-defined]
     return handler
 
 

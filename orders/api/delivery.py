@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from config.api.access import Access
 from config.api.errors import api_errors
+from config.api.idempotency import changes_nothing
 from config.exceptions import ConfigErrorCode
 from config.scopes import Scope
 from inventory.models import Location
@@ -119,6 +120,7 @@ class DeliveryQuoteView(APIView):
             ),
         },
     )
+    @changes_nothing
     def post(self, request: Request) -> Response:
         data = DeliveryQuoteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

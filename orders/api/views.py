@@ -426,6 +426,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         url_path=r"refunds/(?P<refund_id>[0-9]{1,18})/confirm",
         url_name="refund-confirm",
     )
+    @idempotent
     def refund_confirm(self, request: Request, number: str, refund_id: str) -> Response:
         order = self.get_object()
         data = s.RefundConfirmInputSerializer(data=request.data)

@@ -384,6 +384,7 @@ IDEMPOTENT = (
     Probe("v1:order-hand-over", "POST", "pickup_x", "tlX"),
     Probe("v1:order-transfers-received", "POST", "pickup_x", "stX"),
     Probe("v1:pickup-redeem", "POST", "-", "lkA"),
+    Probe("v1:order-refund-confirm", "POST", "refund-card", "web"),
 )
 
 
