@@ -135,8 +135,9 @@ def loyalty_adjust_by_staff(*, customer: Customer, points: int, reason: str, use
     try:
         entry = loyalty_adjust(customer=customer, points=points, reason=reason, channel=Channel.STORE, user=user)
     except InsufficientPoints as exc:
+        balance = exc.extra.get("balance")
         raise InsufficientPoints(
-            _("The customer has %(balance)s points: fewer than you take.") % {"balance": exc.extra.get("balance")},
+            _("The customer has %(balance)s points: fewer than you take.") % {"balance": balance},
             fields={"points": [_("More than the balance.")]},
             extra=exc.extra,
         ) from None

@@ -175,14 +175,11 @@ def delivery_option_choose(*, quote: DeliveryQuote, code: str) -> DeliveryOption
             code=OrderErrorCode.DELIVERY_METHOD_UNKNOWN,
             fields={"delivery_method": [_("No active delivery method has this code.")]},
         )
+    codes = ", ".join(option.method.code for option in quote.options) or "-"
     raise OrderInputError(
         _("The delivery method %(code)s does not serve this order.") % {"code": code},
         code=OrderErrorCode.DELIVERY_UNAVAILABLE,
-        fields={
-            "delivery_method": [
-                _("Choose one of: %(codes)s.") % {"codes": ", ".join(o.method.code for o in quote.options) or "-"}
-            ]
-        },
+        fields={"delivery_method": [_("Choose one of: %(codes)s.") % {"codes": codes}]},
         extra={"available": [option.method.code for option in quote.options]},
     )
 

@@ -229,7 +229,7 @@ def _succeed(
         order,
         event=OrderEvent.REFUND_SUCCEEDED,
         actor=actor,
-        note=f"{note} · {_('by hand')}: {settled_reason}" if settled_reason else note,
+        note=_("%(note)s · by hand: %(reason)s") % {"note": note, "reason": settled_reason} if settled_reason else note,
     )
     order_notification_due(order, kind=NotificationKind.REFUND, refund=refund)
 
@@ -243,7 +243,7 @@ def _fail(order: Order, refund: Refund, *, actor: Actor, failure_reason: str, se
         order,
         event=OrderEvent.REFUND_FAILED,
         actor=actor,
-        note=f"{note} · {_('by hand')}" if settled_reason else note,
+        note=_("%(note)s · by hand") % {"note": note} if settled_reason else note,
     )
 
 
