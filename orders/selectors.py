@@ -26,12 +26,23 @@ from config.models import ChannelClient
 from customers.identities import IdentityKind, identity_normalise
 from inventory.selectors import location_ids_for_user, location_list_for_user
 from orders.codes import order_number_normalise, tracking_token_matches
-from orders.models import OPEN_STATUSES, Order, OrderLine, OrderStatus, OrderStatusChange, PaymentMode
+from orders.models import (
+    OPEN_STATUSES,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    OrderStatusChange,
+    Parcel,
+    ParcelLine,
+    PaymentMode,
+)
 
 OrderView = Literal["full", "picking"]
 FULL_VIEW: OrderView = "full"
 PICKING_VIEW: OrderView = "picking"
 PICKUP_CODE_PERMISSION = "orders.view_pickup_code"
+PARCEL_EVENTS = (OrderEvent.PARCEL_SHIPPED, OrderEvent.PARCEL_DELIVERED)
 
 
 def order_list() -> QuerySet[Order]:
@@ -52,7 +63,21 @@ def order_detail_list(orders: QuerySet[Order] | None = None) -> QuerySet[Order]:
         "payments",
         Prefetch("history", queryset=OrderStatusChange.objects.order_by("id")),
         "credit_note",
+        Prefetch("parcels", queryset=parcel_list()),
     )
+
+
+def parcel_list() -> QuerySet[Parcel]:
+    """Parcels with their source and lines (each with its order line), in a fixed number of queries."""
+    return Parcel.objects.select_related("source").prefetch_related(
+        Prefetch("lines", queryset=ParcelLine.objects.select_related("order_line").order_by("order_line__position"))
+    )
+
+
+def order_parcels_shipped_from(order: Order, *, location_ids: Iterable[int]) -> list[Parcel]:
+    """The order's parcels leaving these locations: what a supplier's picking view lists (prefetched)."""
+    wanted = set(location_ids)
+    return [parcel for parcel in order.parcels.all() if parcel.source_id in wanted]
 
 
 def staff_reaches_all_orders(user: Any) -> bool:
@@ -155,9 +180,13 @@ def order_track(*, number: str, email: str = "", phone: str = "", token: str = "
     A wrong factor answers exactly like a missing order (None): the page never confirms that a
     number exists.
     """
+    # The order's milestones; each parcel's own are in its row (`parcels`).
+    history = OrderStatusChange.objects.exclude(event__in=PARCEL_EVENTS).order_by("id")
     order = (
         Order.objects.select_related("pickup_location")
-        .prefetch_related(Prefetch("history", queryset=OrderStatusChange.objects.order_by("id")))
+        .prefetch_related(
+            Prefetch("history", queryset=history), Prefetch("parcels", queryset=Parcel.objects.order_by("position"))
+        )
         .filter(number=order_number_normalise(number))
         .first()
     )

@@ -32,12 +32,13 @@ from orders import codes, selectors, services
 from orders.api import serializers as s
 from orders.exceptions import OrderErrorCode, OrderInputError, OrderNotFound, OrderStateError
 from orders.models import FulfilmentType, Order, OrderStatus, PaymentMode
-from orders.services import Actor, Address, LineRequest, OrderRequest
+from orders.services import Actor, Address, LineRequest, OrderRequest, ParcelLineRequest
 
 PICKUP_TYPES = (FulfilmentType.PICKUP, FulfilmentType.SHIP_TO_STORE, FulfilmentType.LOCKER)
 # Who may not act on an order, as the schema tells it.
 NOT_AT_PICKUP = "not working at, or bound to, the pickup location"
 NOT_AT_EVERY_SOURCE = "not working at, or bound to, every location the lines come from"
+NOT_AT_PARCEL_SOURCE = "not working at, or bound to, the location the parcel leaves from"
 QR_MEDIA_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 
 
@@ -135,6 +136,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         "transfers_received": _FULFIL,
         "ship": _FULFIL,
         "deliver": _FULFIL,
+        "parcel_ship": _FULFIL,
+        "parcel_deliver": _FULFIL,
         "hand_over": Access(scope=Scope.ORDERS_FULFIL, staff=("orders.hand_over_order",)),
         # Staff who re-send codes to customers read them; the counter checks codes, it never reads
         # them. A supplier's staff, and a client that did not place the order, never get the code
@@ -363,8 +366,12 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return self.detail_response(order)
 
     @extend_schema(
-        summary="Ship an order",
-        description="The parcel leaves with a carrier: the sale is committed in inventory.",
+        summary="Ship everything left of an order",
+        description=(
+            "Every parcel still to ship leaves with this carrier and tracking number (one per source): the "
+            "sale is committed in inventory. For staff or a credential of every location the lines come from; "
+            "each source ships its own parcels with `parcels/{parcel}/ship/`."
+        ),
         request=s.ShipInputSerializer,
         responses={
             200: ORDER_DETAIL,
@@ -413,6 +420,86 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["post"])
     def deliver(self, request: Request, number: str) -> Response:
         order = services.order_deliver(order=self.get_object(), actor=request_actor(request))
+        return self.detail_response(order)
+
+    @extend_schema(
+        summary="Ship one parcel",
+        description=(
+            "The parcel leaves its source with a carrier and a tracking number; the sale of its units is "
+            "committed there. Name `lines` (order line positions and units) to ship part of it: what stays "
+            "behind becomes the next parcel from the same source. The order is shipped, and the customer "
+            "told, when nothing is left to ship. Staff of the parcel's source, or a credential bound to it."
+        ),
+        request=s.ParcelShipInputSerializer,
+        responses={
+            200: ORDER_DETAIL,
+            **api_errors(
+                {
+                    400: {
+                        OrderErrorCode.INVALID_PARCEL: "a line the order or the parcel does not have, a quantity",
+                        OrderErrorCode.INVALID_ORDER: "no carrier or tracking number",
+                    },
+                    403: {ConfigErrorCode.PERMISSION_DENIED: NOT_AT_PARCEL_SOURCE},
+                    404: {OrderErrorCode.PARCEL_NOT_FOUND: ""},
+                    409: {
+                        OrderErrorCode.PARCEL_STATE: "shipped already",
+                        OrderErrorCode.ORDER_STATE: "",
+                        OrderErrorCode.WRONG_FULFILMENT: "",
+                        OrderErrorCode.ORDER_NOT_PAID: "",
+                    },
+                }
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path=r"parcels/(?P<parcel>[0-9]{1,5})/ship", url_name="parcel-ship")
+    def parcel_ship(self, request: Request, number: str, parcel: str) -> Response:
+        order = self.get_object()
+        data = s.ParcelShipInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        lines = values["lines"]
+        services.parcel_ship(
+            order=order,
+            position=int(parcel),
+            actor=request_actor(request),
+            carrier=values["carrier"],
+            tracking_number=values["tracking_number"],
+            lines=None if lines is None else [ParcelLineRequest(line["line"], line["quantity"]) for line in lines],
+        )
+        return self.detail_response(order)
+
+    @extend_schema(
+        summary="Report one parcel delivered",
+        description=(
+            "The carrier's report of one parcel, through the channel that placed the order or a credential bound "
+            "to the parcel's source, or by its staff. The order is delivered with its last parcel."
+        ),
+        request=None,
+        responses={
+            200: ORDER_DETAIL,
+            **api_errors(
+                {
+                    403: {
+                        ConfigErrorCode.PERMISSION_DENIED: (
+                            "neither the channel that placed the order, nor working at, or bound to, the location "
+                            "the parcel left from"
+                        )
+                    },
+                    404: {OrderErrorCode.PARCEL_NOT_FOUND: ""},
+                    409: {
+                        OrderErrorCode.PARCEL_STATE: "not shipped yet, or delivered",
+                        OrderErrorCode.WRONG_FULFILMENT: "",
+                    },
+                }
+            ),
+        },
+    )
+    @action(
+        detail=True, methods=["post"], url_path=r"parcels/(?P<parcel>[0-9]{1,5})/deliver", url_name="parcel-deliver"
+    )
+    def parcel_deliver(self, request: Request, number: str, parcel: str) -> Response:
+        order = self.get_object()
+        services.parcel_deliver(order=order, position=int(parcel), actor=request_actor(request))
         return self.detail_response(order)
 
     @extend_schema(

@@ -3,13 +3,12 @@
 from orders.services.cancelling import order_cancel, order_expire
 from orders.services.common import Actor
 from orders.services.fulfilment import (
-    order_deliver,
     order_hand_over,
     order_make_ready,
     order_pickup_redeem,
-    order_ship,
     order_transfers_receive,
 )
+from orders.services.parcels import ParcelLineRequest, order_deliver, order_ship, parcel_deliver, parcel_ship
 from orders.services.payments import order_payment_add
 from orders.services.placing import (
     Address,
@@ -32,6 +31,7 @@ __all__ = [
     "Address",
     "LineRequest",
     "OrderRequest",
+    "ParcelLineRequest",
     "Placement",
     "RefundLine",
     "order_cancel",
@@ -49,4 +49,6 @@ __all__ = [
     "order_request_fingerprint",
     "order_ship",
     "order_transfers_receive",
+    "parcel_deliver",
+    "parcel_ship",
 ]

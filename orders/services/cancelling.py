@@ -25,6 +25,7 @@ from orders.services.common import (
     order_locked_by_id,
     order_timeline_add,
 )
+from orders.services.parcels import order_parcels_discard
 from orders.services.refunds import order_refund_all
 
 
@@ -55,6 +56,7 @@ def _release_stock(order: Order, *, actor: Actor) -> None:
 
 
 def _cancel(order: Order, *, actor: Actor, reason: str) -> Order:
+    order_parcels_discard(order)  # refused once a parcel has left: its units are sold
     _release_stock(order, actor=actor)
     refunded = order_refund_all(order=order, actor=actor, reason="order cancelled") if order.paid_amount else Decimal(0)
     if order.invoice_id is not None:

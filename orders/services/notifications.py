@@ -38,6 +38,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from config.channels import Channel
 from config.models import OutboxKind, OutboxMessage, OutboxStatus, WebhookSubscription
@@ -56,7 +57,15 @@ from customers.models import EventKind
 from customers.selectors import customer_reached_by
 from customers.services.events import customer_event_record
 from orders.codes import pickup_code, pickup_qr, pickup_short_code, tracking_url
-from orders.models import NotificationKind, NotificationStatus, Order, OrderNotification, PaymentMode
+from orders.models import (
+    NotificationKind,
+    NotificationStatus,
+    Order,
+    OrderNotification,
+    Parcel,
+    ParcelStatus,
+    PaymentMode,
+)
 
 NOTIFICATION_EVENT = "order.notification"
 TIMELINE_KIND = EventKind.NOTIFICATION_SENT
@@ -144,11 +153,32 @@ def _paragraphs(order: Order, kind: str, short_code: str) -> list[str]:
                 % {**values, "date": last_day}
             )
     elif kind == NotificationKind.SHIPPED:
-        paragraphs = [_("Your order %(number)s left with %(carrier)s, tracking number %(tracking)s.") % values]
+        parcels = _parcels_sent(order)
+        if len(parcels) > 1:  # one sentence per box, each followed with its own carrier
+            paragraphs = [
+                ngettext(
+                    "Your order %(number)s left in %(count)d parcel:",
+                    "Your order %(number)s left in %(count)d parcels:",
+                    len(parcels),
+                )
+                % {**values, "count": len(parcels)},
+                *(
+                    _("Parcel %(parcel)s: %(carrier)s, tracking number %(tracking)s.")
+                    % {"parcel": parcel.position, "carrier": parcel.carrier, "tracking": parcel.tracking_number}
+                    for parcel in parcels
+                ),
+            ]
+        else:
+            paragraphs = [_("Your order %(number)s left with %(carrier)s, tracking number %(tracking)s.") % values]
     else:
         paragraphs = [_("Your order %(number)s was delivered. Thank you for shopping with us.") % values]
     greeting = _("Hello %(name)s,") % {"name": order.customer_name} if order.customer_name else _("Hello,")
     return [greeting, *paragraphs]
+
+
+def _parcels_sent(order: Order) -> list[Parcel]:
+    """The order's parcels that left (orders.services.parcels), in their order."""
+    return list(order.parcels.exclude(status=ParcelStatus.PENDING).order_by("position"))
 
 
 def _subject(order: Order, kind: str) -> str:
@@ -318,6 +348,15 @@ def _webhook_body(
             "carrier": order.carrier,
             "tracking_number": order.tracking_number,
             "tracking_url": message.link,
+            "parcels": [
+                {
+                    "parcel": parcel.position,
+                    "status": parcel.status,
+                    "carrier": parcel.carrier,
+                    "tracking_number": parcel.tracking_number,
+                }
+                for parcel in _parcels_sent(order)
+            ],
         },
         "recipient": {
             "customer": order.customer_id if integration.reaches_customer else None,
