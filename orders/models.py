@@ -511,8 +511,8 @@ class Parcel(models.Model):
     def __str__(self) -> str:
         return gettext("%(order)s, parcel %(position)s") % {"order": self.order.number, "position": self.position}
 
-    def status_move(self, status: ParcelStatus) -> None:
-        """Set the new status if the table allows the move (the caller saves); 409 `parcel_state` otherwise."""
+    def status_move_check(self, status: ParcelStatus) -> None:
+        """Refuse a move the table does not list: 409 `parcel_state`, saying where the parcel is."""
         if status not in self.STATUS_MOVES[ParcelStatus(self.status)]:
             message = {
                 ParcelStatus.PENDING: gettext("Parcel %(position)s has not left yet."),
@@ -520,6 +520,10 @@ class Parcel(models.Model):
                 ParcelStatus.DELIVERED: gettext("Parcel %(position)s was delivered already."),
             }[ParcelStatus(self.status)]
             raise ParcelStateError(message % {"position": self.position}, extra={"status": self.status})
+
+    def status_move(self, status: ParcelStatus) -> None:
+        """Set the new status if the table allows the move (the caller saves)."""
+        self.status_move_check(status)
         self.status = status
 
 

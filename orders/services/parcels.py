@@ -283,6 +283,7 @@ def parcel_ship(
     order_parcels_plan(order)  # an order paid before parcels existed; refused below, the plan goes too
     parcel = _parcel_of(order, position)
     parcel_check_ships(parcel, actor=actor)
+    parcel.status_move_check(ParcelStatus.SHIPPED)  # a parcel that left says so, even if the order did too
     _order_ready_to_ship(order)
     _ship(parcel, actor=actor, carrier=carrier, tracking_number=tracking_number, lines=lines)
     _order_shipped_when_all_left(order, actor=actor)
