@@ -228,6 +228,8 @@ class Probe:
         kwargs: dict[str, Any] = {}
         if self.obj in ORDERS:
             kwargs = {"number": world.orders[self.obj].number if world else "ABCD-1234"}
+            if self.name.startswith("v1:order-parcel-"):
+                kwargs["parcel"] = 1
         elif self.obj.startswith("cust-"):
             kwargs = {"pk": world.customers[self.obj.removeprefix("cust-")].pk if world else 1}
         elif self.obj.startswith("inv-"):
@@ -270,6 +272,7 @@ BAD_INPUT = (
     Probe("v1:order-payments", "POST", "unpaid_x", "web", body={"method": "cheque"}),
     Probe("v1:order-cancel", "POST", "pickup_x", "web", body={"reason": "x" * 201}),
     Probe("v1:order-ship", "POST", "ship_w", "wh", body={}),
+    Probe("v1:order-parcel-ship", "POST", "ship_w", "wh", body={"carrier": "SEUR", "lines": [{"line": "first"}]}),
     Probe("v1:order-hand-over", "POST", "pickup_x", "tlX", body={}),
     Probe("v1:order-pickup-qr", "GET", "pickup_x", "web", query="?image=gif"),
     Probe("v1:pickup-redeem", "POST", "-", "lkA", body={}),

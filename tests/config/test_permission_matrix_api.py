@@ -16,7 +16,7 @@ customer-service agent; acc = accountant; mgr = manager; su = superuser.
 
 Objects: the orders `pickup_x` (web, picked up at store X, paid and ready), `paid_x` (the same,
 not put aside yet), `unpaid_x` (web, at store X, not paid yet), `ship_w` (web, shipped from the
-warehouse), `locker_a` (web, locker A, goods on their way), `mkt` (the marketplace's, shipped from
+warehouse: paid, its one parcel waiting there), `locker_a` (web, locker A, goods on their way), `mkt` (the marketplace's, shipped from
 the warehouse); the customers `web` and `mkt` brought by each; their invoices.
 
 The site's other pages (health check, language switch) have their rows here too: a page of the
@@ -93,6 +93,8 @@ v1:order-hand-over            POST   pickup_x    401   403   403   403   403   4
 v1:order-transfers-received   POST   locker_a    401   403   403   403   403   403   404   404   403   403   403   409   409
 v1:order-ship                 POST   ship_w      401   403   403   403   403   403   404   404   ok    403   403   ok    ok
 v1:order-deliver              POST   ship_w      401   403   403   403   403   403   404   404   409   403   403   409   409
+v1:order-parcel-ship          POST   ship_w      401   403   403   403   403   403   404   404   ok    403   403   ok    ok
+v1:order-parcel-deliver       POST   ship_w      401   403   403   403   403   403   404   404   409   403   403   409   409
 v1:order-pickup-code          GET    pickup_x    401   ok    404   403   403   404   403   404   404   ok    403   ok    ok
 v1:order-pickup-qr            GET    pickup_x    401   ok    404   403   403   404   403   404   404   ok    403   ok    ok
 v1:order-pickup-code          GET    locker_a    401   ok    404   403   403   404   404   404   403   ok    403   ok    ok
@@ -138,6 +140,8 @@ def request_for(world: World, name: str, method: str, obj: str) -> Callable[[Any
     headers: dict[str, str] = {}
     if obj in orders:
         kwargs = {"number": orders[obj].number}
+        if name in ("v1:order-parcel-ship", "v1:order-parcel-deliver"):
+            kwargs["parcel"] = 1  # the order's one parcel, from the warehouse, planned at payment
     elif obj.startswith("cust-"):
         kwargs = {"pk": customers[obj.removeprefix("cust-")].pk}
     elif obj.startswith("inv-"):
@@ -200,7 +204,7 @@ def request_for(world: World, name: str, method: str, obj: str) -> Callable[[Any
         body = {"reason": "matrix"}
     if name == "v1:order-hand-over":
         body = {"code": "WRONG-CODE"}
-    if name == "v1:order-ship":
+    if name in ("v1:order-ship", "v1:order-parcel-ship"):
         body = {"carrier": "SEUR", "tracking_number": "X1"}
     if name == "v1:invoice-exchange":
         body = {

@@ -1,7 +1,6 @@
 """Parcels (issue 17): a ship order sourced from two warehouses leaves as two parcels, each shipped by
 its own source's staff and delivered on its own (orders/services/parcels.py, rules 1 to 6)."""
 
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -22,29 +21,7 @@ from orders.exceptions import (
 from orders.models import NotificationKind, Order, OrderNotification, OrderStatus, Parcel, ParcelLine, ParcelStatus
 from orders.services import Actor, ParcelLineRequest, order_cancel, order_deliver, parcel_deliver, parcel_ship
 from orders.services.notifications import order_notification_message
-from tests.factories import LocationFactory, VariantFactory, stock_receive_for
 from tests.scenarios import Shop, deliver, pay, place, ship, staff_actor
-
-
-@pytest.fixture
-def north(shop: Shop) -> Location:
-    """A second warehouse that ships: the only one with lamps."""
-    return LocationFactory.create(
-        code="wh-north", name="Almacén norte", kind="warehouse", can_ship=True, is_pickup_point=False
-    )
-
-
-@pytest.fixture
-def lamp(north: Location) -> Variant:
-    lamp = VariantFactory.create(price=Decimal("30.00"))
-    stock_receive_for(north, lamp, 10)
-    return lamp
-
-
-@pytest.fixture
-def split(shop: Shop, lamp: Variant) -> Order:
-    """Paid: 2 shirts and a book from the central warehouse (parcel 1), a lamp from the north (parcel 2)."""
-    return pay(shop, place(shop, lines=[(shop.shirt, 2), (shop.book, 1), (lamp, 1)]))
 
 
 @pytest.fixture
