@@ -17,6 +17,9 @@ _COUNTER = (
     "add_payment",  # paying at the till
     "view_orderstatuschange",
     "view_ordernotification",
+    "view_parcel",
+    "change_parcel",  # ship and deliver the parcels leaving this store
+    "view_parcelline",
 )
 _SERVICE = (
     "view_order",
@@ -28,13 +31,15 @@ _SERVICE = (
     "view_payment",
     "view_orderstatuschange",
     "view_ordernotification",
+    "view_parcel",
+    "view_parcelline",
 )
 
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.STORE_STAFF: _COUNTER,
     Role.STORE_MANAGER: (*_COUNTER, "cancel_order"),
     # The warehouse picks and ships what it supplies: no counter, no money.
-    Role.WAREHOUSE: ("view_order", "change_order", "view_orderline"),
+    Role.WAREHOUSE: ("view_order", "change_order", "view_orderline", "view_parcel", "change_parcel", "view_parcelline"),
     Role.AGENT: _SERVICE,
     Role.TEAM_LEAD: _SERVICE,
     Role.ACCOUNTANT: ("view_order", "view_all_orders", "view_orderline", "view_payment"),

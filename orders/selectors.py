@@ -74,6 +74,14 @@ def parcel_list() -> QuerySet[Parcel]:
     )
 
 
+def parcel_list_for_staff(*, user: Any, with_lines: bool = True) -> QuerySet[Parcel]:
+    """The parcels leaving the staff member's locations (every parcel for staff reaching every order)."""
+    parcels = parcel_list() if with_lines else Parcel.objects.select_related("source")
+    if staff_reaches_all_orders(user):
+        return parcels
+    return parcels.filter(source__in=location_list_for_user(user=user))
+
+
 def order_parcels_shipped_from(order: Order, *, location_ids: Iterable[int]) -> list[Parcel]:
     """The order's parcels leaving these locations: what a supplier's picking view lists (prefetched)."""
     wanted = set(location_ids)

@@ -13,7 +13,7 @@ leaves the order as it was, with the reason shown.
 One module a topic; importing this package registers them all (Django's admin autodiscovery).
 """
 
-from orders.admin import notifications, payments
+from orders.admin import notifications, parcels, payments
 from orders.admin.orders import OrderAdmin
 
-__all__ = ["OrderAdmin", "notifications", "payments"]
+__all__ = ["OrderAdmin", "notifications", "parcels", "payments"]

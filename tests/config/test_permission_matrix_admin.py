@@ -197,6 +197,11 @@ admin:orders_ordernotification_change             login ok   gone 403  ok   403 
 admin:orders_ordernotification_changelist         login ok   ok   403  ok   403  ok   ok
 admin:orders_ordernotification_delete             login 403  403  403  403  403  403  403
 admin:orders_ordernotification_history            login ok   gone gone ok   403  ok   ok
+admin:orders_parcel_add                           login 403  403  403  403  403  403  403
+admin:orders_parcel_change                        login gone gone ok   ok   403  ok   ok
+admin:orders_parcel_changelist                    login ok   ok   ok   ok   403  ok   ok
+admin:orders_parcel_delete                        login 403  403  403  403  403  403  403
+admin:orders_parcel_history                       login gone gone ok   ok   403  ok   ok
 admin:password_change                             login ok   ok   ok   ok   ok   ok   ok
 admin:password_change_done                        login ok   ok   ok   ok   ok   ok   ok
 admin:view_on_site                                login 404  404  404  404  404  404  404
