@@ -1,6 +1,7 @@
 """Parcels (issue 17): a ship order sourced from two warehouses leaves as two parcels, each shipped by
 its own source's staff and delivered on its own (orders/services/parcels.py, rules 1 to 6)."""
 
+import importlib
 from typing import Any
 
 import pytest
@@ -454,3 +455,25 @@ def test_the_last_parcel_shipping_the_order_is_bounded(
 
     with django_assert_max_num_queries(26):
         send(split, 2, north_staff)
+
+
+# --- Orders paid or shipped before parcels existed (orders/migrations/0009)
+
+
+def test_the_migration_gives_older_orders_their_parcels_as_they_stand(shop: Shop, split: Order) -> None:
+    from django.apps import apps
+
+    plan = importlib.import_module("orders.migrations.0009_parcels_for_orders_paid_before").plan
+    shipped = ship(shop, pay(shop, place(shop)), tracking_number="OLD-1")
+    delivered = deliver(shop, ship(shop, pay(shop, place(shop)), tracking_number="OLD-2"))
+    Parcel.objects.all().delete()  # as before this release
+
+    plan(apps, None)
+
+    assert contents(split) == [
+        (1, "wh-central", "pending", [(1, 2), (2, 1)]),
+        (2, "wh-north", "pending", [(3, 1)]),
+    ]
+    assert contents(shipped) == [(1, "wh-central", "shipped", [(1, 1)])]
+    assert shipped.parcels.get().tracking_number == "OLD-1"
+    assert contents(delivered) == [(1, "wh-central", "delivered", [(1, 1)])]
