@@ -39,6 +39,9 @@ PICKUP_TYPES = (FulfilmentType.PICKUP, FulfilmentType.SHIP_TO_STORE, FulfilmentT
 NOT_AT_PICKUP = "not working at, or bound to, the pickup location"
 NOT_AT_EVERY_SOURCE = "not working at, or bound to, every location the lines come from"
 NOT_AT_PARCEL_SOURCE = "not working at, or bound to, the location the parcel leaves from"
+PARCEL_PARAMETER = OpenApiParameter(
+    "parcel", int, OpenApiParameter.PATH, description="The parcel's number within the order (1, 2...)."
+)
 QR_MEDIA_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 
 
@@ -430,6 +433,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             "behind becomes the next parcel from the same source. The order is shipped, and the customer "
             "told, when nothing is left to ship. Staff of the parcel's source, or a credential bound to it."
         ),
+        parameters=[PARCEL_PARAMETER],
         request=s.ParcelShipInputSerializer,
         responses={
             200: ORDER_DETAIL,
@@ -474,6 +478,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             "The carrier's report of one parcel, through the channel that placed the order or a credential bound "
             "to the parcel's source, or by its staff. The order is delivered with its last parcel."
         ),
+        parameters=[PARCEL_PARAMETER],
         request=None,
         responses={
             200: ORDER_DETAIL,
