@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import connection
 from django.db.models import CharField, QuerySet, StringAgg, Value
 from django.db.models.functions import Cast, Concat
 from django.http import HttpRequest, HttpResponse
@@ -174,11 +175,13 @@ class PickingParcelInline(ParcelInline):
 
 def with_contents(parcels: QuerySet[Parcel]) -> QuerySet[Parcel]:
     """Each parcel with what is in it as one text ("2 x SKU, 1 x SKU"), in the same query."""
+    # In line order where the database can order an aggregate (PostgreSQL; not every SQLite).
+    ordered = connection.features.supports_aggregate_order_by_clause
     return parcels.annotate(
         contents_text=StringAgg(
             Concat(Cast("lines__quantity", CharField()), Value(" x "), "lines__order_line__sku"),
             delimiter=Value(", "),
-            order_by=("lines__order_line__position",),
+            order_by=("lines__order_line__position",) if ordered else None,
             default=Value(""),
         )
     )
