@@ -82,6 +82,16 @@ def parcel_list_for_staff(*, user: Any, with_lines: bool = True) -> QuerySet[Par
     return parcels.filter(source__in=location_list_for_user(user=user))
 
 
+def order_ids_with_parcels(*, status: str = "", ships_from: str = "") -> QuerySet[Parcel, int]:
+    """The ids of the orders with a parcel in this status and/or leaving this location (by code): a subquery."""
+    parcels = Parcel.objects.all()
+    if status:
+        parcels = parcels.filter(status=status)
+    if ships_from:
+        parcels = parcels.filter(source__code=ships_from)
+    return parcels.values_list("order_id", flat=True)
+
+
 def order_parcels_shipped_from(order: Order, *, location_ids: Iterable[int]) -> list[Parcel]:
     """The order's parcels leaving these locations: what a supplier's picking view lists (prefetched)."""
     wanted = set(location_ids)

@@ -31,7 +31,7 @@ from inventory.selectors import location_ids_for_user
 from orders import codes, selectors, services
 from orders.api import serializers as s
 from orders.exceptions import OrderErrorCode, OrderInputError, OrderNotFound, OrderStateError
-from orders.models import FulfilmentType, Order, OrderStatus, PaymentMode
+from orders.models import FulfilmentType, Order, OrderStatus, ParcelStatus, PaymentMode
 from orders.services import Actor, Address, LineRequest, OrderRequest, ParcelLineRequest
 
 PICKUP_TYPES = (FulfilmentType.PICKUP, FulfilmentType.SHIP_TO_STORE, FulfilmentType.LOCKER)
@@ -70,6 +70,14 @@ class OrderFilter(django_filters.FilterSet):
     pickup_location = django_filters.CharFilter(field_name="pickup_location__code", help_text="Location code.")
     placed_from = django_filters.DateFilter(field_name="placed_at", lookup_expr="date__gte")
     placed_to = django_filters.DateFilter(field_name="placed_at", lookup_expr="date__lte")
+    parcel_status = django_filters.ChoiceFilter(
+        choices=ParcelStatus.choices,
+        method="filter_parcels",
+        help_text="Orders with a parcel in this status (with `ships_from`: leaving that location), e.g. pending: to ship.",
+    )
+    ships_from = django_filters.CharFilter(
+        method="filter_parcels", help_text="Location code: orders with a parcel leaving it."
+    )
 
     class Meta:
         model = Order
@@ -82,6 +90,20 @@ class OrderFilter(django_filters.FilterSet):
             "pickup_location",
             "placed_from",
             "placed_to",
+            "parcel_status",
+            "ships_from",
+        )
+
+    def filter_parcels(self, queryset: QuerySet[Order], name: str, value: str) -> QuerySet[Order]:
+        # Both filters are one condition on the same parcel: applied once, by the first that comes.
+        if getattr(self, "_parcels_filtered", False):
+            return queryset
+        self._parcels_filtered = True
+        data = self.form.cleaned_data
+        return queryset.filter(
+            pk__in=selectors.order_ids_with_parcels(
+                status=data.get("parcel_status") or "", ships_from=data.get("ships_from") or ""
+            )
         )
 
     def filter_customer(self, queryset: QuerySet[Order], name: str, value: int) -> QuerySet[Order]:

@@ -210,3 +210,25 @@ def test_shipping_a_parcel_through_the_api_is_bounded(
     with django_assert_max_num_queries(28):
         response = api.post(ship_url(split, 1), {"carrier": "SEUR", "tracking_number": "C-1"}, format="json")
     assert response.status_code == 200
+
+
+def test_the_order_list_finds_the_orders_with_parcels_to_ship_from_a_location(
+    shop: Shop, split: Order, north: Location
+) -> None:
+    other = pay(shop, place(shop))
+    central_api(shop).post(ship_url(other, 1), {"carrier": "SEUR", "tracking_number": "C-9"}, format="json")
+    api = token_api(shop.web_token)
+
+    to_ship_north = api.get(f"{ORDERS}?parcel_status=pending&ships_from=wh-north").json()["results"]
+    to_ship_central = api.get(f"{ORDERS}?parcel_status=pending&ships_from=wh-central").json()["results"]
+    shipped = api.get(f"{ORDERS}?parcel_status=shipped").json()["results"]
+
+    assert [order["number"] for order in to_ship_north] == [split.number]
+    assert [order["number"] for order in to_ship_central] == [split.number]
+    assert [order["number"] for order in shipped] == [other.number]
+
+
+def test_an_unknown_parcel_status_is_a_400(shop: Shop) -> None:
+    response = token_api(shop.web_token).get(f"{ORDERS}?parcel_status=lost")
+
+    assert response.status_code == 400
