@@ -36,28 +36,35 @@ from orders.models import Order, Parcel, ParcelLine, ParcelStatus
 
 
 class ParcelShipForm(forms.Form):
-    """One box: its carrier, its tracking number and the lines in it (of one parcel)."""
+    """One box: its carrier, its tracking number and the units of each line in it (of one parcel)."""
 
     carrier = forms.CharField(label=_("carrier"), max_length=60)
     tracking_number = forms.CharField(label=_("tracking number"), max_length=100)
-    lines = forms.MultipleChoiceField(
-        label=_("in the box"),
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("Lines of one parcel. Those left out stay behind as the next parcel from the same place."),
-    )
 
     def __init__(self, data: Any = None, *, rows: list[ParcelLine], parcel_id: int | None = None) -> None:
         super().__init__(data)
-        self.rows = {str(row.pk): row for row in rows}
-        self.fields["lines"].choices = [(key, parcel_row_label(row)) for key, row in self.rows.items()]  # type: ignore[attr-defined]
+        self.rows = {f"units_{row.pk}": row for row in rows}
         first = parcel_id or (rows[0].parcel_id if rows else None)  # the whole of one parcel, to start with
-        self.fields["lines"].initial = [key for key, row in self.rows.items() if row.parcel_id == first]
+        for name, row in self.rows.items():
+            self.fields[name] = forms.IntegerField(
+                label=parcel_row_label(row),
+                min_value=0,
+                max_value=row.quantity,
+                required=False,
+                initial=row.quantity if row.parcel_id == first else 0,
+                help_text=_("Units in this box; those left out stay behind as the next parcel from the same place."),
+            )
 
-    def clean_lines(self) -> list[ParcelLine]:
-        chosen = [self.rows[key] for key in self.cleaned_data["lines"]]
-        if len({row.parcel_id for row in chosen}) > 1:
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        box = [(row, cleaned.get(name) or 0) for name, row in self.rows.items()]
+        box = [(row, units) for row, units in box if units > 0]
+        if not box:
+            raise forms.ValidationError(_("Put at least one unit in the box."))
+        if len({row.parcel_id for row, _units in box}) > 1:
             raise forms.ValidationError(_("Lines of one parcel at a time: each parcel is one box from one place."))
-        return chosen
+        cleaned["box"] = box
+        return cleaned
 
 
 def parcel_row_label(row: ParcelLine) -> str:
@@ -100,9 +107,10 @@ def ship_form_page(
         return None
     form = ParcelShipForm(request.POST if "apply" in request.POST else None, rows=rows, parcel_id=parcel_id)
     if form.is_valid():
-        chosen: list[ParcelLine] = form.cleaned_data["lines"]
-        parcel = chosen[0].parcel
-        whole = len(chosen) == sum(1 for row in rows if row.parcel_id == parcel.pk)
+        box: list[tuple[ParcelLine, int]] = form.cleaned_data["box"]
+        parcel = box[0][0].parcel
+        full = {row.pk for row, units in box if units == row.quantity}
+        whole = all(row.pk in full for row in rows if row.parcel_id == parcel.pk)
         try:
             services.parcel_ship(
                 order=order,
@@ -112,9 +120,7 @@ def ship_form_page(
                 tracking_number=form.cleaned_data["tracking_number"],
                 lines=None
                 if whole
-                else [
-                    services.ParcelLineRequest(line=row.order_line.position, quantity=row.quantity) for row in chosen
-                ],
+                else [services.ParcelLineRequest(line=row.order_line.position, quantity=units) for row, units in box],
             )
         except REFUSALS as exc:
             admin_view.form_add_refusal(form, exc)

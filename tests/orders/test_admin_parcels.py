@@ -23,11 +23,10 @@ def warehouse_client(location: Location) -> Client:
     return admin_session(staff_with_role(Role.WAREHOUSE, location))
 
 
-def rows_of(order: Order, position: int) -> list[str]:
-    return [
-        str(pk)
-        for pk in ParcelLine.objects.filter(parcel__order=order, parcel__position=position).values_list("pk", flat=True)
-    ]
+def box_of(order: Order, position: int) -> dict[str, int]:
+    """The ship form's answer putting every unit of this parcel in the box."""
+    rows = ParcelLine.objects.filter(parcel__order=order, parcel__position=position)
+    return {f"units_{row.pk}": row.quantity for row in rows}
 
 
 def ship_from_order(client: Client, order: Order, **data: Any) -> Any:
@@ -53,6 +52,7 @@ def test_the_ship_action_asks_for_the_carrier_the_tracking_number_and_the_lines(
     assert response.status_code == 200
     assert 'name="carrier"' in html
     assert 'name="tracking_number"' in html
+    assert 'name="units_' in html
     assert shop.shirt.sku in html
     assert "wh-north" not in html  # the lamp's parcel is not this warehouse's to ship
     assert statuses(split) == [(1, "pending"), (2, "pending")]
@@ -65,7 +65,7 @@ def test_staff_of_the_source_ship_its_parcel_from_the_order(shop: Shop, split: O
         apply="1",
         carrier="SEUR",
         tracking_number="C-1",
-        lines=rows_of(split, 1),
+        **box_of(split, 1),
     )
 
     assert f"{split.number}: parcel 1 shipped." in messages_of(response)
@@ -76,21 +76,27 @@ def test_staff_of_the_source_ship_its_parcel_from_the_order(shop: Shop, split: O
 
 
 def test_lines_left_out_of_the_box_stay_for_the_next_parcel(shop: Shop, split: Order) -> None:
-    shirt_row = ParcelLine.objects.get(parcel__order=split, order_line__position=1)
+    shirts = ParcelLine.objects.get(parcel__order=split, order_line__position=1)  # 2 shirts
 
     ship_from_order(
-        warehouse_client(shop.warehouse), split, apply="1", carrier="SEUR", tracking_number="C-1", lines=[shirt_row.pk]
+        warehouse_client(shop.warehouse),
+        split,
+        apply="1",
+        carrier="SEUR",
+        tracking_number="C-1",
+        **{f"units_{shirts.pk}": 1},
     )
 
     assert statuses(split) == [(1, "shipped"), (2, "pending"), (3, "pending")]
-    assert list(split.parcels.get(position=3).lines.values_list("order_line__position", flat=True)) == [2]
+    assert list(split.parcels.get(position=1).lines.values_list("order_line__position", "quantity")) == [(1, 1)]
+    assert list(split.parcels.get(position=3).lines.values_list("order_line__position", "quantity")) == [(1, 1), (2, 1)]
 
 
 def test_lines_of_two_parcels_are_refused_and_nothing_changes(split: Order) -> None:
     everywhere = admin_session(staff_with_role(Role.MANAGER))
 
     response = ship_from_order(
-        everywhere, split, apply="1", carrier="SEUR", tracking_number="C-1", lines=rows_of(split, 1) + rows_of(split, 2)
+        everywhere, split, apply="1", carrier="SEUR", tracking_number="C-1", **box_of(split, 1), **box_of(split, 2)
     )
 
     assert "Lines of one parcel at a time" in response.content.decode()
@@ -104,7 +110,7 @@ def test_staff_who_do_not_reach_the_order_ship_nothing_of_it(shop: Shop, split: 
         apply="1",
         carrier="SEUR",
         tracking_number="X",
-        lines=rows_of(split, 1),
+        **box_of(split, 1),
     )
 
     assert response.status_code == 200  # the order is not among the rows the action runs on
@@ -113,7 +119,7 @@ def test_staff_who_do_not_reach_the_order_ship_nothing_of_it(shop: Shop, split: 
 
 def test_staff_of_another_source_cannot_ship_a_parcel_not_theirs(shop: Shop, split: Order, north: Location) -> None:
     response = ship_from_order(
-        warehouse_client(north), split, apply="1", carrier="SEUR", tracking_number="X", lines=rows_of(split, 1)
+        warehouse_client(north), split, apply="1", carrier="SEUR", tracking_number="X", **box_of(split, 1)
     )
 
     assert statuses(split) == [(1, "pending"), (2, "pending")]
@@ -156,7 +162,7 @@ def test_the_ship_action_of_the_parcels_list_ships_the_chosen_parcel(split: Orde
             "apply": "1",
             "carrier": "MRW",
             "tracking_number": "N-1",
-            "lines": rows_of(split, 2),
+            **box_of(split, 2),
         },
         follow=True,
     )
@@ -194,3 +200,28 @@ def test_the_parcels_list_is_bounded(shop: Shop, django_assert_max_num_queries: 
         response = client.get(PARCELS)
     assert len(response.context["cl"].result_list) == 10
     assert all(p.status == ParcelStatus.PENDING for p in response.context["cl"].result_list)
+
+
+def test_an_empty_box_is_refused_and_nothing_changes(shop: Shop, split: Order) -> None:
+    response = ship_from_order(
+        warehouse_client(shop.warehouse), split, apply="1", carrier="SEUR", tracking_number="C-1"
+    )
+
+    assert "Put at least one unit in the box." in response.content.decode()
+    assert statuses(split) == [(1, "pending"), (2, "pending")]
+
+
+def test_more_units_than_the_parcel_holds_are_refused_by_the_form(shop: Shop, split: Order) -> None:
+    shirts = ParcelLine.objects.get(parcel__order=split, order_line__position=1)
+
+    response = ship_from_order(
+        warehouse_client(shop.warehouse),
+        split,
+        apply="1",
+        carrier="SEUR",
+        tracking_number="C-1",
+        **{f"units_{shirts.pk}": 3},
+    )
+
+    assert response.status_code == 200
+    assert statuses(split) == [(1, "pending"), (2, "pending")]
