@@ -4,6 +4,7 @@ The rule the database also enforces: nothing is shipped, made ready or handed ov
 the order is paid and invoiced. The one exception is a pay-at-pickup order, which may wait
 ready on the shelf unpaid; it is paid and invoiced at the till and only then handed over.
 The sale is committed in inventory when the goods leave (shipped or handed over).
+Shipping, parcel by parcel, is orders/services/parcels.py.
 """
 
 from datetime import datetime, time, timedelta
