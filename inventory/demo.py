@@ -55,6 +55,8 @@ from inventory.services import (
 
 SEED = 20261125
 WAREHOUSE = "ALM-GETAFE"
+# A second, smaller warehouse that ships what Getafe lacks: a ship order may leave from both (parcels).
+WAREHOUSE_BCN = "ALM-ZONA-FRANCA"
 MADRID = "MAD-CENTRO"
 BARCELONA = "BCN-PORTAL-ANGEL"
 VALENCIA = "VLC-COLON"
@@ -93,6 +95,17 @@ LOCATIONS = (
         "Getafe",
         "40.305210",
         "-3.722580",
+        can_ship=True,
+        is_pickup_point=False,
+    ),
+    LocationSpec(
+        WAREHOUSE_BCN,
+        "Almacén Barcelona Zona Franca",
+        LocationKind.WAREHOUSE,
+        "Carrer 60, 19, Zona Franca",
+        "Barcelona",
+        "41.340520",
+        "2.136210",
         can_ship=True,
         is_pickup_point=False,
     ),
@@ -159,7 +172,7 @@ LOCATIONS = (
 # Goods from Getafe reach Barcelona and Valencia in two days; everything else takes the default.
 LEAD_TIMES = ((WAREHOUSE, BARCELONA, 2), (WAREHOUSE, VALENCIA, 2), (WAREHOUSE, LOCKER_SANTS, 2))
 
-WAREHOUSE_SHARE = 0.88  # the rest is sold out everywhere
+WAREHOUSE_SHARE = 0.88  # of the rest, half is in the Zona Franca warehouse, half sold out everywhere
 LOW_STOCK_THRESHOLD = 3
 
 
@@ -203,6 +216,7 @@ def stock_plan(variants: list[Variant], rng: random.Random) -> StockPlan:
     """Most SKUs in the warehouse, in quantity; a part of them in each store, a few units each."""
     receipts: dict[str, list[tuple[Variant, int]]] = {spec.code: [] for spec in LOCATIONS}
     stores = [spec for spec in LOCATIONS if spec.store_share]
+    not_in_getafe = 0
     for variant in variants:
         electronics = variant.product.category.slug.startswith(ELECTRONICS)
         # Every draw is made for every variant, so one SKU's luck does not shift the next one's.
@@ -210,6 +224,10 @@ def stock_plan(variants: list[Variant], rng: random.Random) -> StockPlan:
         warehouse_quantity = rng.randint(3, 25) if electronics else rng.randint(8, 60)
         store_draws = [(rng.random(), rng.randint(1, 3) if electronics else rng.randint(1, 6)) for _spec in stores]
         if not in_warehouse:
+            # Every other SKU Getafe lacks is in the Zona Franca warehouse; the rest is sold out everywhere.
+            not_in_getafe += 1
+            if not_in_getafe % 2 == 0:
+                receipts[WAREHOUSE_BCN].append((variant, warehouse_quantity))
             continue
         receipts[WAREHOUSE].append((variant, warehouse_quantity))
         for spec, (draw, quantity) in zip(stores, store_draws, strict=True):

@@ -73,6 +73,8 @@ from orders.services import (
     order_request_fingerprint,
     order_ship,
     order_transfers_receive,
+    parcel_deliver,
+    parcel_ship,
     refund_confirm,
 )
 
@@ -80,6 +82,7 @@ SEED = 20261126
 # The inventory demo's locations and people, named by their codes and usernames as the rows
 # hold them: a demo builds on the rows of the demos below it, never on their modules.
 MADRID, BARCELONA, VALENCIA, WAREHOUSE = "MAD-CENTRO", "BCN-PORTAL-ANGEL", "VLC-COLON", "ALM-GETAFE"
+WAREHOUSE_BCN = "ALM-ZONA-FRANCA"  # ships what Getafe lacks: a second parcel
 ATOCHA, SANTS = "LOCKER-ATOCHA", "LOCKER-SANTS"
 STORE_EMPLOYEE = "tienda.madrid"  # works at Madrid Gran Vía (inventory demo)
 WAREHOUSE_EMPLOYEE = "almacen"  # works at the Getafe warehouse (inventory demo)
@@ -119,7 +122,9 @@ class OrderSpec:
     "warehouse" (only in the warehouse: shipped from there, or sent to the pickup point).
     `steps` run in order after placing: pay, ready, ship, deliver, transfer_ship, receive,
     pay_at_till, hand_over, redeem, cancel, confirm_refunds (the channel's integration confirms
-    its pending refunds: without it they stay pending, for staff to see), expire, hold_ending.
+    its pending refunds: without it they stay pending, for staff to see), expire, hold_ending;
+    ship_parcels (each parcel by its own source's staff, with its own tracking number),
+    deliver_first_parcel.
     """
 
     key: str
@@ -135,6 +140,8 @@ class OrderSpec:
     full_invoice: bool = False
     note: str = ""
     delivery_method: str = ""  # empty: the default of the fulfilment's kind
+    # Lines more from the second warehouse: the order leaves in two parcels, one from each.
+    second_warehouse_lines: int = 0
 
 
 EMAIL, HANDLE = IdentityKind.EMAIL, IdentityKind.INSTAGRAM
@@ -161,6 +168,17 @@ ORDERS = (
         steps=("pay", "ship"),
         full_invoice=True,
         delivery_method="urgente",
+    ),
+    # From two warehouses in two parcels, each with its own carrier; the first one delivered already.
+    OrderSpec(
+        "demo-parcels",
+        Channel.WEB,
+        (EMAIL, "lucia.fernandez.ruiz@gmail.com"),
+        SHIP,
+        lines=2,
+        second_warehouse_lines=1,
+        pay=(CARD,),
+        steps=("pay", "ship_parcels", "deliver_first_parcel"),
     ),
     OrderSpec("demo-03", Channel.MARKETPLACE, (EMAIL, "hugo.castro25@icloud.com"), SHIP, pay=(CARD,), steps=("pay",)),
     OrderSpec("demo-04", Channel.SOCIAL, (HANDLE, "@javimoreno"), SHIP, lines=2),
@@ -342,9 +360,10 @@ class VariantPicker:
         if where == "shelf":
             candidates = [pk for pk, stock in self.stock.items() if stock.get(pickup, 0) >= 2]
         else:
-            # Only the warehouse has it: shipped from there, or sent from there to the pickup point.
-            candidates = [pk for pk, stock in self.stock.items() if set(stock) == {WAREHOUSE}]
-            candidates = [pk for pk in candidates if self.stock[pk][WAREHOUSE] >= 5]
+            # Only one warehouse has it: shipped from there, or sent from there to the pickup point.
+            warehouse = WAREHOUSE_BCN if where == "second_warehouse" else WAREHOUSE
+            candidates = [pk for pk, stock in self.stock.items() if set(stock) == {warehouse}]
+            candidates = [pk for pk in candidates if self.stock[pk][warehouse] >= 5]
         candidates = sorted((pk for pk in candidates if pk not in self.used), key=lambda pk: self.variants[pk].sku)
         if not candidates:
             raise LookupError(f"No demo variant in stock for {where} {pickup}")
@@ -415,6 +434,10 @@ class Context:
         """The parcels leave the warehouse: its employee ships them (the manager if there is none)."""
         return self._staff(self.warehouse_employee or self.manager)
 
+    def shipper_at(self, location_code: str) -> Actor:
+        """Each parcel leaves with its own source's staff: Getafe's employee, the manager elsewhere."""
+        return self.shipper() if location_code == WAREHOUSE else self._staff(self.manager)
+
     def _staff(self, user: Any) -> Actor:
         # Without the inventory demo's people, the platform itself does the step.
         return Actor(channel=Channel.STORE, user=user) if user is not None else Actor(channel=Channel.STORE)
@@ -440,6 +463,21 @@ def _step(order: Order, step: str, spec: OrderSpec, context: Context, actor: Act
     if step == "deliver":
         # The carrier's report, entered where the parcel left.
         return order_deliver(order=order, actor=context.shipper())
+    if step == "ship_parcels":
+        for parcel in order.parcels.select_related("source").order_by("position"):
+            carrier = "SEUR" if parcel.source.code == WAREHOUSE else "MRW"
+            parcel_ship(
+                order=order,
+                position=parcel.position,
+                actor=context.shipper_at(parcel.source.code),
+                carrier=carrier,
+                tracking_number=f"{carrier}{order.pk:06d}{parcel.position:02d}ES",
+            )
+        return Order.objects.get(pk=order.pk)
+    if step == "deliver_first_parcel":
+        # One box arrived, the other is still on its way: the order stays shipped.
+        parcel_deliver(order=order, position=1, actor=context.shipper())
+        return Order.objects.get(pk=order.pk)
     if step == "transfer_ship":
         for line in order.lines.filter(transfer__isnull=False).select_related("transfer"):
             if line.transfer is not None and line.transfer.status == "requested":
@@ -492,6 +530,7 @@ def _order_load(spec: OrderSpec, index: int, context: Context) -> Order:
     address = _address(customer)
     pickup = context.locations.get(spec.pickup) if spec.pickup else None
     lines = [context.picker.pick(where=spec.stock, pickup=spec.pickup) for _n in range(spec.lines)]
+    lines += [context.picker.pick(where="second_warehouse", pickup="") for _n in range(spec.second_warehouse_lines)]
     request = OrderRequest(
         customer=customer,
         lines=[LineRequest(sku=variant.sku, quantity=1) for variant in lines],

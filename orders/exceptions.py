@@ -37,6 +37,10 @@ class OrderErrorCode(StrEnum):
     WRONG_FULFILMENT = "wrong_fulfilment"
     GOODS_NOT_ARRIVED = "goods_not_arrived"
     TRANSFER_NOT_SHIPPED = "transfer_not_shipped"
+    # Parcels
+    PARCEL_NOT_FOUND = "parcel_not_found"
+    PARCEL_STATE = "parcel_state"
+    INVALID_PARCEL = "invalid_parcel"
     # Pickups
     INVALID_PICKUP_CODE = "invalid_pickup_code"
     PICKUP_CODE_USED = "pickup_code_used"
@@ -76,6 +80,22 @@ class OrderStateError(ConflictError):
     """The order is not in a state that allows this (e.g. cancelling a shipped order)."""
 
     code = OrderErrorCode.ORDER_STATE
+
+
+class ParcelNotFound(NotFoundError):
+    code = OrderErrorCode.PARCEL_NOT_FOUND
+
+
+class ParcelStateError(ConflictError):
+    """The parcel is not in a state that allows this (shipping it twice, delivering it before it left)."""
+
+    code = OrderErrorCode.PARCEL_STATE
+
+
+class ParcelInputError(ApplicationError):
+    """A carrier, tracking number or lines a parcel cannot be shipped with."""
+
+    code = OrderErrorCode.INVALID_PARCEL
 
 
 class OrderNotPaid(ConflictError):

@@ -15,7 +15,7 @@ from config.money import CURRENCY_MINOR_UNITS, has_valid_precision
 from customers.models import Customer
 from inventory.models import Location, Transfer
 from invoicing.models import Invoice
-from orders.exceptions import OrderStateError, RefundSettled
+from orders.exceptions import OrderStateError, ParcelStateError, RefundSettled
 
 
 class FulfilmentType(models.TextChoices):
@@ -489,6 +489,8 @@ class OrderEvent(models.TextChoices):
     REFUND_SUCCEEDED = "refund_succeeded", _("Refund succeeded")
     REFUND_FAILED = "refund_failed", _("Refund failed")
     REFUND_HANDED_OVER = "refund_handed_over", _("Refund handed to the channel again")
+    PARCEL_SHIPPED = "parcel_shipped", _("Parcel shipped")
+    PARCEL_DELIVERED = "parcel_delivered", _("Parcel delivered")
 
 
 class OrderStatusChange(AppendOnlyModel):
@@ -790,3 +792,119 @@ class OrderNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.get_kind_display()} ({self.get_status_display()})"
+
+
+class ParcelStatus(models.TextChoices):
+    PENDING = "pending", _("To ship")
+    SHIPPED = "shipped", pgettext_lazy("parcel status", "Shipped")
+    DELIVERED = "delivered", pgettext_lazy("parcel status", "Delivered")
+
+
+class Parcel(models.Model):
+    """One box leaving one location for a ship order's address (orders.services.parcels).
+
+    Planned when the order is paid: one pending parcel per location its lines come from, with every
+    unit. Shipped by that location's staff with its carrier and tracking number, whole or in part
+    (what stays behind is a new pending parcel: a second box); then delivered on its own.
+    """
+
+    # Every move a parcel's status may make (set only through `status_move`, as the order's).
+    STATUS_MOVES: ClassVar[dict[ParcelStatus, frozenset[ParcelStatus]]] = {
+        ParcelStatus.PENDING: frozenset({ParcelStatus.SHIPPED}),
+        ParcelStatus.SHIPPED: frozenset({ParcelStatus.DELIVERED}),
+        ParcelStatus.DELIVERED: frozenset(),
+    }
+
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="parcels")
+    position = models.PositiveSmallIntegerField(_("parcel"), help_text=_("Its number within the order: 1, 2..."))
+    source = models.ForeignKey(Location, verbose_name=_("ships from"), on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=20, choices=ParcelStatus.choices, default=ParcelStatus.PENDING)
+    carrier = models.CharField(_("carrier"), max_length=60, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("planned at"), auto_now_add=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    # Who sent it: staff (in the admin or the API) or a credential bound to the source.
+    shipped_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("shipped by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    shipped_by_client = models.ForeignKey(
+        ChannelClient,
+        verbose_name=_("shipped through"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("parcel")
+        verbose_name_plural = _("parcels")
+        ordering = ("order", "position")
+        constraints = [
+            models.UniqueConstraint(fields=("order", "position"), name="parcel_position_unique"),
+            models.CheckConstraint(condition=Q(status__in=ParcelStatus.values), name="parcel_status_valid"),
+            models.CheckConstraint(condition=Q(position__gt=0), name="parcel_position_positive"),
+            # Waiting: nothing sent yet. Sent: with its carrier, tracking number and time; delivered after that.
+            models.CheckConstraint(
+                condition=(Q(status="pending") & Q(shipped_at__isnull=True) & Q(delivered_at__isnull=True))
+                | (
+                    Q(status__in=("shipped", "delivered"))
+                    & Q(shipped_at__isnull=False)
+                    & ~Q(carrier="")
+                    & ~Q(tracking_number="")
+                    & (
+                        Q(status="shipped", delivered_at__isnull=True)
+                        | Q(status="delivered", delivered_at__isnull=False)
+                    )
+                ),
+                name="parcel_status_matches_times",
+            ),
+        ]
+        indexes = [models.Index(fields=("source", "status"), name="parcel_source_status_idx")]
+
+    def __str__(self) -> str:
+        return gettext("%(order)s, parcel %(position)s") % {"order": self.order.number, "position": self.position}
+
+    def status_move_check(self, status: ParcelStatus) -> None:
+        """Refuse a move the table does not list: 409 `parcel_state`, saying where the parcel is."""
+        if status not in self.STATUS_MOVES[ParcelStatus(self.status)]:
+            message = {
+                ParcelStatus.PENDING: gettext("Parcel %(position)s has not left yet."),
+                ParcelStatus.SHIPPED: gettext("Parcel %(position)s has left already."),
+                ParcelStatus.DELIVERED: gettext("Parcel %(position)s was delivered already."),
+            }[ParcelStatus(self.status)]
+            raise ParcelStateError(message % {"position": self.position}, extra={"status": self.status})
+
+    def status_move(self, status: ParcelStatus) -> None:
+        """Set the new status if the table allows the move (the caller saves)."""
+        self.status_move_check(status)
+        self.status = status
+
+
+class ParcelLine(models.Model):
+    """Units of one order line in one parcel. A line's units in parcels never exceed it (the services
+    check it with the order locked); its parcel ships from the line's source."""
+
+    parcel = models.ForeignKey(Parcel, verbose_name=_("parcel"), on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(
+        OrderLine, verbose_name=_("order line"), on_delete=models.CASCADE, related_name="parcel_lines"
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+
+    class Meta:
+        verbose_name = _("parcel line")
+        verbose_name_plural = _("parcel lines")
+        ordering = ("parcel", "order_line__position")
+        constraints = [
+            models.UniqueConstraint(fields=("parcel", "order_line"), name="parcel_line_once_per_parcel"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="parcel_line_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.order_line.sku}"

@@ -25,6 +25,9 @@ _COUNTER = (
     *_DELIVERY_READ,
     "view_refund",
     "change_refund",  # confirming cash given back at the till
+    "view_parcel",
+    "change_parcel",  # ship and deliver the parcels leaving this store
+    "view_parcelline",
 )
 _SERVICE = (
     "view_order",
@@ -39,13 +42,23 @@ _SERVICE = (
     *_DELIVERY_READ,
     "view_refund",
     "settle_refund",  # hand a refund over again, or settle it by hand with a reason
+    "view_parcel",
+    "view_parcelline",
 )
 
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.STORE_STAFF: _COUNTER,
     Role.STORE_MANAGER: (*_COUNTER, "cancel_order"),
     # The warehouse picks and ships what it supplies: no counter, no money.
-    Role.WAREHOUSE: ("view_order", "change_order", "view_orderline", *_DELIVERY_READ),
+    Role.WAREHOUSE: (
+        "view_order",
+        "change_order",
+        "view_orderline",
+        "view_parcel",
+        "change_parcel",
+        "view_parcelline",
+        *_DELIVERY_READ,
+    ),
     Role.AGENT: _SERVICE,
     Role.TEAM_LEAD: _SERVICE,
     Role.ACCOUNTANT: (

@@ -34,9 +34,12 @@ from orders.models import (
     DeliveryZone,
     DeliveryZoneArea,
     Order,
+    OrderEvent,
     OrderLine,
     OrderStatus,
     OrderStatusChange,
+    Parcel,
+    ParcelLine,
     PaymentMode,
     Refund,
     postal_code_normalise,
@@ -46,6 +49,7 @@ OrderView = Literal["full", "picking"]
 FULL_VIEW: OrderView = "full"
 PICKING_VIEW: OrderView = "picking"
 PICKUP_CODE_PERMISSION = "orders.view_pickup_code"
+PARCEL_EVENTS = (OrderEvent.PARCEL_SHIPPED, OrderEvent.PARCEL_DELIVERED)
 
 
 def order_list() -> QuerySet[Order]:
@@ -67,7 +71,39 @@ def order_detail_list(orders: QuerySet[Order] | None = None) -> QuerySet[Order]:
         Prefetch("refunds", queryset=Refund.objects.order_by("id")),
         Prefetch("history", queryset=OrderStatusChange.objects.order_by("id")),
         "credit_note",
+        Prefetch("parcels", queryset=parcel_list()),
     )
+
+
+def parcel_list() -> QuerySet[Parcel]:
+    """Parcels with their source and lines (each with its order line), in a fixed number of queries."""
+    return Parcel.objects.select_related("source").prefetch_related(
+        Prefetch("lines", queryset=ParcelLine.objects.select_related("order_line").order_by("order_line__position"))
+    )
+
+
+def parcel_list_for_staff(*, user: Any, with_lines: bool = True) -> QuerySet[Parcel]:
+    """The parcels leaving the staff member's locations (every parcel for staff reaching every order)."""
+    parcels = parcel_list() if with_lines else Parcel.objects.select_related("source")
+    if staff_reaches_all_orders(user):
+        return parcels
+    return parcels.filter(source__in=location_list_for_user(user=user))
+
+
+def order_ids_with_parcels(*, status: str = "", ships_from: str = "") -> QuerySet[Parcel, int]:
+    """The ids of the orders with a parcel in this status and/or leaving this location (by code): a subquery."""
+    parcels = Parcel.objects.all()
+    if status:
+        parcels = parcels.filter(status=status)
+    if ships_from:
+        parcels = parcels.filter(source__code=ships_from)
+    return parcels.values_list("order_id", flat=True)
+
+
+def order_parcels_shipped_from(order: Order, *, location_ids: Iterable[int]) -> list[Parcel]:
+    """The order's parcels leaving these locations: what a supplier's picking view lists (prefetched)."""
+    wanted = set(location_ids)
+    return [parcel for parcel in order.parcels.all() if parcel.source_id in wanted]
 
 
 def staff_reaches_all_orders(user: Any) -> bool:
@@ -170,9 +206,13 @@ def order_track(*, number: str, email: str = "", phone: str = "", token: str = "
     A wrong factor answers exactly like a missing order (None): the page never confirms that a
     number exists.
     """
+    # The order's milestones; each parcel's own are in its row (`parcels`).
+    history = OrderStatusChange.objects.exclude(event__in=PARCEL_EVENTS).order_by("id")
     order = (
         Order.objects.select_related("pickup_location")
-        .prefetch_related(Prefetch("history", queryset=OrderStatusChange.objects.order_by("id")))
+        .prefetch_related(
+            Prefetch("history", queryset=history), Prefetch("parcels", queryset=Parcel.objects.order_by("position"))
+        )
         .filter(number=order_number_normalise(number))
         .first()
     )

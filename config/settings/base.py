@@ -344,6 +344,7 @@ SPECTACULAR_SETTINGS = {
         "DocumentKindEnum": "invoicing.models.DocumentKind",
         "OrderStatusEnum": "orders.models.OrderStatus",
         "OrderEventEnum": "orders.models.OrderEvent",
+        "ParcelStatusEnum": "orders.models.ParcelStatus",
     },
 }
 

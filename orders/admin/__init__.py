@@ -13,7 +13,7 @@ leaves the order as it was, with the reason shown.
 One module a topic; importing this package registers them all (Django's admin autodiscovery).
 """
 
-from orders.admin import delivery, notifications, payments, refunds
+from orders.admin import delivery, notifications, parcels, payments, refunds
 from orders.admin.orders import OrderAdmin
 
-__all__ = ["OrderAdmin", "delivery", "notifications", "payments", "refunds"]
+__all__ = ["OrderAdmin", "delivery", "notifications", "parcels", "payments", "refunds"]

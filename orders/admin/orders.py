@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -25,6 +25,7 @@ from inventory.selectors import location_ids_for_user, location_list_for_user
 from orders import selectors, services
 from orders.admin.common import picking_row, store_actor
 from orders.admin.notifications import NotificationInline
+from orders.admin.parcels import ParcelInline, PickingParcelInline, ship_form_page
 from orders.admin.payments import PaymentInline
 from orders.admin.pickups_counter import PickupsCounterMixin
 from orders.admin.refunds import RefundInline
@@ -194,9 +195,9 @@ class OrderAdmin(PickupsCounterMixin, TermSearchMixin, NoAddMixin, NoDeleteMixin
             },
         ),
     )
-    inlines = (OrderLineInline, PaymentInline, RefundInline, StatusChangeInline, NotificationInline)
-    picking_inlines = (PickingLineInline,)
-    actions = ("make_ready", "receive_transfers", "mark_delivered", "cancel_orders")
+    inlines = (OrderLineInline, ParcelInline, PaymentInline, RefundInline, StatusChangeInline, NotificationInline)
+    picking_inlines = (PickingLineInline, PickingParcelInline)
+    actions = ("make_ready", "receive_transfers", "ship_parcel", "mark_delivered", "cancel_orders")
     change_list_template = "orders/admin/order/change_list.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
@@ -324,6 +325,18 @@ class OrderAdmin(PickupsCounterMixin, TermSearchMixin, NoAddMixin, NoDeleteMixin
             services.order_transfers_receive,
             ngettext_lazy("Goods received for %(count)d order.", "Goods received for %(count)d orders.", "count"),
         )
+
+    @admin.action(
+        description=_("Ship a parcel: carrier, tracking number, what goes in the box"),
+        permissions=["change"],
+        location=BOTH_LOCATIONS,
+    )
+    def ship_parcel(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
+        orders = list(queryset.order_by("pk")[:2])
+        if len(orders) != 1:
+            self.message_user(request, _("Ship the parcels of one order at a time."), messages.ERROR)
+            return None
+        return ship_form_page(self, request, orders[0], action="ship_parcel", selected=orders)
 
     @admin.action(
         description=_("Delivered: the carrier handed the parcel over"),

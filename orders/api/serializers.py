@@ -13,13 +13,15 @@ from orders.models import (
     OrderLine,
     OrderStatus,
     OrderStatusChange,
+    Parcel,
+    ParcelLine,
     Payment,
     PaymentMethod,
     PaymentMode,
     Refund,
     RefundStatus,
 )
-from orders.selectors import order_lines_supplied_by
+from orders.selectors import order_lines_supplied_by, order_parcels_shipped_from
 
 MAX_LINES = 200
 MAX_QUANTITY = 1_000_000
@@ -163,6 +165,22 @@ class ShipInputSerializer(serializers.Serializer[Any]):
     tracking_number = serializers.CharField(max_length=100)
 
 
+class ParcelLineInputSerializer(serializers.Serializer[Any]):
+    line = serializers.IntegerField(min_value=1, max_value=32767, help_text="The order line's `position`.")
+    quantity = serializers.IntegerField(max_value=MAX_QUANTITY, help_text="Units of it in this box.")
+
+
+class ParcelShipInputSerializer(ShipInputSerializer):
+    lines = serializers.ListField(
+        child=ParcelLineInputSerializer(),
+        max_length=MAX_LINES,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="What goes in this box; left out, the whole parcel. What stays behind is the next parcel.",
+    )
+
+
 class HandOverInputSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(max_length=200, help_text="The signed code in the QR, or its 8-character short form.")
 
@@ -266,6 +284,41 @@ class HistorySerializer(serializers.ModelSerializer[OrderStatusChange]):
         fields = ("event", "status", "channel", "at", "note")
 
 
+class ParcelLineSerializer(serializers.ModelSerializer[ParcelLine]):
+    line = serializers.IntegerField(
+        source="order_line.position", read_only=True, help_text="The order line's position."
+    )
+    sku = serializers.CharField(source="order_line.sku", read_only=True)
+    description = serializers.CharField(source="order_line.description", read_only=True)
+
+    class Meta:
+        model = ParcelLine
+        fields = ("line", "sku", "description", "quantity")
+
+
+class ParcelSerializer(serializers.ModelSerializer[Parcel]):
+    """A box leaving one location: what is in it, with which carrier, where it stands."""
+
+    parcel = serializers.IntegerField(source="position", read_only=True, help_text="Its number within the order.")
+    source_location = serializers.CharField(source="source.code", read_only=True, help_text="Where it leaves from.")
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    lines = ParcelLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Parcel
+        fields = (
+            "parcel",
+            "source_location",
+            "status",
+            "status_label",
+            "carrier",
+            "tracking_number",
+            "shipped_at",
+            "delivered_at",
+            "lines",
+        )
+
+
 VIEW_HELP = (
     "full: the whole order. picking: staff of a location that only supplies the order see what to pick "
     "and where it goes, nothing about the customer, the payment or the pickup code."
@@ -340,6 +393,9 @@ class OrderDetailSerializer(OrderSerializer):
         source="credit_note.number", default=None, allow_null=True, read_only=True, help_text="Null unless credited."
     )
     lines = OrderLineSerializer(many=True, read_only=True)
+    parcels = ParcelSerializer(
+        many=True, read_only=True, help_text="Ship orders, once paid: one box or more per source."
+    )
     payments = PaymentSerializer(many=True, read_only=True)
     refunds = RefundSerializer(many=True, read_only=True, help_text="Money owed back, oldest first.")
     history = HistorySerializer(many=True, read_only=True)
@@ -368,6 +424,7 @@ class OrderDetailSerializer(OrderSerializer):
             "cancelled_at",
             "cancel_reason",
             "lines",
+            "parcels",
             "payments",
             "refunds",
             "history",
@@ -448,6 +505,7 @@ class OrderPickingDetailSerializer(OrderPickingSerializer):
 
     shipping_address = serializers.SerializerMethodField(help_text="The parcel's label, for shipped orders.")
     lines = serializers.SerializerMethodField()
+    parcels = serializers.SerializerMethodField(help_text="The parcels leaving the caller's locations.")
 
     class Meta(OrderPickingSerializer.Meta):
         fields: tuple[str, ...] = (
@@ -459,11 +517,17 @@ class OrderPickingDetailSerializer(OrderPickingSerializer):
             "tracking_number",
             "shipping_address",
             "lines",
+            "parcels",
         )
 
     @extend_schema_field(AddressSerializer(allow_null=True))
     def get_shipping_address(self, order: Order) -> dict[str, str] | None:
         return shipping_label(order) if order.fulfilment_type == FulfilmentType.SHIP else None
+
+    @extend_schema_field(ParcelSerializer(many=True))
+    def get_parcels(self, order: Order) -> list[Any]:
+        parcels = order_parcels_shipped_from(order, location_ids=self.context.get("supplier_location_ids", ()))
+        return list(ParcelSerializer(parcels, many=True).data)
 
     @extend_schema_field(PickingLineSerializer(many=True))
     def get_lines(self, order: Order) -> list[Any]:
@@ -491,6 +555,17 @@ class TrackHistorySerializer(serializers.ModelSerializer[OrderStatusChange]):
         fields = ("event", "status", "at")
 
 
+class TrackParcelSerializer(serializers.ModelSerializer[Parcel]):
+    """A parcel as the public page shows it: where it stands and how to follow it with the carrier."""
+
+    parcel = serializers.IntegerField(source="position", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = Parcel
+        fields = ("parcel", "status", "status_label", "carrier", "tracking_number", "shipped_at", "delivered_at")
+
+
 class PickupPointSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
     city = serializers.CharField()
@@ -501,6 +576,7 @@ class TrackSerializer(serializers.ModelSerializer[Order]):
 
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     pickup_point = serializers.SerializerMethodField()
+    parcels = TrackParcelSerializer(many=True, read_only=True, help_text="A shipped order's boxes, each on its own.")
     history = TrackHistorySerializer(many=True, read_only=True)
 
     class Meta:
@@ -515,6 +591,7 @@ class TrackSerializer(serializers.ModelSerializer[Order]):
             "carrier",
             "tracking_number",
             "pickup_point",
+            "parcels",
             "history",
         )
 

@@ -32,13 +32,17 @@ from inventory.selectors import location_ids_for_user
 from orders import codes, selectors, services
 from orders.api import serializers as s
 from orders.exceptions import OrderErrorCode, OrderInputError, OrderNotFound, OrderStateError
-from orders.models import FulfilmentType, Order, OrderStatus, PaymentMode
-from orders.services import Actor, Address, LineRequest, OrderRequest
+from orders.models import FulfilmentType, Order, OrderStatus, ParcelStatus, PaymentMode
+from orders.services import Actor, Address, LineRequest, OrderRequest, ParcelLineRequest
 
 PICKUP_TYPES = (FulfilmentType.PICKUP, FulfilmentType.SHIP_TO_STORE, FulfilmentType.LOCKER)
 # Who may not act on an order, as the schema tells it.
 NOT_AT_PICKUP = "not working at, or bound to, the pickup location"
 NOT_AT_EVERY_SOURCE = "not working at, or bound to, every location the lines come from"
+NOT_AT_PARCEL_SOURCE = "not working at, or bound to, the location the parcel leaves from"
+PARCEL_PARAMETER = OpenApiParameter(
+    "parcel", int, OpenApiParameter.PATH, description="The parcel's number within the order (1, 2...)."
+)
 QR_MEDIA_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 
 
@@ -67,6 +71,14 @@ class OrderFilter(django_filters.FilterSet):
     pickup_location = django_filters.CharFilter(field_name="pickup_location__code", help_text="Location code.")
     placed_from = django_filters.DateFilter(field_name="placed_at", lookup_expr="date__gte")
     placed_to = django_filters.DateFilter(field_name="placed_at", lookup_expr="date__lte")
+    parcel_status = django_filters.ChoiceFilter(
+        choices=ParcelStatus.choices,
+        method="filter_parcels",
+        help_text="Orders with a parcel in this status (with `ships_from`: leaving that location), e.g. pending: to ship.",
+    )
+    ships_from = django_filters.CharFilter(
+        method="filter_parcels", help_text="Location code: orders with a parcel leaving it."
+    )
 
     class Meta:
         model = Order
@@ -79,6 +91,20 @@ class OrderFilter(django_filters.FilterSet):
             "pickup_location",
             "placed_from",
             "placed_to",
+            "parcel_status",
+            "ships_from",
+        )
+
+    def filter_parcels(self, queryset: QuerySet[Order], name: str, value: str) -> QuerySet[Order]:
+        # Both filters are one condition on the same parcel: applied once, by the first that comes.
+        if getattr(self, "_parcels_filtered", False):
+            return queryset
+        self._parcels_filtered = True
+        data = self.form.cleaned_data
+        return queryset.filter(
+            pk__in=selectors.order_ids_with_parcels(
+                status=data.get("parcel_status") or "", ships_from=data.get("ships_from") or ""
+            )
         )
 
     def filter_customer(self, queryset: QuerySet[Order], name: str, value: int) -> QuerySet[Order]:
@@ -138,6 +164,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         "transfers_received": _FULFIL,
         "ship": _FULFIL,
         "deliver": _FULFIL,
+        "parcel_ship": _FULFIL,
+        "parcel_deliver": _FULFIL,
         "hand_over": Access(scope=Scope.ORDERS_FULFIL, staff=("orders.hand_over_order",)),
         # Staff who re-send codes to customers read them; the counter checks codes, it never reads
         # them. A supplier's staff, and a client that did not place the order, never get the code
@@ -437,8 +465,12 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(s.RefundSerializer(refund).data)
 
     @extend_schema(
-        summary="Ship an order",
-        description="The parcel leaves with a carrier: the sale is committed in inventory.",
+        summary="Ship everything left of an order",
+        description=(
+            "Every parcel still to ship leaves with this carrier and tracking number (one per source): the "
+            "sale is committed in inventory. For staff or a credential of every location the lines come from; "
+            "each source ships its own parcels with `parcels/{parcel}/ship/`."
+        ),
         request=s.ShipInputSerializer,
         responses={
             200: ORDER_DETAIL,
@@ -489,6 +521,90 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @idempotent
     def deliver(self, request: Request, number: str) -> Response:
         order = services.order_deliver(order=self.get_object(), actor=request_actor(request))
+        return self.detail_response(order)
+
+    @extend_schema(
+        summary="Ship one parcel",
+        description=(
+            "The parcel leaves its source with a carrier and a tracking number; the sale of its units is "
+            "committed there. Name `lines` (order line positions and units) to ship part of it: what stays "
+            "behind becomes the next parcel from the same source. The order is shipped, and the customer "
+            "told, when nothing is left to ship. Staff of the parcel's source, or a credential bound to it."
+        ),
+        parameters=[PARCEL_PARAMETER],
+        request=s.ParcelShipInputSerializer,
+        responses={
+            200: ORDER_DETAIL,
+            **api_errors(
+                {
+                    400: {
+                        OrderErrorCode.INVALID_PARCEL: "a line the order or the parcel does not have, a quantity",
+                        OrderErrorCode.INVALID_ORDER: "no carrier or tracking number",
+                    },
+                    403: {ConfigErrorCode.PERMISSION_DENIED: NOT_AT_PARCEL_SOURCE},
+                    404: {OrderErrorCode.PARCEL_NOT_FOUND: ""},
+                    409: {
+                        OrderErrorCode.PARCEL_STATE: "shipped already",
+                        OrderErrorCode.ORDER_STATE: "",
+                        OrderErrorCode.WRONG_FULFILMENT: "",
+                        OrderErrorCode.ORDER_NOT_PAID: "",
+                    },
+                }
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path=r"parcels/(?P<parcel>[0-9]{1,5})/ship", url_name="parcel-ship")
+    @idempotent
+    def parcel_ship(self, request: Request, number: str, parcel: str) -> Response:
+        order = self.get_object()
+        data = s.ParcelShipInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        lines = values["lines"]
+        services.parcel_ship(
+            order=order,
+            position=int(parcel),
+            actor=request_actor(request),
+            carrier=values["carrier"],
+            tracking_number=values["tracking_number"],
+            lines=None if lines is None else [ParcelLineRequest(line["line"], line["quantity"]) for line in lines],
+        )
+        return self.detail_response(order)
+
+    @extend_schema(
+        summary="Report one parcel delivered",
+        description=(
+            "The carrier's report of one parcel, through the channel that placed the order or a credential bound "
+            "to the parcel's source, or by its staff. The order is delivered with its last parcel."
+        ),
+        parameters=[PARCEL_PARAMETER],
+        request=None,
+        responses={
+            200: ORDER_DETAIL,
+            **api_errors(
+                {
+                    403: {
+                        ConfigErrorCode.PERMISSION_DENIED: (
+                            "neither the channel that placed the order, nor working at, or bound to, the location "
+                            "the parcel left from"
+                        )
+                    },
+                    404: {OrderErrorCode.PARCEL_NOT_FOUND: ""},
+                    409: {
+                        OrderErrorCode.PARCEL_STATE: "not shipped yet, or delivered",
+                        OrderErrorCode.WRONG_FULFILMENT: "",
+                    },
+                }
+            ),
+        },
+    )
+    @action(
+        detail=True, methods=["post"], url_path=r"parcels/(?P<parcel>[0-9]{1,5})/deliver", url_name="parcel-deliver"
+    )
+    @idempotent
+    def parcel_deliver(self, request: Request, number: str, parcel: str) -> Response:
+        order = self.get_object()
+        services.parcel_deliver(order=order, position=int(parcel), actor=request_actor(request))
         return self.detail_response(order)
 
     @extend_schema(

@@ -4,14 +4,13 @@ from orders.services.billing import BillingDetails
 from orders.services.cancelling import order_cancel, order_expire
 from orders.services.common import Actor
 from orders.services.fulfilment import (
-    order_deliver,
     order_hand_over,
     order_make_ready,
     order_pickup_redeem,
-    order_ship,
     order_transfers_receive,
 )
 from orders.services.holds import order_hold_end, order_hold_remind
+from orders.services.parcels import ParcelLineRequest, order_deliver, order_ship, parcel_deliver, parcel_ship
 from orders.services.payments import order_payment_add
 from orders.services.placing import (
     Address,
@@ -38,6 +37,7 @@ __all__ = [
     "BillingDetails",
     "LineRequest",
     "OrderRequest",
+    "ParcelLineRequest",
     "Placement",
     "RefundLine",
     "order_cancel",
@@ -57,6 +57,8 @@ __all__ = [
     "order_request_fingerprint",
     "order_ship",
     "order_transfers_receive",
+    "parcel_deliver",
+    "parcel_ship",
     "refund_confirm",
     "refund_retry",
     "refund_settle",

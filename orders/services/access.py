@@ -8,9 +8,10 @@ otherwise). These rules then say whether this caller may do this to this order; 
 - Fulfilment at the pickup point (ready, goods received, hand-over) belongs to the staff of the
   pickup location, or to a device or till bound to it (`Location.channel_clients`): a web shop is
   no store, whatever its token may do elsewhere.
-- A parcel is shipped by whoever works, or is bound to, every location its lines come from. Its
-  delivery is reported by them too, or by the channel that placed the order (the carrier reports
-  through the shop's integration).
+- A parcel is shipped by whoever works at, or is bound to, the location it leaves from; the whole
+  order at once (`order_ship`) by whoever works, or is bound to, every location its lines come
+  from. A delivery is reported by them too, or by the channel that placed the order (the carrier
+  reports through the shop's integration).
 - Cancelling belongs to the store responsible (its staff with `cancel_order`), to staff reaching
   every order with `cancel_order`, or to the channel responsible: the client that placed the
   order, or a till bound to its pickup location.
@@ -37,7 +38,7 @@ from django.utils.translation import gettext as _
 from config.models import ChannelClient
 from inventory.selectors import location_ids_bound_to_client
 from orders.exceptions import RefundNotFound
-from orders.models import Order, PaymentMethod, Refund
+from orders.models import Order, Parcel, PaymentMethod, Refund
 from orders.selectors import staff_works_at
 from orders.services.common import Actor
 
@@ -103,6 +104,28 @@ def order_check_delivers(order: Order, *, actor: Actor) -> None:
     ):
         raise PermissionDenied(
             _("Only the channel that placed the order, or one bound to every location it left from, reports it.")
+        )
+
+
+def parcel_check_ships(parcel: Parcel, *, actor: Actor) -> None:
+    """Only whoever works at, or is bound to, the location a parcel leaves from ships it."""
+    user, client = actor.staff_user, actor.client
+    if user is not None and not staff_works_at(user=user, location_ids=[parcel.source_id]):
+        raise PermissionDenied(_("Only the location this parcel leaves from ships it."))
+    if client is not None and not client_bound_to(client=client, location_ids=[parcel.source_id]):
+        raise PermissionDenied(_("This credential is not bound to the location this parcel leaves from."))
+
+
+def parcel_check_delivers(parcel: Parcel, *, actor: Actor) -> None:
+    """A parcel's delivery is reported by the channel that placed the order, or by whoever ships it."""
+    user, client = actor.staff_user, actor.client
+    if user is not None and not staff_works_at(user=user, location_ids=[parcel.source_id]):
+        raise PermissionDenied(_("Only the location this parcel left from reports its delivery."))
+    if client is not None and not (
+        _placed_by(parcel.order, client) or client_bound_to(client=client, location_ids=[parcel.source_id])
+    ):
+        raise PermissionDenied(
+            _("Only the channel that placed the order, or one bound to where the parcel left from, reports it.")
         )
 
 

@@ -26,6 +26,7 @@ from orders.services.common import (
     order_locked_by_id,
     order_timeline_add,
 )
+from orders.services.parcels import order_parcels_discard
 from orders.services.refunds import order_refund_all
 
 
@@ -56,6 +57,7 @@ def _release_stock(order: Order, *, actor: Actor) -> None:
 
 
 def _cancel(order: Order, *, actor: Actor, reason: str) -> Order:
+    order_parcels_discard(order)  # refused once a parcel has left: its units are sold
     _release_stock(order, actor=actor)
     # Owed back: the balances' refunds succeeded (refunded_amount grew), the others are pending.
     refunds = order_refund_all(order=order, actor=actor, reason="order cancelled") if order.paid_amount else []

@@ -4,6 +4,7 @@ The rule the database also enforces: nothing is shipped, made ready or handed ov
 the order is paid and invoiced. The one exception is a pay-at-pickup order, which may wait
 ready on the shelf unpaid; it is paid and invoiced at the till and only then handed over.
 The sale is committed in inventory when the goods leave (shipped or handed over).
+Shipping, parcel by parcel, is orders/services/parcels.py.
 """
 
 from datetime import datetime, time, timedelta
@@ -31,7 +32,7 @@ from orders.exceptions import (
 )
 from orders.holds import order_hold_start
 from orders.models import FulfilmentType, NotificationKind, Order, OrderEvent, OrderLine, OrderStatus, PaymentMode
-from orders.services.access import order_check_delivers, order_check_fulfils_at_pickup, order_check_ships
+from orders.services.access import order_check_fulfils_at_pickup
 from orders.services.common import (
     Actor,
     order_history_add,
@@ -126,52 +127,6 @@ def order_make_ready(*, order: Order, actor: Actor) -> Order:
             _("Some goods have not arrived at the pickup point yet."), code=OrderErrorCode.GOODS_NOT_ARRIVED
         )
     _ready(order, actor=actor)
-    return order
-
-
-@use_case
-def order_ship(*, order: Order, actor: Actor, carrier: str, tracking_number: str) -> Order:
-    """The parcel leaves: the sale is committed where the units were reserved."""
-    carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
-    if not carrier or not tracking_number:
-        raise OrderInputError(
-            _("A shipment needs a carrier and a tracking number."),
-            fields={
-                name: [_("Required.")]
-                for name, value in (("carrier", carrier), ("tracking_number", tracking_number))
-                if not value
-            },
-        )
-    order = order_locked(order)
-    _require_fulfilment(order, FulfilmentType.SHIP)
-    order_check_ships(order, actor=actor)
-    if order.status == OrderStatus.PLACED:
-        _require_invoiced(order)  # an unpaid order is refused for what it lacks, not for its status
-    order.status_move_check(OrderStatus.SHIPPED)
-    _require_invoiced(order)
-    stock_commit_sale(lines=order_stock_lines(order), reference=order.number, channel=actor.channel)
-    order.status_move(OrderStatus.SHIPPED)
-    order.shipped_at = timezone.now()
-    order.carrier, order.tracking_number = carrier[:60], tracking_number[:100]
-    order.save(update_fields=["status", "shipped_at", "carrier", "tracking_number"])
-    order_history_add(order, event=OrderEvent.SHIPPED, actor=actor, note=f"{order.carrier} {order.tracking_number}")
-    order_timeline_add(order, kind=EventKind.ORDER_SHIPPED, actor=actor, carrier=order.carrier)
-    order_notification_due(order, kind=NotificationKind.SHIPPED)
-    return order
-
-
-@use_case
-def order_deliver(*, order: Order, actor: Actor) -> Order:
-    """The carrier reports the delivery: through the channel that placed the order, or where the parcel left."""
-    order = order_locked(order)
-    _require_fulfilment(order, FulfilmentType.SHIP)
-    order_check_delivers(order, actor=actor)
-    order.status_move(OrderStatus.DELIVERED)
-    order.delivered_at = timezone.now()
-    order.save(update_fields=["status", "delivered_at"])
-    order_history_add(order, event=OrderEvent.DELIVERED, actor=actor)
-    order_timeline_add(order, kind=EventKind.ORDER_DELIVERED, actor=actor)
-    order_notification_due(order, kind=NotificationKind.DELIVERED)
     return order
 
 

@@ -40,6 +40,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from config.channels import Channel
 from config.models import OutboxKind, OutboxMessage, OutboxStatus, WebhookSubscription
@@ -64,6 +65,8 @@ from orders.models import (
     NotificationStatus,
     Order,
     OrderNotification,
+    Parcel,
+    ParcelStatus,
     PaymentMethod,
     PaymentMode,
     Refund,
@@ -186,7 +189,23 @@ def _paragraphs(order: Order, kind: str, short_code: str, refund: Refund | None 
     elif kind == NotificationKind.REFUND and refund is not None:
         paragraphs = _refund_paragraphs(refund, order.currency, order.number)
     elif kind == NotificationKind.SHIPPED:
-        paragraphs = [_("Your order %(number)s left with %(carrier)s, tracking number %(tracking)s.") % values]
+        parcels = _parcels_sent(order)
+        if len(parcels) > 1:  # one sentence per box, each followed with its own carrier
+            paragraphs = [
+                ngettext(
+                    "Your order %(number)s left in %(count)d parcel:",
+                    "Your order %(number)s left in %(count)d parcels:",
+                    len(parcels),
+                )
+                % {**values, "count": len(parcels)},
+                *(
+                    _("Parcel %(parcel)s: %(carrier)s, tracking number %(tracking)s.")
+                    % {"parcel": parcel.position, "carrier": parcel.carrier, "tracking": parcel.tracking_number}
+                    for parcel in parcels
+                ),
+            ]
+        else:
+            paragraphs = [_("Your order %(number)s left with %(carrier)s, tracking number %(tracking)s.") % values]
     else:
         paragraphs = [_("Your order %(number)s was delivered. Thank you for shopping with us.") % values]
     greeting = _("Hello %(name)s,") % {"name": order.customer_name} if order.customer_name else _("Hello,")
@@ -211,6 +230,11 @@ def _hold_ending_paragraphs(order: Order, values: dict[str, str]) -> list[str]:
             % values
         )
     return paragraphs
+
+
+def _parcels_sent(order: Order) -> list[Parcel]:
+    """The order's parcels that left (orders.services.parcels), in their order."""
+    return list(order.parcels.exclude(status=ParcelStatus.PENDING).order_by("position"))
 
 
 def _subject(order: Order, kind: str) -> str:
@@ -382,6 +406,15 @@ def _webhook_body(
             "carrier": order.carrier,
             "tracking_number": order.tracking_number,
             "tracking_url": message.link,
+            "parcels": [
+                {
+                    "parcel": parcel.position,
+                    "status": parcel.status,
+                    "carrier": parcel.carrier,
+                    "tracking_number": parcel.tracking_number,
+                }
+                for parcel in _parcels_sent(order)
+            ],
         },
         "recipient": {
             "customer": order.customer_id if integration.reaches_customer else None,

@@ -42,6 +42,7 @@ from orders.services.billing import BillingDetails, order_billing_set, order_che
 from orders.services.common import Actor, order_history_add, order_locked, order_timeline_add
 from orders.services.delivery import delivery_line
 from orders.services.fulfilment import order_ready_when_arrived
+from orders.services.parcels import order_parcels_plan
 
 # Methods whose money a payment provider moved: the channel reports its capture reference.
 PROVIDER_METHODS = (PaymentMethod.CARD, PaymentMethod.PAYPAL, PaymentMethod.STORE_CARD)
@@ -251,6 +252,7 @@ def _order_paid(order: Order, *, actor: Actor) -> None:
     order.paid_at = timezone.now()
     if order.status == OrderStatus.PLACED:  # a pay-at-pickup order waiting ready stays ready
         order.status_move(OrderStatus.PAID)
+    order_parcels_plan(order)  # a ship order's boxes, one per location its lines come from
     spent_from_balances = order.payments.filter(kind=PaymentKind.CAPTURE, method__in=BALANCE_METHODS).aggregate(
         s=Sum("amount")
     )["s"] or Decimal(0)

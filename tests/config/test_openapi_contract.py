@@ -228,6 +228,8 @@ class Probe:
         kwargs: dict[str, Any] = {}
         if self.obj in ORDERS:
             kwargs = {"number": world.orders[self.obj].number if world else "ABCD-1234"}
+            if self.name.startswith("v1:order-parcel-"):
+                kwargs["parcel"] = 1
         elif self.obj.startswith("refund-"):
             kwargs = {
                 "number": world.orders["cancelled_x"].number if world else "ABCD-1234",
@@ -277,6 +279,7 @@ BAD_INPUT = (
     Probe("v1:order-cancel", "POST", "pickup_x", "web", body={"reason": "x" * 201}),
     Probe("v1:order-refund-confirm", "POST", "refund-card", "web", body={"status": "maybe", "amount": "1.00"}),
     Probe("v1:order-ship", "POST", "ship_w", "wh", body={}),
+    Probe("v1:order-parcel-ship", "POST", "ship_w", "wh", body={"carrier": "SEUR", "lines": [{"line": "first"}]}),
     Probe("v1:order-hand-over", "POST", "pickup_x", "tlX", body={}),
     Probe("v1:order-pickup-qr", "GET", "pickup_x", "web", query="?image=gif"),
     Probe("v1:pickup-redeem", "POST", "-", "lkA", body={}),
@@ -385,6 +388,8 @@ IDEMPOTENT = (
     Probe("v1:order-transfers-received", "POST", "pickup_x", "stX"),
     Probe("v1:pickup-redeem", "POST", "-", "lkA"),
     Probe("v1:order-refund-confirm", "POST", "refund-card", "web"),
+    Probe("v1:order-parcel-ship", "POST", "ship_w", "wh"),
+    Probe("v1:order-parcel-deliver", "POST", "ship_w", "wh"),
 )
 
 

@@ -214,6 +214,11 @@ admin:orders_refund_change                        login ok   gone 403  ok   ok  
 admin:orders_refund_changelist                    login ok   ok   403  ok   ok   ok   ok
 admin:orders_refund_delete                        login 403  403  403  403  403  403  403
 admin:orders_refund_history                       login ok   gone gone ok   ok   ok   ok
+admin:orders_parcel_add                           login 403  403  403  403  403  403  403
+admin:orders_parcel_change                        login gone gone ok   ok   403  ok   ok
+admin:orders_parcel_changelist                    login ok   ok   ok   ok   403  ok   ok
+admin:orders_parcel_delete                        login 403  403  403  403  403  403  403
+admin:orders_parcel_history                       login gone gone ok   ok   403  ok   ok
 admin:password_change                             login ok   ok   ok   ok   ok   ok   ok
 admin:password_change_done                        login ok   ok   ok   ok   ok   ok   ok
 admin:view_on_site                                login 404  404  404  404  404  404  404

@@ -16,8 +16,8 @@ customer-service agent; acc = accountant; mgr = manager; su = superuser.
 
 Objects: the orders `pickup_x` (web, picked up at store X, paid and ready), `paid_x` (the same,
 not put aside yet), `unpaid_x` (web, at store X, not paid yet), `ship_w` (web, shipped from the
-warehouse), `locker_a` (web, locker A, goods on their way), `mkt` (the marketplace's, shipped from
-the warehouse), `cancelled_x` (web, at store X, paid 5.00 in cash at the till of X and the rest by
+warehouse: paid, its one parcel waiting there), `locker_a` (web, locker A, goods on their way),
+`mkt` (the marketplace's, shipped from the warehouse), `cancelled_x` (web, at store X, paid 5.00 in cash at the till of X and the rest by
 card through the web shop, then cancelled: its refunds `refund-card` and `refund-cash` are
 pending); the customers `web` and `mkt` brought by each; their invoices.
 
@@ -99,6 +99,8 @@ v1:order-hand-over            POST   pickup_x    401   403   403   403   403   4
 v1:order-transfers-received   POST   locker_a    401   403   403   403   403   403   404   404   403   403   403   409   409
 v1:order-ship                 POST   ship_w      401   403   403   403   403   403   404   404   ok    403   403   ok    ok
 v1:order-deliver              POST   ship_w      401   403   403   403   403   403   404   404   409   403   403   409   409
+v1:order-parcel-ship          POST   ship_w      401   403   403   403   403   403   404   404   ok    403   403   ok    ok
+v1:order-parcel-deliver       POST   ship_w      401   403   403   403   403   403   404   404   409   403   403   409   409
 v1:order-pickup-code          GET    pickup_x    401   ok    404   403   403   404   403   404   404   ok    403   ok    ok
 v1:order-pickup-qr            GET    pickup_x    401   ok    404   403   403   404   403   404   404   ok    403   ok    ok
 v1:order-pickup-code          GET    locker_a    401   ok    404   403   403   404   404   404   403   ok    403   ok    ok
@@ -144,6 +146,8 @@ def request_for(world: World, name: str, method: str, obj: str) -> Callable[[Any
     headers: dict[str, str] = {}
     if obj in orders:
         kwargs = {"number": orders[obj].number}
+        if name in ("v1:order-parcel-ship", "v1:order-parcel-deliver"):
+            kwargs["parcel"] = 1  # the order's one parcel, from the warehouse, planned at payment
     elif obj.startswith("refund-"):
         refund = world.refunds[obj.removeprefix("refund-")]
         kwargs = {"number": orders["cancelled_x"].number, "refund_id": refund.pk}
@@ -216,7 +220,7 @@ def request_for(world: World, name: str, method: str, obj: str) -> Callable[[Any
         body = {"reason": "matrix"}
     if name == "v1:order-hand-over":
         body = {"code": "WRONG-CODE"}
-    if name == "v1:order-ship":
+    if name in ("v1:order-ship", "v1:order-parcel-ship"):
         body = {"carrier": "SEUR", "tracking_number": "X1"}
     if name == "v1:invoice-exchange":
         body = {

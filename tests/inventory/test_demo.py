@@ -73,7 +73,8 @@ def test_inventory_demo_is_idempotent_and_realistic(settings: Any) -> None:
     assert counts() == first
     assert stock() == first_stock
 
-    # Six locations of the right kinds, with the codes the customer demo's store visits use.
+    # Seven locations of the right kinds, with the codes the customer demo's store visits use; two
+    # warehouses ship (a ship order may leave from both in two parcels: issue 17).
     locations = {location.code: location for location in Location.objects.all()}
     kinds = {code: location.kind for code, location in locations.items()}
     assert kinds == {
@@ -81,13 +82,14 @@ def test_inventory_demo_is_idempotent_and_realistic(settings: Any) -> None:
         "BCN-PORTAL-ANGEL": LocationKind.STORE,
         "VLC-COLON": LocationKind.STORE,
         "ALM-GETAFE": LocationKind.WAREHOUSE,
+        "ALM-ZONA-FRANCA": LocationKind.WAREHOUSE,
         "LOCKER-ATOCHA": LocationKind.LOCKER,
         "LOCKER-SANTS": LocationKind.LOCKER,
     }
     warehouse = locations["ALM-GETAFE"]
-    assert warehouse.can_ship
-    assert not warehouse.is_pickup_point
-    stores_and_lockers = [location for location in locations.values() if location != warehouse]
+    warehouses = [warehouse, locations["ALM-ZONA-FRANCA"]]
+    assert all(location.can_ship and not location.is_pickup_point for location in warehouses)
+    stores_and_lockers = [location for location in locations.values() if location not in warehouses]
     assert all(location.is_pickup_point and not location.can_ship for location in stores_and_lockers)
     assert all(location.latitude and location.longitude and location.address for location in locations.values())
     visited = set(CustomerEvent.objects.filter(kind=EventKind.STORE_VISIT).values_list("location_code", flat=True))
@@ -106,6 +108,7 @@ def test_inventory_demo_is_idempotent_and_realistic(settings: Any) -> None:
         Location.objects.annotate(skus=Count("stock", filter=Q(stock__on_hand__gt=0))).values_list("code", "skus")
     )
     assert held["ALM-GETAFE"] >= 0.8 * variants
+    assert 0 < held["ALM-ZONA-FRANCA"] <= 0.1 * variants  # some of what Getafe lacks
     for code in ("MAD-CENTRO", "BCN-PORTAL-ANGEL", "VLC-COLON"):
         assert 0.1 * variants <= held[code] <= 0.5 * variants, code
     assert held["LOCKER-ATOCHA"] == held["LOCKER-SANTS"] == 0
@@ -158,7 +161,9 @@ def test_inventory_demo_is_idempotent_and_realistic(settings: Any) -> None:
     assert staff.has_perm("inventory.view_stockmovement")
     assert not staff.has_perm("inventory.manage_all_locations")
     assert manager.has_perm("inventory.manage_all_locations")
-    assert location_list_for_user(user=manager).count() == 6
+    assert (
+        location_list_for_user(user=manager).count() == 7
+    )  # every location, the Zona Franca warehouse included (issue 17)
     assert people["atencion"].has_perm("inventory.view_stocklevel")
     assert not people["atencion"].has_perm("inventory.change_stocklevel")
     assert not people["contable"].has_perm("inventory.view_stocklevel")

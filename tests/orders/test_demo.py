@@ -25,6 +25,7 @@ from orders.models import (
     OrderNotification,
     OrderStatus,
     OrderStatusChange,
+    ParcelStatus,
     Payment,
     PaymentKind,
     PaymentMode,
@@ -126,6 +127,13 @@ def test_order_demo_covers_every_channel_fulfilment_and_status_and_loads_once() 
     assert express.invoice is not None
     assert express.delivery_charge > 0
     assert express.invoice.lines.filter(description="Envío urgente (24 h)", unit_price=express.delivery_charge).exists()
+    # An order left from two warehouses in two parcels, each with its own tracking number (issue 17).
+    split = orders.get(idempotency_key="demo-parcels")
+    parcels = list(split.parcels.select_related("source").order_by("position"))
+    assert [parcel.source.code for parcel in parcels] == ["ALM-GETAFE", "ALM-ZONA-FRANCA"]
+    assert [parcel.status for parcel in parcels] == [ParcelStatus.DELIVERED, ParcelStatus.SHIPPED]
+    assert len({parcel.tracking_number for parcel in parcels}) == 2
+    assert split.status == OrderStatus.SHIPPED
 
     # Stock: every order's units are reserved, moved or sold through the ledger.
     levels = StockLevel.objects.annotate(

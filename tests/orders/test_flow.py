@@ -40,7 +40,15 @@ def test_shipped_order_is_paid_invoiced_shipped_and_delivered(shop: Shop) -> Non
     assert _level(shop.warehouse, shop.shirt) == (48, 0)
     order = order_deliver(order=order, actor=shop.web)
     assert order.delivered_at is not None
-    assert [c.event for c in order.history.all()] == ["placed", "payment", "paid", "shipped", "delivered"]
+    assert [c.event for c in order.history.all()] == [
+        "placed",
+        "payment",
+        "paid",
+        "parcel_shipped",  # its one parcel, then the order (issue 17)
+        "shipped",
+        "parcel_delivered",
+        "delivered",
+    ]
 
 
 def test_pay_at_pickup_order_is_ready_unpaid_then_paid_at_the_till_and_handed_over(shop: Shop) -> None:

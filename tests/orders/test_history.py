@@ -30,7 +30,15 @@ def test_an_order_walked_to_delivery_writes_enum_members_to_its_history_and_the_
 
     events = list(order.history.order_by("id").values_list("event", flat=True))
     kinds = CustomerEvent.objects.filter(customer=shop.customer).exclude(kind=EventKind.NOTIFICATION_SENT)
-    assert events == [OrderEvent.PLACED, OrderEvent.PAYMENT, OrderEvent.PAID, OrderEvent.SHIPPED, OrderEvent.DELIVERED]
+    assert events == [
+        OrderEvent.PLACED,
+        OrderEvent.PAYMENT,
+        OrderEvent.PAID,
+        OrderEvent.PARCEL_SHIPPED,  # its one parcel, then the order (issue 17)
+        OrderEvent.SHIPPED,
+        OrderEvent.PARCEL_DELIVERED,
+        OrderEvent.DELIVERED,
+    ]
     assert list(kinds.order_by("id").values_list("kind", flat=True)) == [
         EventKind.ORDER_PLACED,
         EventKind.ORDER_PAID,

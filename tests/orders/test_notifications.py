@@ -958,3 +958,15 @@ def test_the_sweeper_task_sends_what_is_due(shop: Shop) -> None:
     assert [message.subject for message in mail.outbox] == [f"Hemos recibido su pedido {lost.number}"]
     assert notification(lost).status == NotificationStatus.SENT
     assert notification(fresh).status == NotificationStatus.PENDING
+
+
+def test_the_shipped_webhook_lists_every_parcel_with_its_tracking_number(shop: Shop) -> None:
+    app_integration(shop)
+    order = ship(shop, pay(shop, place(shop)), tracking_number="TRK9")
+
+    assert send(order, NotificationKind.SHIPPED) is True
+
+    [delivery] = webhooks().filter(body__kind=NotificationKind.SHIPPED)
+    assert delivery.body["order"]["parcels"] == [
+        {"parcel": 1, "status": "shipped", "carrier": "SEUR", "tracking_number": "TRK9"}
+    ]

@@ -117,9 +117,19 @@ def test_the_page_shows_no_personal_data(shop: Shop, shipped: Order) -> None:
         "carrier",
         "tracking_number",
         "pickup_point",
+        "parcels",
         "history",
     }
     assert set(response.json()["history"][0]) == {"event", "status", "at"}
+    assert set(response.json()["parcels"][0]) == {
+        "parcel",
+        "status",
+        "status_label",
+        "carrier",
+        "tracking_number",
+        "shipped_at",
+        "delivered_at",
+    }
     text = response.content.decode()
     for personal in ("Ana", "ana@example.com", "600000001", "Calle Luna", "41001", "Sevilla"):
         assert personal not in text
