@@ -463,7 +463,7 @@ def test_the_last_parcel_shipping_the_order_is_bounded(
 def test_the_migration_gives_older_orders_their_parcels_as_they_stand(shop: Shop, split: Order) -> None:
     from django.apps import apps
 
-    plan = importlib.import_module("orders.migrations.0009_parcels_for_orders_paid_before").plan
+    plan = importlib.import_module("orders.migrations.0013_parcels_for_orders_paid_before").plan
     shipped = ship(shop, pay(shop, place(shop)), tracking_number="OLD-1")
     delivered = deliver(shop, ship(shop, pay(shop, place(shop)), tracking_number="OLD-2"))
     Parcel.objects.all().delete()  # as before this release
