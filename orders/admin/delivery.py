@@ -10,7 +10,9 @@ with, so changing a price never changes an order already placed.
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Count, QuerySet
+from django.db.models import Count, ForeignKey, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.forms import ModelChoiceField
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +27,17 @@ class DeliveryRateInline(admin.TabularInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DeliveryRate]:
         return super().get_queryset(request).select_related("zone")
+
+    def formfield_for_foreignkey(self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "zone" and isinstance(field, ModelChoiceField):
+            # One query for the zones of the whole page, not one per rate row's dropdown.
+            cached = getattr(request, "_delivery_zone_choices", None)
+            if cached is None:
+                cached = list(field.choices)  # type: ignore[arg-type]
+                request._delivery_zone_choices = cached  # type: ignore[attr-defined]
+            field.choices = cached
+        return field
 
 
 @admin.register(DeliveryMethod)
@@ -41,7 +54,17 @@ class DeliveryMethodAdmin(admin.ModelAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DeliveryMethod]:
-        return super().get_queryset(request).annotate(rate_total=Count("rates"))
+        # A subquery, not Count("rates"): the zone filter joins the rates again and would multiply the count.
+        rates = (
+            DeliveryRate.objects.filter(method=OuterRef("pk"))
+            .order_by()
+            .values("method")
+            .annotate(total=Count("pk"))
+            .values("total")
+        )
+        return (
+            super().get_queryset(request).annotate(rate_total=Coalesce(Subquery(rates, output_field=IntegerField()), 0))
+        )
 
     @admin.display(description=_("rates"), ordering="rate_total")
     def rate_count(self, method: Any) -> Any:

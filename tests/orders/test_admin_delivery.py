@@ -164,3 +164,62 @@ def test_the_order_page_shows_its_delivery(admin_client: Client, shop: Shop) -> 
 
     assert "Envío urgente" in page
     assert "9.95" in page or "9,95" in page
+
+
+def test_the_rate_count_is_not_multiplied_by_the_zone_filter(manager_client: Client) -> None:
+    peninsula = delivery_zone_create("peninsula", ("ES", ""))
+    islands = delivery_zone_create("baleares", ("ES", "07"))
+    delivery_method_create(
+        "estandar",
+        rates=[(peninsula, 1000, "3.95", None), (peninsula, None, "5.95", None), (islands, None, "9.95", None)],
+    )
+
+    filtered = manager_client.get(METHODS, {"rates__zone__id__exact": str(peninsula.pk)})
+
+    assert [m.rate_total for m in filtered.context["cl"].result_list] == [3]
+
+
+def many_rates(methods: int, zones: int) -> list[DeliveryMethod]:
+    """Methods each with a rate in every one of many zones."""
+    all_zones = [delivery_zone_create(f"zona-{index}", ("ES", f"{index:02d}")) for index in range(zones)]
+    return [
+        delivery_method_create(f"metodo-{index}", rates=[(zone, None, "4.95", None) for zone in all_zones])
+        for index in range(methods)
+    ]
+
+
+def test_the_methods_list_costs_the_same_with_many_rates(
+    manager_client: Client, django_assert_max_num_queries: Any
+) -> None:
+    method = many_rates(methods=8, zones=6)[0]
+    zone_id = method.rates.first().zone_id  # type: ignore[union-attr]
+
+    with django_assert_max_num_queries(12):
+        assert manager_client.get(METHODS).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert manager_client.get(METHODS, {"rates__zone__id__exact": str(zone_id)}).status_code == 200
+
+
+def test_a_method_page_with_many_rates_costs_a_bounded_number_of_queries(
+    manager_client: Client, django_assert_max_num_queries: Any
+) -> None:
+    method = many_rates(methods=1, zones=20)[0]
+
+    with django_assert_max_num_queries(14):
+        page = manager_client.get(f"{METHODS}{method.pk}/change/")
+
+    assert page.status_code == 200
+    last = method.rates.order_by("zone__code").last()
+    assert f'<option value="{last.zone_id}" selected>' in page.content.decode()  # type: ignore[union-attr]
+
+
+def test_the_zones_list_and_page_cost_a_bounded_number_of_queries(
+    manager_client: Client, django_assert_max_num_queries: Any
+) -> None:
+    many_rates(methods=2, zones=15)
+    zone = delivery_zone_create("canarias", *[("ES", f"35{index}") for index in range(10)])
+
+    with django_assert_max_num_queries(10):
+        assert manager_client.get(ZONES).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert manager_client.get(f"{ZONES}{zone.pk}/change/").status_code == 200
