@@ -256,10 +256,12 @@ def _order_paid(order: Order, *, actor: Actor) -> None:
     spent_from_balances = order.payments.filter(kind=PaymentKind.CAPTURE, method__in=BALANCE_METHODS).aggregate(
         s=Sum("amount")
     )["s"] or Decimal(0)
-    if order.total - spent_from_balances > 0:
+    # Points reward the goods, not the delivery charge, nor what balances paid.
+    earning = order.total - order.delivery_charge - spent_from_balances
+    if earning > 0:
         loyalty_earn(
             customer=order.customer,
-            amount=order.total - spent_from_balances,
+            amount=earning,
             reference=order.number,
             channel=actor.channel,
         )

@@ -8,7 +8,8 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from config.exceptions import ApplicationError
-from customers.models import Customer
+from customers.models import Customer, LoyaltyEntry, LoyaltyEntryKind
+from customers.services.store_credit import store_credit_grant
 from inventory.models import StockLevel
 from invoicing.models import Invoice
 from orders.models import (
@@ -437,3 +438,22 @@ def test_the_placed_message_tells_the_delivery_charge(shop: Shop, methods: Any) 
 
     assert "Express" in message.text
     assert "9,95" in message.text  # the order's language is Spanish: its number format
+
+
+def test_points_are_earned_on_the_goods_not_on_delivery(shop: Shop, methods: Any) -> None:
+    order = place(shop, lines=[(shop.shirt, 1)], delivery_method="express")
+
+    pay(shop, order, amount=Decimal("29.90"))  # 19.95 goods + 9.95 delivery
+
+    assert LoyaltyEntry.objects.get(kind=LoyaltyEntryKind.EARN).points == 19
+
+
+def test_balances_covering_more_than_the_delivery_leave_no_points_below_zero(shop: Shop, methods: Any) -> None:
+    store_credit_grant(customer=shop.customer, amount=Decimal("25.00"), reference="goodwill", reason="goodwill")
+    order = place(shop, lines=[(shop.shirt, 1)], delivery_method="express")
+
+    order = pay(shop, order, method="store_credit", amount=Decimal("25.00"))
+    order = pay(shop, order, amount=Decimal("4.90"))
+
+    assert order.is_paid
+    assert not LoyaltyEntry.objects.filter(kind=LoyaltyEntryKind.EARN).exists()
