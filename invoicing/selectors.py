@@ -42,10 +42,20 @@ VERIFACTU_SUBMISSION = OutboxKind.VERIFACTU_SUBMISSION
 
 def seller_default() -> Seller:
     """The seller documents are issued by when the caller names none."""
-    seller = Seller.objects.filter(is_default=True).first() or Seller.objects.order_by("pk").first()
+    seller = _seller_default_or_none()
     if seller is None:
         raise InvoiceInputError(_("No seller is configured: add one in the admin."), code=InvoiceErrorCode.NO_SELLER)
     return seller
+
+
+def seller_default_country() -> str:
+    """The default seller's country (what a buyer's country defaults to in forms); "" with no seller."""
+    seller = _seller_default_or_none()
+    return seller.country if seller else ""
+
+
+def _seller_default_or_none() -> Seller | None:
+    return Seller.objects.filter(is_default=True).first() or Seller.objects.order_by("pk").first()
 
 
 def invoice_document(invoice: Invoice) -> InvoiceDocument:

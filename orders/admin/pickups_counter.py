@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.admin_kit import REFUSALS
+from invoicing.selectors import seller_default_country
 from orders import selectors, services
 from orders.admin.common import OrderServiceAdminMixin, store_actor
 from orders.codes import order_number_normalise, pickup_code_parse
@@ -119,6 +120,8 @@ class PickupsCounterMixin(OrderServiceAdminMixin):
             "may_change": self.has_change_permission(request),
             "hand_over_form": HandOverForm(),
             "till_methods": [(method.value, method.label) for method in TILL_METHODS],
+            # A full invoice's buyer is most often from the seller's own country.
+            "billing_country_default": seller_default_country(),
         }
         return TemplateResponse(request, "orders/admin/pickups.html", context)
 

@@ -22,6 +22,7 @@ from config.roles import Role
 from customers.models import Customer
 from inventory.models import Location, StockLevel, Transfer
 from inventory.services import transfer_ship
+from invoicing.models import Seller
 from orders.admin import OrderAdmin
 from orders.codes import pickup_code, pickup_short_code
 from orders.models import NotificationStatus, Order, OrderNotification, OrderStatus
@@ -854,3 +855,13 @@ def test_the_pickups_page_costs_the_same_queries_with_more_orders(
     with django_assert_max_num_queries(PICKUPS_QUERIES) as many:
         assert sum(map(len, groups_of(store_client.get(PICKUPS)).values())) == 10
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_the_till_suggests_the_sellers_country_for_the_invoice(client: Client, shop: Shop) -> None:
+    Seller.objects.filter(pk=shop.seller.pk).update(country="PT")
+    ready_unpaid_at_store(shop)
+    client.force_login(staff_of(shop.store, permissions=("view_order", "add_payment")))
+
+    page = client.get(PICKUPS).content.decode()
+
+    assert 'name="billing_country" size="2" maxlength="2" value="PT"' in page
