@@ -42,6 +42,26 @@ class BillingDetails:
     country: str = ""
 
 
+def billing_details_check(*, tax_id: str, name: str, street: str, city: str, postal_code: str, country: str) -> str:
+    """The rules of a full invoice's buyer, placing or paying: a tax id valid for the country
+    (python-stdnum), a name and a full address. Returns the tax id normalised; refuses with the
+    fields at fault (`billing_tax_id`, `billing_address`). invoicing checks its buyer again below."""
+    errors: dict[str, list[str]] = {}
+    if not tax_id.strip():
+        errors["billing_tax_id"] = [_("Required for a full invoice.")]
+    if not name.strip() or not all(v.strip() for v in (street, city, postal_code, country)):
+        errors["billing_address"] = [_("A full invoice needs the buyer's name and full address.")]
+    normalised = ""
+    if tax_id.strip():
+        try:
+            normalised = tax_id_normalise(tax_id, country.strip().upper())
+        except ValidationError as error:
+            errors["billing_tax_id"] = list(error.messages)
+    if errors:
+        raise OrderInputError(_("The invoicing details are not valid."), fields=errors)
+    return normalised
+
+
 def order_billing_set(order: Order, *, billing: BillingDetails) -> list[str]:
     """Validate the buyer's details and put them on the (locked) order; the fields to save.
 
@@ -50,19 +70,14 @@ def order_billing_set(order: Order, *, billing: BillingDetails) -> list[str]:
     """
     name = billing.name.strip() or order.customer_name
     country = billing.country.strip().upper()
-    errors: dict[str, list[str]] = {}
-    if not billing.tax_id.strip():
-        errors["billing_tax_id"] = [_("Required for a full invoice.")]
-    if not name or not all(v.strip() for v in (billing.street, billing.city, billing.postal_code, country)):
-        errors["billing_address"] = [_("A full invoice needs the buyer's name and full address.")]
-    tax_id = ""
-    if billing.tax_id.strip():
-        try:
-            tax_id = tax_id_normalise(billing.tax_id, country)
-        except ValidationError as error:
-            errors["billing_tax_id"] = list(error.messages)
-    if errors:
-        raise OrderInputError(_("The invoicing details are not valid."), fields=errors)
+    tax_id = billing_details_check(
+        tax_id=billing.tax_id,
+        name=name,
+        street=billing.street,
+        city=billing.city,
+        postal_code=billing.postal_code,
+        country=country,
+    )
     order.billing_tax_id = tax_id
     order.billing_name = name
     order.billing_street = billing.street.strip()

@@ -37,7 +37,6 @@ from config.transactions import use_case
 from customers.identities import IdentityKind, identity_normalise
 from customers.models import Customer, EventKind
 from customers.services.resolve import customer_resolve
-from customers.tax_ids import tax_id_normalise
 from inventory.exceptions import OutOfStock
 from inventory.locks import stock_levels_lock
 from inventory.models import Location
@@ -48,6 +47,7 @@ from invoicing.calculation import LineInput, invoice_totals_compute
 from orders.codes import pickup_secret_new
 from orders.exceptions import IdempotencyKeyReused, OrderErrorCode, OrderInputError
 from orders.models import FulfilmentType, NotificationKind, Order, OrderEvent, OrderLine, OrderStatus, PaymentMode
+from orders.services.billing import billing_details_check
 from orders.services.common import Actor, order_history_add, order_timeline_add
 from orders.services.delivery import (
     DeliveryOption,
@@ -196,16 +196,14 @@ def _billing_checked(request: OrderRequest) -> tuple[str, Address]:
     billing = request.billing or request.shipping or Address()
     if not request.billing_tax_id.strip():
         return "", billing
-    errors: dict[str, list[str]] = {}
-    if not (billing.name or request.name).strip() or not billing.is_complete():
-        errors["billing_address"] = [_("A full invoice needs the buyer's name and full address.")]
-    tax_id = ""
-    try:
-        tax_id = tax_id_normalise(request.billing_tax_id, billing.country.upper())
-    except ValidationError as error:
-        errors["billing_tax_id"] = list(error.messages)
-    if errors:
-        raise OrderInputError(_("The invoicing details are not valid."), fields=errors)
+    tax_id = billing_details_check(
+        tax_id=request.billing_tax_id,
+        name=billing.name or request.name,
+        street=billing.street,
+        city=billing.city,
+        postal_code=billing.postal_code,
+        country=billing.country,
+    )
     return tax_id, billing
 
 
