@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
+from uuid import uuid4
 
 from django import forms
 from django.conf import settings
@@ -64,6 +65,8 @@ class StoreCreditGrantForm(forms.Form):
     reason = forms.CharField(
         label=_("reason"), max_length=200, help_text=_("Kept on the ledger and the customer's timeline.")
     )
+    # New each time the page is opened: the same form sent twice grants once.
+    form_token = forms.UUIDField(widget=forms.HiddenInput)
 
 
 class LoyaltyAdjustForm(forms.Form):
@@ -189,7 +192,8 @@ class CustomerAdmin(NoAddMixin, TermSearchMixin, ServiceAdminMixin, admin.ModelA
             return str(message), self._customer_url(customer)
 
         form = StoreCreditGrantForm(
-            request.POST if request.method == "POST" else None, initial={"currency": settings.DEFAULT_CURRENCY}
+            request.POST if request.method == "POST" else None,
+            initial={"currency": settings.DEFAULT_CURRENCY, "form_token": uuid4()},
         )
         return self.command_page(
             request,

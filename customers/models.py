@@ -446,13 +446,18 @@ class StoreCreditEntry(AppendOnlyModel):
         verbose_name=_("by"),
         help_text=_("The staff member who made it by hand, with the reason."),
     )
+    # The one-time token of the admin's grant form: submitting the same form twice grants once.
+    form_token = models.UUIDField(_("form token"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("when"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("store credit entry")
         verbose_name_plural = _("store credit")
         ordering = ("-id",)
-        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="store_credit_entry_amount_not_zero")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="store_credit_entry_amount_not_zero"),
+            models.UniqueConstraint(fields=("form_token",), name="store_credit_entry_form_token_once"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.amount:+} {self.account.currency}"

@@ -6,6 +6,7 @@ is in local memory.
 """
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -163,6 +164,8 @@ LOYALTY_POINTS_PER_UNIT = env.int("LOYALTY_POINTS_PER_UNIT", default=1)
 LOYALTY_POINT_VALUE = env.str("LOYALTY_POINT_VALUE", default="0.01")
 # Points of an account with no activity for this many days expire (0: never).
 LOYALTY_EXPIRY_DAYS = env.int("LOYALTY_EXPIRY_DAYS", default=730)
+# Store credit staff may grant by hand at once (the amount, whatever its currency); above it only a superuser.
+STORE_CREDIT_GRANT_MAX = Decimal(env.str("STORE_CREDIT_GRANT_MAX", default="500.00"))
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "staticfiles"

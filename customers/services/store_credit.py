@@ -9,6 +9,7 @@ The check constraint `balance >= 0` stays as the database's own backstop.
 
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
@@ -51,6 +52,7 @@ def store_credit_grant(
     channel: str = "",
     currency: str | None = None,
     user: Any = None,
+    form_token: UUID | None = None,
 ) -> StoreCreditEntry:
     """Credit the customer (a refund to store credit, a goodwill gesture); `user`: staff who granted it by hand."""
     if amount <= 0:
@@ -58,17 +60,25 @@ def store_credit_grant(
     account = store_credit_account_get_or_create(customer=customer, currency=currency or settings.DEFAULT_CURRENCY)
     StoreCreditAccount.objects.filter(pk=account.pk).update(balance=F("balance") + amount, updated_at=timezone.now())
     return StoreCreditEntry.objects.create(
-        account=account, amount=amount, reference=reference, reason=reason, channel=channel, created_by=user
+        account=account,
+        amount=amount,
+        reference=reference,
+        reason=reason,
+        channel=channel,
+        created_by=user,
+        form_token=form_token,
     )
 
 
 @use_case
 def store_credit_grant_by_staff(
-    *, customer: Customer, amount: Decimal, currency: str, reason: str, user: Any
+    *, customer: Customer, amount: Decimal, currency: str, reason: str, user: Any, form_token: UUID | None = None
 ) -> StoreCreditEntry:
     """Staff grant store credit by hand (the customer's admin page): with a reason, on the ledger
-    and the timeline, both naming who. A positive amount in the currency's minor units, to a
-    customer not erased; anything else is refused and nothing changes."""
+    and the timeline, both naming who. A positive amount in the currency's minor units, up to
+    `STORE_CREDIT_GRANT_MAX` unless a superuser grants it, to a customer not erased; anything else
+    is refused and nothing changes. `form_token`: the form's one-time token; the same form sent
+    again (a double click, a reload) answers the first grant and grants nothing more."""
     reason = (reason or "").strip()
     problems: dict[str, list[str]] = {}
     if not reason:
@@ -77,10 +87,23 @@ def store_credit_grant_by_staff(
         problems["currency"] = [_("Unknown currency.")]
     elif not 0 < amount < MAX_GRANT or not has_valid_precision(amount, currency):
         problems["amount"] = [_("A positive amount, in the currency's smallest unit at most.")]
+    elif amount > settings.STORE_CREDIT_GRANT_MAX and not user.is_superuser:
+        problems["amount"] = [
+            _("Above %(max)s only a superuser grants store credit.") % {"max": settings.STORE_CREDIT_GRANT_MAX}
+        ]
     if problems:
         raise InvalidStoreCreditAmount(_("The store credit cannot be granted as asked."), fields=problems)
     if customer.erased_at is not None:
         raise CustomerErased(_("This customer's data was erased."))
+    if form_token is not None:
+        # The account's row lock orders two sends of one form: the second finds the first's entry.
+        account = store_credit_account_get_or_create(customer=customer, currency=currency)
+        StoreCreditAccount.objects.select_for_update().filter(pk=account.pk).get()
+        earlier = StoreCreditEntry.objects.filter(form_token=form_token).select_related("account").first()
+        if earlier is not None:
+            if earlier.account.customer_id != customer.pk:
+                raise InvalidStoreCreditAmount(_("This form was already used: open it again."))
+            return earlier
     entry = store_credit_grant(
         customer=customer,
         amount=amount,
@@ -89,6 +112,7 @@ def store_credit_grant_by_staff(
         reason=reason,
         channel=Channel.STORE,
         user=user,
+        form_token=form_token,
     )
     customer_event_record(
         customer=customer,

@@ -8,8 +8,10 @@ error and changes nothing.
 
 from decimal import Decimal
 from typing import Any
+from uuid import uuid4
 
 import pytest
+from django.db import connection
 
 from config.roles import Role
 from customers.exceptions import InsufficientPoints, InvalidStoreCreditAmount
@@ -30,6 +32,7 @@ from customers.services import (
     store_credit_grant_by_staff,
 )
 from tests.api import admin_session
+from tests.concurrency import run_at_once
 from tests.factories import LocationFactory, customer_with_email, staff_with_role
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +50,11 @@ def lead() -> Any:
 
 def credit_url(customer: Customer) -> str:
     return f"/admin/customers/customer/{customer.pk}/store-credit/"
+
+
+def grant_form(*, amount: str, reason: str, currency: str = "EUR", form_token: str = "") -> dict[str, str]:
+    """The grant page's POST, with the one-time token the page puts in it (a new one unless given)."""
+    return {"amount": amount, "currency": currency, "reason": reason, "form_token": form_token or str(uuid4())}
 
 
 def points_url(customer: Customer) -> str:
@@ -72,9 +80,7 @@ def ledgers() -> tuple[Any, ...]:
 
 
 def test_a_team_lead_grants_store_credit_with_a_reason_on_the_ledger_and_the_timeline(ana: Customer, lead: Any) -> None:
-    response = admin_session(lead).post(
-        credit_url(ana), {"amount": "25.50", "currency": "EUR", "reason": "Late delivery, sorry"}
-    )
+    response = admin_session(lead).post(credit_url(ana), grant_form(amount="25.50", reason="Late delivery, sorry"))
 
     assert response.status_code == 302
     assert response["Location"] == f"/admin/customers/customer/{ana.pk}/change/"
@@ -109,7 +115,7 @@ def test_a_bad_grant_is_a_form_error_and_changes_nothing(
 ) -> None:
     before = ledgers()
 
-    response = admin_session(lead).post(credit_url(ana), {"amount": amount, "currency": currency, "reason": reason})
+    response = admin_session(lead).post(credit_url(ana), grant_form(amount=amount, currency=currency, reason=reason))
 
     assert response.status_code == 200
     assert field in response.context["form"].errors
@@ -131,7 +137,7 @@ def test_an_erased_customer_gets_no_grant(ana: Customer, lead: Any) -> None:
     ana.refresh_from_db()
     before = ledgers()
 
-    response = admin_session(lead).post(credit_url(ana), {"amount": "5.00", "currency": "EUR", "reason": "x"})
+    response = admin_session(lead).post(credit_url(ana), grant_form(amount="5.00", reason="x"))
 
     assert response.status_code == 200
     assert response.context["form"].non_field_errors()
@@ -191,6 +197,91 @@ def test_the_service_never_takes_points_below_zero(ana: Customer, lead: Any) -> 
     assert ledgers() == before
 
 
+def test_a_grant_above_the_ceiling_is_a_form_error_for_staff(ana: Customer, lead: Any, settings: Any) -> None:
+    settings.STORE_CREDIT_GRANT_MAX = Decimal("100.00")
+    before = ledgers()
+
+    response = admin_session(lead).post(credit_url(ana), grant_form(amount="100.01", reason="goodwill"))
+
+    assert response.status_code == 200
+    assert "amount" in response.context["form"].errors
+    assert ledgers() == before
+
+
+def test_staff_grant_up_to_the_ceiling(ana: Customer, lead: Any, settings: Any) -> None:
+    settings.STORE_CREDIT_GRANT_MAX = Decimal("100.00")
+
+    response = admin_session(lead).post(credit_url(ana), grant_form(amount="100.00", reason="goodwill"))
+
+    assert response.status_code == 302
+    assert store_credit_balance(customer=ana, currency="EUR") == Decimal("100.00")
+
+
+def test_a_superuser_grants_above_the_ceiling(ana: Customer, admin_client: Any, settings: Any) -> None:
+    settings.STORE_CREDIT_GRANT_MAX = Decimal("100.00")
+
+    response = admin_client.post(credit_url(ana), grant_form(amount="750.00", reason="a lost parcel of value"))
+
+    assert response.status_code == 302
+    assert store_credit_balance(customer=ana, currency="EUR") == Decimal("750.00")
+
+
+def test_the_grant_page_carries_a_new_one_time_token_each_time(ana: Customer, lead: Any) -> None:
+    session = admin_session(lead)
+
+    first, second = (session.get(credit_url(ana)).context["form"]["form_token"].value() for _ in range(2))
+
+    assert first is not None
+    assert first != second
+
+
+def test_the_same_grant_form_sent_twice_grants_once(ana: Customer, lead: Any) -> None:
+    session = admin_session(lead)
+    form = grant_form(amount="20.00", reason="Late delivery", form_token=str(uuid4()))
+
+    responses = [session.post(credit_url(ana), form) for _ in range(2)]
+
+    assert [r.status_code for r in responses] == [302, 302]
+    assert store_credit_balance(customer=ana, currency="EUR") == Decimal("20.00")
+    assert StoreCreditEntry.objects.count() == 1
+    assert CustomerEvent.objects.filter(kind=EventKind.STORE_CREDIT_GRANTED).count() == 1
+
+
+def test_a_form_token_used_for_another_customer_is_refused(ana: Customer, lead: Any) -> None:
+    other = customer_with_email("luis@example.com", name="Luis")
+    token = uuid4()
+    store_credit_grant_by_staff(
+        customer=ana, amount=Decimal("5.00"), currency="EUR", reason="x", user=lead, form_token=token
+    )
+    before = ledgers()
+
+    with pytest.raises(InvalidStoreCreditAmount):
+        store_credit_grant_by_staff(
+            customer=other, amount=Decimal("5.00"), currency="EUR", reason="x", user=lead, form_token=token
+        )
+
+    assert ledgers() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_grant_sent_twice_at_once_grants_once(ana: Customer, lead: Any) -> None:
+    token = uuid4()
+
+    def grant() -> Any:
+        try:
+            return store_credit_grant_by_staff(
+                customer=ana, amount=Decimal("20.00"), currency="EUR", reason="x", user=lead, form_token=token
+            )
+        finally:
+            connection.close()
+
+    results = run_at_once([grant, grant])
+
+    assert all(isinstance(result, StoreCreditEntry) for result in results), results
+    assert {result.pk for result in results} == {StoreCreditEntry.objects.get().pk}
+    assert store_credit_balance(customer=ana, currency="EUR") == Decimal("20.00")
+
+
 # --- Who may ------------------------------------------------------------------------------------
 
 
@@ -212,7 +303,7 @@ def test_others_neither_see_the_links_nor_grant(ana: Customer, role: Role) -> No
     before = ledgers()
 
     change = session.get(f"/admin/customers/customer/{ana.pk}/change/")
-    granted = session.post(credit_url(ana), {"amount": "5.00", "currency": "EUR", "reason": "x"})
+    granted = session.post(credit_url(ana), grant_form(amount="5.00", reason="x"))
     adjusted = session.post(points_url(ana), {"points": "5", "reason": "x"})
 
     assert credit_url(ana) not in change.content.decode()
