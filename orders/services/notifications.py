@@ -234,7 +234,7 @@ def _hold_ending_paragraphs(order: Order, values: dict[str, str]) -> list[str]:
 
 def _parcels_sent(order: Order) -> list[Parcel]:
     """The order's parcels that left (orders.services.parcels), in their order."""
-    return list(order.parcels.exclude(status=ParcelStatus.PENDING).order_by("position"))
+    return list(order.parcels.filter(status__in=(ParcelStatus.SHIPPED, ParcelStatus.DELIVERED)).order_by("position"))
 
 
 def _subject(order: Order, kind: str) -> str:

@@ -166,6 +166,15 @@ def test_cancelling_refunds_every_capture_its_own_way(shop: Shop) -> None:
     )
 
 
+@pytest.mark.parametrize(("reason", "given"), [(" Out of patience ", "Out of patience"), ("", "Order cancelled")])
+def test_the_refunds_of_a_cancellation_give_its_own_reason(shop: Shop, reason: str, given: str) -> None:
+    order = card(place(shop), shop)
+
+    order = order_cancel(order=order, actor=shop.web, reason=reason)
+
+    assert [refund.reason for refund in order.refunds.all()] == [given]
+
+
 def test_cancelling_a_paid_order_credits_the_whole_invoice(shop: Shop) -> None:
     order = card(place(shop, lines=[(shop.shirt, 2), (shop.book, 1)]), shop)
 

@@ -313,6 +313,14 @@ def test_a_paid_store_pickup_not_collected_is_cancelled_refunded_and_back_on_the
     assert not Transfer.objects.filter(source=shop.store).exists()  # a store keeps what it holds
 
 
+def test_the_refunds_of_a_hold_end_say_it_was_not_collected_in_time(shop: Shop) -> None:
+    order = ended(ready_in_store(shop))
+
+    order_hold_end(order_id=order.pk)
+
+    assert [refund.reason for refund in refreshed(order).refunds.all()] == [REASON]
+
+
 def test_a_lockers_uncollected_goods_go_back_to_the_store_that_supplied_them(shop: Shop) -> None:
     variant = store_only_variant(shop)
     order = ready_in_locker(shop, variant, quantity=2)
