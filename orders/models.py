@@ -740,6 +740,7 @@ class NotificationKind(models.TextChoices):
     DELIVERED = "delivered", pgettext_lazy("order notification", "Delivered")
     HOLD_ENDING = "hold_ending", _("Pickup hold ending")
     REFUND = "refund", _("Refund on its way")
+    CANCELLED = "cancelled", _("Order cancelled")
 
 
 class NotificationStatus(models.TextChoices):

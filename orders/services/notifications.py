@@ -1,5 +1,6 @@
 """Messages to the customer at the right moment: placed, ready for pickup, shipped, delivered, and
-the reminder before a pickup's hold ends, and each refund when its money is on its way (one
+the reminder before a pickup's hold ends, the cancellation (why, and what is given back) when staff,
+the expiry or a hold's end cancel the order, and each refund when its money is on its way (one
 message per refund).
 
 The order's transaction writes an `OrderNotification` row and its outbox message (kind
@@ -34,6 +35,7 @@ attached as PNG and SVG, with the short code in the text for staff to type.
 import base64
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -70,10 +72,13 @@ from orders.models import (
     PaymentMethod,
     PaymentMode,
     Refund,
+    RefundStatus,
 )
 
 NOTIFICATION_EVENT = "order.notification"
 TIMELINE_KIND = EventKind.NOTIFICATION_SENT
+# What a cancelled order gives back: its refunds pending or succeeded (a failed one gave nothing).
+REFUNDS_OWED = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
 HTML_TEMPLATE = "orders/email/notification.html"
 # The identities a messaging channel's integration needs to reach the customer; a channel not
 # listed gets every identity and decides itself.
@@ -186,6 +191,8 @@ def _paragraphs(order: Order, kind: str, short_code: str, refund: Refund | None 
             paragraphs.append(_("We keep it for you until %(until)s.") % {"until": until})
     elif kind == NotificationKind.HOLD_ENDING:
         paragraphs = _hold_ending_paragraphs(order, values)
+    elif kind == NotificationKind.CANCELLED:
+        paragraphs = _cancelled_paragraphs(order, values)
     elif kind == NotificationKind.REFUND and refund is not None:
         paragraphs = _refund_paragraphs(refund, order.currency, order.number)
     elif kind == NotificationKind.SHIPPED:
@@ -232,9 +239,27 @@ def _hold_ending_paragraphs(order: Order, values: dict[str, str]) -> list[str]:
     return paragraphs
 
 
+def _cancelled_paragraphs(order: Order, values: dict[str, str]) -> list[str]:
+    """The order was cancelled (orders.services.cancelling): why, as the order's history says it, and
+    what is given back (its refunds, each told again when its money is on its way)."""
+    reason = order.cancel_reason
+    paragraphs = [
+        _("Your order %(number)s was cancelled: %(reason)s.") % {**values, "reason": reason}
+        if reason
+        else _("Your order %(number)s was cancelled.") % values
+    ]
+    owed = sum((refund.amount for refund in order.refunds.filter(status__in=REFUNDS_OWED)), Decimal(0))
+    if owed:
+        paragraphs.append(
+            _("We give back %(amount)s %(currency)s the way you paid; we write again as each refund goes.")
+            % {**values, "amount": _amount(owed)}
+        )
+    return paragraphs
+
+
 def _parcels_sent(order: Order) -> list[Parcel]:
     """The order's parcels that left (orders.services.parcels), in their order."""
-    return list(order.parcels.filter(status__in=(ParcelStatus.SHIPPED, ParcelStatus.DELIVERED)).order_by("position"))
+    return list(order.parcels.exclude(status=ParcelStatus.PENDING).order_by("position"))
 
 
 def _subject(order: Order, kind: str) -> str:
@@ -245,6 +270,7 @@ def _subject(order: Order, kind: str) -> str:
         NotificationKind.DELIVERED: _("Your order %(number)s was delivered"),
         NotificationKind.HOLD_ENDING: _("Reminder: your order %(number)s is waiting for you"),
         NotificationKind.REFUND: _("Your refund for order %(number)s is on its way"),
+        NotificationKind.CANCELLED: _("Your order %(number)s was cancelled"),
     }
     return subjects[NotificationKind(kind)] % {"number": order.number}
 

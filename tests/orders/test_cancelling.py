@@ -20,7 +20,7 @@ from invoicing.models import DocumentKind, Invoice
 from invoicing.services import Buyer, invoice_ticket_exchange
 from orders.codes import pickup_code
 from orders.exceptions import OrderStateError
-from orders.models import Order, OrderStatus, Payment, PaymentKind, Refund
+from orders.models import NotificationKind, Order, OrderStatus, Payment, PaymentKind, Refund
 from orders.selectors import order_ids_payment_overdue
 from orders.services import (
     Actor,
@@ -458,6 +458,15 @@ def test_a_cancelled_order_cannot_be_cancelled_again(shop: Shop) -> None:
 
 
 # --- Expiry ------------------------------------------------------------------------------------
+
+
+def test_an_expired_order_tells_the_customer_it_was_cancelled(shop: Shop) -> None:
+    order = place(shop)
+    overdue(order)
+
+    order_expire(order_id=order.pk)
+
+    assert order.notifications.filter(kind=NotificationKind.CANCELLED).count() == 1
 
 
 def test_an_unpaid_order_past_its_deadline_expires(shop: Shop) -> None:

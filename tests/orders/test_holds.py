@@ -321,6 +321,17 @@ def test_the_refunds_of_a_hold_end_say_it_was_not_collected_in_time(shop: Shop) 
     assert [refund.reason for refund in refreshed(order).refunds.all()] == [REASON]
 
 
+def test_a_hold_end_tells_the_customer_why_and_what_is_given_back(shop: Shop) -> None:
+    order = in_english(ended(ready_in_store(shop)))
+    order_hold_end(order_id=order.pk)
+
+    outbox_send(message_id=OrderNotification.objects.get(order=order, kind=NotificationKind.CANCELLED).message_id)
+
+    [message] = [sent for sent in mail.outbox if "was cancelled" in sent.subject]
+    assert f"was cancelled: {REASON}." in message.body
+    assert f"We give back {order.total} {order.currency}" in message.body
+
+
 def test_a_lockers_uncollected_goods_go_back_to_the_store_that_supplied_them(shop: Shop) -> None:
     variant = store_only_variant(shop)
     order = ready_in_locker(shop, variant, quantity=2)
