@@ -10,7 +10,6 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.channels import Channel
 from config.transactions import use_case
 from customers.models import EventKind
 from inventory.locks import stock_levels_lock, transfers_lock
@@ -24,6 +23,7 @@ from orders.services.common import (
     order_history_add,
     order_locked,
     order_locked_by_id,
+    order_system_actor,
     order_timeline_add,
 )
 from orders.services.notifications import order_notification_due
@@ -111,5 +111,5 @@ def order_expire(*, order_id: int) -> bool:
     waits_for_pickup = order.payment_mode == PaymentMode.AT_PICKUP and order.status != OrderStatus.READY
     if not order.can_move_to(OrderStatus.CANCELLED) or order.is_paid or not due or waits_for_pickup:
         return False
-    _cancel(order, actor=Actor(channel=order.channel or Channel.WEB), reason=_("Not paid in time"))
+    _cancel(order, actor=order_system_actor(order), reason=_("Not paid in time"))
     return True

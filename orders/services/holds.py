@@ -35,7 +35,7 @@ from inventory.services import transfer_request
 from orders.holds import order_hold_ended, order_hold_reminder_due
 from orders.models import NotificationKind, Order, OrderEvent
 from orders.services.cancelling import _cancel
-from orders.services.common import Actor, order_history_add, order_locked_by_id
+from orders.services.common import Actor, order_history_add, order_locked_by_id, order_system_actor
 from orders.services.notifications import order_notification_due
 
 
@@ -49,7 +49,7 @@ def order_hold_remind(*, order_id: int) -> bool:
     order.hold_reminded_at = now
     order.save(update_fields=["hold_reminded_at"])
     order_notification_due(order, kind=NotificationKind.HOLD_ENDING)
-    order_history_add(order, event=OrderEvent.HOLD_REMINDED, actor=Actor(channel=order.channel))
+    order_history_add(order, event=OrderEvent.HOLD_REMINDED, actor=order_system_actor(order))
     return True
 
 
@@ -59,7 +59,7 @@ def order_hold_end(*, order_id: int) -> bool:
     order = order_locked_by_id(order_id)
     if order is None or not order_hold_ended(order, now=timezone.now()):
         return False
-    actor = Actor(channel=order.channel)
+    actor = order_system_actor(order)  # the sweeper, not the order's channel
     _cancel(order, actor=actor, reason=_("Not collected in time"))
     _send_back_from_locker(order, actor=actor)
     return True

@@ -309,7 +309,7 @@ def test_a_paid_store_pickup_not_collected_is_cancelled_refunded_and_back_on_the
     assert level(shop.store, shop.shirt) == (5, 0)  # back on sale where it waited
     last = cancelled.history.order_by("id").last()
     assert last is not None
-    assert (last.event, last.note, last.channel) == (OrderEvent.CANCELLED, REASON, Channel.WEB)
+    assert (last.event, last.note) == (OrderEvent.CANCELLED, REASON)
     assert not Transfer.objects.filter(source=shop.store).exists()  # a store keeps what it holds
 
 
@@ -330,6 +330,20 @@ def test_a_hold_end_tells_the_customer_why_and_what_is_given_back(shop: Shop) ->
     [message] = [sent for sent in mail.outbox if "was cancelled" in sent.subject]
     assert f"was cancelled: {REASON}." in message.body
     assert f"We give back {order.total} {order.currency}" in message.body
+
+
+def test_a_hold_end_and_its_reminder_are_recorded_as_the_systems_not_the_orders_channel(shop: Shop) -> None:
+    order = ends_in(ready_in_store(shop), timedelta(hours=1))
+    order_hold_remind(order_id=order.pk)
+    ended(order)
+
+    order_hold_end(order_id=order.pk)
+
+    who = {
+        change.event: (change.channel, change.client, change.user)
+        for change in refreshed(order).history.filter(event__in=(OrderEvent.HOLD_REMINDED, OrderEvent.CANCELLED))
+    }
+    assert who == {OrderEvent.HOLD_REMINDED: ("", None, None), OrderEvent.CANCELLED: ("", None, None)}
 
 
 def test_a_lockers_uncollected_goods_go_back_to_the_store_that_supplied_them(shop: Shop) -> None:
