@@ -17,6 +17,10 @@ from django.conf import settings
 
 from orders.models import Order, OrderStatus, PaymentMode
 
+# A hold end handed to its task and still due is handed over again only after this: its task
+# retries with backoff meanwhile (orders.tasks.order_hold_end), and the others go first.
+HOLD_END_RETRY_AFTER = timedelta(hours=1)
+
 
 def hold_period(kind: str) -> timedelta:
     """How long a pickup point of this location kind holds a paid order (settings, checked at start-up)."""

@@ -25,8 +25,10 @@ from config.outbox import outbox_send, webhook_subscription_create
 from customers.models import Customer
 from inventory.models import Location, LocationKind, StockLevel, Transfer, TransferStatus
 from inventory.services import transfer_receive, transfer_ship
+from orders import tasks
 from orders.codes import pickup_code
 from orders.exceptions import OrderStateError, PickupCodeUsed
+from orders.holds import HOLD_END_RETRY_AFTER
 from orders.models import (
     NotificationKind,
     NotificationStatus,
@@ -491,11 +493,33 @@ def test_the_sweeper_enqueues_one_task_per_reminder_due_and_per_hold_ended_after
     assert len(callbacks) == 2
     assert refreshed(to_end).status == OrderStatus.READY  # nothing done before the commit
 
-    with django_capture_on_commit_callbacks(execute=True):
-        orders_holds_sweep()
+    for callback in callbacks:  # the commit (a second sweep now would skip the hold end just handed over)
+        callback()
 
     assert refreshed(to_remind).hold_reminded_at is not None
     assert refreshed(to_end).status == OrderStatus.CANCELLED
+
+
+def test_a_hold_end_handed_over_is_not_handed_over_again_until_its_retry_time_and_then_after_the_others(
+    shop: Shop, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    failing = ended(ready_in_store(shop))
+    with django_capture_on_commit_callbacks(execute=False):  # its task fails: the order stays ready
+        assert orders_holds_sweep() == 1
+    assert refreshed(failing).hold_end_attempted_at is not None
+
+    with django_capture_on_commit_callbacks(execute=False):
+        assert orders_holds_sweep() == 0  # not every five minutes: its task retries meanwhile
+
+    Order.objects.filter(pk=failing.pk).update(hold_end_attempted_at=timezone.now() - HOLD_END_RETRY_AFTER)
+    fresh = ends_in(ready_in_store(shop), -timedelta(minutes=1))
+    Order.objects.filter(pk=failing.pk).update(hold_ends_at=timezone.now() - timedelta(days=2))
+    assert order_ids_hold_ended() == [fresh.pk, failing.pk]  # tried before: after those never tried
+
+
+def test_a_failing_hold_end_task_retries_with_backoff_a_few_times() -> None:
+    task = tasks.order_hold_end
+    assert (task.autoretry_for, task.max_retries, task.retry_backoff, task.retry_jitter) == ((Exception,), 5, 60, True)
 
 
 def test_the_selectors_take_the_soonest_first_up_to_the_limit(shop: Shop) -> None:
