@@ -59,6 +59,11 @@ def order_hold_reminder_due(order: Order, *, now: datetime) -> bool:
     )
 
 
+def order_hold_reminder_current(order: Order, *, now: datetime) -> bool:
+    """What the reminder says is still true: ready, and its hold not ended (checked when it is sent)."""
+    return order.status == OrderStatus.READY and order.hold_ends_at is not None and now < order.hold_ends_at
+
+
 def order_hold_ended(order: Order, *, now: datetime) -> bool:
     """A paid order still ready (not collected) whose hold has ended: the holds end it."""
     return (

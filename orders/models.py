@@ -751,6 +751,7 @@ class NotificationStatus(models.TextChoices):
     SENT = "sent", pgettext_lazy("order notification", "Sent")
     FAILED = "failed", _("Failed")
     UNREACHABLE = "unreachable", _("No way to reach the customer")
+    NOT_NEEDED = "not_needed", _("Not needed any more")  # e.g. a hold's reminder once collected
 
 
 class OrderNotification(models.Model):

@@ -26,7 +26,9 @@ leaves it pending for a backoff; after `ORDER_NOTIFICATION_MAX_ATTEMPTS` it is a
 and the notification failed. The outbox's sweeper re-enqueues what is due: lost tasks,
 retries, and sends whose worker died (its lease ran out). The handler records the outcome
 on the notification in the outbox's settling transaction, with the channel's webhooks and
-the timeline entry; a replayed dead letter makes the notification pending again.
+the timeline entry; a replayed dead letter makes the notification pending again. A hold's
+reminder whose order is no longer waiting when it is to go (collected, cancelled, its hold
+ended) is not sent: the message is settled as undeliverable and the notification `not_needed`.
 
 The ready-for-pickup e-mail carries the pickup QR code: shown inline in the HTML part and
 attached as PNG and SVG, with the short code in the text for staff to type.
@@ -62,6 +64,7 @@ from customers.selectors import customer_reached_by
 from customers.services.events import customer_event_record
 from customers.services.privacy import customer_outbox_subject
 from orders.codes import pickup_code, pickup_qr, pickup_short_code, tracking_url
+from orders.holds import order_hold_reminder_current
 from orders.models import (
     NotificationKind,
     NotificationStatus,
@@ -472,6 +475,13 @@ class Decided:
     route: Route
 
 
+@dataclass(frozen=True)
+class NotNeeded:
+    """The message is no longer true when it is to go (a hold's reminder once the order is not waiting)."""
+
+    notification: OrderNotification
+
+
 class OrderNotificationHandler(OutboxHandler):
     """Builds the message in the customer's language at send time and sends it by the route it finds."""
 
@@ -490,6 +500,10 @@ class OrderNotificationHandler(OutboxHandler):
         )
         if notification is None:  # its order was deleted: nobody to tell
             return Outcome(undeliverable=True)
+        if notification.kind == NotificationKind.HOLD_ENDING and not order_hold_reminder_current(
+            notification.order, now=timezone.now()
+        ):  # collected, cancelled or ended meanwhile: "still waiting for you" would be false
+            return Outcome(undeliverable=True, context=NotNeeded(notification))
         texts = order_notification_message(notification)
         route = order_notification_route(notification.order, with_pickup_code=bool(texts.pickup_code))
         if route.channel == Channel.EMAIL:
@@ -500,6 +514,9 @@ class OrderNotificationHandler(OutboxHandler):
         """The outcome on the notification; a webhook's deliveries and the timeline entry are written with it."""
         if message.status == OutboxStatus.DEAD:
             OrderNotification.objects.filter(message=message).update(status=NotificationStatus.FAILED)
+            return
+        if isinstance(outcome.context, NotNeeded):
+            OrderNotification.objects.filter(message=message).update(status=NotificationStatus.NOT_NEEDED)
             return
         if outcome.context is None:
             if message.status == OutboxStatus.UNDELIVERABLE:  # e.g. its customer was erased before it went

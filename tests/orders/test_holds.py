@@ -261,6 +261,25 @@ def test_the_reminder_email_says_until_when_and_that_the_money_comes_back(shop: 
     assert "pickup-qr" not in sent.body  # no pickup code in a reminder
 
 
+@pytest.mark.parametrize("meanwhile", ["collected", "hold_ended"])
+def test_a_reminder_owed_before_the_order_stopped_waiting_does_not_go_out(shop: Shop, meanwhile: str) -> None:
+    order = ends_in(in_english(ready_in_store(shop)), timedelta(hours=3))
+    order_hold_remind(order_id=order.pk)
+    [reminder] = reminders(order)
+    if meanwhile == "collected":
+        order_hand_over(order=order, actor=shop.store_actor, code=code_of(order))
+    else:
+        ended(order)
+    mail.outbox.clear()
+
+    outbox_send(message_id=reminder.message_id)
+
+    assert [m for m in mail.outbox if m.subject.startswith("Reminder")] == []
+    reminder.refresh_from_db()
+    assert reminder.status == NotificationStatus.NOT_NEEDED
+    assert OutboxMessage.objects.get(pk=reminder.message_id).status == "undeliverable"  # settled, never retried
+
+
 def test_the_reminder_of_an_unpaid_pickup_asks_for_payment(shop: Shop) -> None:
     order = ends_in(in_english(ready_unpaid_in_store(shop)), timedelta(hours=3))
     order_hold_remind(order_id=order.pk)
