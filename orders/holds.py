@@ -17,6 +17,10 @@ from django.conf import settings
 
 from orders.models import Order, OrderStatus, PaymentMode
 
+# A hold end handed to its task and still due is handed over again only after this: its task
+# retries with backoff meanwhile (orders.tasks.order_hold_end), and the others go first.
+HOLD_END_RETRY_AFTER = timedelta(hours=1)
+
 
 def hold_period(kind: str) -> timedelta:
     """How long a pickup point of this location kind holds a paid order (settings, checked at start-up)."""
@@ -53,6 +57,11 @@ def order_hold_reminder_due(order: Order, *, now: datetime) -> bool:
         and order.hold_ends_at is not None
         and hold_reminder_due_at(order.hold_ends_at) <= now < order.hold_ends_at
     )
+
+
+def order_hold_reminder_current(order: Order, *, now: datetime) -> bool:
+    """What the reminder says is still true: ready, and its hold not ended (checked when it is sent)."""
+    return order.status == OrderStatus.READY and order.hold_ends_at is not None and now < order.hold_ends_at
 
 
 def order_hold_ended(order: Order, *, now: datetime) -> bool:

@@ -323,6 +323,9 @@ class Order(models.Model):
     # reminds the customer before (and records when) and, once it has passed, ends the hold.
     hold_ends_at = models.DateTimeField(_("held until"), null=True, blank=True)
     hold_reminded_at = models.DateTimeField(_("hold reminder sent at"), null=True, blank=True)
+    # When the holds sweeper last handed its end to a task (orders.services.holds): one that keeps
+    # failing waits `HOLD_END_RETRY_AFTER` before the next, behind the others.
+    hold_end_attempted_at = models.DateTimeField(_("hold end last tried at"), null=True, blank=True)
     shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
     # Support schedules follow-up calls from these two (by query: orders never imports support).
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True, db_index=True)
@@ -740,6 +743,7 @@ class NotificationKind(models.TextChoices):
     DELIVERED = "delivered", pgettext_lazy("order notification", "Delivered")
     HOLD_ENDING = "hold_ending", _("Pickup hold ending")
     REFUND = "refund", _("Refund on its way")
+    CANCELLED = "cancelled", _("Order cancelled")
 
 
 class NotificationStatus(models.TextChoices):
@@ -747,6 +751,7 @@ class NotificationStatus(models.TextChoices):
     SENT = "sent", pgettext_lazy("order notification", "Sent")
     FAILED = "failed", _("Failed")
     UNREACHABLE = "unreachable", _("No way to reach the customer")
+    NOT_NEEDED = "not_needed", _("Not needed any more")  # e.g. a hold's reminder once collected
 
 
 class OrderNotification(models.Model):

@@ -41,7 +41,6 @@ _SERVICE = (
     "view_ordernotification",
     *_DELIVERY_READ,
     "view_refund",
-    "settle_refund",  # hand a refund over again, or settle it by hand with a reason
     "view_parcel",
     "view_parcelline",
 )
@@ -67,8 +66,9 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "view_orderline",
         "view_payment",
         "view_refund",
-        "settle_refund",
+        "settle_refund",  # hand a refund over again, or settle it by hand with a reason
         *_DELIVERY_READ,
     ),
-    Role.MANAGER: (*_COUNTER, *_SERVICE, "view_orderstatuschange", *_DELIVERY_MANAGE),
+    # Money given back by hand is the accounts' and managers' only (not agents nor team leads).
+    Role.MANAGER: (*_COUNTER, *_SERVICE, "view_orderstatuschange", "settle_refund", *_DELIVERY_MANAGE),
 }

@@ -20,13 +20,14 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Case, CharField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, F, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from config.models import ChannelClient
 from customers.identities import IdentityKind, identity_normalise
 from inventory.selectors import location_ids_for_user, location_list_for_user
 from orders.codes import order_number_normalise, tracking_token_matches
+from orders.holds import HOLD_END_RETRY_AFTER
 from orders.models import (
     OPEN_STATUSES,
     DeliveryMethod,
@@ -275,10 +276,14 @@ def order_ids_hold_ended(*, now: datetime | None = None, limit: int = 500) -> li
     """Paid orders still ready (not collected) whose hold has ended, longest ended first (one query).
 
     For the holds sweeper. Unpaid ones are the expiry sweeper's (`order_ids_payment_overdue`).
+    One handed to its task within `HOLD_END_RETRY_AFTER` is left out (its task is on it, or
+    retrying); one tried before comes after those never tried, so a failing one starves nobody.
     """
+    now = now or timezone.now()
     return list(
-        Order.objects.filter(status=OrderStatus.READY, paid_at__isnull=False, hold_ends_at__lte=now or timezone.now())
-        .order_by("hold_ends_at")
+        Order.objects.filter(status=OrderStatus.READY, paid_at__isnull=False, hold_ends_at__lte=now)
+        .filter(Q(hold_end_attempted_at__isnull=True) | Q(hold_end_attempted_at__lte=now - HOLD_END_RETRY_AFTER))
+        .order_by(F("hold_end_attempted_at").asc(nulls_first=True), "hold_ends_at")
         .values_list("pk", flat=True)[:limit]
     )
 

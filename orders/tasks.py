@@ -44,9 +44,19 @@ def order_hold_remind(order_id: int) -> bool:
     return remind(order_id=order_id)
 
 
-@shared_task(name="orders.tasks.order_hold_end", acks_late=True)
+@shared_task(
+    name="orders.tasks.order_hold_end",
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=60,  # 1, 2, 4, 8, 16 minutes (with jitter); then the sweeper, after HOLD_END_RETRY_AFTER
+    retry_backoff_max=30 * 60,
+    retry_jitter=True,
+    max_retries=5,
+)
 def order_hold_end(order_id: int) -> bool:
-    """End the hold of a paid order not collected in time (nothing if collected or not due meanwhile)."""
+    """End the hold of a paid order not collected in time (nothing if collected or not due meanwhile).
+
+    A failure is retried with backoff, a few times; the sweeper hands it over again later."""
     from orders.services.holds import order_hold_end as end
 
     return end(order_id=order_id)
@@ -55,9 +65,10 @@ def order_hold_end(order_id: int) -> bool:
 @shared_task(name="orders.tasks.orders_holds_sweep")
 def orders_holds_sweep() -> int:
     """Find reminders due and holds ended, and enqueue one task per order (periodic: CELERY_BEAT_SCHEDULE)."""
-    from orders.selectors import order_ids_hold_ended, order_ids_hold_reminder_due
+    from orders.selectors import order_ids_hold_reminder_due
+    from orders.services.holds import orders_hold_ends_claim
 
-    reminders, ended = order_ids_hold_reminder_due(), order_ids_hold_ended()
+    reminders, ended = order_ids_hold_reminder_due(), orders_hold_ends_claim()
     for order_id in reminders:
         transaction.on_commit(partial(order_hold_remind.delay, order_id))
     for order_id in ended:

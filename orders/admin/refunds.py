@@ -4,7 +4,9 @@ Staff see every refund of the orders they see whole: those still pending (nobody
 a capture staff recorded, an integration without a subscription, a till that has not given the
 cash back yet) and those that failed. Two actions, each a service call audited in the order's
 history with the staff member: hand a refund to its integration again, or settle a pending one
-by hand (succeeded or failed) with a reason. Both need `settle_refund`.
+by hand (succeeded or failed) with a reason, and the provider's refund reference to say that one
+already handed to the payment provider succeeded. Both need `settle_refund` (accounts and
+managers).
 """
 
 from typing import TYPE_CHECKING
@@ -71,6 +73,15 @@ class SettleForm(forms.Form):
         label=_("reason"),
         max_length=250,
         help_text=_("Kept on the refund and in the order's history, with your name."),
+    )
+    provider_reference = forms.CharField(
+        label=_("provider's refund reference"),
+        max_length=120,
+        required=False,
+        help_text=_(
+            "Needed to settle as succeeded a card, PayPal or store card refund already handed to the "
+            "payment provider: it proves the money went back once."
+        ),
     )
 
 
@@ -166,7 +177,11 @@ class RefundAdmin(OrderServiceAdminMixin, TermSearchMixin, NoAddMixin, NoChangeM
                 request,
                 refunds,
                 lambda refund: services.refund_settle(
-                    refund=refund, actor=actor, succeeded=succeeded, reason=form.cleaned_data["reason"]
+                    refund=refund,
+                    actor=actor,
+                    succeeded=succeeded,
+                    reason=form.cleaned_data["reason"],
+                    provider_reference=form.cleaned_data["provider_reference"],
                 ),
                 label=self._label,
                 done=ngettext_lazy("%(count)d refund settled.", "%(count)d refunds settled.", "count"),

@@ -10,22 +10,23 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.channels import Channel
 from config.transactions import use_case
 from customers.models import EventKind
 from inventory.locks import stock_levels_lock, transfers_lock
 from inventory.models import TransferStatus
 from inventory.services import StockLine, stock_release, transfer_cancel
 from invoicing.services import invoice_credit
-from orders.models import Order, OrderEvent, OrderStatus, PaymentMode
+from orders.models import NotificationKind, Order, OrderEvent, OrderStatus, PaymentMode
 from orders.services.access import order_check_cancels
 from orders.services.common import (
     Actor,
     order_history_add,
     order_locked,
     order_locked_by_id,
+    order_system_actor,
     order_timeline_add,
 )
+from orders.services.notifications import order_notification_due
 from orders.services.parcels import order_parcels_discard
 from orders.services.refunds import order_refund_all
 
@@ -57,15 +58,21 @@ def _release_stock(order: Order, *, actor: Actor) -> None:
 
 
 def _cancel(order: Order, *, actor: Actor, reason: str) -> Order:
+    """Cancel the locked order. The customer is told (`NotificationKind.CANCELLED`: why, and what is
+    given back) unless she asked through her own channel, whose integration answers her itself:
+    staff cancelling, the expiry and a hold's end all tell her."""
     order_parcels_discard(order)  # refused once a parcel has left: its units are sold
     _release_stock(order, actor=actor)
     # Owed back: the balances' refunds succeeded (refunded_amount grew), the others are pending.
-    refunds = order_refund_all(order=order, actor=actor, reason="order cancelled") if order.paid_amount else []
+    # The refunds give the cancellation's own reason, translated when written as the history's
+    # note is (an expiry's "Not paid in time", a hold's "Not collected in time", staff's words).
+    refund_reason = reason or _("Order cancelled")
+    refunds = order_refund_all(order=order, actor=actor, reason=refund_reason) if order.paid_amount else []
     refunded = sum((refund.amount for refund in refunds), Decimal(0))
     if order.invoice_id is not None:
         order.credit_note = invoice_credit.step(  # in the cancellation's transaction
             invoice=order.invoice,  # type: ignore[arg-type]
-            reason=reason or _("Order cancelled"),
+            reason=refund_reason,
             # For the client the order belongs to, as its invoice: whoever cancels, reach stays put.
             issued_by=order.client,
             source_reference=order.number,
@@ -79,6 +86,8 @@ def _cancel(order: Order, *, actor: Actor, reason: str) -> Order:
         update_fields=["status", "cancelled_at", "cancel_reason", "refunded_amount", "credit_note", "payment_due_by"]
     )
     order_history_add(order, event=OrderEvent.CANCELLED, actor=actor, note=reason)
+    if actor.client is None:
+        order_notification_due(order, kind=NotificationKind.CANCELLED)
     order_timeline_add(order, kind=EventKind.ORDER_CANCELLED, actor=actor, reason=reason, refunded=str(refunded))
     return order
 
@@ -102,5 +111,5 @@ def order_expire(*, order_id: int) -> bool:
     waits_for_pickup = order.payment_mode == PaymentMode.AT_PICKUP and order.status != OrderStatus.READY
     if not order.can_move_to(OrderStatus.CANCELLED) or order.is_paid or not due or waits_for_pickup:
         return False
-    _cancel(order, actor=Actor(channel=order.channel or Channel.WEB), reason=_("Not paid in time"))
+    _cancel(order, actor=order_system_actor(order), reason=_("Not paid in time"))
     return True

@@ -6,6 +6,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from config.channels import Channel
 from config.models import ChannelClient
 from customers.models import EventKind
 from customers.services.events import customer_event_record
@@ -14,15 +15,27 @@ from orders.models import Order, OrderEvent, OrderStatus, OrderStatusChange
 
 @dataclass(frozen=True)
 class Actor:
-    """Who asks: a channel client (its credential gives the channel) or a staff member (the store)."""
+    """Who asks: a channel client (its credential gives the channel) or a staff member (the store).
+
+    `system`: nobody asked, a sweeper acts on its own (an expiry, a hold's end or its reminder;
+    `order_system_actor`). What it moves goes to the order's channel (stock, refunds, the
+    customer's timeline), but the order's history records no channel, client nor staff: the
+    timeline says the system did it, not the customer's channel.
+    """
 
     channel: str
     client: ChannelClient | None = None
     user: Any = None
+    system: bool = False
 
     @property
     def staff_user(self) -> Any:
         return self.user if getattr(self.user, "pk", None) else None
+
+
+def order_system_actor(order: Order) -> Actor:
+    """The sweepers acting on an order on their own (see `Actor.system`)."""
+    return Actor(channel=order.channel or Channel.WEB, system=True)
 
 
 def _orders_locking() -> QuerySet[Order]:
@@ -55,7 +68,7 @@ def order_history_add(order: Order, *, event: OrderEvent, actor: Actor, note: st
         order=order,
         event=event,
         status=order.status,
-        channel=actor.channel,
+        channel="" if actor.system else actor.channel,  # the system's own: no channel asked
         client=actor.client,
         user=actor.staff_user,
         note=note[:250],

@@ -18,7 +18,12 @@ after the customer came, does nothing.
    locker until the courier takes them; the supplier receives them in its inventory screens).
    An unpaid pay-at-pickup order is left to the expiry sweeper (`order_expire`, "Not paid in
    time"), which cancels it at the same moment.
-3. Until the task runs, the order is still ready: a customer who comes late is served. A
+3. A hold end that fails (a lock timeout, a supplier's transfer refused...) is retried by its task
+   with backoff (`orders.tasks.order_hold_end`); the sweeper stamps each order it hands over
+   (`orders_hold_ends_claim`, `Order.hold_end_attempted_at`) and hands it over again only after
+   `orders.holds.HOLD_END_RETRY_AFTER`, after the holds never tried: none is enqueued every
+   five minutes forever, and a failing one does not hold back the rest.
+4. Until the task runs, the order is still ready: a customer who comes late is served. A
    hand-over or a locker redemption racing the end queue on the order's row: the first wins; the
    end then finds the order picked up and does nothing, the hand-over finds it cancelled (409).
 """
@@ -34,8 +39,9 @@ from inventory.models import Location, LocationKind, Transfer
 from inventory.services import transfer_request
 from orders.holds import order_hold_ended, order_hold_reminder_due
 from orders.models import NotificationKind, Order, OrderEvent
+from orders.selectors import order_ids_hold_ended
 from orders.services.cancelling import _cancel
-from orders.services.common import Actor, order_history_add, order_locked_by_id
+from orders.services.common import Actor, order_history_add, order_locked_by_id, order_system_actor
 from orders.services.notifications import order_notification_due
 
 
@@ -49,8 +55,19 @@ def order_hold_remind(*, order_id: int) -> bool:
     order.hold_reminded_at = now
     order.save(update_fields=["hold_reminded_at"])
     order_notification_due(order, kind=NotificationKind.HOLD_ENDING)
-    order_history_add(order, event=OrderEvent.HOLD_REMINDED, actor=Actor(channel=order.channel))
+    order_history_add(order, event=OrderEvent.HOLD_REMINDED, actor=order_system_actor(order))
     return True
+
+
+@use_case
+def orders_hold_ends_claim(*, limit: int = 500) -> list[int]:
+    """The holds ended that the sweeper hands to tasks now (`order_ids_hold_ended`), stamped as tried:
+    a hold end that fails is not handed over again every sweep, and waits behind the others."""
+    now = timezone.now()
+    ids = order_ids_hold_ended(now=now, limit=limit)
+    if ids:
+        Order.objects.filter(pk__in=ids).update(hold_end_attempted_at=now)
+    return ids
 
 
 @use_case
@@ -59,7 +76,7 @@ def order_hold_end(*, order_id: int) -> bool:
     order = order_locked_by_id(order_id)
     if order is None or not order_hold_ended(order, now=timezone.now()):
         return False
-    actor = Actor(channel=order.channel)
+    actor = order_system_actor(order)  # the sweeper, not the order's channel
     _cancel(order, actor=actor, reason=_("Not collected in time"))
     _send_back_from_locker(order, actor=actor)
     return True

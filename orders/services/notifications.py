@@ -1,5 +1,6 @@
 """Messages to the customer at the right moment: placed, ready for pickup, shipped, delivered, and
-the reminder before a pickup's hold ends, and each refund when its money is on its way (one
+the reminder before a pickup's hold ends, the cancellation (why, and what is given back) when staff,
+the expiry or a hold's end cancel the order, and each refund when its money is on its way (one
 message per refund).
 
 The order's transaction writes an `OrderNotification` row and its outbox message (kind
@@ -25,7 +26,9 @@ leaves it pending for a backoff; after `ORDER_NOTIFICATION_MAX_ATTEMPTS` it is a
 and the notification failed. The outbox's sweeper re-enqueues what is due: lost tasks,
 retries, and sends whose worker died (its lease ran out). The handler records the outcome
 on the notification in the outbox's settling transaction, with the channel's webhooks and
-the timeline entry; a replayed dead letter makes the notification pending again.
+the timeline entry; a replayed dead letter makes the notification pending again. A hold's
+reminder whose order is no longer waiting when it is to go (collected, cancelled, its hold
+ended) is not sent: the message is settled as undeliverable and the notification `not_needed`.
 
 The ready-for-pickup e-mail carries the pickup QR code: shown inline in the HTML part and
 attached as PNG and SVG, with the short code in the text for staff to type.
@@ -34,6 +37,7 @@ attached as PNG and SVG, with the short code in the text for staff to type.
 import base64
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -60,6 +64,7 @@ from customers.selectors import customer_reached_by
 from customers.services.events import customer_event_record
 from customers.services.privacy import customer_outbox_subject
 from orders.codes import pickup_code, pickup_qr, pickup_short_code, tracking_url
+from orders.holds import order_hold_reminder_current
 from orders.models import (
     NotificationKind,
     NotificationStatus,
@@ -70,10 +75,13 @@ from orders.models import (
     PaymentMethod,
     PaymentMode,
     Refund,
+    RefundStatus,
 )
 
 NOTIFICATION_EVENT = "order.notification"
 TIMELINE_KIND = EventKind.NOTIFICATION_SENT
+# What a cancelled order gives back: its refunds pending or succeeded (a failed one gave nothing).
+REFUNDS_OWED = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
 HTML_TEMPLATE = "orders/email/notification.html"
 # The identities a messaging channel's integration needs to reach the customer; a channel not
 # listed gets every identity and decides itself.
@@ -186,6 +194,8 @@ def _paragraphs(order: Order, kind: str, short_code: str, refund: Refund | None 
             paragraphs.append(_("We keep it for you until %(until)s.") % {"until": until})
     elif kind == NotificationKind.HOLD_ENDING:
         paragraphs = _hold_ending_paragraphs(order, values)
+    elif kind == NotificationKind.CANCELLED:
+        paragraphs = _cancelled_paragraphs(order, values)
     elif kind == NotificationKind.REFUND and refund is not None:
         paragraphs = _refund_paragraphs(refund, order.currency, order.number)
     elif kind == NotificationKind.SHIPPED:
@@ -232,6 +242,24 @@ def _hold_ending_paragraphs(order: Order, values: dict[str, str]) -> list[str]:
     return paragraphs
 
 
+def _cancelled_paragraphs(order: Order, values: dict[str, str]) -> list[str]:
+    """The order was cancelled (orders.services.cancelling): why, as the order's history says it, and
+    what is given back (its refunds, each told again when its money is on its way)."""
+    reason = order.cancel_reason
+    paragraphs = [
+        _("Your order %(number)s was cancelled: %(reason)s.") % {**values, "reason": reason}
+        if reason
+        else _("Your order %(number)s was cancelled.") % values
+    ]
+    owed = sum((refund.amount for refund in order.refunds.filter(status__in=REFUNDS_OWED)), Decimal(0))
+    if owed:
+        paragraphs.append(
+            _("We give back %(amount)s %(currency)s the way you paid; we write again as each refund goes.")
+            % {**values, "amount": _amount(owed)}
+        )
+    return paragraphs
+
+
 def _parcels_sent(order: Order) -> list[Parcel]:
     """The order's parcels that left (orders.services.parcels), in their order."""
     return list(order.parcels.exclude(status=ParcelStatus.PENDING).order_by("position"))
@@ -245,6 +273,7 @@ def _subject(order: Order, kind: str) -> str:
         NotificationKind.DELIVERED: _("Your order %(number)s was delivered"),
         NotificationKind.HOLD_ENDING: _("Reminder: your order %(number)s is waiting for you"),
         NotificationKind.REFUND: _("Your refund for order %(number)s is on its way"),
+        NotificationKind.CANCELLED: _("Your order %(number)s was cancelled"),
     }
     return subjects[NotificationKind(kind)] % {"number": order.number}
 
@@ -446,6 +475,13 @@ class Decided:
     route: Route
 
 
+@dataclass(frozen=True)
+class NotNeeded:
+    """The message is no longer true when it is to go (a hold's reminder once the order is not waiting)."""
+
+    notification: OrderNotification
+
+
 class OrderNotificationHandler(OutboxHandler):
     """Builds the message in the customer's language at send time and sends it by the route it finds."""
 
@@ -464,6 +500,10 @@ class OrderNotificationHandler(OutboxHandler):
         )
         if notification is None:  # its order was deleted: nobody to tell
             return Outcome(undeliverable=True)
+        if notification.kind == NotificationKind.HOLD_ENDING and not order_hold_reminder_current(
+            notification.order, now=timezone.now()
+        ):  # collected, cancelled or ended meanwhile: "still waiting for you" would be false
+            return Outcome(undeliverable=True, context=NotNeeded(notification))
         texts = order_notification_message(notification)
         route = order_notification_route(notification.order, with_pickup_code=bool(texts.pickup_code))
         if route.channel == Channel.EMAIL:
@@ -474,6 +514,9 @@ class OrderNotificationHandler(OutboxHandler):
         """The outcome on the notification; a webhook's deliveries and the timeline entry are written with it."""
         if message.status == OutboxStatus.DEAD:
             OrderNotification.objects.filter(message=message).update(status=NotificationStatus.FAILED)
+            return
+        if isinstance(outcome.context, NotNeeded):
+            OrderNotification.objects.filter(message=message).update(status=NotificationStatus.NOT_NEEDED)
             return
         if outcome.context is None:
             if message.status == OutboxStatus.UNDELIVERABLE:  # e.g. its customer was erased before it went

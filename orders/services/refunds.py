@@ -31,7 +31,9 @@ each a plain function run in the caller's transaction:
 Staff may hand a refund to its integration again (`refund_retry`: a pending one gets a new
 webhook, a failed one a new pending refund for the same money, `retry_of`) or settle a pending
 one by hand, succeeded or failed, with a reason (`refund_settle`); both are audited in the
-order's history with the staff member.
+order's history with the staff member. A refund already handed to a payment provider is settled
+as succeeded only with the provider's refund reference: nobody writes it as paid on a guess, and
+it is never paid twice by a hand settlement and a retry.
 
 When a refund succeeds the money moved: the ledger gets its immutable refund row (`Payment` of
 kind refund, pointing at the capture), `Order.refunded_amount` grows by the amount (so it is
@@ -357,8 +359,7 @@ def refund_confirm(
             _("This refund already %(status)s.") % {"status": refund.get_status_display().lower()},
             extra={"status": refund.status},
         )
-    provider_method = refund.method not in (*BALANCE_METHODS, PaymentMethod.CASH, PaymentMethod.CARD_AT_TILL)
-    if status == RefundStatus.SUCCEEDED and provider_method and not provider_reference:
+    if status == RefundStatus.SUCCEEDED and _by_provider(refund) and not provider_reference:
         raise OrderInputError(
             _("Give the payment provider's refund reference."),
             code=OrderErrorCode.INVALID_REFUND,
@@ -420,16 +421,38 @@ def refund_retry(*, refund: Refund, actor: Actor) -> Refund:
     return again
 
 
+def _by_provider(refund: Refund) -> bool:
+    """A payment provider gives this refund back (card, PayPal, store card): not a balance, not the till."""
+    return refund.method not in (*BALANCE_METHODS, PaymentMethod.CASH, PaymentMethod.CARD_AT_TILL)
+
+
 def _refund_note(refund: Refund) -> str:
     return f"#{refund.pk} {refund.get_method_display()} {refund.amount}"
 
 
 @use_case
-def refund_settle(*, refund: Refund, actor: Actor, succeeded: bool, reason: str) -> Refund:
+def refund_settle(
+    *, refund: Refund, actor: Actor, succeeded: bool, reason: str, provider_reference: str = ""
+) -> Refund:
     """Staff settle a pending refund by hand (the money went back another way, or never will), with a
-    reason kept on the refund and in the order's history. 400 `invalid_refund` without a reason,
-    409 `refund_settled` once settled."""
+    reason kept on the refund and in the order's history. Only staff with `settle_refund`
+    (accounts and managers: orders.roles).
+
+    A provider's refund already handed to its integration (`handed_over_at`) may be giving the
+    money back right now: settling it as succeeded needs the provider's refund reference (what
+    the integration would have confirmed; it goes on the ledger's row), so a refund nobody saw
+    happen is never written as paid. Settling it as failed is allowed with the reason (the refund
+    keeps when it was handed over): staff say the provider will not pay it. Handing
+    it over again afterwards (`refund_retry`) is a new refund row (`retry_of`) and a new webhook,
+    as for any failed refund; if the first one did go through after all, its late confirmation
+    is refused (409 `refund_settled`) and shows in the integration's log, not in the ledger.
+
+    400 `invalid_refund` without a reason, or without the reference when it is needed; 409
+    `refund_settled` once settled. The order's row, then the refund's, are locked as
+    `refund_confirm` locks them: settling and a confirmation at once are one outcome.
+    """
     reason = (reason or "").strip()
+    provider_reference = (provider_reference or "").strip()
     if not reason:
         raise OrderInputError(
             _("Say why the refund is settled by hand."),
@@ -439,8 +462,18 @@ def refund_settle(*, refund: Refund, actor: Actor, succeeded: bool, reason: str)
     order = order_locked(refund.order)
     refund = _refund_locked(order, refund.pk)
     refund_check_settles(refund, actor=actor)
+    handed_over = refund.handed_over_at is not None and _by_provider(refund)
+    if succeeded and handed_over and not provider_reference and refund.status == RefundStatus.PENDING:
+        raise OrderInputError(
+            _(
+                "This refund was handed to the payment provider: give the provider's refund reference, "
+                "so that it is not paid twice."
+            ),
+            code=OrderErrorCode.INVALID_REFUND,
+            fields={"provider_reference": [_("Required for a refund handed to the payment provider.")]},
+        )
     if succeeded:
-        _succeed(order, refund, actor=actor, settled_reason=reason)
+        _succeed(order, refund, actor=actor, provider_reference=provider_reference, settled_reason=reason)
     else:
         _fail(order, refund, actor=actor, failure_reason=reason, settled_reason=reason)
     return refund

@@ -25,7 +25,17 @@ from django.urls import reverse
 
 from inventory.models import CycleCount, LowStockAlert, StockLevel, StockMovement, Transfer, TransferLeadTime
 from inventory.services import cycle_count_create, low_stock_threshold_set
-from tests.config.access_world import ROLES, STAFF_ROLES, World, admin_url_names, cell, world_create
+from orders.models import Refund
+from tests.config.access_world import (
+    ROLES,
+    STAFF_ROLES,
+    World,
+    admin_url_names,
+    answer_of,
+    cell,
+    cell_response,
+    world_create,
+)
 from tests.factories import PromotionFactory, delivery_method_create, delivery_zone_create
 
 pytestmark = pytest.mark.django_db
@@ -325,3 +335,38 @@ def test_the_admin_answers_as_the_matrix_says() -> None:
 def test_the_matrix_tables_name_only_real_urls() -> None:
     known = admin_url_names()
     assert {name for name, _ in ROWS} - known == set()
+
+
+# --- Settling money by hand: the Refunds screen's actions -----------------------------------
+# What a POST of each action on the cash refund of `cancelled_x` (the till of X) leaves it as:
+# `failed` settled by hand, `pending` refused (the action is not this role's), or the page's answer.
+# Only accounts and managers settle (orders.roles): not store staff, not agents nor team leads.
+
+# fmt: off
+SETTLE_MATRIX = """
+settle action                                     guest stX  stY  wh   agt  acc  mgr  su
+settle_by_hand                                    login pending pending 403 pending failed failed failed
+"""
+# fmt: on
+
+
+def settle_cell(world: World, role: str, action: str) -> str:
+    refund = world.refunds["cash"]
+
+    def send(caller: Any) -> str:
+        data = {"action": action, "_selected_action": [refund.pk], "apply": "1", "outcome": "failed", "reason": "x"}
+        # A browser posts the action as a form (the callers are API clients: JSON by default).
+        response = caller.post(reverse("admin:orders_refund_changelist"), data, format="multipart")
+        answer = answer_of(response)
+        if answer in ("login", "403"):
+            return answer
+        return str(Refund.objects.get(pk=refund.pk).status)
+
+    return str(cell_response(world, role, send))
+
+
+def test_only_accounts_and_managers_settle_refunds_by_hand() -> None:
+    world = world_create()
+    for action, expected in parse(SETTLE_MATRIX):
+        got = {role: settle_cell(world, role, action) for role in ROLES}
+        assert {role: got[role] for role in ROLES} == expected, action

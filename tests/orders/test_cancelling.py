@@ -20,7 +20,7 @@ from invoicing.models import DocumentKind, Invoice
 from invoicing.services import Buyer, invoice_ticket_exchange
 from orders.codes import pickup_code
 from orders.exceptions import OrderStateError
-from orders.models import Order, OrderStatus, Payment, PaymentKind, Refund
+from orders.models import NotificationKind, Order, OrderStatus, Payment, PaymentKind, Refund
 from orders.selectors import order_ids_payment_overdue
 from orders.services import (
     Actor,
@@ -164,6 +164,15 @@ def test_cancelling_refunds_every_capture_its_own_way(shop: Shop) -> None:
         .count()
         == 2
     )
+
+
+@pytest.mark.parametrize(("reason", "given"), [(" Out of patience ", "Out of patience"), ("", "Order cancelled")])
+def test_the_refunds_of_a_cancellation_give_its_own_reason(shop: Shop, reason: str, given: str) -> None:
+    order = card(place(shop), shop)
+
+    order = order_cancel(order=order, actor=shop.web, reason=reason)
+
+    assert [refund.reason for refund in order.refunds.all()] == [given]
 
 
 def test_cancelling_a_paid_order_credits_the_whole_invoice(shop: Shop) -> None:
@@ -451,6 +460,15 @@ def test_a_cancelled_order_cannot_be_cancelled_again(shop: Shop) -> None:
 # --- Expiry ------------------------------------------------------------------------------------
 
 
+def test_an_expired_order_tells_the_customer_it_was_cancelled(shop: Shop) -> None:
+    order = place(shop)
+    overdue(order)
+
+    order_expire(order_id=order.pk)
+
+    assert order.notifications.filter(kind=NotificationKind.CANCELLED).count() == 1
+
+
 def test_an_unpaid_order_past_its_deadline_expires(shop: Shop) -> None:
     order = place(shop, lines=[(shop.shirt, 2)])
     overdue(order)
@@ -461,7 +479,7 @@ def test_an_unpaid_order_past_its_deadline_expires(shop: Shop) -> None:
     assert order.status == OrderStatus.CANCELLED
     assert order.cancel_reason == "Not paid in time"
     assert level(shop.warehouse, shop.shirt) == (50, 0)
-    assert order.history.last().channel == Channel.WEB  # type: ignore[union-attr]
+    assert order.history.last().channel == ""  # type: ignore[union-attr]  # the system's, not the web shop's
 
 
 def test_an_unpaid_order_before_its_deadline_does_not_expire(shop: Shop) -> None:

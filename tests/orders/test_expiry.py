@@ -98,7 +98,15 @@ def test_an_expired_order_says_why_in_its_history_and_on_the_customers_timeline(
 
     last = OrderStatusChange.objects.filter(order=order).order_by("id").last()
     assert last is not None
-    assert (last.event, last.status, last.note, last.channel) == ("cancelled", OrderStatus.CANCELLED, REASON, "web")
+    # The system's own act: no channel, client nor staff in the history (it was the order's channel before).
+    assert (last.event, last.status, last.note, last.channel, last.client, last.user) == (
+        "cancelled",
+        OrderStatus.CANCELLED,
+        REASON,
+        "",
+        None,
+        None,
+    )
     event = CustomerEvent.objects.get(customer=shop.customer, kind="order_cancelled")
     assert (event.payload["order"], event.payload["reason"]) == (order.number, REASON)
 

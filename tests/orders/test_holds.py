@@ -25,8 +25,10 @@ from config.outbox import outbox_send, webhook_subscription_create
 from customers.models import Customer
 from inventory.models import Location, LocationKind, StockLevel, Transfer, TransferStatus
 from inventory.services import transfer_receive, transfer_ship
+from orders import tasks
 from orders.codes import pickup_code
 from orders.exceptions import OrderStateError, PickupCodeUsed
+from orders.holds import HOLD_END_RETRY_AFTER
 from orders.models import (
     NotificationKind,
     NotificationStatus,
@@ -259,6 +261,25 @@ def test_the_reminder_email_says_until_when_and_that_the_money_comes_back(shop: 
     assert "pickup-qr" not in sent.body  # no pickup code in a reminder
 
 
+@pytest.mark.parametrize("meanwhile", ["collected", "hold_ended"])
+def test_a_reminder_owed_before_the_order_stopped_waiting_does_not_go_out(shop: Shop, meanwhile: str) -> None:
+    order = ends_in(in_english(ready_in_store(shop)), timedelta(hours=3))
+    order_hold_remind(order_id=order.pk)
+    [reminder] = reminders(order)
+    if meanwhile == "collected":
+        order_hand_over(order=order, actor=shop.store_actor, code=code_of(order))
+    else:
+        ended(order)
+    mail.outbox.clear()
+
+    outbox_send(message_id=reminder.message_id)
+
+    assert [m for m in mail.outbox if m.subject.startswith("Reminder")] == []
+    reminder.refresh_from_db()
+    assert reminder.status == NotificationStatus.NOT_NEEDED
+    assert OutboxMessage.objects.get(pk=reminder.message_id).status == "undeliverable"  # settled, never retried
+
+
 def test_the_reminder_of_an_unpaid_pickup_asks_for_payment(shop: Shop) -> None:
     order = ends_in(in_english(ready_unpaid_in_store(shop)), timedelta(hours=3))
     order_hold_remind(order_id=order.pk)
@@ -309,8 +330,41 @@ def test_a_paid_store_pickup_not_collected_is_cancelled_refunded_and_back_on_the
     assert level(shop.store, shop.shirt) == (5, 0)  # back on sale where it waited
     last = cancelled.history.order_by("id").last()
     assert last is not None
-    assert (last.event, last.note, last.channel) == (OrderEvent.CANCELLED, REASON, Channel.WEB)
+    assert (last.event, last.note) == (OrderEvent.CANCELLED, REASON)
     assert not Transfer.objects.filter(source=shop.store).exists()  # a store keeps what it holds
+
+
+def test_the_refunds_of_a_hold_end_say_it_was_not_collected_in_time(shop: Shop) -> None:
+    order = ended(ready_in_store(shop))
+
+    order_hold_end(order_id=order.pk)
+
+    assert [refund.reason for refund in refreshed(order).refunds.all()] == [REASON]
+
+
+def test_a_hold_end_tells_the_customer_why_and_what_is_given_back(shop: Shop) -> None:
+    order = in_english(ended(ready_in_store(shop)))
+    order_hold_end(order_id=order.pk)
+
+    outbox_send(message_id=OrderNotification.objects.get(order=order, kind=NotificationKind.CANCELLED).message_id)
+
+    [message] = [sent for sent in mail.outbox if "was cancelled" in sent.subject]
+    assert f"was cancelled: {REASON}." in message.body
+    assert f"We give back {order.total} {order.currency}" in message.body
+
+
+def test_a_hold_end_and_its_reminder_are_recorded_as_the_systems_not_the_orders_channel(shop: Shop) -> None:
+    order = ends_in(ready_in_store(shop), timedelta(hours=1))
+    order_hold_remind(order_id=order.pk)
+    ended(order)
+
+    order_hold_end(order_id=order.pk)
+
+    who = {
+        change.event: (change.channel, change.client, change.user)
+        for change in refreshed(order).history.filter(event__in=(OrderEvent.HOLD_REMINDED, OrderEvent.CANCELLED))
+    }
+    assert who == {OrderEvent.HOLD_REMINDED: ("", None, None), OrderEvent.CANCELLED: ("", None, None)}
 
 
 def test_a_lockers_uncollected_goods_go_back_to_the_store_that_supplied_them(shop: Shop) -> None:
@@ -458,11 +512,33 @@ def test_the_sweeper_enqueues_one_task_per_reminder_due_and_per_hold_ended_after
     assert len(callbacks) == 2
     assert refreshed(to_end).status == OrderStatus.READY  # nothing done before the commit
 
-    with django_capture_on_commit_callbacks(execute=True):
-        orders_holds_sweep()
+    for callback in callbacks:  # the commit (a second sweep now would skip the hold end just handed over)
+        callback()
 
     assert refreshed(to_remind).hold_reminded_at is not None
     assert refreshed(to_end).status == OrderStatus.CANCELLED
+
+
+def test_a_hold_end_handed_over_is_not_handed_over_again_until_its_retry_time_and_then_after_the_others(
+    shop: Shop, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    failing = ended(ready_in_store(shop))
+    with django_capture_on_commit_callbacks(execute=False):  # its task fails: the order stays ready
+        assert orders_holds_sweep() == 1
+    assert refreshed(failing).hold_end_attempted_at is not None
+
+    with django_capture_on_commit_callbacks(execute=False):
+        assert orders_holds_sweep() == 0  # not every five minutes: its task retries meanwhile
+
+    Order.objects.filter(pk=failing.pk).update(hold_end_attempted_at=timezone.now() - HOLD_END_RETRY_AFTER)
+    fresh = ends_in(ready_in_store(shop), -timedelta(minutes=1))
+    Order.objects.filter(pk=failing.pk).update(hold_ends_at=timezone.now() - timedelta(days=2))
+    assert order_ids_hold_ended() == [fresh.pk, failing.pk]  # tried before: after those never tried
+
+
+def test_a_failing_hold_end_task_retries_with_backoff_a_few_times() -> None:
+    options = {name: getattr(tasks.order_hold_end, name) for name in ("autoretry_for", "max_retries", "retry_backoff")}
+    assert options == {"autoretry_for": (Exception,), "max_retries": 5, "retry_backoff": 60}
 
 
 def test_the_selectors_take_the_soonest_first_up_to_the_limit(shop: Shop) -> None:

@@ -24,6 +24,7 @@ from django.utils import timezone
 from config.channels import Channel
 from config.models import OutboxKind, OutboxMessage, OutboxStatus, WebhookSubscription
 from config.outbox import SWEEP_GRACE, outbox_replay, outbox_send, webhook_subscription_create
+from config.roles import Role
 from config.scopes import Reach
 from config.selectors import outbox_message_ids_due
 from config.tasks import outbox_send as outbox_send_task
@@ -36,7 +37,7 @@ from orders.services import Actor, order_cancel, order_hold_remind, order_make_r
 from orders.services.notifications import NOTIFICATION_EVENT, order_notification_due
 from tests.factories import ContactPointFactory, channel_client
 from tests.receivers import Receiver, verifies
-from tests.scenarios import Shop, deliver, pay, place, ship
+from tests.scenarios import Shop, deliver, pay, place, ship, staff_actor
 from tests.smtp import closed_port
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +57,11 @@ SUBJECTS = {
     ("es", NotificationKind.HOLD_ENDING): "Recordatorio: su pedido {number} le espera",
     ("en", NotificationKind.REFUND): "Your refund for order {number} is on its way",
     ("es", NotificationKind.REFUND): "Su reembolso del pedido {number} está en camino",
+    ("en", NotificationKind.CANCELLED): "Your order {number} was cancelled",
+    ("es", NotificationKind.CANCELLED): "Su pedido {number} ha sido cancelado",
 }
+# Subjects the integrator has yet to translate (locale/ is theirs): expected to fail until then.
+UNTRANSLATED = {("es", NotificationKind.CANCELLED)}
 WHATSAPP_URL = "https://whatsapp.example.com/hooks/orders"
 MARKETPLACE_URL = "https://marketplace.example.com/hooks/orders"
 APP_URL = "https://app.example.com/hooks/push"
@@ -118,6 +123,8 @@ def order_notified(shop: Shop, kind: str) -> Order:
         order = ship(shop, pay(shop, order), tracking_number="TRK1")
     if kind == NotificationKind.DELIVERED:
         order = deliver(shop, order)
+    if kind == NotificationKind.CANCELLED:  # paid, then cancelled by customer service
+        return order_cancel(order=pay(shop, order), actor=staff_actor(Role.AGENT), reason="Out of stock")
     if kind == NotificationKind.REFUND:  # cancelled, and the card's refund confirmed by the web shop
         order = order_cancel(order=pay(shop, order), actor=shop.web)
         refund = order.refunds.get()
@@ -174,7 +181,11 @@ def timeline(customer: Customer, kind: str) -> list[CustomerEvent]:
 
 @pytest.mark.parametrize("language", ["es", "en"])
 @pytest.mark.parametrize("kind", NotificationKind.values)
-def test_each_kind_is_emailed_with_its_subject_in_the_order_language(shop: Shop, kind: str, language: str) -> None:
+def test_each_kind_is_emailed_with_its_subject_in_the_order_language(
+    shop: Shop, kind: str, language: str, request: pytest.FixtureRequest
+) -> None:
+    if (language, kind) in UNTRANSLATED:  # strict: once the catalog has it, this mark must go
+        request.applymarker(pytest.mark.xfail(strict=True, reason="Spanish text not in the catalog yet"))
     order = order_notified(shop, kind)
     Order.objects.filter(pk=order.pk).update(language=language)
 
@@ -970,3 +981,34 @@ def test_the_shipped_webhook_lists_every_parcel_with_its_tracking_number(shop: S
     assert delivery.body["order"]["parcels"] == [
         {"parcel": 1, "status": "shipped", "carrier": "SEUR", "tracking_number": "TRK9"}
     ]
+
+
+# The cancellation: why, and what is given back
+
+
+def test_a_cancellation_by_staff_tells_the_customer_why_and_what_is_given_back(shop: Shop) -> None:
+    order = order_notified(shop, NotificationKind.CANCELLED)
+    Order.objects.filter(pk=order.pk).update(language="en")
+
+    assert send(order, NotificationKind.CANCELLED) is True
+
+    [message] = mail.outbox
+    assert f"Your order {order.number} was cancelled: Out of stock." in message.body
+    assert f"We give back {order.total} {order.currency} the way you paid" in message.body
+
+
+def test_an_unpaid_order_cancelled_by_staff_is_told_without_a_refund(shop: Shop) -> None:
+    order = order_cancel(order=place(shop), actor=staff_actor(Role.AGENT))
+    Order.objects.filter(pk=order.pk).update(language="en")
+
+    assert send(order, NotificationKind.CANCELLED) is True
+
+    [message] = mail.outbox
+    assert f"Your order {order.number} was cancelled." in message.body
+    assert "give back" not in message.body
+
+
+def test_a_customer_cancelling_through_her_channel_is_answered_by_it_not_told_again(shop: Shop) -> None:
+    order = order_cancel(order=pay(shop, place(shop)), actor=shop.web)
+
+    assert not OrderNotification.objects.filter(order=order, kind=NotificationKind.CANCELLED).exists()

@@ -493,6 +493,100 @@ def test_staff_without_the_permission_do_not_settle(shop: Shop) -> None:
     assert Refund.objects.get().status == "pending"
 
 
+@pytest.mark.parametrize("role", [Role.AGENT, Role.TEAM_LEAD])
+def test_customer_service_does_not_settle_money_by_hand(shop: Shop, role: Role) -> None:
+    _order, refund = cancelled_by_card(shop)
+
+    with pytest.raises(PermissionDenied):
+        refund_settle(refund=refund, actor=staff_actor(role), succeeded=True, reason="x")
+
+    assert Refund.objects.get().status == "pending"
+
+
+def handed_over_by_card(shop: Shop) -> tuple[Order, Refund]:
+    """Cancelled with the web shop subscribed: its card refund went to the integration (`order.refund`)."""
+    subscribe(shop)
+    order, refund = cancelled_by_card(shop)
+    assert refund.handed_over_at is not None
+    return order, refund
+
+
+def test_a_handed_over_refund_is_not_settled_as_paid_without_the_providers_reference(shop: Shop) -> None:
+    order, refund = handed_over_by_card(shop)
+    before = state(order)
+
+    with pytest.raises(OrderInputError) as refused:
+        refund_settle(refund=refund, actor=accountant(), succeeded=True, reason="The bank says it went back")
+
+    assert (refused.value.code, list(refused.value.fields)) == ("invalid_refund", ["provider_reference"])
+    assert state(order) == before
+
+
+def test_a_handed_over_refund_settled_with_the_providers_reference_keeps_it_on_the_ledger(shop: Shop) -> None:
+    order, refund = handed_over_by_card(shop)
+
+    refund_settle(
+        refund=refund, actor=accountant(), succeeded=True, reason="Seen in the dashboard", provider_reference="re_9"
+    )
+
+    payment = Payment.objects.get(order=order, kind=PaymentKind.REFUND)
+    assert (Refund.objects.get(pk=refund.pk).provider_reference, payment.provider_reference) == ("re_9", "re_9")
+    # The integration's late confirmation of the same refund answers it as it is: nothing twice.
+    refund_confirm(order=order, refund_id=refund.pk, actor=shop.web, status="succeeded", amount=refund.amount,
+                   provider_reference="re_9")  # fmt: skip
+    assert Payment.objects.filter(order=order, kind=PaymentKind.REFUND).count() == 1
+
+
+def test_a_handed_over_refund_settled_as_failed_is_owed_again_by_a_new_row(shop: Shop) -> None:
+    order, refund = handed_over_by_card(shop)
+    refund_settle(refund=refund, actor=accountant(), succeeded=False, reason="Provider says the card is closed")
+
+    again = refund_retry(refund=refund, actor=accountant())
+
+    assert (again.pk != refund.pk, again.retry_of, again.status) == (True, refund, "pending")
+    with pytest.raises(RefundSettled):  # the first one, confirmed late, is not paid on top
+        refund_confirm(order=order, refund_id=refund.pk, actor=shop.web, status="succeeded", amount=refund.amount,
+                       provider_reference="re_1")  # fmt: skip
+    assert Payment.objects.filter(order=order, kind=PaymentKind.REFUND).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("outcome", [True, False])
+def test_settling_by_hand_and_a_confirmation_at_once_leave_one_outcome(shop: Shop, outcome: bool) -> None:
+    order, refund = handed_over_by_card(shop)
+    staff = accountant()
+
+    results = run_at_once(
+        [
+            partial(
+                refund_settle,
+                refund=refund,
+                actor=staff,
+                succeeded=outcome,
+                reason="By hand",
+                provider_reference="re_hand",
+            ),
+            partial(
+                refund_confirm,
+                order=order,
+                refund_id=refund.pk,
+                actor=shop.web,
+                status="succeeded",
+                amount=refund.amount,
+                provider_reference="re_1",
+            ),
+        ]
+    )
+
+    refund.refresh_from_db()
+    ledger = Payment.objects.filter(kind=PaymentKind.REFUND).count()
+    assert ledger == (1 if refund.status == RefundStatus.SUCCEEDED else 0)
+    assert Order.objects.get(pk=order.pk).refunded_amount == (order.total if ledger else 0)
+    assert refund_notices(order).count() == ledger
+    refused = [result for result in results if isinstance(result, BaseException)]
+    assert [type(error) for error in refused] == [RefundSettled]
+
+
 def test_a_refund_not_found_by_id(shop: Shop) -> None:
     order, refund = cancelled_by_card(shop)
 

@@ -165,3 +165,19 @@ def test_the_orders_page_lists_its_refunds(accounts: Client, shop: Shop) -> None
     assert response.status_code == 200
     [inline] = [f for f in response.context["inline_admin_formsets"] if f.opts.model is Refund]
     assert [form.original for form in inline] == [refund]
+
+
+def test_settling_a_handed_over_refund_as_paid_asks_for_the_providers_reference(accounts: Client, shop: Shop) -> None:
+    assert shop.web.client is not None
+    webhook_subscription_create(client=shop.web.client, event="order.refund", url="https://web.example.com/hooks")
+    _order, refund = cancelled(shop)
+
+    response = act(accounts, "settle_by_hand", refund, apply="1", outcome="succeeded", reason="Bank says so")
+
+    assert any("refund reference" in message for message in messages_of(response))
+    assert Refund.objects.get(pk=refund.pk).status == "pending"
+
+    act(accounts, "settle_by_hand", refund, apply="1", outcome="succeeded", reason="Bank says so",
+        provider_reference="re_77")  # fmt: skip
+
+    assert Refund.objects.get(pk=refund.pk).provider_reference == "re_77"
