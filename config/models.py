@@ -234,6 +234,18 @@ class OutboxMessage(models.Model):
         indexes = [
             # The sweeper's query: pending rows whose next attempt is due, oldest first.
             models.Index(fields=("status", "next_attempt_at"), name="outbox_message_due_idx"),
+            # The retention purge's queries (config.outbox.privacy): the rows not redacted yet,
+            # sent ones by when they were sent, the others settled by their last attempt.
+            models.Index(
+                fields=("sent_at", "id"),
+                name="outbox_message_purge_sent_idx",
+                condition=models.Q(redacted_at__isnull=True, status="sent"),
+            ),
+            models.Index(
+                fields=("next_attempt_at", "id"),
+                name="outbox_message_purge_idx",
+                condition=models.Q(redacted_at__isnull=True, status__in=("undeliverable", "dead")),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(attempts__gte=0), name="outbox_message_attempts_gte_0"),

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from config.exceptions import ConfigErrorCode, ConflictError
@@ -256,3 +258,24 @@ def test_mail_files_older_than_the_retention_are_deleted_by_the_purge(mail_dir: 
     outbox_retention_purge()
 
     assert [path.name for path in mail_dir.iterdir()] == ["recent.log"]
+
+
+def test_the_retention_purge_reads_its_partial_indexes_not_the_whole_outbox(settings: Any) -> None:
+    long_ago = timezone.now() - timedelta(days=settings.OUTBOX_RETENTION_DAYS + 1)
+    message(subject="", sent_at=long_ago)
+    message(subject="", status=OutboxStatus.DEAD, next_attempt_at=long_ago)
+    with CaptureQueriesContext(connection) as captured:
+        outbox_retention_purge()
+    reads = [query["sql"] for query in captured.captured_queries if "SKIP LOCKED" in query["sql"]]
+
+    plans = []
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the tables of a test are too small to need an index
+        for sql in reads:
+            cursor.execute(f"EXPLAIN {sql}")
+            plans.append(" ".join(row[0] for row in cursor.fetchall()))
+
+    assert len(plans) == 2
+    assert "outbox_message_purge_sent_idx" in plans[0]
+    assert "outbox_message_purge_idx" in plans[1]
+    assert not any("Sort" in plan for plan in plans)  # the index gives the order
