@@ -303,6 +303,11 @@ class IdempotentRequest(models.Model):
     status_code = models.PositiveSmallIntegerField(_("answer status"), null=True, blank=True)
     body = models.JSONField(_("answer body"), null=True, blank=True, encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    # Whose personal data the answer shows ("customer:12", as the outbox's `subject`): erasing
+    # them empties the body (config.idempotency.idempotent_requests_subject_erase).
+    subject = models.CharField(_("about"), max_length=60, blank=True, db_default="")
+    # When the answer was emptied because its subject was erased: a replay is refused.
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("idempotent request")
@@ -325,6 +330,10 @@ class IdempotentRequest(models.Model):
                 name="idempotent_request_status_code_http",
             ),
             models.CheckConstraint(condition=~models.Q(key=""), name="idempotent_request_key_not_empty"),
+        ]
+        indexes = [
+            # An erasure's lookup: only the rows about somebody.
+            models.Index(fields=("subject",), name="idempotent_request_subject_idx", condition=~models.Q(subject="")),
         ]
 
     def __str__(self) -> str:

@@ -30,6 +30,9 @@ The rules:
    the key included: it changed nothing, so nothing is remembered and a retry runs again (and may
    succeed, e.g. once the order is paid). Answers the view returns are remembered, whatever status.
 6. Keys are kept IDEMPOTENCY_KEY_RETENTION_DAYS (config.tasks.idempotent_requests_sweep).
+7. An answer that shows someone's personal data names them (`subject`, found by the finders apps
+   register: customers' reads the answer's customer); erasing that person empties the stored
+   answer, and a retry with its key is answered 409 `idempotency_answer_erased`, nothing run.
 
 The schema (config.api.schema) documents the header and these answers on every operation marked.
 """
@@ -50,6 +53,7 @@ from config.idempotency import (
     KEY_MAX_LENGTH,
     IdempotencyKeyInProgress,
     idempotency_fingerprint,
+    idempotent_answer_subject,
     idempotent_request_answer,
     idempotent_request_check,
     idempotent_request_claim,
@@ -91,7 +95,7 @@ def idempotent(handler: Handler) -> Handler:
         raw = request.headers.get(HEADER)
         if raw is None or request.method not in METHODS:
             return handler(view, request, *args, **kwargs)
-        return idempotent_response(request, raw_key=raw, run=lambda: handler(view, request, *args, **kwargs))
+        return idempotent_response(request, raw_key=raw, run=lambda: handler(view, request, *args, **kwargs), view=view)
 
     wrapper.idempotency = KEYED  # type: ignore[attr-defined]
     return wrapper
@@ -120,7 +124,7 @@ def idempotency_key_checked(raw: str) -> str:
     return key
 
 
-def idempotent_response(request: Request, *, raw_key: str, run: Callable[[], Any]) -> Any:
+def idempotent_response(request: Request, *, raw_key: str, run: Callable[[], Any], view: Any = None) -> Any:
     key = idempotency_key_checked(raw_key)
     owner = idempotent_request_owner_for(client=request_channel_client(request), user=request.user)
     if owner is None:  # nobody to keep keys for (no write of the API is open to anyone)
@@ -136,7 +140,9 @@ def idempotent_response(request: Request, *, raw_key: str, run: Callable[[], Any
                     raise _KeyTaken
                 response = run()
                 if isinstance(response, Response):
-                    idempotent_request_answer(claimed, status_code=response.status_code, body=_as_sent(response.data))
+                    body = _as_sent(response.data)
+                    subject = idempotent_answer_subject(view=view, body=body)
+                    idempotent_request_answer(claimed, status_code=response.status_code, body=body, subject=subject)
                 else:  # not an answer this module can give again: the key is not kept
                     claimed.delete()
                 return response
