@@ -16,7 +16,8 @@ The rules:
 1. The header is optional: without it a request is handled as always. With it, the key is 1 to
    100 characters (else 400 `invalid_idempotency_key`, nothing done). It belongs to who sent it,
    the channel credential or the staff member signed in: two callers never share keys.
-2. A key already used: with the same operation (method and path) and the same body, the first
+2. A key already used: with the same operation (method, URL name and its arguments: an order
+   number typed in lower case or without its dash is the same order) and the same body, the first
    answer again (its status and body, whatever happened since), with `Idempotent-Replayed: true`,
    and nothing runs; with another operation or body, 409 `idempotency_key_reused`, nothing runs.
 3. A new key: the key's row, the effect and the answer commit in one transaction
@@ -129,7 +130,7 @@ def idempotent_response(request: Request, *, raw_key: str, run: Callable[[], Any
     owner = idempotent_request_owner_for(client=request_channel_client(request), user=request.user)
     if owner is None:  # nobody to keep keys for (no write of the API is open to anyone)
         return run()
-    operation = f"{request.method} {request.path}"[:300]
+    operation, legacy = idempotency_operation(request), f"{request.method} {request.path}"[:300]
     fingerprint = idempotency_fingerprint(request.data)
     stored = idempotent_request_find(owner=owner, key=key)
     if stored is None:
@@ -150,10 +151,31 @@ def idempotent_response(request: Request, *, raw_key: str, run: Callable[[], Any
             stored = idempotent_request_find(owner=owner, key=key)
             if stored is None:  # taken, then rolled back after all: the client may simply retry
                 raise IdempotencyKeyInProgress from None
-    return _replay(stored, operation=operation, fingerprint=fingerprint)
+    return _replay(stored, operation=operation, fingerprint=fingerprint, legacy=legacy)
 
 
-def _replay(stored: IdempotentRequest, *, operation: str, fingerprint: str) -> Response:
+def idempotency_operation(request: Request) -> str:
+    """What a key stands for: the method, the URL's name and its arguments as the view reads them.
+
+    Not the path: the API accepts an order number typed another way (lower case, no dash), and a
+    retry so typed is the same request. Each argument is compared upper-cased, without dashes or
+    spaces (config does not know each app's codes; none tells two objects apart by those alone).
+    """
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return f"{request.method} {request.path}"[:300]
+    arguments = ",".join(f"{name}={_normalised(value)}" for name, value in sorted(match.kwargs.items()))
+    return f"{request.method} {match.view_name}({arguments})"[:300]
+
+
+def _normalised(value: Any) -> str:
+    return "".join(str(value).split()).upper().replace("-", "")
+
+
+def _replay(stored: IdempotentRequest, *, operation: str, fingerprint: str, legacy: str) -> Response:
+    # Keys stored before operations were named so (the method and path) still answer their request.
+    if stored.operation == legacy:
+        operation = legacy
     idempotent_request_check(stored, operation=operation, fingerprint=fingerprint)
     return Response(stored.body, status=stored.status_code, headers={REPLAYED_HEADER: "true"})
 

@@ -205,6 +205,35 @@ def test_a_retried_receipt_of_transfers_receives_once(shop: Shop, clerk: Any) ->
 # --- Refusals -----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "typed", [str.lower, lambda number: number.replace("-", ""), lambda n: n.lower().replace("-", "")]
+)
+def test_a_retry_with_the_order_number_typed_another_way_is_the_same_request(shop: Shop, typed: Any) -> None:
+    order, api = _at_till(shop)
+    first = post(api, f"{ORDERS}{order.number}/payments/", {"method": "cash", "amount": "5.00"}, key="pay-1")
+    after_first = state(order)
+
+    again = post(api, f"{ORDERS}{typed(order.number)}/payments/", {"method": "cash", "amount": "5.00"}, key="pay-1")
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers[REPLAYED] == "true"
+    assert again.json() == first.json()
+    assert state(order) == after_first
+
+
+def test_a_key_stored_with_its_path_before_the_release_still_answers_its_request(shop: Shop) -> None:
+    order, api = _at_till(shop)
+    path = f"{ORDERS}{order.number}/payments/"
+    first = post(api, path, {"method": "cash", "amount": "5.00"}, key="pay-1")
+    IdempotentRequest.objects.update(operation=f"POST {path}")  # as keys were stored before
+    after_first = state(order)
+
+    again = post(api, path, {"method": "cash", "amount": "5.00"}, key="pay-1")
+
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert state(order) == after_first
+
+
 def test_the_key_with_another_body_is_refused_and_changes_nothing(shop: Shop) -> None:
     order, api = _at_till(shop)
     path = f"{ORDERS}{order.number}/payments/"
