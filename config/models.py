@@ -296,7 +296,7 @@ class IdempotentRequest(models.Model):
     operation = models.CharField(
         _("operation"),
         max_length=300,
-        help_text=_("The method, the URL's name and its arguments, e.g. POST order-payments(number=ABCD2345)."),
+        help_text=_("The method, the URL's name and its arguments, e.g. POST v1:order-payments(number=ABCD2345)."),
     )
     fingerprint = models.CharField(_("request fingerprint"), max_length=64, help_text=_("SHA-256 of the request body."))
     # Set before the transaction that wrote the row commits: never empty once committed.

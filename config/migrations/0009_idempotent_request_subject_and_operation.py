@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='idempotentrequest',
             name='operation',
-            field=models.CharField(help_text="The method, the URL's name and its arguments, e.g. POST order-payments(number=ABCD2345).", max_length=300, verbose_name='operation'),
+            field=models.CharField(help_text="The method, the URL's name and its arguments, e.g. POST v1:order-payments(number=ABCD2345).", max_length=300, verbose_name='operation'),
         ),
         migrations.AddIndex(
             model_name='idempotentrequest',
