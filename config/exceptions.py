@@ -37,6 +37,7 @@ class ConfigErrorCode(StrEnum):
     INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"  # not 1 to 100 characters
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # the key was used for another operation or body
     IDEMPOTENCY_KEY_IN_PROGRESS = "idempotency_key_in_progress"  # the first request with the key still runs
+    IDEMPOTENCY_ANSWER_ERASED = "idempotency_answer_erased"  # done once; its answer named a person since erased
     # Channel clients (config.services)
     UNKNOWN_CHANNEL = "unknown_channel"
     UNKNOWN_SCOPE = "unknown_scope"

@@ -10,6 +10,7 @@ second is told so (409 idempotency_key_in_progress), having done nothing.
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -46,6 +47,20 @@ class IdempotencyKeyReused(ConflictError):
     code = ConfigErrorCode.IDEMPOTENCY_KEY_REUSED
 
 
+class IdempotentAnswerErased(ConflictError):
+    """The request was done once, but its answer named a person since erased: it is not kept."""
+
+    code = ConfigErrorCode.IDEMPOTENCY_ANSWER_ERASED
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "The request with this Idempotency-Key was done once; its answer named a person since erased "
+                "and is not kept. Read the resource again."
+            )
+        )
+
+
 @dataclass(frozen=True)
 class KeyOwner:
     """Whose key: a channel credential's or a staff member's (exactly one)."""
@@ -79,6 +94,8 @@ def idempotent_request_check(stored: IdempotentRequest, *, operation: str, finge
         )
     if stored.fingerprint != fingerprint:
         raise IdempotencyKeyReused(_("This Idempotency-Key was already used with another request body."))
+    if stored.erased_at is not None:
+        raise IdempotentAnswerErased
 
 
 def idempotent_request_claim(
@@ -116,10 +133,49 @@ def _lock_timeout_set(value: str) -> str | None:
         return str(cursor.fetchone()[0])
 
 
-def idempotent_request_answer(request: IdempotentRequest, *, status_code: int, body: Any) -> None:
+# Personal data in stored answers. An app whose answers show someone's data registers, from its
+# AppConfig.ready(), a finder: (the view, the answer as sent) -> whose data it shows ("customer:12",
+# the outbox's subjects) or "". Config never imports the domain apps.
+type SubjectFinder = Callable[[Any, Any], str]
+_SUBJECT_FINDERS: list[SubjectFinder] = []
+
+
+def idempotency_subject_finder_register(finder: SubjectFinder) -> None:
+    if finder not in _SUBJECT_FINDERS:
+        _SUBJECT_FINDERS.append(finder)
+
+
+def idempotent_answer_subject(*, view: Any, body: Any) -> str:
+    """Whose personal data an answer shows, as the first finder that knows says; "" for nobody's."""
+    for finder in _SUBJECT_FINDERS:
+        if subject := finder(view, body):
+            return subject
+    return ""
+
+
+def idempotent_request_answer(request: IdempotentRequest, *, status_code: int, body: Any, subject: str = "") -> None:
     """Store the first answer, in the transaction that made it (a step of the request's transaction)."""
-    request.status_code, request.body = status_code, body
-    request.save(update_fields=["status_code", "body"])
+    request.status_code, request.body, request.subject = status_code, body, subject[:60]
+    request.save(update_fields=["status_code", "body", "subject"])
+
+
+def idempotent_requests_subject_erase(*, subject: str) -> int:
+    """Empty the stored answers about `subject` (in the erasure's transaction); how many.
+
+    A retry with one of their keys is refused (409 idempotency_answer_erased): the write was done.
+    """
+    if not subject:
+        return 0
+    return IdempotentRequest.objects.filter(subject=subject, erased_at__isnull=True).update(
+        body=None, erased_at=timezone.now()
+    )
+
+
+def idempotent_requests_subject_rename(*, old: str, new: str) -> int:
+    """Answers about `old` are now about `new` (two profiles of one person merged); how many."""
+    if not old or old == new:
+        return 0
+    return IdempotentRequest.objects.filter(subject=old).update(subject=new)
 
 
 @use_case

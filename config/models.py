@@ -234,6 +234,18 @@ class OutboxMessage(models.Model):
         indexes = [
             # The sweeper's query: pending rows whose next attempt is due, oldest first.
             models.Index(fields=("status", "next_attempt_at"), name="outbox_message_due_idx"),
+            # The retention purge's queries (config.outbox.privacy): the rows not redacted yet,
+            # sent ones by when they were sent, the others settled by their last attempt.
+            models.Index(
+                fields=("sent_at", "id"),
+                name="outbox_message_purge_sent_idx",
+                condition=models.Q(redacted_at__isnull=True, status="sent"),
+            ),
+            models.Index(
+                fields=("next_attempt_at", "id"),
+                name="outbox_message_purge_idx",
+                condition=models.Q(redacted_at__isnull=True, status__in=("undeliverable", "dead")),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(attempts__gte=0), name="outbox_message_attempts_gte_0"),
@@ -284,13 +296,18 @@ class IdempotentRequest(models.Model):
     operation = models.CharField(
         _("operation"),
         max_length=300,
-        help_text=_("The method and path, e.g. POST /api/v1/orders/ABCD-2345/payments/."),
+        help_text=_("The method, the URL's name and its arguments, e.g. POST v1:order-payments(number=ABCD2345)."),
     )
     fingerprint = models.CharField(_("request fingerprint"), max_length=64, help_text=_("SHA-256 of the request body."))
     # Set before the transaction that wrote the row commits: never empty once committed.
     status_code = models.PositiveSmallIntegerField(_("answer status"), null=True, blank=True)
     body = models.JSONField(_("answer body"), null=True, blank=True, encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    # Whose personal data the answer shows ("customer:12", as the outbox's `subject`): erasing
+    # them empties the body (config.idempotency.idempotent_requests_subject_erase).
+    subject = models.CharField(_("about"), max_length=60, blank=True, db_default="")
+    # When the answer was emptied because its subject was erased: a replay is refused.
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("idempotent request")
@@ -313,6 +330,10 @@ class IdempotentRequest(models.Model):
                 name="idempotent_request_status_code_http",
             ),
             models.CheckConstraint(condition=~models.Q(key=""), name="idempotent_request_key_not_empty"),
+        ]
+        indexes = [
+            # An erasure's lookup: only the rows about somebody.
+            models.Index(fields=("subject",), name="idempotent_request_subject_idx", condition=~models.Q(subject="")),
         ]
 
     def __str__(self) -> str:

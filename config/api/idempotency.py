@@ -16,7 +16,8 @@ The rules:
 1. The header is optional: without it a request is handled as always. With it, the key is 1 to
    100 characters (else 400 `invalid_idempotency_key`, nothing done). It belongs to who sent it,
    the channel credential or the staff member signed in: two callers never share keys.
-2. A key already used: with the same operation (method and path) and the same body, the first
+2. A key already used: with the same operation (method, URL name and its arguments: an order
+   number typed in lower case or without its dash is the same order) and the same body, the first
    answer again (its status and body, whatever happened since), with `Idempotent-Replayed: true`,
    and nothing runs; with another operation or body, 409 `idempotency_key_reused`, nothing runs.
 3. A new key: the key's row, the effect and the answer commit in one transaction
@@ -30,6 +31,9 @@ The rules:
    the key included: it changed nothing, so nothing is remembered and a retry runs again (and may
    succeed, e.g. once the order is paid). Answers the view returns are remembered, whatever status.
 6. Keys are kept IDEMPOTENCY_KEY_RETENTION_DAYS (config.tasks.idempotent_requests_sweep).
+7. An answer that shows someone's personal data names them (`subject`, found by the finders apps
+   register: customers' reads the answer's customer); erasing that person empties the stored
+   answer, and a retry with its key is answered 409 `idempotency_answer_erased`, nothing run.
 
 The schema (config.api.schema) documents the header and these answers on every operation marked.
 """
@@ -50,6 +54,7 @@ from config.idempotency import (
     KEY_MAX_LENGTH,
     IdempotencyKeyInProgress,
     idempotency_fingerprint,
+    idempotent_answer_subject,
     idempotent_request_answer,
     idempotent_request_check,
     idempotent_request_claim,
@@ -91,7 +96,7 @@ def idempotent(handler: Handler) -> Handler:
         raw = request.headers.get(HEADER)
         if raw is None or request.method not in METHODS:
             return handler(view, request, *args, **kwargs)
-        return idempotent_response(request, raw_key=raw, run=lambda: handler(view, request, *args, **kwargs))
+        return idempotent_response(request, raw_key=raw, run=lambda: handler(view, request, *args, **kwargs), view=view)
 
     wrapper.idempotency = KEYED  # type: ignore[attr-defined]
     return wrapper
@@ -120,12 +125,12 @@ def idempotency_key_checked(raw: str) -> str:
     return key
 
 
-def idempotent_response(request: Request, *, raw_key: str, run: Callable[[], Any]) -> Any:
+def idempotent_response(request: Request, *, raw_key: str, run: Callable[[], Any], view: Any = None) -> Any:
     key = idempotency_key_checked(raw_key)
     owner = idempotent_request_owner_for(client=request_channel_client(request), user=request.user)
     if owner is None:  # nobody to keep keys for (no write of the API is open to anyone)
         return run()
-    operation = f"{request.method} {request.path}"[:300]
+    operation, legacy = idempotency_operation(request), f"{request.method} {request.path}"[:300]
     fingerprint = idempotency_fingerprint(request.data)
     stored = idempotent_request_find(owner=owner, key=key)
     if stored is None:
@@ -136,7 +141,9 @@ def idempotent_response(request: Request, *, raw_key: str, run: Callable[[], Any
                     raise _KeyTaken
                 response = run()
                 if isinstance(response, Response):
-                    idempotent_request_answer(claimed, status_code=response.status_code, body=_as_sent(response.data))
+                    body = _as_sent(response.data)
+                    subject = idempotent_answer_subject(view=view, body=body)
+                    idempotent_request_answer(claimed, status_code=response.status_code, body=body, subject=subject)
                 else:  # not an answer this module can give again: the key is not kept
                     claimed.delete()
                 return response
@@ -144,10 +151,31 @@ def idempotent_response(request: Request, *, raw_key: str, run: Callable[[], Any
             stored = idempotent_request_find(owner=owner, key=key)
             if stored is None:  # taken, then rolled back after all: the client may simply retry
                 raise IdempotencyKeyInProgress from None
-    return _replay(stored, operation=operation, fingerprint=fingerprint)
+    return _replay(stored, operation=operation, fingerprint=fingerprint, legacy=legacy)
 
 
-def _replay(stored: IdempotentRequest, *, operation: str, fingerprint: str) -> Response:
+def idempotency_operation(request: Request) -> str:
+    """What a key stands for: the method, the URL's name and its arguments as the view reads them.
+
+    Not the path: the API accepts an order number typed another way (lower case, no dash), and a
+    retry so typed is the same request. Each argument is compared upper-cased, without dashes or
+    spaces (config does not know each app's codes; none tells two objects apart by those alone).
+    """
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return f"{request.method} {request.path}"[:300]
+    arguments = ",".join(f"{name}={_normalised(value)}" for name, value in sorted(match.kwargs.items()))
+    return f"{request.method} {match.view_name}({arguments})"[:300]
+
+
+def _normalised(value: Any) -> str:
+    return "".join(str(value).split()).upper().replace("-", "")
+
+
+def _replay(stored: IdempotentRequest, *, operation: str, fingerprint: str, legacy: str) -> Response:
+    # Keys stored before operations were named so (the method and path) still answer their request.
+    if stored.operation == legacy:
+        operation = legacy
     idempotent_request_check(stored, operation=operation, fingerprint=fingerprint)
     return Response(stored.body, status=stored.status_code, headers={REPLAYED_HEADER: "true"})
 

@@ -37,6 +37,10 @@ IDEMPOTENCY_ERRORS: dict[int, dict[StrEnum, str]] = {
         Code.IDEMPOTENCY_KEY_IN_PROGRESS: (
             "the first request with this Idempotency-Key is still running; `Retry-After` says when to try again"
         ),
+        Code.IDEMPOTENCY_ANSWER_ERASED: (
+            "the request with this Idempotency-Key was done once; its answer named a person since erased and "
+            "is not kept"
+        ),
     },
 }
 IDEMPOTENCY_PARAMETER = OpenApiParameter(

@@ -24,7 +24,8 @@ the same steps:
 6. **Replay.** Staff send dead letters (or pending rows) again from the admin's outbox
    screen (`outbox_replay`), with a fresh count of attempts and the same body and signature.
 7. **Forget.** A message names whose personal data it carries (`subject`); erasing that person
-   redacts it, and `OUTBOX_RETENTION_DAYS` after it settled the sweeper purges it anyway
+   redacts it, and `OUTBOX_RETENTION_DAYS` after it settled the sweeper purges it anyway, a
+   dead letter included (its row and error stay for staff; not one still owed after erasure)
    (`config.outbox.privacy`).
 
 The kinds are `config.models.OutboxKind`. Where the message is built at send time from a

@@ -19,8 +19,11 @@ sent to the person's addresses are deleted once the erasure commits.
 
 **Retention.** The outbox sweeper purges every message sent or undeliverable more than
 `OUTBOX_RETENTION_DAYS` ago the same way, whoever it is about, and deletes mail files older than
-that. Dead letters wait for staff and are not purged. A redacted message whose body was emptied
-cannot be replayed (`outbox_redacted`); one whose handler keeps its references can.
+that. A **dead letter** whose last attempt is older than the retention is purged too, but staff
+keep the row and its error: the body is emptied (unless it holds only references), an e-mail's
+address replaced, in the error as well. A dead letter owed after erasure (an ERP's copy of a
+fiscal document) is not purged: staff still owe it a replay. A redacted message whose body was
+emptied cannot be replayed (`outbox_redacted`); one whose handler keeps its references can.
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Replace
 from django.utils import timezone
 
 from config.models import OutboxMessage, OutboxStatus
@@ -61,14 +64,27 @@ def _is_email(kind: str) -> bool:
 
 
 def _redact(
-    messages: QuerySet[OutboxMessage], *, kind: str, now: datetime, last_error: str = "", **changes: Any
+    messages: QuerySet[OutboxMessage],
+    *,
+    kind: str,
+    now: datetime,
+    last_error: str | None = "",
+    **changes: Any,
 ) -> int:
-    """Empty what in these rows of one kind is personal, in one UPDATE; how many."""
+    """Empty what in these rows of one kind is personal, in one UPDATE; how many.
+
+    `last_error=None` keeps each row's error for staff, an e-mail's address replaced in it.
+    """
     if not _keeps_body(kind):
         changes["body"] = {}
     if _is_email(kind):
         changes["target"] = ERASED_TARGET
-    return messages.filter(kind=kind).update(last_error=last_error, redacted_at=now, **changes)
+        if last_error is None:  # the UPDATE reads the address before it replaces it
+            # (the stubs type Replace's text as a Value; any expression works)
+            changes["last_error"] = Replace(F("last_error"), F("target"), Value(ERASED_TARGET))  # type: ignore[arg-type]
+    if last_error is not None:
+        changes["last_error"] = last_error
+    return messages.filter(kind=kind).update(redacted_at=now, **changes)
 
 
 def _still_owed(message: OutboxMessage) -> bool:
@@ -152,23 +168,37 @@ def _mail_files_delete(addresses: set[str]) -> int:
 
 @use_case
 def outbox_retention_purge(*, limit: int = 500) -> int:
-    """Redact messages settled (sent or undeliverable) longer ago than the retention; how many.
+    """Redact messages settled longer ago than the retention; how many.
 
-    Oldest first, at most `limit` a run (the sweeper runs every minute), rows a worker holds
-    skipped. Mail files older than the retention are deleted too.
+    Sent ones by when they were sent, undeliverable ones and dead letters by their last attempt
+    (dead letters keep their error, see the module), oldest first, at most `limit` a run (the
+    sweeper runs every minute), rows a worker holds skipped. Each query reads a partial index of
+    the rows not redacted yet (config.models.OutboxMessage). Mail files older than the retention
+    are deleted too.
     """
     cutoff = timezone.now() - timedelta(days=int(settings.OUTBOX_RETENTION_DAYS))
     _mail_files_expire(cutoff)
+    unredacted = OutboxMessage.objects.select_for_update(skip_locked=True).filter(redacted_at__isnull=True)
     due = list(
-        OutboxMessage.objects.select_for_update(skip_locked=True)
-        .filter(status__in=(OutboxStatus.SENT, OutboxStatus.UNDELIVERABLE), redacted_at__isnull=True)
-        .annotate(settled_at=Coalesce("sent_at", "next_attempt_at"))
-        .filter(settled_at__lt=cutoff)
-        .order_by("settled_at", "pk")[:limit]
+        unredacted.filter(status=OutboxStatus.SENT, sent_at__lt=cutoff)
+        .order_by("sent_at", "pk")
+        .only("pk", "kind", "status")[:limit]
     )
+    if len(due) < limit:
+        due += list(
+            unredacted.filter(status__in=(OutboxStatus.UNDELIVERABLE, OutboxStatus.DEAD), next_attempt_at__lt=cutoff)
+            .exclude(status=OutboxStatus.DEAD, owed_after_erasure=True)
+            .order_by("next_attempt_at", "pk")
+            .only("pk", "kind", "status")[: limit - len(due)]
+        )
     now = timezone.now()
     for kind in {message.kind for message in due}:
-        _redact(OutboxMessage.objects.filter(pk__in=[message.pk for message in due]), kind=kind, now=now)
+        settled = [m.pk for m in due if m.kind == kind and m.status != OutboxStatus.DEAD]
+        dead = [m.pk for m in due if m.kind == kind and m.status == OutboxStatus.DEAD]
+        if settled:
+            _redact(OutboxMessage.objects.filter(pk__in=settled), kind=kind, now=now)
+        if dead:
+            _redact(OutboxMessage.objects.filter(pk__in=dead), kind=kind, now=now, last_error=None)
     return len(due)
 
 

@@ -39,6 +39,9 @@ PERSONALISED = (
 class CustomerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Customer]):
     """One profile across every channel. Channels see the profiles they reach; staff also see audit fields."""
 
+    # Its answers show the customer its URL names (a stored idempotent answer's subject).
+    answers_about_customer_kwarg = "pk"
+
     access = {
         "retrieve": READ_PROFILE,
         "partial_update": Access(scope=Scope.CUSTOMERS_WRITE, staff=("customers.change_customer",)),

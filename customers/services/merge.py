@@ -3,6 +3,7 @@ from typing import Any
 from django.db.models import F, Q
 from django.utils.translation import gettext
 
+from config.idempotency import idempotent_requests_subject_rename
 from config.outbox import outbox_subject_rename
 from config.transactions import use_case
 from customers.exceptions import CustomerErrorCode, MergeRefused
@@ -108,6 +109,9 @@ def customer_merge(*, keep: Customer, remove: Customer, merged_by: Any = None) -
             moved[relation.label] = relation.rows_of(remove).update(**{relation.field.name: keep})
     # Outbox messages name the person by a reference, not a key: the kept profile's erasure reaches them.
     moved["config.OutboxMessage.subject"] = outbox_subject_rename(
+        old=customer_outbox_subject(remove.pk), new=customer_outbox_subject(keep.pk)
+    )
+    moved["config.IdempotentRequest.subject"] = idempotent_requests_subject_rename(
         old=customer_outbox_subject(remove.pk), new=customer_outbox_subject(keep.pk)
     )
 

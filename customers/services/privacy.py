@@ -8,6 +8,7 @@ from django.db.models import ForeignKey, Q
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
+from config.idempotency import idempotent_requests_subject_erase
 from config.outbox import outbox_subject_erase
 from config.outbox.privacy import mail_files_forget
 from config.transactions import use_case
@@ -19,6 +20,25 @@ from customers.relations import ERASE_HANDLERS, customer_relations
 def customer_outbox_subject(customer_id: int) -> str:
     """How outbox messages carrying a customer's personal data name them (`outbox_enqueue(subject=...)`)."""
     return f"customer:{customer_id}"
+
+
+def customer_answer_subject(view: Any, body: Any) -> str:
+    """Whose data an API answer shows (a stored idempotent answer's subject, config.idempotency).
+
+    The customer the answer names (`customer_id`, or `customer` as an id or a profile: orders,
+    invoices, a resolved identity), else the customer the URL of a view that says so names
+    (`answers_about_customer_kwarg`: the customer's consents); "" else.
+    """
+    if isinstance(body, dict):
+        for field in ("customer_id", "customer"):
+            value = body.get(field)
+            if isinstance(value, dict):
+                value = value.get("id")
+            if isinstance(value, int) and not isinstance(value, bool):
+                return customer_outbox_subject(value)
+    kwarg = getattr(view, "answers_about_customer_kwarg", None)
+    pk = str((getattr(view, "kwargs", None) or {}).get(kwarg or "", ""))
+    return customer_outbox_subject(int(pk)) if kwarg and pk.isdigit() else ""
 
 
 def customer_export(*, customer: Customer) -> dict[str, Any]:
@@ -48,13 +68,15 @@ def customer_erase(*, customer: Customer) -> Customer:
     """Anonymise the profile, drop its identities and scrub timeline details.
 
     Orders, invoices and totals stay (fiscal records, aggregate figures); the identities
-    are gone, so the old e-mail or phone no longer resolves to this profile. The outbox's
+    are gone, so the old e-mail or phone no longer resolves to this profile. The API's stored
+    idempotent answers about the customer are emptied (config.idempotency). The outbox's
     messages about the customer are redacted (those still pending are not sent, but for an
     ERP's copy of an invoice) and the mail files sent to their addresses deleted after commit
     (config.outbox.privacy).
     """
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     outbox_subject_erase(subject=customer_outbox_subject(customer.pk))
+    idempotent_requests_subject_erase(subject=customer_outbox_subject(customer.pk))
     mail_files_forget(
         ContactPoint.objects.filter(customer=customer, kind=IdentityKind.EMAIL).values_list("value", flat=True)
     )

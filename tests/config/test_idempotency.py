@@ -27,6 +27,7 @@ from config.tasks import idempotent_requests_sweep as sweep_task
 from config.transactions import request_transaction, use_case
 from customers.models import Customer, LoyaltyAccount
 from customers.services.loyalty import loyalty_adjust
+from customers.services.privacy import customer_erase, customer_outbox_subject
 from customers.services.store_credit import store_credit_balance, store_credit_grant
 from inventory.models import StockLevel, StockMovement
 from inventory.services import transfer_ship
@@ -202,6 +203,35 @@ def test_a_retried_receipt_of_transfers_receives_once(shop: Shop, clerk: Any) ->
 
 
 # --- Refusals -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed", [str.lower, lambda number: number.replace("-", ""), lambda n: n.lower().replace("-", "")]
+)
+def test_a_retry_with_the_order_number_typed_another_way_is_the_same_request(shop: Shop, typed: Any) -> None:
+    order, api = _at_till(shop)
+    first = post(api, f"{ORDERS}{order.number}/payments/", {"method": "cash", "amount": "5.00"}, key="pay-1")
+    after_first = state(order)
+
+    again = post(api, f"{ORDERS}{typed(order.number)}/payments/", {"method": "cash", "amount": "5.00"}, key="pay-1")
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers[REPLAYED] == "true"
+    assert again.json() == first.json()
+    assert state(order) == after_first
+
+
+def test_a_key_stored_with_its_path_before_the_release_still_answers_its_request(shop: Shop) -> None:
+    order, api = _at_till(shop)
+    path = f"{ORDERS}{order.number}/payments/"
+    first = post(api, path, {"method": "cash", "amount": "5.00"}, key="pay-1")
+    IdempotentRequest.objects.update(operation=f"POST {path}")  # as keys were stored before
+    after_first = state(order)
+
+    again = post(api, path, {"method": "cash", "amount": "5.00"}, key="pay-1")
+
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert state(order) == after_first
 
 
 def test_the_key_with_another_body_is_refused_and_changes_nothing(shop: Shop) -> None:
@@ -507,3 +537,52 @@ def test_the_schema_documents_the_header_and_its_answers() -> None:
     assert "Idempotent-Replayed" not in document["paths"]["/api/v1/orders/"]["get"]["responses"]["200"].get(
         "headers", {}
     )
+
+
+# --- Personal data in stored answers: the customer's erasure empties them -------------------------
+
+
+def test_a_stored_answer_about_an_order_names_its_customer(shop: Shop) -> None:
+    order, api = _at_till(shop)
+
+    post(api, f"{ORDERS}{order.number}/payments/", {"method": "cash", "amount": "5.00"}, key="pay-1")
+
+    assert IdempotentRequest.objects.get().subject == customer_outbox_subject(shop.customer.pk)
+
+
+def test_a_stored_answer_of_a_customers_consents_names_the_customer(shop: Shop) -> None:
+    consent = {"channel": "email", "purpose": "marketing", "granted": True, "source": "tick box"}
+
+    response = post(token_api(shop.web_token), f"/api/v1/customers/{shop.customer.pk}/consents/", consent, key="c-1")
+
+    assert response.status_code in (200, 201)
+    assert IdempotentRequest.objects.get().subject == customer_outbox_subject(shop.customer.pk)
+
+
+def test_erasing_a_customer_empties_the_stored_answers_about_them_only(shop: Shop) -> None:
+    order, api = _at_till(shop)
+    post(api, f"{ORDERS}{order.number}/payments/", {"method": "cash", "amount": "5.00"}, key="pay-1")
+    someone_else = IdempotentRequest.objects.create(
+        client=shop.web.client, key="other", operation="POST x", fingerprint="f", status_code=200,
+        body={"customer": 999999}, subject=customer_outbox_subject(999999),
+    )  # fmt: skip
+
+    customer_erase(customer=shop.customer)
+
+    erased = IdempotentRequest.objects.get(key="pay-1")
+    assert (erased.body, erased.erased_at is not None) == (None, True)
+    assert IdempotentRequest.objects.get(pk=someone_else.pk).body == {"customer": 999999}
+
+
+def test_a_retry_after_the_erasure_is_refused_as_erased_and_changes_nothing(shop: Shop) -> None:
+    order, api = _at_till(shop)
+    path = f"{ORDERS}{order.number}/payments/"
+    post(api, path, {"method": "cash", "amount": "5.00"}, key="pay-1")
+    customer_erase(customer=shop.customer)
+    before = state(order)
+
+    again = post(api, path, {"method": "cash", "amount": "5.00"}, key="pay-1")
+
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "idempotency_answer_erased"
+    assert state(order) == before

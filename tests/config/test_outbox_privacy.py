@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from config.exceptions import ConfigErrorCode, ConflictError
@@ -144,14 +146,53 @@ def test_the_sweeper_purges_messages_sent_longer_ago_than_the_retention(settings
     settings.OUTBOX_RETENTION_DAYS = 10
     old = message(subject="", sent_at=timezone.now() - timedelta(days=10, minutes=1))
     recent = message(subject="", sent_at=timezone.now() - timedelta(days=9))
-    dead = message(subject="", status=OutboxStatus.DEAD, next_attempt_at=timezone.now() - timedelta(days=20))
 
     outbox_sweep.delay()
 
     assert OutboxMessage.objects.get(pk=old.pk).body == {}
     assert OutboxMessage.objects.get(pk=old.pk).redacted_at is not None
     assert OutboxMessage.objects.get(pk=recent.pk).body == PERSONAL
-    assert OutboxMessage.objects.get(pk=dead.pk).body == PERSONAL  # dead letters wait for staff
+
+
+def test_a_dead_letter_older_than_the_retention_is_purged_but_keeps_its_row_and_error(settings: Any) -> None:
+    settings.OUTBOX_RETENTION_DAYS = 10
+    dead = message(
+        kind=OutboxKind.INVOICE_EMAIL,
+        status=OutboxStatus.DEAD,
+        body={"invoice": 7, "number": "T2026-1"},
+        next_attempt_at=timezone.now() - timedelta(days=10, minutes=1),
+    )
+    webhook = message(status=OutboxStatus.DEAD, last_error="HTTP 500", next_attempt_at=dead.next_attempt_at)
+
+    outbox_sweep.delay()
+
+    dead.refresh_from_db()
+    assert (dead.status, dead.target, dead.redacted_at is not None) == (OutboxStatus.DEAD, ERASED_TARGET, True)
+    assert dead.last_error == f"550 {ERASED_TARGET}: mailbox unavailable"
+    webhook.refresh_from_db()
+    assert (webhook.status, webhook.body, webhook.last_error) == (OutboxStatus.DEAD, {}, "HTTP 500")
+
+
+def test_a_dead_letter_within_the_retention_waits_for_staff_untouched(settings: Any) -> None:
+    settings.OUTBOX_RETENTION_DAYS = 10
+    dead = message(status=OutboxStatus.DEAD, next_attempt_at=timezone.now() - timedelta(days=9))
+
+    assert outbox_retention_purge() == 0
+
+    dead.refresh_from_db()
+    assert (dead.body, dead.redacted_at) == (PERSONAL, None)
+
+
+def test_a_dead_letter_owed_after_erasure_is_kept_for_its_replay(settings: Any) -> None:
+    dead = message(
+        status=OutboxStatus.DEAD,
+        owed_after_erasure=True,
+        next_attempt_at=timezone.now() - timedelta(days=settings.OUTBOX_RETENTION_DAYS + 1),
+    )
+
+    assert outbox_retention_purge() == 0
+
+    assert OutboxMessage.objects.get(pk=dead.pk).body == PERSONAL
 
 
 def test_an_undeliverable_message_is_purged_after_the_retention_too(settings: Any) -> None:
@@ -173,9 +214,11 @@ def test_the_retention_purge_writes_a_batch_in_constant_queries(
     for kind in (OutboxKind.WEBHOOK, OutboxKind.INVOICE_EMAIL):
         for _ in range(5):
             message(kind=kind, subject="", sent_at=long_ago)
+            message(kind=kind, subject="", status=OutboxStatus.DEAD, next_attempt_at=long_ago)
 
-    with django_assert_max_num_queries(5):
-        assert outbox_retention_purge() == 10
+    # The sent ones, then the undeliverable and dead ones (an index each); an UPDATE per kind and fate.
+    with django_assert_max_num_queries(8):
+        assert outbox_retention_purge() == 20
 
 
 # --- Mail files -----------------------------------------------------------------------------------
@@ -215,3 +258,24 @@ def test_mail_files_older_than_the_retention_are_deleted_by_the_purge(mail_dir: 
     outbox_retention_purge()
 
     assert [path.name for path in mail_dir.iterdir()] == ["recent.log"]
+
+
+def test_the_retention_purge_reads_its_partial_indexes_not_the_whole_outbox(settings: Any) -> None:
+    long_ago = timezone.now() - timedelta(days=settings.OUTBOX_RETENTION_DAYS + 1)
+    message(subject="", sent_at=long_ago)
+    message(subject="", status=OutboxStatus.DEAD, next_attempt_at=long_ago)
+    with CaptureQueriesContext(connection) as captured:
+        outbox_retention_purge()
+    reads = [query["sql"] for query in captured.captured_queries if "SKIP LOCKED" in query["sql"]]
+
+    plans = []
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the tables of a test are too small to need an index
+        for sql in reads:
+            cursor.execute(f"EXPLAIN {sql}")
+            plans.append(" ".join(row[0] for row in cursor.fetchall()))
+
+    assert len(plans) == 2
+    assert "outbox_message_purge_sent_idx" in plans[0]
+    assert "outbox_message_purge_idx" in plans[1]
+    assert not any("Sort" in plan for plan in plans)  # the index gives the order

@@ -6,6 +6,7 @@ to the customer's addresses once it commits (config/outbox/privacy.py). The ERP'
 invoice is a fiscal record: still owed, then purged after the retention period.
 """
 
+import importlib
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -136,3 +137,44 @@ def test_messages_of_a_merged_profile_are_reached_by_the_kept_profiles_erasure(s
     message.refresh_from_db()
     assert message.subject == customer_outbox_subject(shop.customer.pk)
     assert (message.status, message.body) == (OutboxStatus.UNDELIVERABLE, {})
+
+
+# --- Messages written before the outbox named their subject (orders/0015, invoicing/0006) -----------
+
+
+def fill_subjects_as_the_migrations_do() -> None:
+    from django.apps import apps
+
+    for module in (
+        "orders.migrations.0015_outbox_subjects_of_messages_written_before",
+        "invoicing.migrations.0006_outbox_subjects_of_messages_written_before",
+    ):
+        importlib.import_module(module).outbox_subjects_fill(apps, None)
+
+
+def test_the_migrations_name_the_customer_of_messages_written_before(outbox_full_of_ana: Shop) -> None:
+    order = place(outbox_full_of_ana)
+    refund_hook = webhook_enqueue(
+        target_url=ERP_URL, secret="s", event="order.refund", body={"event": "order.refund", "order": order.number}
+    )
+    unrelated = webhook_enqueue(target_url=ERP_URL, secret="s", event="stock.changed", body={"sku": "X"})
+    ana = customer_outbox_subject(outbox_full_of_ana.customer.pk)
+    OutboxMessage.objects.update(subject="", owed_after_erasure=False)  # as the rows stood before
+
+    fill_subjects_as_the_migrations_do()
+
+    about_ana = set(OutboxMessage.objects.filter(subject=ana).values_list("pk", flat=True))
+    assert about_ana == set(OutboxMessage.objects.exclude(pk=unrelated.pk).values_list("pk", flat=True))
+    assert refund_hook.pk in about_ana
+    assert OutboxMessage.objects.get(pk=unrelated.pk).subject == ""
+    assert OutboxMessage.objects.get(event="invoice.issued").owed_after_erasure is True
+
+
+def test_messages_written_before_are_redacted_by_the_erasure_once_migrated(outbox_full_of_ana: Shop) -> None:
+    OutboxMessage.objects.update(subject="", owed_after_erasure=False)
+    fill_subjects_as_the_migrations_do()
+
+    customer_erase(customer=outbox_full_of_ana.customer)
+
+    holding = [(row.kind, row.event, row.status) for row in OutboxMessage.objects.all() if personal(row)]
+    assert holding == [(OutboxKind.WEBHOOK, "invoice.issued", OutboxStatus.PENDING)]  # the ERP's, still owed
