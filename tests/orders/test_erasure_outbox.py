@@ -146,7 +146,7 @@ def fill_subjects_as_the_migrations_do() -> None:
     from django.apps import apps
 
     for module in (
-        "orders.migrations.0015_outbox_subjects_of_messages_written_before",
+        "orders.migrations.0018_outbox_subjects_of_messages_written_before",
         "invoicing.migrations.0006_outbox_subjects_of_messages_written_before",
     ):
         importlib.import_module(module).outbox_subjects_fill(apps, None)

@@ -67,7 +67,7 @@ def _name_by_order(OutboxMessage, Order, batch):
 class Migration(migrations.Migration):
     dependencies = [
         ("config", "0007_outbox_message_subject_redaction"),
-        ("orders", "0014_parcel_events_with_holds_and_refunds"),
+        ("orders", "0017_notification_not_needed"),
     ]
 
     operations = [migrations.RunPython(outbox_subjects_fill, migrations.RunPython.noop)]
