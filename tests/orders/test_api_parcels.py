@@ -233,3 +233,39 @@ def test_an_unknown_parcel_status_is_a_400(shop: Shop) -> None:
     response = token_api(shop.web_token).get(f"{ORDERS}?parcel_status=lost")
 
     assert response.status_code == 400
+
+
+def cancel_url(order: Order, parcel: int) -> str:
+    return f"{ORDERS}{order.number}/parcels/{parcel}/cancel/"
+
+
+def test_the_channel_that_placed_the_order_cancels_a_parcel_still_to_ship(shop: Shop, split: Order) -> None:
+    central_api(shop).post(ship_url(split, 1), {"carrier": "SEUR", "tracking_number": "C-1"}, format="json")
+
+    response = token_api(shop.web_token).post(cancel_url(split, 2), {"reason": "out of lamps"}, format="json")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert [(p["parcel"], p["status"]) for p in body["parcels"]] == [(1, "shipped"), (2, "cancelled")]
+    assert body["status"] == "shipped"
+    assert [refund["amount"] for refund in body["refunds"]] == ["30.00"]
+
+
+def test_cancelling_a_parcel_that_left_is_a_409_and_changes_nothing(shop: Shop, split: Order) -> None:
+    central_api(shop).post(ship_url(split, 1), {"carrier": "SEUR", "tracking_number": "C-1"}, format="json")
+
+    response = token_api(shop.web_token).post(cancel_url(split, 1), {}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "parcel_state"
+    assert list(split.parcels.order_by("position").values_list("status", flat=True)) == ["shipped", "pending"]
+    assert not split.refunds.exists()
+
+
+def test_another_channels_order_has_no_parcel_to_cancel(shop: Shop, split: Order) -> None:
+    _client, token = channel_client("marketplace", name="Other market", reach="own")
+
+    response = token_api(token).post(cancel_url(split, 2), {}, format="json")
+
+    assert response.status_code == 404
+    assert set(split.parcels.values_list("status", flat=True)) == {"pending"}

@@ -12,8 +12,9 @@ from config.roles import Role
 from inventory.models import Location, StockLevel
 from invoicing.models import DocumentKind, Invoice
 from orders.exceptions import OrderStateError, ParcelNotFound, ParcelStateError
-from orders.models import Order, OrderStatus, ParcelStatus, Refund, RefundStatus
+from orders.models import Order, OrderNotification, OrderStatus, ParcelStatus, Refund, RefundStatus
 from orders.services import Actor, order_cancel, parcel_cancel, parcel_deliver, parcel_ship
+from orders.services.notifications import order_notification_message
 from tests.scenarios import Shop, owed_back, staff_actor
 
 
@@ -165,3 +166,11 @@ def test_only_whoever_may_cancel_the_order_cancels_its_parcels(
 
     assert statuses(central_left) == [ParcelStatus.SHIPPED, ParcelStatus.PENDING]
     assert level(north, lamp) == (10, 1)
+
+
+def test_the_shipped_notice_lists_only_the_parcels_that_left(shop: Shop, central_left: Order) -> None:
+    parcel_cancel(order=central_left, position=2, actor=shop.web)
+
+    text = order_notification_message(OrderNotification.objects.get(order=central_left, kind="shipped")).text
+    assert "C-1" in text
+    assert "2" not in text.replace(central_left.number, "")  # one box, not "2 parcels", nor a parcel 2
