@@ -28,7 +28,7 @@ from config.exceptions import ConfigErrorCode
 from config.scopes import Scope
 from customers.exceptions import CustomerErrorCode
 from inventory.exceptions import InventoryErrorCode
-from inventory.selectors import location_ids_for_user
+from inventory.selectors import location_ids_bound_to_client, location_ids_for_user
 from orders import codes, selectors, services
 from orders.api import serializers as s
 from orders.exceptions import OrderErrorCode, OrderInputError, OrderNotFound, OrderStateError
@@ -209,12 +209,16 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def caller_view(self, order: Order) -> selectors.OrderView:
         """The whole order, or the picking view for staff whose locations only supply it."""
         if request_channel_client(self.request) is not None:
-            return selectors.FULL_VIEW
+            return selectors.order_client_view(order)  # a bound credential's parcels of another's order
         return selectors.order_staff_view(order, user=self.request.user)
 
     @cached_property
     def supplier_location_ids(self) -> set[int]:
-        """The staff member's locations, read once per request: which lines a picking view lists."""
+        """The staff member's locations, or the credential's bound ones, read once per request: which
+        lines and parcels a picking view lists."""
+        client = request_channel_client(self.request)
+        if client is not None:
+            return location_ids_bound_to_client(client=client)
         return location_ids_for_user(user=self.request.user)
 
     def render(self, order: Order, *, detail: bool) -> Any:
@@ -235,8 +239,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         summary="List orders",
         description=(
-            "A channel client sees every order if it reaches every customer, else the orders it placed. Staff "
-            "see the orders of their locations; those their locations only supply come in the picking view."
+            "A channel client sees every order if it reaches every customer, else the orders it placed and, bound "
+            "to locations (a warehouse's integration), the orders with a parcel leaving them, in the picking view. "
+            "Staff see the orders of their locations; those their locations only supply come in the picking view."
         ),
         responses={200: ORDER_ROWS},
     )

@@ -67,7 +67,9 @@ def test_the_last_parcel_ships_the_order(shop: Shop, split: Order, north: Locati
 
     assert response.status_code == 200
     assert response.json()["status"] == "shipped"
-    assert response.json()["tracking_number"] == "C-1, N-1"
+    # The north's picking view: its own parcel's tracking number; the order seen whole joins them.
+    assert [p["tracking_number"] for p in response.json()["parcels"]] == ["N-1"]
+    assert token_api(shop.web_token).get(f"{ORDERS}{split.number}/").json()["tracking_number"] == "C-1, N-1"
 
 
 def test_a_line_not_in_the_order_is_a_400_and_changes_nothing(shop: Shop, split: Order) -> None:
@@ -269,3 +271,81 @@ def test_another_channels_order_has_no_parcel_to_cancel(shop: Shop, split: Order
 
     assert response.status_code == 404
     assert set(split.parcels.values_list("status", flat=True)) == {"pending"}
+
+
+# --- A warehouse's own integration: a credential reaching its own orders, bound to the warehouse
+
+
+def north_integration(north: Location) -> Any:
+    _client, token = channel_client(
+        "app", name="North WMS", locations=[north], reach="own", scopes=["orders:read", "orders:fulfil"]
+    )
+    return token_api(token)
+
+
+def test_a_credential_bound_to_a_warehouse_ships_and_delivers_its_parcels(split: Order, north: Location) -> None:
+    api = north_integration(north)
+
+    shipped = api.post(ship_url(split, 2), {"carrier": "MRW", "tracking_number": "N-1"}, format="json")
+    delivered = api.post(deliver_url(split, 2), format="json")
+
+    assert shipped.status_code == 200, shipped.content
+    assert delivered.status_code == 200, delivered.content
+    parcel = split.parcels.get(position=2)
+    assert (parcel.status, parcel.tracking_number, parcel.shipped_by_client is not None) == ("delivered", "N-1", True)
+
+
+def test_a_bound_credential_reads_the_picking_view_of_its_parcels_only(split: Order, north: Location) -> None:
+    body = north_integration(north).get(f"{ORDERS}{split.number}/").json()
+
+    assert body["view"] == "picking"
+    assert [parcel["parcel"] for parcel in body["parcels"]] == [2]
+    assert [line["position"] for line in body["lines"]] == [3]
+    for personal in ("email", "phone", "customer", "payments", "history", "refunds", "pickup_code"):
+        assert personal not in body
+
+
+def test_a_bound_credentials_queue_lists_the_orders_with_parcels_to_ship_from_it(
+    shop: Shop, split: Order, north: Location
+) -> None:
+    elsewhere = pay(shop, place(shop, lines=[(shop.shirt, 1)]))  # from the central warehouse only
+
+    api = north_integration(north)
+    rows = api.get(f"{ORDERS}?parcel_status=pending&ships_from=wh-north").json()["results"]
+    everything = api.get(ORDERS).json()["results"]
+
+    assert [(row["number"], row["view"]) for row in rows] == [(split.number, "picking")]
+    assert elsewhere.number not in [row["number"] for row in everything]
+
+
+def test_a_bound_credential_does_not_reach_an_order_with_nothing_leaving_its_locations(
+    shop: Shop, north: Location
+) -> None:
+    elsewhere = pay(shop, place(shop, lines=[(shop.shirt, 1)]))
+
+    response = north_integration(north).get(f"{ORDERS}{elsewhere.number}/")
+
+    assert response.status_code == 404
+
+
+def test_a_bound_credential_may_not_cancel_another_channels_order(split: Order, north: Location) -> None:
+    response = north_integration(north).post(cancel_url(split, 2), {}, format="json")
+
+    assert response.status_code == 403
+    assert set(split.parcels.values_list("status", flat=True)) == {"pending"}
+
+
+def test_the_picking_view_leaves_out_the_orders_carrier_and_tracking_number(
+    shop: Shop, split: Order, north: Location
+) -> None:
+    central_api(shop).post(ship_url(split, 1), {"carrier": "SEUR", "tracking_number": "C-1"}, format="json")
+    staff_api(staff_with_role(Role.WAREHOUSE, north)).post(
+        ship_url(split, 2), {"carrier": "MRW", "tracking_number": "N-1"}, format="json"
+    )
+
+    body = central_api(shop).get(f"{ORDERS}{split.number}/").json()
+
+    assert body["view"] == "picking"
+    assert "tracking_number" not in body
+    assert "carrier" not in body
+    assert [(p["carrier"], p["tracking_number"]) for p in body["parcels"]] == [("SEUR", "C-1")]
