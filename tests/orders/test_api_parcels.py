@@ -349,3 +349,47 @@ def test_the_picking_view_leaves_out_the_orders_carrier_and_tracking_number(
     assert "tracking_number" not in body
     assert "carrier" not in body
     assert [(p["carrier"], p["tracking_number"]) for p in body["parcels"]] == [("SEUR", "C-1")]
+
+
+# --- Retries: the same Idempotency-Key and body answer the first answer, and ship or deliver once
+
+
+def test_a_parcel_ship_replayed_with_the_same_key_answers_the_first_answer_and_ships_once(
+    shop: Shop, split: Order
+) -> None:
+    api, body = central_api(shop), {"carrier": "SEUR", "tracking_number": "C-1"}
+    first = api.post(ship_url(split, 1), body, format="json", HTTP_IDEMPOTENCY_KEY="ship-1")
+
+    again = api.post(ship_url(split, 1), body, format="json", HTTP_IDEMPOTENCY_KEY="ship-1")
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json() == first.json()
+    assert StockMovement.objects.filter(kind=MovementKind.SALE, reference=split.number).count() == 2  # shirt, book
+    assert split.history.filter(event="parcel_shipped").count() == 1
+
+
+def test_a_parcel_deliver_replayed_with_the_same_key_answers_the_first_answer_and_delivers_once(
+    shop: Shop, split: Order
+) -> None:
+    api = central_api(shop)
+    api.post(ship_url(split, 1), {"carrier": "SEUR", "tracking_number": "C-1"}, format="json")
+    first = api.post(deliver_url(split, 1), format="json", HTTP_IDEMPOTENCY_KEY="deliver-1")
+
+    again = api.post(deliver_url(split, 1), format="json", HTTP_IDEMPOTENCY_KEY="deliver-1")
+
+    assert (first.status_code, again.status_code) == (200, 200)  # not a 409: the first answer again
+    assert again.json() == first.json()
+    assert split.history.filter(event="parcel_delivered").count() == 1
+
+
+def test_a_parcel_cancel_replayed_with_the_same_key_answers_the_first_answer_and_refunds_once(
+    shop: Shop, split: Order
+) -> None:
+    api, body = token_api(shop.web_token), {"reason": "out of lamps"}
+    first = api.post(cancel_url(split, 2), body, format="json", HTTP_IDEMPOTENCY_KEY="cancel-2")
+
+    again = api.post(cancel_url(split, 2), body, format="json", HTTP_IDEMPOTENCY_KEY="cancel-2")
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json() == first.json()
+    assert split.refunds.count() == 1
