@@ -49,7 +49,7 @@ OrderView = Literal["full", "picking"]
 FULL_VIEW: OrderView = "full"
 PICKING_VIEW: OrderView = "picking"
 PICKUP_CODE_PERMISSION = "orders.view_pickup_code"
-PARCEL_EVENTS = (OrderEvent.PARCEL_SHIPPED, OrderEvent.PARCEL_DELIVERED)
+PARCEL_EVENTS = (OrderEvent.PARCEL_SHIPPED, OrderEvent.PARCEL_DELIVERED, OrderEvent.PARCEL_CANCELLED)
 
 
 def order_list() -> QuerySet[Order]:
