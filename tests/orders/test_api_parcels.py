@@ -393,3 +393,17 @@ def test_a_parcel_cancel_replayed_with_the_same_key_answers_the_first_answer_and
     assert (first.status_code, again.status_code) == (200, 200)
     assert again.json() == first.json()
     assert split.refunds.count() == 1
+
+
+def test_cancelling_a_parcel_through_the_api_is_bounded(
+    shop: Shop, split: Order, django_assert_max_num_queries: Any
+) -> None:
+    central_api(shop).post(ship_url(split, 1), {"carrier": "SEUR", "tracking_number": "C-1"}, format="json")
+    api = token_api(shop.web_token)
+    api.get(f"{ORDERS}{split.number}/")
+
+    # 64: the stock released, a refund and its hand-over, a credit note (its series, billing record
+    # and lines), the order shipped and its notice, the history, then the order's detail.
+    with django_assert_max_num_queries(64):
+        response = api.post(cancel_url(split, 2), {"reason": "out of lamps"}, format="json")
+    assert response.status_code == 200
