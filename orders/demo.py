@@ -50,6 +50,7 @@ from orders.models import (
     Order,
     OrderNotification,
     OrderStatusChange,
+    ParcelStatus,
     Payment,
     PaymentMethod,
     PaymentMode,
@@ -73,6 +74,7 @@ from orders.services import (
     order_request_fingerprint,
     order_ship,
     order_transfers_receive,
+    parcel_cancel,
     parcel_deliver,
     parcel_ship,
     refund_confirm,
@@ -124,7 +126,7 @@ class OrderSpec:
     pay_at_till, hand_over, redeem, cancel, confirm_refunds (the channel's integration confirms
     its pending refunds: without it they stay pending, for staff to see), expire, hold_ending;
     ship_parcels (each parcel by its own source's staff, with its own tracking number),
-    deliver_first_parcel.
+    deliver_first_parcel, ship_first_parcel, cancel_last_parcel (the web shop cancels a parcel not sent).
     """
 
     key: str
@@ -179,6 +181,19 @@ ORDERS = (
         second_warehouse_lines=1,
         pay=(CARD,),
         steps=("pay", "ship_parcels", "deliver_first_parcel"),
+    ),
+    # From two warehouses: the first parcel left, the second was cancelled (out of stock there):
+    # its lines refunded and credited, the order shipped with what left (issue 17).
+    OrderSpec(
+        "demo-parcel-cancelled",
+        Channel.WEB,
+        (EMAIL, "javier.moreno.gil@gmail.com"),
+        SHIP,
+        lines=1,
+        second_warehouse_lines=1,
+        pay=(CARD,),
+        steps=("pay", "ship_first_parcel", "cancel_last_parcel"),
+        note="Agotado en Zona Franca",
     ),
     OrderSpec("demo-03", Channel.MARKETPLACE, (EMAIL, "hugo.castro25@icloud.com"), SHIP, pay=(CARD,), steps=("pay",)),
     OrderSpec("demo-04", Channel.SOCIAL, (HANDLE, "@javimoreno"), SHIP, lines=2),
@@ -473,6 +488,23 @@ def _step(order: Order, step: str, spec: OrderSpec, context: Context, actor: Act
                 carrier=carrier,
                 tracking_number=f"{carrier}{order.pk:06d}{parcel.position:02d}ES",
             )
+        return Order.objects.get(pk=order.pk)
+    if step == "ship_first_parcel":
+        first = order.parcels.select_related("source").order_by("position").first()
+        if first is not None:
+            parcel_ship(
+                order=order,
+                position=first.position,
+                actor=context.shipper_at(first.source.code),
+                carrier="SEUR",
+                tracking_number=f"SEUR{order.pk:06d}{first.position:02d}ES",
+            )
+        return Order.objects.get(pk=order.pk)
+    if step == "cancel_last_parcel":
+        # The web shop calls off the box its second warehouse cannot send.
+        last = order.parcels.filter(status=ParcelStatus.PENDING).order_by("-position").first()
+        if last is not None:
+            parcel_cancel(order=order, position=last.position, actor=actor, reason=spec.note)
         return Order.objects.get(pk=order.pk)
     if step == "deliver_first_parcel":
         # One box arrived, the other is still on its way: the order stays shipped.

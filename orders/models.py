@@ -494,6 +494,7 @@ class OrderEvent(models.TextChoices):
     REFUND_HANDED_OVER = "refund_handed_over", _("Refund handed to the channel again")
     PARCEL_SHIPPED = "parcel_shipped", _("Parcel shipped")
     PARCEL_DELIVERED = "parcel_delivered", _("Parcel delivered")
+    PARCEL_CANCELLED = "parcel_cancelled", _("Parcel cancelled")
 
 
 class OrderStatusChange(AppendOnlyModel):
@@ -803,6 +804,7 @@ class ParcelStatus(models.TextChoices):
     PENDING = "pending", _("To ship")
     SHIPPED = "shipped", pgettext_lazy("parcel status", "Shipped")
     DELIVERED = "delivered", pgettext_lazy("parcel status", "Delivered")
+    CANCELLED = "cancelled", pgettext_lazy("parcel status", "Cancelled")
 
 
 class Parcel(models.Model):
@@ -815,9 +817,11 @@ class Parcel(models.Model):
 
     # Every move a parcel's status may make (set only through `status_move`, as the order's).
     STATUS_MOVES: ClassVar[dict[ParcelStatus, frozenset[ParcelStatus]]] = {
-        ParcelStatus.PENDING: frozenset({ParcelStatus.SHIPPED}),
+        ParcelStatus.PENDING: frozenset({ParcelStatus.SHIPPED, ParcelStatus.CANCELLED}),
         ParcelStatus.SHIPPED: frozenset({ParcelStatus.DELIVERED}),
         ParcelStatus.DELIVERED: frozenset(),
+        # Cancelled before it left (orders.services.parcel_cancelling): its units back on sale, its money back.
+        ParcelStatus.CANCELLED: frozenset(),
     }
 
     order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="parcels")
@@ -855,9 +859,11 @@ class Parcel(models.Model):
             models.UniqueConstraint(fields=("order", "position"), name="parcel_position_unique"),
             models.CheckConstraint(condition=Q(status__in=ParcelStatus.values), name="parcel_status_valid"),
             models.CheckConstraint(condition=Q(position__gt=0), name="parcel_position_positive"),
-            # Waiting: nothing sent yet. Sent: with its carrier, tracking number and time; delivered after that.
+            # Waiting or cancelled: nothing sent.  Sent: with its carrier, tracking number and time; delivered after that.
             models.CheckConstraint(
-                condition=(Q(status="pending") & Q(shipped_at__isnull=True) & Q(delivered_at__isnull=True))
+                condition=(
+                    Q(status__in=("pending", "cancelled")) & Q(shipped_at__isnull=True) & Q(delivered_at__isnull=True)
+                )
                 | (
                     Q(status__in=("shipped", "delivered"))
                     & Q(shipped_at__isnull=False)
@@ -883,6 +889,7 @@ class Parcel(models.Model):
                 ParcelStatus.PENDING: gettext("Parcel %(position)s has not left yet."),
                 ParcelStatus.SHIPPED: gettext("Parcel %(position)s has left already."),
                 ParcelStatus.DELIVERED: gettext("Parcel %(position)s was delivered already."),
+                ParcelStatus.CANCELLED: gettext("Parcel %(position)s was cancelled."),
             }[ParcelStatus(self.status)]
             raise ParcelStateError(message % {"position": self.position}, extra={"status": self.status})
 

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from config.models import ChannelClient
 from customers.identities import IdentityKind, identity_normalise
-from inventory.selectors import location_ids_for_user, location_list_for_user
+from inventory.selectors import location_ids_bound_to_client, location_ids_for_user, location_list_for_user
 from orders.codes import order_number_normalise, tracking_token_matches
 from orders.holds import HOLD_END_RETRY_AFTER
 from orders.models import (
@@ -50,7 +50,7 @@ OrderView = Literal["full", "picking"]
 FULL_VIEW: OrderView = "full"
 PICKING_VIEW: OrderView = "picking"
 PICKUP_CODE_PERMISSION = "orders.view_pickup_code"
-PARCEL_EVENTS = (OrderEvent.PARCEL_SHIPPED, OrderEvent.PARCEL_DELIVERED)
+PARCEL_EVENTS = (OrderEvent.PARCEL_SHIPPED, OrderEvent.PARCEL_DELIVERED, OrderEvent.PARCEL_CANCELLED)
 
 
 def order_list() -> QuerySet[Order]:
@@ -59,9 +59,27 @@ def order_list() -> QuerySet[Order]:
 
 
 def order_list_for_client(*, client: ChannelClient) -> QuerySet[Order]:
-    """The orders a channel client reaches: all of them for a first party reaching everyone, else its own."""
+    """The orders a channel client reaches: all of them for a first party reaching everyone, else its own
+    and, for a credential bound to locations (a warehouse's integration), the orders with a parcel
+    leaving them, in the picking view: each order annotated with `staff_view` as staff's are (the
+    name says which view, whoever reads it), so `order_list_seen_whole` keeps those out of searches."""
     orders = order_list()
-    return orders if client.reaches_all else orders.filter(client=client)
+    if client.reaches_all:
+        return orders
+    bound = location_ids_bound_to_client(client=client)
+    if not bound:
+        return orders.filter(client=client)
+    own = Q(client=client)
+    ships = Q(pk__in=Parcel.objects.filter(source_id__in=bound).values("order_id"))
+    return orders.filter(own | ships).annotate(
+        staff_view=Case(When(own, then=Value(FULL_VIEW)), default=Value(PICKING_VIEW), output_field=CharField())
+    )
+
+
+def order_client_view(order: Order) -> OrderView:
+    """Which view of a reached order a channel client gets: "picking" for a bound credential's
+    parcels of another's order (as `order_list_for_client` annotated it), else the whole order."""
+    return PICKING_VIEW if getattr(order, "staff_view", None) == PICKING_VIEW else FULL_VIEW
 
 
 def order_detail_list(orders: QuerySet[Order] | None = None) -> QuerySet[Order]:

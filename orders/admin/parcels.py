@@ -33,6 +33,7 @@ from inventory.selectors import location_list_for_user
 from orders import selectors, services
 from orders.admin.common import OrderServiceAdminMixin, store_actor
 from orders.models import Order, Parcel, ParcelLine, ParcelStatus
+from orders.services.access import CANCEL_PERMISSION
 
 
 class ParcelShipForm(forms.Form):
@@ -65,6 +66,14 @@ class ParcelShipForm(forms.Form):
             raise forms.ValidationError(_("Lines of one parcel at a time: each parcel is one box from one place."))
         cleaned["box"] = box
         return cleaned
+
+
+class ParcelCancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason"),
+        max_length=200,
+        help_text=_("Kept in the order's history and written on the credit note, if there is one."),
+    )
 
 
 def parcel_row_label(row: ParcelLine) -> str:
@@ -243,11 +252,14 @@ class ParcelAdmin(OrderServiceAdminMixin, NoAddMixin, NoDeleteMixin, ReadOnlyPag
     )
     readonly_fields = fields
     inlines = (ParcelLineInline,)
-    actions = ("ship", "deliver")
+    actions = ("ship", "deliver", "cancel")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Parcel]:
         parcels = selectors.parcel_list_for_staff(user=request.user, with_lines=False)
         return with_contents(parcels.select_related("order"))
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm(CANCEL_PERMISSION))
 
     @admin.display(description=_("in the box"))
     def contents(self, parcel: Parcel) -> str:
@@ -290,4 +302,38 @@ class ParcelAdmin(OrderServiceAdminMixin, NoAddMixin, NoDeleteMixin, ReadOnlyPag
             lambda parcel: services.parcel_deliver(order=parcel.order, position=parcel.position, actor=actor),
             label=str,
             done=ngettext_lazy("%(count)d parcel delivered.", "%(count)d parcels delivered.", "count"),
+        )
+
+    @admin.action(
+        description=_("Cancel: not sent, its stock back on sale, its money back, a credit note"),
+        permissions=["cancel"],
+        location=BOTH_LOCATIONS,
+    )
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Parcel]) -> HttpResponse | None:
+        parcels = list(queryset.order_by("pk"))
+        form = self.action_step_form(request, ParcelCancelForm)
+        if form.is_valid():
+            actor, reason = store_actor(request), form.cleaned_data["reason"]
+            self.run_for_each(
+                request,
+                parcels,
+                lambda parcel: services.parcel_cancel(
+                    order=parcel.order, position=parcel.position, actor=actor, reason=reason
+                ),
+                label=str,
+                done=ngettext_lazy("%(count)d parcel cancelled.", "%(count)d parcels cancelled.", "count"),
+            )
+            return None
+        return self.action_form_page(
+            request,
+            form,
+            action="cancel",
+            selected=parcels,
+            rows=[f"{parcel} · {parcel.source.code} · {parcel.get_status_display()}" for parcel in parcels],
+            title=gettext("Cancel parcels"),
+            submit_label=gettext("Cancel the parcels"),
+            intro=gettext(
+                "A parcel still to ship is not sent: its units go back on sale and its lines are refunded and "
+                "credited. These parcels:"
+            ),
         )

@@ -513,8 +513,8 @@ class OrderPickingDetailSerializer(OrderPickingSerializer):
             "ready_at",
             "shipped_at",
             "delivered_at",
-            "carrier",
-            "tracking_number",
+            # Not the order's carrier and tracking number: they join every source's parcels. Each
+            # parcel listed carries its own.
             "shipping_address",
             "lines",
             "parcels",

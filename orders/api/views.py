@@ -28,7 +28,7 @@ from config.exceptions import ConfigErrorCode
 from config.scopes import Scope
 from customers.exceptions import CustomerErrorCode
 from inventory.exceptions import InventoryErrorCode
-from inventory.selectors import location_ids_for_user
+from inventory.selectors import location_ids_bound_to_client, location_ids_for_user
 from orders import codes, selectors, services
 from orders.api import serializers as s
 from orders.exceptions import OrderErrorCode, OrderInputError, OrderNotFound, OrderStateError
@@ -166,6 +166,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         "deliver": _FULFIL,
         "parcel_ship": _FULFIL,
         "parcel_deliver": _FULFIL,
+        "parcel_cancel": Access(scope=Scope.ORDERS_WRITE, staff=("orders.cancel_order",)),
         "hand_over": Access(scope=Scope.ORDERS_FULFIL, staff=("orders.hand_over_order",)),
         # Staff who re-send codes to customers read them; the counter checks codes, it never reads
         # them. A supplier's staff, and a client that did not place the order, never get the code
@@ -208,12 +209,16 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def caller_view(self, order: Order) -> selectors.OrderView:
         """The whole order, or the picking view for staff whose locations only supply it."""
         if request_channel_client(self.request) is not None:
-            return selectors.FULL_VIEW
+            return selectors.order_client_view(order)  # a bound credential's parcels of another's order
         return selectors.order_staff_view(order, user=self.request.user)
 
     @cached_property
     def supplier_location_ids(self) -> set[int]:
-        """The staff member's locations, read once per request: which lines a picking view lists."""
+        """The staff member's locations, or the credential's bound ones, read once per request: which
+        lines and parcels a picking view lists."""
+        client = request_channel_client(self.request)
+        if client is not None:
+            return location_ids_bound_to_client(client=client)
         return location_ids_for_user(user=self.request.user)
 
     def render(self, order: Order, *, detail: bool) -> Any:
@@ -234,8 +239,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         summary="List orders",
         description=(
-            "A channel client sees every order if it reaches every customer, else the orders it placed. Staff "
-            "see the orders of their locations; those their locations only supply come in the picking view."
+            "A channel client sees every order if it reaches every customer, else the orders it placed and, bound "
+            "to locations (a warehouse's integration), the orders with a parcel leaving them, in the picking view. "
+            "Staff see the orders of their locations; those their locations only supply come in the picking view."
         ),
         responses={200: ORDER_ROWS},
     )
@@ -605,6 +611,46 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def parcel_deliver(self, request: Request, number: str, parcel: str) -> Response:
         order = self.get_object()
         services.parcel_deliver(order=order, position=int(parcel), actor=request_actor(request))
+        return self.detail_response(order)
+
+    @extend_schema(
+        summary="Cancel one parcel that has not left",
+        description=(
+            "For an order of which part has left, or will: the parcel's units go back on sale at its source, "
+            "its lines' money is refunded (the delivery charge only when nothing of the order ships: then the "
+            "order is cancelled whole) and credited on the invoice. The order is shipped when nothing else is "
+            "left to ship. Whoever may cancel the order cancels its parcels."
+        ),
+        parameters=[PARCEL_PARAMETER],
+        request=s.CancelInputSerializer,
+        responses={
+            200: ORDER_DETAIL,
+            **api_errors(
+                {
+                    403: {
+                        ConfigErrorCode.PERMISSION_DENIED: (
+                            "only the channel that placed the order, a till bound to its pickup location, the "
+                            "pickup location's staff or staff reaching every order cancel it"
+                        )
+                    },
+                    404: {OrderErrorCode.PARCEL_NOT_FOUND: ""},
+                    409: {
+                        OrderErrorCode.PARCEL_STATE: "left already, or cancelled",
+                        OrderErrorCode.WRONG_FULFILMENT: "",
+                    },
+                }
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path=r"parcels/(?P<parcel>[0-9]{1,5})/cancel", url_name="parcel-cancel")
+    @idempotent
+    def parcel_cancel(self, request: Request, number: str, parcel: str) -> Response:
+        order = self.get_object()
+        data = s.CancelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.parcel_cancel(
+            order=order, position=int(parcel), actor=request_actor(request), reason=data.validated_data["reason"]
+        )
         return self.detail_response(order)
 
     @extend_schema(

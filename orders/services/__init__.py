@@ -10,6 +10,7 @@ from orders.services.fulfilment import (
     order_transfers_receive,
 )
 from orders.services.holds import order_hold_end, order_hold_remind
+from orders.services.parcel_cancelling import parcel_cancel
 from orders.services.parcels import ParcelLineRequest, order_deliver, order_ship, parcel_deliver, parcel_ship
 from orders.services.payments import order_payment_add
 from orders.services.placing import (
@@ -57,6 +58,7 @@ __all__ = [
     "order_request_fingerprint",
     "order_ship",
     "order_transfers_receive",
+    "parcel_cancel",
     "parcel_deliver",
     "parcel_ship",
     "refund_confirm",

@@ -16,7 +16,7 @@ from inventory.locks import stock_levels_lock, transfers_lock
 from inventory.models import TransferStatus
 from inventory.services import StockLine, stock_release, transfer_cancel
 from invoicing.services import invoice_credit
-from orders.models import NotificationKind, Order, OrderEvent, OrderStatus, PaymentMode
+from orders.models import FulfilmentType, NotificationKind, Order, OrderEvent, OrderStatus, PaymentMode
 from orders.services.access import order_check_cancels
 from orders.services.common import (
     Actor,
@@ -27,7 +27,7 @@ from orders.services.common import (
     order_timeline_add,
 )
 from orders.services.notifications import order_notification_due
-from orders.services.parcels import order_parcels_discard
+from orders.services.parcels import order_parcels_discard, order_units_cancelled
 from orders.services.refunds import order_refund_all
 
 
@@ -40,9 +40,12 @@ def _release_stock(order: Order, *, actor: Actor) -> None:
     waiting = {line.transfer_id for line in lines if line.transfer_id is not None and line.arrived_at is None}
     transfers = transfers_lock(ids=waiting, status=TransferStatus.REQUESTED)
     releases: list[StockLine] = []
+    cancelled = order_units_cancelled(order) if order.fulfilment_type == FulfilmentType.SHIP else {}
     for line in lines:
         if line.transfer_id is None:
-            releases.append(StockLine(location=line.source, variant=line.variant, quantity=line.quantity))
+            units = line.quantity - cancelled.get(line.pk, 0)  # a cancelled parcel's units went back already
+            if units > 0:
+                releases.append(StockLine(location=line.source, variant=line.variant, quantity=units))
         elif line.arrived_at is not None:
             releases.append(StockLine(location=order.pickup_location, variant=line.variant, quantity=line.quantity))  # type: ignore[arg-type]
     if len(transfers) + bool(releases) > 1:  # several inventory calls: every row first, in one order

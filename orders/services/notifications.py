@@ -262,7 +262,8 @@ def _cancelled_paragraphs(order: Order, values: dict[str, str]) -> list[str]:
 
 def _parcels_sent(order: Order) -> list[Parcel]:
     """The order's parcels that left (orders.services.parcels), in their order."""
-    return list(order.parcels.exclude(status=ParcelStatus.PENDING).order_by("position"))
+    sent = (ParcelStatus.SHIPPED, ParcelStatus.DELIVERED)  # not those waiting, nor those cancelled
+    return list(order.parcels.filter(status__in=sent).order_by("position"))
 
 
 def _subject(order: Order, kind: str) -> str:

@@ -19,7 +19,8 @@
    delivered before it left (409 `parcel_state`); an unknown parcel (404 `parcel_not_found`).
    Every step locks the order first, so two staff shipping the same parcel at once ship it once.
 6. An order with a parcel on its way is not cancelled (409); cancelling one whose parcels are all
-   still pending discards the plan with the reservations (`order_parcels_discard`).
+   still pending (or cancelled) discards the plan with the reservations (`order_parcels_discard`).
+   A parcel still pending is cancelled on its own (`parcel_cancel`, orders.services.parcel_cancelling).
 """
 
 from collections import defaultdict
@@ -118,13 +119,25 @@ def order_parcels_plan(order: Order) -> list[Parcel]:
 
 
 def order_parcels_discard(order: Order) -> None:
-    """A cancelled order's plan goes with it; refused (409) once a parcel has left. The order is locked."""
-    if order.parcels.exclude(status=ParcelStatus.PENDING).exists():
+    """A cancelled order's pending parcels go with it; refused (409) once a parcel has left (cancel the
+    parcels still pending instead, `parcel_cancel`). Parcels cancelled before stay, as the record of
+    what they gave back. The order is locked."""
+    if order.parcels.filter(status__in=(ParcelStatus.SHIPPED, ParcelStatus.DELIVERED)).exists():
         raise OrderStateError(
-            _("Part of the order has left already: it can no longer be cancelled."),
+            _("Part of the order has left already: cancel the parcels still to ship instead."),
             extra={"status": order.status},
         )
-    order.parcels.all().delete()
+    order.parcels.filter(status=ParcelStatus.PENDING).delete()
+
+
+def order_units_cancelled(order: Order) -> dict[int, int]:
+    """The units of each order line (by id) in cancelled parcels: their stock was released already."""
+    rows = (
+        ParcelLine.objects.filter(parcel__order=order, parcel__status=ParcelStatus.CANCELLED)
+        .values("order_line_id")
+        .annotate(units=Sum("quantity"))
+    )
+    return {row["order_line_id"]: row["units"] for row in rows}
 
 
 # --- Shipping
@@ -333,7 +346,7 @@ def parcel_deliver(*, order: Order, position: int, actor: Actor) -> Parcel:
     parcel = _parcel_of(order, position)
     parcel_check_delivers(parcel, actor=actor)
     _deliver(parcel, actor=actor, now=timezone.now())
-    others = order.parcels.exclude(pk=parcel.pk).exclude(status=ParcelStatus.DELIVERED)
+    others = order.parcels.exclude(pk=parcel.pk).exclude(status__in=(ParcelStatus.DELIVERED, ParcelStatus.CANCELLED))
     if order.status == OrderStatus.SHIPPED and not others.exists():
         _order_delivered(order, actor=actor)
     return parcel

@@ -280,6 +280,7 @@ BAD_INPUT = (
     Probe("v1:order-refund-confirm", "POST", "refund-card", "web", body={"status": "maybe", "amount": "1.00"}),
     Probe("v1:order-ship", "POST", "ship_w", "wh", body={}),
     Probe("v1:order-parcel-ship", "POST", "ship_w", "wh", body={"carrier": "SEUR", "lines": [{"line": "first"}]}),
+    Probe("v1:order-parcel-cancel", "POST", "ship_w", "web", body={"reason": "x" * 201}),
     Probe("v1:order-hand-over", "POST", "pickup_x", "tlX", body={}),
     Probe("v1:order-pickup-qr", "GET", "pickup_x", "web", query="?image=gif"),
     Probe("v1:pickup-redeem", "POST", "-", "lkA", body={}),
@@ -390,6 +391,7 @@ IDEMPOTENT = (
     Probe("v1:order-refund-confirm", "POST", "refund-card", "web"),
     Probe("v1:order-parcel-ship", "POST", "ship_w", "wh"),
     Probe("v1:order-parcel-deliver", "POST", "ship_w", "wh"),
+    Probe("v1:order-parcel-cancel", "POST", "ship_w", "web"),
 )
 
 

@@ -101,6 +101,7 @@ v1:order-ship                 POST   ship_w      401   403   403   403   403   4
 v1:order-deliver              POST   ship_w      401   403   403   403   403   403   404   404   409   403   403   409   409
 v1:order-parcel-ship          POST   ship_w      401   403   403   403   403   403   404   404   ok    403   403   ok    ok
 v1:order-parcel-deliver       POST   ship_w      401   403   403   403   403   403   404   404   409   403   403   409   409
+v1:order-parcel-cancel        POST   ship_w      401   ok    404   403   403   403   404   404   403   ok    403   ok    ok
 v1:order-pickup-code          GET    pickup_x    401   ok    404   403   403   404   403   404   404   ok    403   ok    ok
 v1:order-pickup-qr            GET    pickup_x    401   ok    404   403   403   404   403   404   404   ok    403   ok    ok
 v1:order-pickup-code          GET    locker_a    401   ok    404   403   403   404   404   404   403   ok    403   ok    ok
@@ -146,7 +147,7 @@ def request_for(world: World, name: str, method: str, obj: str) -> Callable[[Any
     headers: dict[str, str] = {}
     if obj in orders:
         kwargs = {"number": orders[obj].number}
-        if name in ("v1:order-parcel-ship", "v1:order-parcel-deliver"):
+        if name in ("v1:order-parcel-ship", "v1:order-parcel-deliver", "v1:order-parcel-cancel"):
             kwargs["parcel"] = 1  # the order's one parcel, from the warehouse, planned at payment
     elif obj.startswith("refund-"):
         refund = world.refunds[obj.removeprefix("refund-")]
@@ -216,7 +217,7 @@ def request_for(world: World, name: str, method: str, obj: str) -> Callable[[Any
         body = {"channel": "email", "purpose": "marketing", "granted": True, "source": "matrix"}
     if name == "v1:order-payments":
         body = {"method": "card", "amount": "1.00", "provider_reference": "matrix-capture"}
-    if name == "v1:order-cancel":
+    if name in ("v1:order-cancel", "v1:order-parcel-cancel"):
         body = {"reason": "matrix"}
     if name == "v1:order-hand-over":
         body = {"code": "WRONG-CODE"}

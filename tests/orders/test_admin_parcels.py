@@ -225,3 +225,43 @@ def test_more_units_than_the_parcel_holds_are_refused_by_the_form(shop: Shop, sp
 
     assert response.status_code == 200
     assert statuses(split) == [(1, "pending"), (2, "pending")]
+
+
+def cancel_parcels(client: Client, *parcels: Parcel, **data: Any) -> Any:
+    selected = [parcel.pk for parcel in parcels]
+    return client.post(PARCELS, {"action": "cancel", "_selected_action": selected, **data}, follow=True)
+
+
+def test_the_cancel_action_cancels_a_parcel_still_to_ship(split: Order) -> None:
+    manager = admin_session(staff_with_role(Role.MANAGER))
+    parcel_ship(order=split, position=1, actor=staff_actor(Role.MANAGER), carrier="SEUR", tracking_number="C-1")
+
+    response = cancel_parcels(manager, split.parcels.get(position=2), apply="1", reason="out of lamps")
+
+    assert "1 parcel cancelled." in messages_of(response)
+    assert statuses(split) == [(1, "shipped"), (2, "cancelled")]
+    assert Order.objects.get(pk=split.pk).status == OrderStatus.SHIPPED
+
+
+def test_the_cancel_action_asks_for_a_reason_first(split: Order) -> None:
+    response = cancel_parcels(admin_session(staff_with_role(Role.MANAGER)), split.parcels.get(position=2))
+
+    assert 'name="reason"' in response.content.decode()
+    assert statuses(split) == [(1, "pending"), (2, "pending")]
+
+
+def test_the_cancel_action_refuses_a_parcel_that_left_and_changes_nothing(split: Order) -> None:
+    manager = admin_session(staff_with_role(Role.MANAGER))
+    parcel_ship(order=split, position=1, actor=staff_actor(Role.MANAGER), carrier="SEUR", tracking_number="C-1")
+
+    response = cancel_parcels(manager, split.parcels.get(position=1), apply="1", reason="too late")
+
+    assert any("has left already" in message for message in messages_of(response))
+    assert statuses(split) == [(1, "shipped"), (2, "pending")]
+
+
+def test_staff_who_may_not_cancel_orders_are_not_offered_the_cancel_action(shop: Shop, split: Order) -> None:
+    html = warehouse_client(shop.warehouse).get(PARCELS).content.decode()
+
+    assert 'value="ship"' in html
+    assert 'value="cancel"' not in html

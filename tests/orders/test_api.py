@@ -612,11 +612,9 @@ def test_a_paid_order_is_shipped_then_delivered(shop: Shop) -> None:
     delivered = api.post(f"{ORDERS}{order.number}/deliver/")
 
     assert shipped.status_code == 200
-    assert (shipped.json()["status"], shipped.json()["carrier"], shipped.json()["tracking_number"]) == (
-        "shipped",
-        "SEUR",
-        "TRK1",
-    )
+    # The warehouse's picking view: each parcel carries its carrier and tracking number.
+    (parcel,) = shipped.json()["parcels"]
+    assert (shipped.json()["status"], parcel["carrier"], parcel["tracking_number"]) == ("shipped", "SEUR", "TRK1")
     assert StockLevel.objects.get(location=shop.warehouse, variant=shop.shirt).on_hand == 49
     assert delivered.status_code == 200
     assert delivered.json()["status"] == "delivered"

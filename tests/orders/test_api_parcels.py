@@ -67,7 +67,9 @@ def test_the_last_parcel_ships_the_order(shop: Shop, split: Order, north: Locati
 
     assert response.status_code == 200
     assert response.json()["status"] == "shipped"
-    assert response.json()["tracking_number"] == "C-1, N-1"
+    # The north's picking view: its own parcel's tracking number; the order seen whole joins them.
+    assert [p["tracking_number"] for p in response.json()["parcels"]] == ["N-1"]
+    assert token_api(shop.web_token).get(f"{ORDERS}{split.number}/").json()["tracking_number"] == "C-1, N-1"
 
 
 def test_a_line_not_in_the_order_is_a_400_and_changes_nothing(shop: Shop, split: Order) -> None:
@@ -233,3 +235,175 @@ def test_an_unknown_parcel_status_is_a_400(shop: Shop) -> None:
     response = token_api(shop.web_token).get(f"{ORDERS}?parcel_status=lost")
 
     assert response.status_code == 400
+
+
+def cancel_url(order: Order, parcel: int) -> str:
+    return f"{ORDERS}{order.number}/parcels/{parcel}/cancel/"
+
+
+def test_the_channel_that_placed_the_order_cancels_a_parcel_still_to_ship(shop: Shop, split: Order) -> None:
+    central_api(shop).post(ship_url(split, 1), {"carrier": "SEUR", "tracking_number": "C-1"}, format="json")
+
+    response = token_api(shop.web_token).post(cancel_url(split, 2), {"reason": "out of lamps"}, format="json")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert [(p["parcel"], p["status"]) for p in body["parcels"]] == [(1, "shipped"), (2, "cancelled")]
+    assert body["status"] == "shipped"
+    assert [refund["amount"] for refund in body["refunds"]] == ["30.00"]
+
+
+def test_cancelling_a_parcel_that_left_is_a_409_and_changes_nothing(shop: Shop, split: Order) -> None:
+    central_api(shop).post(ship_url(split, 1), {"carrier": "SEUR", "tracking_number": "C-1"}, format="json")
+
+    response = token_api(shop.web_token).post(cancel_url(split, 1), {}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "parcel_state"
+    assert list(split.parcels.order_by("position").values_list("status", flat=True)) == ["shipped", "pending"]
+    assert not split.refunds.exists()
+
+
+def test_another_channels_order_has_no_parcel_to_cancel(shop: Shop, split: Order) -> None:
+    _client, token = channel_client("marketplace", name="Other market", reach="own")
+
+    response = token_api(token).post(cancel_url(split, 2), {}, format="json")
+
+    assert response.status_code == 404
+    assert set(split.parcels.values_list("status", flat=True)) == {"pending"}
+
+
+# --- A warehouse's own integration: a credential reaching its own orders, bound to the warehouse
+
+
+def north_integration(north: Location) -> Any:
+    _client, token = channel_client(
+        "app", name="North WMS", locations=[north], reach="own", scopes=["orders:read", "orders:fulfil"]
+    )
+    return token_api(token)
+
+
+def test_a_credential_bound_to_a_warehouse_ships_and_delivers_its_parcels(split: Order, north: Location) -> None:
+    api = north_integration(north)
+
+    shipped = api.post(ship_url(split, 2), {"carrier": "MRW", "tracking_number": "N-1"}, format="json")
+    delivered = api.post(deliver_url(split, 2), format="json")
+
+    assert shipped.status_code == 200, shipped.content
+    assert delivered.status_code == 200, delivered.content
+    parcel = split.parcels.get(position=2)
+    assert (parcel.status, parcel.tracking_number, parcel.shipped_by_client is not None) == ("delivered", "N-1", True)
+
+
+def test_a_bound_credential_reads_the_picking_view_of_its_parcels_only(split: Order, north: Location) -> None:
+    body = north_integration(north).get(f"{ORDERS}{split.number}/").json()
+
+    assert body["view"] == "picking"
+    assert [parcel["parcel"] for parcel in body["parcels"]] == [2]
+    assert [line["position"] for line in body["lines"]] == [3]
+    for personal in ("email", "phone", "customer", "payments", "history", "refunds", "pickup_code"):
+        assert personal not in body
+
+
+def test_a_bound_credentials_queue_lists_the_orders_with_parcels_to_ship_from_it(
+    shop: Shop, split: Order, north: Location
+) -> None:
+    elsewhere = pay(shop, place(shop, lines=[(shop.shirt, 1)]))  # from the central warehouse only
+
+    api = north_integration(north)
+    rows = api.get(f"{ORDERS}?parcel_status=pending&ships_from=wh-north").json()["results"]
+    everything = api.get(ORDERS).json()["results"]
+
+    assert [(row["number"], row["view"]) for row in rows] == [(split.number, "picking")]
+    assert elsewhere.number not in [row["number"] for row in everything]
+
+
+def test_a_bound_credential_does_not_reach_an_order_with_nothing_leaving_its_locations(
+    shop: Shop, north: Location
+) -> None:
+    elsewhere = pay(shop, place(shop, lines=[(shop.shirt, 1)]))
+
+    response = north_integration(north).get(f"{ORDERS}{elsewhere.number}/")
+
+    assert response.status_code == 404
+
+
+def test_a_bound_credential_may_not_cancel_another_channels_order(split: Order, north: Location) -> None:
+    response = north_integration(north).post(cancel_url(split, 2), {}, format="json")
+
+    assert response.status_code == 403
+    assert set(split.parcels.values_list("status", flat=True)) == {"pending"}
+
+
+def test_the_picking_view_leaves_out_the_orders_carrier_and_tracking_number(
+    shop: Shop, split: Order, north: Location
+) -> None:
+    central_api(shop).post(ship_url(split, 1), {"carrier": "SEUR", "tracking_number": "C-1"}, format="json")
+    staff_api(staff_with_role(Role.WAREHOUSE, north)).post(
+        ship_url(split, 2), {"carrier": "MRW", "tracking_number": "N-1"}, format="json"
+    )
+
+    body = central_api(shop).get(f"{ORDERS}{split.number}/").json()
+
+    assert body["view"] == "picking"
+    assert "tracking_number" not in body
+    assert "carrier" not in body
+    assert [(p["carrier"], p["tracking_number"]) for p in body["parcels"]] == [("SEUR", "C-1")]
+
+
+# --- Retries: the same Idempotency-Key and body answer the first answer, and ship or deliver once
+
+
+def test_a_parcel_ship_replayed_with_the_same_key_answers_the_first_answer_and_ships_once(
+    shop: Shop, split: Order
+) -> None:
+    api, body = central_api(shop), {"carrier": "SEUR", "tracking_number": "C-1"}
+    first = api.post(ship_url(split, 1), body, format="json", HTTP_IDEMPOTENCY_KEY="ship-1")
+
+    again = api.post(ship_url(split, 1), body, format="json", HTTP_IDEMPOTENCY_KEY="ship-1")
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json() == first.json()
+    assert StockMovement.objects.filter(kind=MovementKind.SALE, reference=split.number).count() == 2  # shirt, book
+    assert split.history.filter(event="parcel_shipped").count() == 1
+
+
+def test_a_parcel_deliver_replayed_with_the_same_key_answers_the_first_answer_and_delivers_once(
+    shop: Shop, split: Order
+) -> None:
+    api = central_api(shop)
+    api.post(ship_url(split, 1), {"carrier": "SEUR", "tracking_number": "C-1"}, format="json")
+    first = api.post(deliver_url(split, 1), format="json", HTTP_IDEMPOTENCY_KEY="deliver-1")
+
+    again = api.post(deliver_url(split, 1), format="json", HTTP_IDEMPOTENCY_KEY="deliver-1")
+
+    assert (first.status_code, again.status_code) == (200, 200)  # not a 409: the first answer again
+    assert again.json() == first.json()
+    assert split.history.filter(event="parcel_delivered").count() == 1
+
+
+def test_a_parcel_cancel_replayed_with_the_same_key_answers_the_first_answer_and_refunds_once(
+    shop: Shop, split: Order
+) -> None:
+    api, body = token_api(shop.web_token), {"reason": "out of lamps"}
+    first = api.post(cancel_url(split, 2), body, format="json", HTTP_IDEMPOTENCY_KEY="cancel-2")
+
+    again = api.post(cancel_url(split, 2), body, format="json", HTTP_IDEMPOTENCY_KEY="cancel-2")
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json() == first.json()
+    assert split.refunds.count() == 1
+
+
+def test_cancelling_a_parcel_through_the_api_is_bounded(
+    shop: Shop, split: Order, django_assert_max_num_queries: Any
+) -> None:
+    central_api(shop).post(ship_url(split, 1), {"carrier": "SEUR", "tracking_number": "C-1"}, format="json")
+    api = token_api(shop.web_token)
+    api.get(f"{ORDERS}{split.number}/")
+
+    # 64: the stock released, a refund and its hand-over, a credit note (its series, billing record
+    # and lines), the order shipped and its notice, the history, then the order's detail.
+    with django_assert_max_num_queries(64):
+        response = api.post(cancel_url(split, 2), {"reason": "out of lamps"}, format="json")
+    assert response.status_code == 200

@@ -133,6 +133,14 @@ def test_order_demo_covers_every_channel_fulfilment_and_status_and_loads_once() 
     assert [parcel.source.code for parcel in parcels] == ["ALM-GETAFE", "ALM-ZONA-FRANCA"]
     assert [parcel.status for parcel in parcels] == [ParcelStatus.DELIVERED, ParcelStatus.SHIPPED]
     assert len({parcel.tracking_number for parcel in parcels}) == 2
+    # One parcel left, the other was cancelled: its lines refunded, the order shipped with what left.
+    partly = orders.get(idempotency_key="demo-parcel-cancelled")
+    assert list(partly.parcels.order_by("position").values_list("status", flat=True)) == [
+        ParcelStatus.SHIPPED,
+        ParcelStatus.CANCELLED,
+    ]
+    assert partly.status == OrderStatus.SHIPPED
+    assert partly.refunds.count() == 1
     assert split.status == OrderStatus.SHIPPED
 
     # Stock: every order's units are reserved, moved or sold through the ledger.

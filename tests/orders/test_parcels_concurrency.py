@@ -9,8 +9,8 @@ import pytest
 from config.roles import Role
 from inventory.models import MovementKind, StockLevel, StockMovement
 from orders.exceptions import ParcelStateError
-from orders.models import Order, OrderStatus, ParcelStatus
-from orders.services import ParcelLineRequest, parcel_deliver, parcel_ship
+from orders.models import Order, OrderStatus, ParcelStatus, Refund
+from orders.services import ParcelLineRequest, parcel_cancel, parcel_deliver, parcel_ship
 from tests.concurrency import raised, run_at_once
 from tests.factories import LocationFactory, VariantFactory, stock_receive_for
 from tests.scenarios import Shop, pay, place, staff_actor
@@ -76,3 +76,27 @@ def test_the_last_two_parcels_delivered_at_once_deliver_the_order_once(shop: Sho
     order.refresh_from_db()
     assert order.status == OrderStatus.DELIVERED
     assert order.history.filter(event="delivered").count() == 1
+
+
+def test_cancelling_and_shipping_the_same_parcel_at_once_one_wins(shop: Shop) -> None:
+    order = pay(shop, place(shop, lines=[(shop.shirt, 2)]))
+    warehouse = staff_actor(Role.WAREHOUSE, shop.warehouse)
+
+    results = run_at_once(
+        [
+            partial(ship_parcel, order, 1, warehouse, "A"),
+            partial(parcel_cancel, order=order, position=1, actor=shop.web),
+        ]
+    )
+
+    assert [type(error) for error in raised(results)] == [ParcelStateError]
+    parcel = order.parcels.get()
+    level = StockLevel.objects.get(location=shop.warehouse, variant=shop.shirt)
+    order.refresh_from_db()
+    if parcel.status == ParcelStatus.SHIPPED:
+        assert (level.on_hand, level.reserved, order.status) == (48, 0, OrderStatus.SHIPPED)
+        assert not Refund.objects.filter(order=order).exists()
+    else:
+        assert parcel.status == ParcelStatus.CANCELLED
+        assert (level.on_hand, level.reserved, order.status) == (50, 0, OrderStatus.CANCELLED)
+        assert not StockMovement.objects.filter(kind=MovementKind.SALE, reference=order.number).exists()
