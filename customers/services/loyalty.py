@@ -191,6 +191,25 @@ def loyalty_reverse(*, reference: str, reason: str = "", channel: str = "") -> l
 
 
 @transaction.atomic
+def loyalty_earning_share_reverse(
+    *, customer: Customer, source: str, share: Decimal, reason: str = "", channel: str = ""
+) -> LoyaltyEntry | None:
+    """Take back `share` (a fraction of 1) of what `source` earned, e.g. the goods of a parcel
+    cancelled: the whole points of that share, never more than the earning has left. None when
+    that is no whole point, or `source` earned nothing."""
+    earning = LoyaltyEntry.objects.filter(
+        account__customer=customer, kind=LoyaltyEntryKind.EARN, reference=source
+    ).first()
+    if earning is None:
+        return None
+    settled, left = _reversal_state(earning)
+    points = min(int((earning.points * share).to_integral_value(rounding=ROUND_FLOOR)), 0 if settled else left)
+    if points <= 0:
+        return None
+    return loyalty_earning_reverse(customer=customer, source=source, points=points, reason=reason, channel=channel)
+
+
+@transaction.atomic
 def loyalty_earning_reverse(
     *, customer: Customer, source: str, points: int, reason: str = "", channel: str = ""
 ) -> LoyaltyEntry:

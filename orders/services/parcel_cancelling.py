@@ -7,7 +7,8 @@ Once a parcel has left the order can no longer be cancelled whole (orders.servic
 2. its lines' money is owed back, as a partial refund (`order_refunds_record`, in the order the
    captures were taken: store credit at once, a provider's or the till's money pending until
    confirmed, handed over as an `order.refund` webhook). Loyalty points are given back only
-   whole (with the order), so a points payment is left out of a parcel's refund;
+   whole (with the order), so a points payment is left out of a parcel's refund; the points the
+   order earned are taken back in the share its goods bore (`loyalty_earning_share_reverse`);
 3. a credit note is issued for its lines (`invoice_credit` with those lines) when invoiced;
 4. the parcel is recorded as cancelled (its lines stay, as the record of what it held);
 5. the order moves on: when nothing is left to ship and a parcel left, it is shipped (and
@@ -29,6 +30,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from config.transactions import use_case
+from customers.services.loyalty import loyalty_earning_share_reverse
 from inventory.services import StockLine, stock_release
 from invoicing.models import Invoice
 from invoicing.services import CreditLine, invoice_credit
@@ -130,12 +132,17 @@ def parcel_cancel(*, order: Order, position: int, actor: Actor, reason: str = ""
         _cancel(order, actor=actor, reason=reason or _("Every parcel cancelled"))
         return parcel
     money = sum((row.order_line.unit_price * row.quantity for row in rows), Decimal(0))
+    why = reason or _("Parcel %(position)s cancelled") % {"position": parcel.position}
     if order.paid_amount and money > 0:
-        refunds = order_refunds_record(
-            order=order, lines=_refund_lines(order, money), actor=actor, reason="parcel cancelled"
-        )
+        refunds = order_refunds_record(order=order, lines=_refund_lines(order, money), actor=actor, reason=why)
         order_refunds_hand_over(order=order, refunds=refunds)
-    _credit(order, rows, reason=reason or _("Parcel %(position)s cancelled") % {"position": parcel.position})
+        # Points reward the goods (not delivery): those not sold any more give theirs back.
+        goods = order.total - order.delivery_charge
+        if goods > 0:
+            loyalty_earning_share_reverse(
+                customer=order.customer, source=order.number, share=money / goods, reason=why, channel=actor.channel
+            )
+    _credit(order, rows, reason=why)
     if not any(other.status == ParcelStatus.PENDING for other in parcels):
         _order_shipped_when_all_left(order, actor=actor)
         delivered = all(other.status in (ParcelStatus.DELIVERED, ParcelStatus.CANCELLED) for other in parcels)

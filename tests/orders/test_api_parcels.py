@@ -402,8 +402,9 @@ def test_cancelling_a_parcel_through_the_api_is_bounded(
     api = token_api(shop.web_token)
     api.get(f"{ORDERS}{split.number}/")
 
-    # 64: the stock released, a refund and its hand-over, a credit note (its series, billing record
-    # and lines), the order shipped and its notice, the history, then the order's detail.
-    with django_assert_max_num_queries(64):
+    # 75: the stock released, a refund and its hand-over, the points taken back (the earning read,
+    # then locked and its account updated: 11), a credit note (its series, billing record and lines),
+    # the order shipped and its notice, the history, then the order's detail.
+    with django_assert_max_num_queries(75):
         response = api.post(cancel_url(split, 2), {"reason": "out of lamps"}, format="json")
     assert response.status_code == 200

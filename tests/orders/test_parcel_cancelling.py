@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 
 from catalog.models import Variant
 from config.roles import Role
+from customers.models import LoyaltyAccount, LoyaltyEntry, LoyaltyEntryKind
 from inventory.models import Location, StockLevel
 from invoicing.models import DocumentKind, Invoice
 from orders.exceptions import OrderStateError, ParcelNotFound, ParcelStateError
@@ -174,3 +175,20 @@ def test_the_shipped_notice_lists_only_the_parcels_that_left(shop: Shop, central
     text = order_notification_message(OrderNotification.objects.get(order=central_left, kind="shipped")).text
     assert "C-1" in text
     assert ": ," not in text  # no box without carrier nor tracking number (the cancelled one)
+
+
+def test_cancelling_a_parcel_takes_back_the_points_its_goods_earned(shop: Shop, central_left: Order) -> None:
+    earned = LoyaltyEntry.objects.get(kind=LoyaltyEntryKind.EARN, reference=central_left.number).points
+    goods = central_left.total - central_left.delivery_charge
+
+    parcel_cancel(order=central_left, position=2, actor=shop.web, reason="out of lamps")
+
+    part = LoyaltyEntry.objects.get(kind=LoyaltyEntryKind.REVERSE_PART, reference=central_left.number)
+    assert part.requested_points == int(earned * Decimal("30.00") / goods)  # the lamp's share, whole points
+    assert LoyaltyAccount.objects.get(customer=central_left.customer).balance == earned - part.requested_points
+
+
+def test_a_parcels_refund_gives_its_reason_in_the_callers_words(shop: Shop, central_left: Order) -> None:
+    parcel_cancel(order=central_left, position=2, actor=shop.web)
+
+    assert Refund.objects.get(order=central_left).reason == "Parcel 2 cancelled"
