@@ -31,6 +31,7 @@ from django.utils.translation import gettext_noop
 from catalog.models import TaxCategory, Variant
 from config.channels import Channel
 from config.demo import CHANNEL_CLIENTS
+from config.idempotency import idempotency_fingerprint
 from config.models import ChannelClient
 from config.services import channel_client_create
 from customers.identities import PHONE_KINDS, IdentityKind
@@ -71,7 +72,6 @@ from orders.services import (
     order_payment_add,
     order_pickup_redeem,
     order_place,
-    order_request_fingerprint,
     order_ship,
     order_transfers_receive,
     parcel_cancel,
@@ -582,7 +582,7 @@ def _order_load(spec: OrderSpec, index: int, context: Context) -> Order:
     placement = order_place(
         actor=actor,
         idempotency_key=spec.key,
-        fingerprint=order_request_fingerprint({"demo": spec.key}),
+        fingerprint=idempotency_fingerprint({"demo": spec.key}),
         request=request,
     )
     order = placement.order

@@ -41,6 +41,7 @@ from orders.models import (
     OrderStatusChange,
     Parcel,
     ParcelLine,
+    ParcelStatus,
     PaymentMode,
     Refund,
     postal_code_normalise,
@@ -107,6 +108,15 @@ def parcel_list_for_staff(*, user: Any, with_lines: bool = True) -> QuerySet[Par
     if staff_reaches_all_orders(user):
         return parcels
     return parcels.filter(source__in=location_list_for_user(user=user))
+
+
+def parcel_lines_to_ship(order: Order, *, user: Any) -> list[ParcelLine]:
+    """The lines of the order's pending parcels leaving the user's locations (all for staff reaching every order)."""
+    parcels = parcel_list_for_staff(user=user, with_lines=False).filter(order=order, status=ParcelStatus.PENDING)
+    rows = ParcelLine.objects.filter(parcel__in=parcels.values("pk"))
+    return list(
+        rows.select_related("parcel__source", "order_line").order_by("parcel__position", "order_line__position")
+    )
 
 
 def order_ids_with_parcels(*, status: str = "", ships_from: str = "") -> QuerySet[Parcel, int]:

@@ -18,6 +18,7 @@ import pytest
 
 from catalog.models import Variant
 from config.channels import Channel
+from config.idempotency import idempotency_fingerprint
 from config.roles import Role
 from customers.models import Customer
 from inventory.models import Location
@@ -30,7 +31,6 @@ from orders.services import (
     order_deliver,
     order_payment_add,
     order_place,
-    order_request_fingerprint,
     order_ship,
 )
 from orders.services.placing import Address
@@ -138,7 +138,7 @@ def place(
     return order_place(
         actor=actor or shop.web,
         idempotency_key=key,
-        fingerprint=order_request_fingerprint({"key": key}),
+        fingerprint=idempotency_fingerprint({"key": key}),
         request=order_request,
     ).order
 

@@ -32,7 +32,7 @@ from config.admin_kit import (
 from inventory.selectors import location_list_for_user
 from orders import selectors, services
 from orders.admin.common import OrderServiceAdminMixin, store_actor
-from orders.models import Order, Parcel, ParcelLine, ParcelStatus
+from orders.models import Order, Parcel, ParcelLine
 from orders.services.access import CANCEL_PERMISSION
 
 
@@ -86,16 +86,6 @@ def parcel_row_label(row: ParcelLine) -> str:
     }
 
 
-def parcel_rows_to_ship(order: Order, *, user: Any) -> list[ParcelLine]:
-    """The lines of the order's pending parcels that leave the user's locations (all for staff reaching every order)."""
-    rows = ParcelLine.objects.filter(parcel__order=order, parcel__status=ParcelStatus.PENDING)
-    if not selectors.staff_reaches_all_orders(user):
-        rows = rows.filter(parcel__source__in=location_list_for_user(user=user))
-    return list(
-        rows.select_related("parcel__source", "order_line").order_by("parcel__position", "order_line__position")
-    )
-
-
 def ship_form_page(
     admin_view: ServiceAdminMixin,
     request: HttpRequest,
@@ -106,7 +96,7 @@ def ship_form_page(
     parcel_id: int | None = None,
 ) -> TemplateResponse | None:
     """The ship form for one order's parcels; its valid POST ships one parcel (or says why not)."""
-    rows = parcel_rows_to_ship(order, user=request.user)
+    rows = selectors.parcel_lines_to_ship(order, user=request.user)
     if not rows:
         admin_view.message_user(
             request,

@@ -25,6 +25,7 @@ from config.api.errors import api_errors
 from config.api.idempotency import idempotency_own, idempotent
 from config.channels import Channel
 from config.exceptions import ConfigErrorCode
+from config.idempotency import idempotency_fingerprint
 from config.scopes import Scope
 from customers.exceptions import CustomerErrorCode
 from inventory.exceptions import InventoryErrorCode
@@ -318,7 +319,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         placement = services.order_place(
             actor=request_actor(request),
             idempotency_key=key,
-            fingerprint=services.order_request_fingerprint(cast(Mapping[str, Any], request.data)),
+            fingerprint=idempotency_fingerprint(cast(Mapping[str, Any], request.data)),
             request=OrderRequest(
                 identities=identities,
                 lines=[LineRequest(sku=line["sku"], quantity=line["quantity"]) for line in values["lines"]],

@@ -19,7 +19,6 @@ from orders.services.placing import (
     OrderRequest,
     Placement,
     order_place,
-    order_request_fingerprint,
 )
 from orders.services.refunds import (
     RefundLine,
@@ -55,7 +54,6 @@ __all__ = [
     "order_refunds_hand_over",
     "order_refunds_plan",
     "order_refunds_record",
-    "order_request_fingerprint",
     "order_ship",
     "order_transfers_receive",
     "parcel_cancel",

@@ -14,8 +14,6 @@ the first write of a new order, and the unique (scope, key) constraint makes a c
 replay wait for the first request and then find its order instead of writing a second.
 """
 
-import hashlib
-import json
 import secrets
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -26,7 +24,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -105,12 +102,6 @@ class OrderRequest:
 class Placement:
     order: Order
     created: bool
-
-
-def order_request_fingerprint(body: Mapping[str, Any]) -> str:
-    """The body's digest: a replay must send the same body to get the same order."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def idempotency_scope(actor: Actor) -> str:

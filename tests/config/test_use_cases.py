@@ -94,7 +94,6 @@ NOT_USE_CASES = {
     # Reads and pure computations: no transaction to open.
     "customers.services.privacy.customer_export": "reads a customer's data",
     "customers.services.loyalty.loyalty_points_value": "a computation",
-    "orders.services.placing.order_request_fingerprint": "a computation",
     "inventory.feed.stock_changes_after": "reads the feed",
     "inventory.feed.FeedCursor": "a value",
     "config.roles.role_permissions": "reads the declared roles",

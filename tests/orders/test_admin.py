@@ -18,6 +18,7 @@ from django.test import Client
 from django.utils import timezone
 
 from catalog.models import Variant
+from config.idempotency import idempotency_fingerprint
 from config.roles import Role
 from customers.models import Customer
 from inventory.models import Location, StockLevel, Transfer
@@ -32,7 +33,6 @@ from orders.services import (
     order_make_ready,
     order_payment_add,
     order_place,
-    order_request_fingerprint,
     order_transfers_receive,
 )
 from tests.factories import (
@@ -133,7 +133,7 @@ def place_for(shop: Shop, customer: Customer, *, email: str, phone: str) -> Orde
     return order_place(
         actor=shop.web,
         idempotency_key=key,
-        fingerprint=order_request_fingerprint({"key": key}),
+        fingerprint=idempotency_fingerprint({"key": key}),
         request=OrderRequest(
             customer=customer,
             lines=[LineRequest(sku=shop.book.sku, quantity=1)],

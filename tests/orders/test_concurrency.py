@@ -15,6 +15,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from catalog.models import Variant
+from config.idempotency import idempotency_fingerprint
 from customers.exceptions import InsufficientStoreCredit
 from customers.services.store_credit import store_credit_balance, store_credit_grant
 from inventory.exceptions import OutOfStock, TransferStateError
@@ -34,7 +35,6 @@ from orders.services import (
     order_make_ready,
     order_payment_add,
     order_place,
-    order_request_fingerprint,
     order_ship,
     order_transfers_receive,
 )
@@ -76,7 +76,7 @@ def buy(shop: Shop, variant: Variant, quantity: int, key: str) -> Placement:
         name="Ana García",
     )
     return order_place(
-        actor=shop.web, idempotency_key=key, fingerprint=order_request_fingerprint({"key": key}), request=request
+        actor=shop.web, idempotency_key=key, fingerprint=idempotency_fingerprint({"key": key}), request=request
     )
 
 
@@ -323,7 +323,7 @@ def pickup(shop: Shop, lines: list[tuple[Variant, int]], at: Location, key: str)
         name="Ana García",
     )
     return order_place(
-        actor=shop.web, idempotency_key=key, fingerprint=order_request_fingerprint({"key": key}), request=request
+        actor=shop.web, idempotency_key=key, fingerprint=idempotency_fingerprint({"key": key}), request=request
     )
 
 

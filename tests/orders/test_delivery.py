@@ -8,6 +8,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from config.exceptions import ApplicationError
+from config.idempotency import idempotency_fingerprint
 from customers.models import Customer, LoyaltyEntry, LoyaltyEntryKind
 from customers.services.store_credit import store_credit_grant
 from inventory.models import StockLevel
@@ -29,7 +30,6 @@ from orders.services import (
     OrderRequest,
     order_cancel,
     order_place,
-    order_request_fingerprint,
 )
 from orders.services.delivery import DeliveryQuote
 from orders.services.notifications import order_notification_message
@@ -325,7 +325,7 @@ def _place_to(shop: Shop, address: Address) -> Order:
     return order_place(
         actor=shop.web,
         idempotency_key="far-away",
-        fingerprint=order_request_fingerprint({"key": "far-away"}),
+        fingerprint=idempotency_fingerprint({"key": "far-away"}),
         request=OrderRequest(
             customer=shop.customer,
             lines=[LineRequest(sku=shop.shirt.sku, quantity=1)],

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from catalog.models import Product, TaxCategory, Variant
 from config.channels import Channel
+from config.idempotency import idempotency_fingerprint
 from customers.models import ContactPoint, Customer
 from inventory.exceptions import OutOfStock
 from inventory.models import Location, StockLevel, StockMovement, Transfer, TransferStatus
@@ -30,7 +31,6 @@ from orders.services import (
     Placement,
     order_payment_add,
     order_place,
-    order_request_fingerprint,
 )
 from orders.services import placing as placing_module
 from tests.concurrency import raised, run_at_once
@@ -75,7 +75,7 @@ def place_request(
     return order_place(
         actor=actor or shop.web,
         idempotency_key=key,
-        fingerprint=order_request_fingerprint(body if body is not None else {"key": key}),
+        fingerprint=idempotency_fingerprint(body if body is not None else {"key": key}),
         request=request,
     )
 
