@@ -5,7 +5,7 @@ from typing import Any
 from django.db import IntegrityError, models, transaction
 
 
-def _account_get_or_create[AccountT: models.Model](model: type[AccountT], **keys: Any) -> AccountT:
+def account_get_or_create[AccountT: models.Model](model: type[AccountT], **keys: Any) -> AccountT:
     """The account row with these keys, created if there is none.
 
     Created in a savepoint: when another channel opened it at the same moment, the unique

@@ -20,12 +20,12 @@ from config.money import money_round
 from config.transactions import use_case
 from customers.exceptions import CustomerErased, CustomerErrorCode, InsufficientPoints, ReversalExceedsEarning
 from customers.models import Customer, EventKind, LoyaltyAccount, LoyaltyEntry, LoyaltyEntryKind
-from customers.services.accounts import _account_get_or_create
+from customers.services.accounts import account_get_or_create
 from customers.services.events import customer_event_record
 
 
 def loyalty_account_get_or_create(*, customer: Customer) -> LoyaltyAccount:
-    return _account_get_or_create(LoyaltyAccount, customer=customer)
+    return account_get_or_create(LoyaltyAccount, customer=customer)
 
 
 def _apply(account: LoyaltyAccount, points: int) -> None:

@@ -22,14 +22,14 @@ from config.money import CURRENCY_MINOR_UNITS, has_valid_precision
 from config.transactions import use_case
 from customers.exceptions import CustomerErased, InsufficientStoreCredit, InvalidStoreCreditAmount
 from customers.models import Customer, EventKind, StoreCreditAccount, StoreCreditEntry
-from customers.services.accounts import _account_get_or_create
+from customers.services.accounts import account_get_or_create
 from customers.services.events import customer_event_record
 
 MAX_GRANT = Decimal(10) ** 10  # what an entry's amount holds (12 digits, 2 decimals)
 
 
 def store_credit_account_get_or_create(*, customer: Customer, currency: str) -> StoreCreditAccount:
-    return _account_get_or_create(StoreCreditAccount, customer=customer, currency=currency)
+    return account_get_or_create(StoreCreditAccount, customer=customer, currency=currency)
 
 
 def store_credit_balance(*, customer: Customer, currency: str | None = None) -> Decimal:

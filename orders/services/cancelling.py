@@ -60,7 +60,7 @@ def _release_stock(order: Order, *, actor: Actor) -> None:
         transfer_cancel.step(transfer=transfer)
 
 
-def _cancel(order: Order, *, actor: Actor, reason: str) -> Order:
+def cancellation_apply(order: Order, *, actor: Actor, reason: str) -> Order:
     """Cancel the locked order. The customer is told (`NotificationKind.CANCELLED`: why, and what is
     given back) unless she asked through her own channel, whose integration answers her itself:
     staff cancelling, the expiry and a hold's end all tell her."""
@@ -101,7 +101,7 @@ def order_cancel(*, order: Order, actor: Actor, reason: str = "") -> Order:
     order = order_locked(order)
     order_check_cancels(order, actor=actor)
     order.status_move_check(OrderStatus.CANCELLED)
-    return _cancel(order, actor=actor, reason=(reason or "").strip())
+    return cancellation_apply(order, actor=actor, reason=(reason or "").strip())
 
 
 @use_case
@@ -114,5 +114,5 @@ def order_expire(*, order_id: int) -> bool:
     waits_for_pickup = order.payment_mode == PaymentMode.AT_PICKUP and order.status != OrderStatus.READY
     if not order.can_move_to(OrderStatus.CANCELLED) or order.is_paid or not due or waits_for_pickup:
         return False
-    _cancel(order, actor=order_system_actor(order), reason=_("Not paid in time"))
+    cancellation_apply(order, actor=order_system_actor(order), reason=_("Not paid in time"))
     return True

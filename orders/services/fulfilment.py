@@ -46,12 +46,12 @@ from orders.services.notifications import order_notification_due
 PICKUP_TYPES = (FulfilmentType.PICKUP, FulfilmentType.SHIP_TO_STORE, FulfilmentType.LOCKER)
 
 
-def _require_invoiced(order: Order) -> None:
+def invoiced_require(order: Order) -> None:
     if order.invoice_id is None:
         raise OrderNotPaid(_("The order is not paid and invoiced yet."), extra={"amount_due": str(order.amount_due)})
 
 
-def _require_fulfilment(order: Order, *types: str) -> None:
+def fulfilment_require(order: Order, *types: str) -> None:
     if order.fulfilment_type not in types:
         raise OrderStateError(
             _("This does not apply to a %(type)s order.") % {"type": order.get_fulfilment_type_display()},
@@ -117,11 +117,11 @@ def order_ready_when_arrived(order: Order, *, actor: Actor) -> bool:
 def order_make_ready(*, order: Order, actor: Actor) -> Order:
     """Staff put a pickup order aside for the customer, who is then told."""
     order = order_locked(order)
-    _require_fulfilment(order, *PICKUP_TYPES)
+    fulfilment_require(order, *PICKUP_TYPES)
     order_check_fulfils_at_pickup(order, actor=actor)
     order.status_move_check(OrderStatus.READY)
     if not _may_wait_ready(order):
-        _require_invoiced(order)
+        invoiced_require(order)
     if _lines_awaiting_transfer(order):
         raise OrderStateError(
             _("Some goods have not arrived at the pickup point yet."), code=OrderErrorCode.GOODS_NOT_ARRIVED
@@ -135,7 +135,7 @@ def _hand_over(order: Order, *, actor: Actor, code: str) -> Order:
     if order.pickup_code_used_at is not None:
         raise PickupCodeUsed(_("This pickup code was already used."))
     order.status_move_check(OrderStatus.PICKED_UP)
-    _require_invoiced(order)
+    invoiced_require(order)
     if not pickup_code_matches(code=code, number=order.number, secret=order.pickup_secret):
         raise InvalidPickupCode(_("The pickup code does not match this order."), fields={"code": [_("Wrong code.")]})
     stock_commit_sale(lines=order_stock_lines(order), reference=order.number, channel=actor.channel)
@@ -152,7 +152,7 @@ def _hand_over(order: Order, *, actor: Actor, code: str) -> Order:
 def order_hand_over(*, order: Order, actor: Actor, code: str) -> Order:
     """Staff at the pickup point check the customer's code and hand the goods over."""
     order = order_locked(order)
-    _require_fulfilment(order, *PICKUP_TYPES)
+    fulfilment_require(order, *PICKUP_TYPES)
     order_check_fulfils_at_pickup(order, actor=actor)
     return _hand_over(order, actor=actor, code=code)
 
@@ -231,7 +231,7 @@ def _settle(order: Order, *, actor: Actor) -> int:
 def order_transfers_receive(*, order: Order, actor: Actor) -> Order:
     """The goods sent to the pickup point arrive: received into its stock, reserved for the order."""
     order = order_locked(order)
-    _require_fulfilment(order, FulfilmentType.SHIP_TO_STORE, FulfilmentType.LOCKER)
+    fulfilment_require(order, FulfilmentType.SHIP_TO_STORE, FulfilmentType.LOCKER)
     order_check_fulfils_at_pickup(order, actor=actor)
     order_require_status(order, OrderStatus.PLACED, OrderStatus.PAID)
     # Locked as inventory locks them (a transfer, then its stock), in one order, statuses current.

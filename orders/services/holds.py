@@ -40,7 +40,7 @@ from inventory.services import transfer_request
 from orders.holds import order_hold_ended, order_hold_reminder_due
 from orders.models import NotificationKind, Order, OrderEvent
 from orders.selectors import order_ids_hold_ended
-from orders.services.cancelling import _cancel
+from orders.services.cancelling import cancellation_apply
 from orders.services.common import Actor, order_history_add, order_locked_by_id, order_system_actor
 from orders.services.notifications import order_notification_due
 
@@ -77,7 +77,7 @@ def order_hold_end(*, order_id: int) -> bool:
     if order is None or not order_hold_ended(order, now=timezone.now()):
         return False
     actor = order_system_actor(order)  # the sweeper, not the order's channel
-    _cancel(order, actor=actor, reason=_("Not collected in time"))
+    cancellation_apply(order, actor=actor, reason=_("Not collected in time"))
     _send_back_from_locker(order, actor=actor)
     return True
 

@@ -45,14 +45,14 @@ from orders.models import (
     PaymentMethod,
 )
 from orders.services.access import order_check_cancels
-from orders.services.cancelling import _cancel
+from orders.services.cancelling import cancellation_apply
 from orders.services.common import Actor, order_history_add, order_locked
-from orders.services.fulfilment import _require_fulfilment
+from orders.services.fulfilment import fulfilment_require
 from orders.services.parcels import (
-    _order_delivered,
-    _order_shipped_when_all_left,
-    _parcel_of,
+    order_delivered_mark,
     order_parcels_plan,
+    order_shipped_when_all_left,
+    parcel_of,
 )
 from orders.services.refunds import RefundLine, order_refunds_hand_over, order_refunds_plan, order_refunds_record
 
@@ -119,17 +119,17 @@ def parcel_cancel(*, order: Order, position: int, actor: Actor, reason: str = ""
     """A parcel that has not left is cancelled: its stock, its money and its invoice lines given back."""
     reason = (reason or "").strip()[:200]
     order = order_locked(order)
-    _require_fulfilment(order, FulfilmentType.SHIP)
+    fulfilment_require(order, FulfilmentType.SHIP)
     order_check_cancels(order, actor=actor)
     order_parcels_plan(order)  # an order paid before parcels existed
-    parcel = _parcel_of(order, position)
+    parcel = parcel_of(order, position)
     parcel.status_move_check(ParcelStatus.CANCELLED)  # 409 for a parcel that left or was cancelled
     rows = list(parcel.lines.select_related("order_line__variant"))
     _parcel_cancelled(order, parcel, rows, actor=actor, reason=reason)
     parcels = list(order.parcels.order_by("position"))
     if all(other.status == ParcelStatus.CANCELLED for other in parcels):
         # Nothing of the order ships: cancelled whole, as order_cancel does (its stock is back already).
-        _cancel(order, actor=actor, reason=reason or _("Every parcel cancelled"))
+        cancellation_apply(order, actor=actor, reason=reason or _("Every parcel cancelled"))
         return parcel
     money = sum((row.order_line.unit_price * row.quantity for row in rows), Decimal(0))
     why = reason or _("Parcel %(position)s cancelled") % {"position": parcel.position}
@@ -144,8 +144,8 @@ def parcel_cancel(*, order: Order, position: int, actor: Actor, reason: str = ""
             )
     _credit(order, rows, reason=why)
     if not any(other.status == ParcelStatus.PENDING for other in parcels):
-        _order_shipped_when_all_left(order, actor=actor)
+        order_shipped_when_all_left(order, actor=actor)
         delivered = all(other.status in (ParcelStatus.DELIVERED, ParcelStatus.CANCELLED) for other in parcels)
         if order.status == OrderStatus.SHIPPED and delivered:
-            _order_delivered(order, actor=actor)
+            order_delivered_mark(order, actor=actor)
     return parcel

@@ -55,7 +55,7 @@ from orders.services.access import (
     parcel_check_ships,
 )
 from orders.services.common import Actor, order_history_add, order_locked, order_timeline_add
-from orders.services.fulfilment import _require_fulfilment, _require_invoiced
+from orders.services.fulfilment import fulfilment_require, invoiced_require
 from orders.services.notifications import order_notification_due
 
 
@@ -160,12 +160,12 @@ def _carrier_and_tracking(carrier: str, tracking_number: str) -> tuple[str, str]
 def _order_ready_to_ship(order: Order) -> None:
     """A paid and invoiced order with units still to send; refusals say what is missing."""
     if order.status == OrderStatus.PLACED:
-        _require_invoiced(order)  # an unpaid order is refused for what it lacks, not for its status
+        invoiced_require(order)  # an unpaid order is refused for what it lacks, not for its status
     order.status_move_check(OrderStatus.SHIPPED)
-    _require_invoiced(order)
+    invoiced_require(order)
 
 
-def _parcel_of(order: Order, position: int) -> Parcel:
+def parcel_of(order: Order, position: int) -> Parcel:
     parcel = Parcel.objects.select_related("source").filter(order=order, position=position).first()
     if parcel is None:
         raise ParcelNotFound(_("The order has no parcel %(position)s.") % {"position": position})
@@ -262,7 +262,7 @@ def _joined(values: list[str], limit: int) -> str:
     return ", ".join(distinct)[:limit]
 
 
-def _order_shipped_when_all_left(order: Order, *, actor: Actor) -> None:
+def order_shipped_when_all_left(order: Order, *, actor: Actor) -> None:
     """No unit left to ship: the order is shipped, the customer told once with every tracking number."""
     order_parcels_plan(order)  # what a partial shipment left behind is the next box
     parcels = list(order.parcels.order_by("position"))
@@ -292,14 +292,14 @@ def parcel_ship(
     """One parcel leaves its source with a carrier: whole, or the lines and units named (the rest waits)."""
     carrier, tracking_number = _carrier_and_tracking(carrier, tracking_number)
     order = order_locked(order)
-    _require_fulfilment(order, FulfilmentType.SHIP)
+    fulfilment_require(order, FulfilmentType.SHIP)
     order_parcels_plan(order)  # an order paid before parcels existed; refused below, the plan goes too
-    parcel = _parcel_of(order, position)
+    parcel = parcel_of(order, position)
     parcel_check_ships(parcel, actor=actor)
     parcel.status_move_check(ParcelStatus.SHIPPED)  # a parcel that left says so, even if the order did too
     _order_ready_to_ship(order)
     _ship(parcel, actor=actor, carrier=carrier, tracking_number=tracking_number, lines=lines)
-    _order_shipped_when_all_left(order, actor=actor)
+    order_shipped_when_all_left(order, actor=actor)
     return parcel
 
 
@@ -308,14 +308,14 @@ def order_ship(*, order: Order, actor: Actor, carrier: str, tracking_number: str
     """Everything left to ship leaves at once: one parcel per source, under one carrier and tracking number."""
     carrier, tracking_number = _carrier_and_tracking(carrier, tracking_number)
     order = order_locked(order)
-    _require_fulfilment(order, FulfilmentType.SHIP)
+    fulfilment_require(order, FulfilmentType.SHIP)
     order_check_ships(order, actor=actor)
     _order_ready_to_ship(order)
     order_parcels_plan(order)
     for parcel in order.parcels.filter(status=ParcelStatus.PENDING).select_related("source").order_by("position"):
         parcel.order = order
         _ship(parcel, actor=actor, carrier=carrier, tracking_number=tracking_number)
-    _order_shipped_when_all_left(order, actor=actor)
+    order_shipped_when_all_left(order, actor=actor)
     return order
 
 
@@ -329,7 +329,7 @@ def _deliver(parcel: Parcel, *, actor: Actor, now: datetime) -> None:
     order_history_add(parcel.order, event=OrderEvent.PARCEL_DELIVERED, actor=actor, note=str(parcel.position))
 
 
-def _order_delivered(order: Order, *, actor: Actor) -> None:
+def order_delivered_mark(order: Order, *, actor: Actor) -> None:
     order.status_move(OrderStatus.DELIVERED)
     order.delivered_at = timezone.now()
     order.save(update_fields=["status", "delivered_at"])
@@ -342,13 +342,13 @@ def _order_delivered(order: Order, *, actor: Actor) -> None:
 def parcel_deliver(*, order: Order, position: int, actor: Actor) -> Parcel:
     """The carrier handed one parcel over; the order is delivered with its last parcel."""
     order = order_locked(order)
-    _require_fulfilment(order, FulfilmentType.SHIP)
-    parcel = _parcel_of(order, position)
+    fulfilment_require(order, FulfilmentType.SHIP)
+    parcel = parcel_of(order, position)
     parcel_check_delivers(parcel, actor=actor)
     _deliver(parcel, actor=actor, now=timezone.now())
     others = order.parcels.exclude(pk=parcel.pk).exclude(status__in=(ParcelStatus.DELIVERED, ParcelStatus.CANCELLED))
     if order.status == OrderStatus.SHIPPED and not others.exists():
-        _order_delivered(order, actor=actor)
+        order_delivered_mark(order, actor=actor)
     return parcel
 
 
@@ -356,12 +356,12 @@ def parcel_deliver(*, order: Order, position: int, actor: Actor) -> Parcel:
 def order_deliver(*, order: Order, actor: Actor) -> Order:
     """The carrier reports the whole order delivered: every parcel still on its way, and the order."""
     order = order_locked(order)
-    _require_fulfilment(order, FulfilmentType.SHIP)
+    fulfilment_require(order, FulfilmentType.SHIP)
     order_check_delivers(order, actor=actor)
     order.status_move_check(OrderStatus.DELIVERED)
     now = timezone.now()
     for parcel in order.parcels.filter(status=ParcelStatus.SHIPPED).order_by("position"):
         parcel.order = order
         _deliver(parcel, actor=actor, now=now)
-    _order_delivered(order, actor=actor)
+    order_delivered_mark(order, actor=actor)
     return order

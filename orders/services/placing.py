@@ -127,7 +127,7 @@ def _replay(*, scope: str, key: str, fingerprint: str) -> Placement | None:
     return Placement(order=existing, created=False)
 
 
-def _variants_checked(lines: Sequence[LineRequest]) -> list[tuple[Variant, int]]:
+def variants_checked(lines: Sequence[LineRequest]) -> list[tuple[Variant, int]]:
     errors: dict[str, list[str]] = {}
     if not lines:
         errors["lines"] = [_("Give at least one line.")]
@@ -149,7 +149,7 @@ def _variants_checked(lines: Sequence[LineRequest]) -> list[tuple[Variant, int]]
     return [(variants[line.sku], line.quantity) for line in lines]
 
 
-def _destination_checked(request: OrderRequest) -> None:
+def destination_checked(request: OrderRequest) -> None:
     errors: dict[str, list[str]] = {}
     kind = request.fulfilment_type
     if kind not in FulfilmentType.values:
@@ -269,8 +269,8 @@ def order_place(*, actor: Actor, idempotency_key: str, fingerprint: str, request
         customer = customer_resolve.step(
             identities=request.identities, channel=actor.channel, name=request.name, client=actor.client
         ).customer
-    lines = _variants_checked(request.lines)
-    _destination_checked(request)
+    lines = variants_checked(request.lines)
+    destination_checked(request)
     tax_id, billing = _billing_checked(request)
     email, phone = _contact_checked(request)
     request = replace(request, email=email, phone=phone)

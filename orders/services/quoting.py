@@ -16,7 +16,7 @@ from inventory.models import Location
 from orders.exceptions import OrderInputError
 from orders.models import FulfilmentType
 from orders.services.delivery import DeliveryQuote, basket_measure, delivery_options
-from orders.services.placing import LineRequest, OrderRequest, _destination_checked, _variants_checked
+from orders.services.placing import LineRequest, OrderRequest, destination_checked, variants_checked
 
 
 @use_case
@@ -34,7 +34,7 @@ def delivery_quote(
     is not one (no country to ship to, not a pickup point), and the delivery refusals of
     orders.services.delivery (`delivery_zone_unknown`, `delivery_unavailable`).
     """
-    variants = _variants_checked(lines)
+    variants = variants_checked(lines)
     if fulfilment_type == FulfilmentType.SHIP:
         country = (country or "").strip().upper()
         if len(country) != 2 or not country.isalpha():
@@ -43,7 +43,7 @@ def delivery_quote(
                 fields={"shipping_address.country": [_("A two-letter country code.")]},
             )
     else:
-        _destination_checked(OrderRequest(lines=(), fulfilment_type=fulfilment_type, pickup_location=pickup_location))
+        destination_checked(OrderRequest(lines=(), fulfilment_type=fulfilment_type, pickup_location=pickup_location))
         country, postal_code = pickup_location.country, ""  # type: ignore[union-attr]  # checked above
     prices = variant_prices(variants=[variant for variant, _quantity in variants])
     goods_total, weight = basket_measure(lines=variants, prices=prices)
