@@ -11,7 +11,6 @@ class OrderErrorCode(StrEnum):
     INVALID_ORDER = "invalid_order"
     INVALID_LINES = "invalid_lines"
     IDEMPOTENCY_KEY_REQUIRED = "idempotency_key_required"
-    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     # Delivery (placing and quoting)
     DELIVERY_METHOD_UNKNOWN = "delivery_method_unknown"
     DELIVERY_ZONE_UNKNOWN = "delivery_zone_unknown"
@@ -68,12 +67,6 @@ class RefundSettled(ConflictError):
     """The refund already succeeded or failed: it does not change its outcome."""
 
     code = OrderErrorCode.REFUND_SETTLED
-
-
-class IdempotencyKeyReused(ConflictError):
-    """The same Idempotency-Key came with a different body."""
-
-    code = OrderErrorCode.IDEMPOTENCY_KEY_REUSED
 
 
 class OrderStateError(ConflictError):

@@ -292,7 +292,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                         OrderErrorCode.DELIVERY_UNAVAILABLE: "no method, or not the one named, serves this basket there",
                     },
                     409: {
-                        OrderErrorCode.IDEMPOTENCY_KEY_REUSED: "",
+                        ConfigErrorCode.IDEMPOTENCY_KEY_REUSED: "",
                         InventoryErrorCode.OUT_OF_STOCK: "`lines` lists sku, requested, available",
                     },
                 }

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Variant
 from catalog.pricing import variant_prices
+from config.idempotency import IdempotencyKeyReused
 from config.transactions import use_case
 from customers.identities import IdentityKind, identity_normalise
 from customers.models import Customer, EventKind
@@ -42,7 +43,7 @@ from inventory.sourcing import FulfilmentType as SourcingType
 from inventory.sourcing import SourcingPlan, sourcing_plan
 from invoicing.calculation import LineInput, invoice_totals_compute
 from orders.codes import pickup_secret_new
-from orders.exceptions import IdempotencyKeyReused, OrderErrorCode, OrderInputError
+from orders.exceptions import OrderErrorCode, OrderInputError
 from orders.models import FulfilmentType, NotificationKind, Order, OrderEvent, OrderLine, OrderStatus, PaymentMode
 from orders.services.billing import billing_details_check
 from orders.services.common import Actor, order_history_add, order_timeline_add

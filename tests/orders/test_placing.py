@@ -15,13 +15,13 @@ from django.utils import timezone
 
 from catalog.models import Product, TaxCategory, Variant
 from config.channels import Channel
-from config.idempotency import idempotency_fingerprint
+from config.idempotency import IdempotencyKeyReused, idempotency_fingerprint
 from customers.models import ContactPoint, Customer
 from inventory.exceptions import OutOfStock
 from inventory.models import Location, StockLevel, StockMovement, Transfer, TransferStatus
 from inventory.services import StockLine, stock_receive, stock_reserve
 from invoicing.models import DocumentKind
-from orders.exceptions import IdempotencyKeyReused, OrderInputError
+from orders.exceptions import OrderInputError
 from orders.models import Order, OrderLine, OrderStatus
 from orders.services import (
     Actor,
